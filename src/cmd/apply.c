@@ -1,0 +1,20 @@
+/* pgfleet apply: migrate every behind or uninitialized target under its advisory lock. */
+#include "cmd/cmd.h"
+
+static const FleetCmdSpec spec = {
+    "apply", FLEET_APPLY,
+    "usage: pgfleet apply [OPTIONS]\n\n"
+    "For every selected target: take the ledger's advisory lock (waiting up to lock_wait),\n"
+    "read the ledger, and apply the pending migrations of a behind or uninitialized target in\n"
+    "one transaction (or one per migration with `transaction: per-migration`), then verify\n"
+    "the ledger. Targets with any other status are refused with the reason.\n\n"
+    "Options:\n" CMD_FLEET_HELP
+    "      --dry-run          only plan: connect read-only and show what would be applied\n"
+    "      --allow-out-of-order\n"
+    "                         also apply migrations older than the newest applied one\n" CMD_EXIT_HELP,
+};
+
+int cmd_apply(int argc, char **argv)
+{
+    return cmd_run_fleet(argc, argv, &spec);
+}

@@ -1,0 +1,183 @@
+/* The body of plan, apply and audit: options, inventory, codebase, fleet run, report. */
+#include "cmd/cmd.h"
+#include "cmd/common.h"
+
+#include "codebase/codebase.h"
+#include "core/log.h"
+#include "report/report.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { OPT_DRY_RUN = 1000, OPT_ALLOW_OOO };
+
+int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
+{
+    static const struct option long_opts[] = {
+        {"inventory", required_argument, NULL, 'i'},
+        {"migrations", required_argument, NULL, 'm'},
+        {"target", required_argument, NULL, 't'},
+        {"select", required_argument, NULL, 's'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"allow-out-of-order", no_argument, NULL, OPT_ALLOW_OOO},
+        {NULL, 0, NULL, 0},
+    };
+    CmdSelection sel = {0};
+    const char *migrations_dir = NULL, *output = NULL;
+    ReportFormat format = REPORT_TEXT;
+    int jobs = 4, verbosity = 0;
+    bool dry_run = false, allow_ooo = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "i:m:t:s:j:f:o:vqh", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case 'i':
+            sel.inventory_path = optarg;
+            break;
+        case 'm':
+            migrations_dir = optarg;
+            break;
+        case 't':
+            cmd_selection_add_glob(&sel, optarg);
+            break;
+        case 's':
+            cmd_selection_add_selector(&sel, optarg);
+            break;
+        case 'j': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 1024) {
+                fprintf(stderr, "pgfleet %s: --jobs takes a number from 1 to 1024, not '%s'\n",
+                        spec->name, optarg);
+                cmd_selection_free(&sel);
+                return PF_EXIT_INVALID;
+            }
+            jobs = (int)v;
+            break;
+        }
+        case 'f':
+            if (strcmp(optarg, "text") == 0) {
+                format = REPORT_TEXT;
+            } else if (strcmp(optarg, "json") == 0) {
+                format = REPORT_JSON;
+            } else {
+                fprintf(stderr, "pgfleet %s: unknown format '%s' (expected text or json)\n",
+                        spec->name, optarg);
+                cmd_selection_free(&sel);
+                return PF_EXIT_INVALID;
+            }
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'v':
+            verbosity++;
+            break;
+        case 'q':
+            verbosity = -1;
+            break;
+        case 'h':
+            fputs(spec->usage, stdout);
+            cmd_selection_free(&sel);
+            return PF_EXIT_OK;
+        case OPT_DRY_RUN:
+        case OPT_ALLOW_OOO:
+            if (spec->mode != FLEET_APPLY) {
+                fprintf(stderr, "pgfleet %s: %s is an option of apply\n", spec->name,
+                        argv[optind - 1]);
+                cmd_selection_free(&sel);
+                return PF_EXIT_INVALID;
+            }
+            if (opt == OPT_DRY_RUN)
+                dry_run = true;
+            else
+                allow_ooo = true;
+            break;
+        default:
+            fprintf(stderr, "Run 'pgfleet %s --help' for the options.\n", spec->name);
+            cmd_selection_free(&sel);
+            return PF_EXIT_INVALID;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "pgfleet %s: unexpected argument '%s'\n", spec->name, argv[optind]);
+        cmd_selection_free(&sel);
+        return PF_EXIT_INVALID;
+    }
+    pf_log_set_level(verbosity < 0 ? PF_LOG_ERROR : verbosity == 0 ? PF_LOG_WARN
+                                                : verbosity == 1   ? PF_LOG_INFO
+                                                                   : PF_LOG_DEBUG);
+
+    size_t *idx = NULL, n_idx = 0;
+    Inventory *inv = cmd_load_selection(&sel, &idx, &n_idx);
+    cmd_selection_free(&sel);
+    if (!inv)
+        return PF_EXIT_INVALID;
+    int code = PF_EXIT_INVALID;
+    Codebase *cb = NULL;
+    PfErr err;
+    const char *dir = migrations_dir ? migrations_dir : inv->migrations_dir;
+    if (!dir) {
+        fprintf(stderr, "pgfleet: %s: no migrations folder; hint: set migrations.dir in the "
+                        "inventory or pass --migrations DIR\n",
+                inv->path);
+        goto out;
+    }
+    if (cb_read(dir, &cb, &err) != PF_OK) {
+        cmd_error(&err);
+        goto out;
+    }
+    if (n_idx == 0) {
+        fprintf(stderr, "pgfleet: %s: no target is selected%s\n", inv->path,
+                inv->n ? "; hint: check --target and --select" : "");
+        goto out;
+    }
+
+    FleetRun run = {
+        .mode = dry_run ? FLEET_PLAN : spec->mode,
+        .cb = cb,
+        .inv = inv,
+        .selected = idx,
+        .n = n_idx,
+        .jobs = jobs,
+        .allow_out_of_order = allow_ooo,
+        .progress = verbosity >= 0 && verbosity < 2 && isatty(STDERR_FILENO),
+    };
+    FleetResult result;
+    if (fleet_run(&run, &result, &err) != PF_OK) {
+        cmd_error(&err);
+        code = PF_EXIT_FAILED;
+        fleet_result_clear(&result);
+        goto out;
+    }
+    code = fleet_exit_code(&result);
+    const char *no_color = getenv("NO_COLOR");
+    ReportContext ctx = {
+        .inventory_path = inv->path,
+        .cb = cb,
+        .result = &result,
+        .exit_code = code,
+        .color = !output && isatty(STDOUT_FILENO) && !(no_color && *no_color),
+    };
+    if (report_write(&ctx, format, output, &err) != PF_OK) {
+        cmd_error(&err);
+        if (code == PF_EXIT_OK)
+            code = PF_EXIT_FAILED;
+    }
+    fleet_result_clear(&result);
+out:
+    cb_free(cb);
+    inv_free(inv);
+    free(idx);
+    return code;
+}

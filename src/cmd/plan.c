@@ -1,0 +1,16 @@
+/* pgfleet plan: read-only; each target's status and pending migrations. */
+#include "cmd/cmd.h"
+
+static const FleetCmdSpec spec = {
+    "plan", FLEET_PLAN,
+    "usage: pgfleet plan [OPTIONS]\n\n"
+    "Connect to every selected target (read-only, no lock taken), classify it and list the\n"
+    "migrations apply would run. Statuses: in_sync, behind, uninitialized, out_of_order,\n"
+    "modified, ahead, foreign, locked, unreachable (docs/statuses.md).\n\n"
+    "Options:\n" CMD_FLEET_HELP CMD_EXIT_HELP,
+};
+
+int cmd_plan(int argc, char **argv)
+{
+    return cmd_run_fleet(argc, argv, &spec);
+}

@@ -1,0 +1,66 @@
+/*
+ * The codebase: a Drizzle migrations folder read exactly as drizzle-orm's migrator reads it.
+ *
+ * Two layouts, detected automatically:
+ *   CB_LAYOUT_JOURNAL  drizzle-kit 0.x: meta/_journal.json + <tag>.sql, run in journal order.
+ *   CB_LAYOUT_FOLDERS  drizzle-kit v1: <YYYYMMDDHHMMSS>_<name>/migration.sql, no journal,
+ *                      `when` = Date.UTC of the 14-digit prefix, ordered as drizzle orders it.
+ *
+ * The hash is drizzle's: sha256 hex of the file decoded as UTF-8 (invalid sequences become
+ * U+FFFD, as Node's Buffer.toString() does) and re-encoded. The SQL kept for execution is that
+ * same decoded text, split on the literal "--> statement-breakpoint" exactly as drizzle splits.
+ */
+#ifndef PF_CODEBASE_H
+#define PF_CODEBASE_H
+
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { CB_LAYOUT_JOURNAL, CB_LAYOUT_FOLDERS } CbLayout;
+
+typedef struct CbMigration {
+    char *tag;       /* journal tag, or the v1 folder name ("20250101120000_init") */
+    int64_t when;    /* ms since the epoch: the journal's `when`, or the v1 prefix */
+    char hash[65];   /* lowercase sha256 hex, as drizzle-orm computes it */
+    char *path;      /* the .sql file, for messages */
+    char *sql;       /* decoded text (NUL-terminated; may contain U+FFFD) */
+    size_t sql_len;
+    char **chunks;   /* sql split on "--> statement-breakpoint"; chunks[i] NUL-terminated */
+    size_t n_chunks;
+} CbMigration;
+
+typedef struct Codebase {
+    char *dir;
+    CbLayout layout;
+    CbMigration *migrations; /* in the order drizzle runs them */
+    size_t n;
+} Codebase;
+
+/* Read the folder. On error *out is NULL and err names the file (and, for JSON, the position).
+ * Errors: missing folder or journal, malformed JSON, entry without its file, duplicate tags,
+ * `when` values that do not increase (journal), a journal beside v1 folders. */
+PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err);
+void cb_free(Codebase *cb);
+
+/* The newest migration (last in run order), or NULL for an empty codebase. */
+const CbMigration *cb_head(const Codebase *cb);
+
+/* Decode bytes as UTF-8 the way Node's Buffer.toString('utf8') does, replacing each maximal
+ * invalid subpart with U+FFFD. Returns a new NUL-terminated string (caller frees). */
+char *cb_utf8_decode(const char *bytes, size_t len, size_t *out_len);
+
+/* sha256 of data as 64 lowercase hex digits + NUL. */
+void cb_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* drizzle's hash of a file's raw bytes: sha256 of cb_utf8_decode(bytes). */
+void cb_drizzle_hash(const char *bytes, size_t len, char out[65]);
+
+/* Split text on the literal "--> statement-breakpoint", keeping everything else verbatim
+ * (empty chunks kept, nothing trimmed), like JavaScript's String.prototype.split.
+ * *chunks is an array of *n newly allocated strings (caller frees each and the array). */
+void cb_split(const char *sql, size_t len, char ***chunks, size_t *n);
+
+#endif

@@ -1,0 +1,56 @@
+/* Line-atomic logging to stderr. */
+#include "core/log.h"
+
+#include "core/buf.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
+static PfLogLevel log_level = PF_LOG_WARN;
+
+void pf_log_set_level(PfLogLevel level)
+{
+    log_level = level;
+}
+
+PfLogLevel pf_log_level(void)
+{
+    return log_level;
+}
+
+void pf_log_lock(void)
+{
+    pthread_mutex_lock(&log_mutex);
+}
+
+void pf_log_unlock(void)
+{
+    pthread_mutex_unlock(&log_mutex);
+}
+
+void pf_log(PfLogLevel level, const char *target, const char *fmt, ...)
+{
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    if (level > log_level)
+        return;
+    char line[2048];
+    int n = target ? snprintf(line, sizeof line, "pgfleet: %s: %s: ", names[level], target)
+                   : snprintf(line, sizeof line, "pgfleet: %s: ", names[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line)
+        n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line - 1)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    pthread_mutex_lock(&log_mutex);
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w;
+    pthread_mutex_unlock(&log_mutex);
+}

@@ -1,0 +1,22 @@
+/*
+ * Logging to stderr. Each line is written with one locked write and prefixed by the target
+ * name when there is one, so lines from worker threads never interleave. Thread-safe.
+ */
+#ifndef PF_CORE_LOG_H
+#define PF_CORE_LOG_H
+
+typedef enum { PF_LOG_ERROR, PF_LOG_WARN, PF_LOG_INFO, PF_LOG_DEBUG } PfLogLevel;
+
+/* Lines above this level are dropped. Default PF_LOG_WARN. Set before threads start. */
+void pf_log_set_level(PfLogLevel level);
+PfLogLevel pf_log_level(void);
+
+/* target may be NULL. */
+void pf_log(PfLogLevel level, const char *target, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Serialise any other stderr writer (the progress line) with log lines. */
+void pf_log_lock(void);
+void pf_log_unlock(void);
+
+#endif

@@ -1,0 +1,141 @@
+/* Files, durations, clocks and globs. */
+#include "core/util.h"
+
+#include "core/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *data = pf_malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) {
+            cap *= 2;
+            data = pf_realloc(data, cap);
+        }
+        size_t r = fread(data + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(data);
+        return pf_err_set(err, PF_ERR_IO, "%s: read error", path);
+    }
+    data[n] = '\0';
+    *out = data;
+    if (len)
+        *len = n;
+    return PF_OK;
+}
+
+PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, PfErr *err)
+{
+    char *tmp = pf_asprintf("%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+        free(tmp);
+        return PF_ERR_IO;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return PF_ERR_IO;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return PF_ERR_IO;
+    }
+    free(tmp);
+    return PF_OK;
+}
+
+bool pf_parse_duration_ms(const char *s, int64_t *ms)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return false;
+    double mult;
+    if (*end == '\0' || strcmp(end, "s") == 0)
+        mult = 1000;
+    else if (strcmp(end, "ms") == 0)
+        mult = 1;
+    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        mult = 60000;
+    else if (strcmp(end, "h") == 0)
+        mult = 3600000;
+    else
+        return false;
+    double r = v * mult;
+    if (r > 9.0e15)
+        return false;
+    *ms = (int64_t)(r + 0.5);
+    return true;
+}
+
+int64_t pf_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pf_utc_iso8601(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+bool pf_glob_match(const char *pattern, const char *name)
+{
+    return fnmatch(pattern, name, 0) == 0;
+}
+
+char *pf_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return pf_strdup(".");
+    if (slash == path)
+        return pf_strdup("/");
+    return pf_strndup(path, (size_t)(slash - path));
+}
+
+char *pf_path_join(const char *dir, const char *rel)
+{
+    if (rel[0] == '/' || !dir || !*dir || strcmp(dir, ".") == 0)
+        return pf_strdup(rel);
+    return pf_asprintf("%s/%s", dir, rel);
+}

@@ -1,0 +1,33 @@
+/* Small helpers shared by every module: files, durations, time. */
+#ifndef PF_CORE_UTIL_H
+#define PF_CORE_UTIL_H
+
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read a whole file; *out is NUL-terminated (caller frees), *len excludes the NUL. */
+PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err);
+
+/* Write a file atomically (temp file + rename in the same directory). */
+PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, PfErr *err);
+
+/* Parse "30s", "500ms", "2m", "1h", or a bare number of seconds, into milliseconds.
+ * "0" means no limit. Returns false on malformed input. */
+bool pf_parse_duration_ms(const char *s, int64_t *ms);
+
+/* Monotonic milliseconds, and wall-clock ISO-8601 UTC ("2026-11-22T18:34:17Z"). */
+int64_t pf_now_ms(void);
+void pf_utc_iso8601(char out[32]);
+
+/* fnmatch-style glob on names ('*', '?', '[...]'). */
+bool pf_glob_match(const char *pattern, const char *name);
+
+/* Directory part of path ("." when none); caller frees. */
+char *pf_dirname(const char *path);
+/* Join dir and rel unless rel is absolute; caller frees. */
+char *pf_path_join(const char *dir, const char *rel);
+
+#endif

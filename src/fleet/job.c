@@ -1,0 +1,194 @@
+/*
+ * One target's job, run on a worker thread: connect, survey (identity, lock, ledger),
+ * classify, and for apply: run the pending migrations in one round trip, verify the ledger,
+ * release the lock. Everything the job allocates hangs off its TargetResult.
+ */
+#include "fleet/internal.h"
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *fleet_outcome_name(TargetOutcome o)
+{
+    static const char *const names[] = {"none",   "applied",     "unchanged", "refused",
+                                        "failed", "interrupted", "skipped"};
+    return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
+}
+
+const char *fleet_mode_name(FleetMode m)
+{
+    return m == FLEET_APPLY ? "apply" : m == FLEET_AUDIT ? "audit" : "plan";
+}
+
+static char *holder_text(const PgLockHolder *h)
+{
+    return pf_asprintf("lock held by pid %d (%s%s%s%s%s) for at most %llds; hint: see "
+                       "pg_stat_activity, or raise lock_wait",
+                       h->pid, *h->application_name ? h->application_name : "unknown application",
+                       *h->client_addr ? " on " : "", h->client_addr,
+                       *h->user ? ", user " : "", h->user, (long long)h->session_age_s);
+}
+
+static char *failure_text(const PgFailure *f)
+{
+    PfBuf b = PF_BUF_INIT;
+    if (f->tag && f->statement > 0)
+        pf_buf_printf(&b, "migration %s, statement %d failed: ", f->tag, f->statement);
+    else if (f->tag)
+        pf_buf_printf(&b, "migration %s failed: ", f->tag);
+    else
+        pf_buf_puts(&b, "apply failed: ");
+    pf_buf_puts(&b, f->message ? f->message : "unknown error");
+    if (f->sqlstate[0])
+        pf_buf_printf(&b, " (SQLSTATE %s)", f->sqlstate);
+    if (f->detail)
+        pf_buf_printf(&b, "; detail: %s", f->detail);
+    if (f->hint)
+        pf_buf_printf(&b, "; hint: %s", f->hint);
+    return pf_buf_take(&b);
+}
+
+/* After a successful apply: every migration must be in the ledger with the right hash. */
+static bool verify(const FleetRun *run, PgConn *conn, const Ledger *before, TargetResult *res,
+                   PfErr *err)
+{
+    const InvTarget *t = res->target;
+    Ledger after = {0};
+    after.exists = true;
+    after.has_name_column = before->exists ? before->has_name_column
+                                           : run->cb->layout == CB_LAYOUT_FOLDERS;
+    if (pg_ledger_read(conn, t->schema, t->table, &after, err) != PF_OK)
+        return false;
+    Plan check;
+    plan_classify(run->cb, &after, &check);
+    bool ok = check.n_pending == 0;
+    for (size_t i = 0; i < check.n_problems; i++)
+        if (check.problems[i].kind == TARGET_MODIFIED)
+            ok = false;
+    if (!ok)
+        pf_err_set(err, PF_ERR_PG,
+                   "verification failed: after applying, the ledger has %zu pending "
+                   "migration(s) and %zu problem(s)",
+                   check.n_pending, check.n_problems);
+    plan_clear(&check);
+    ledger_clear(&after);
+    return ok;
+}
+
+static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *survey,
+                          TargetResult *res, const volatile int *interrupted)
+{
+    const InvTarget *t = res->target;
+    const char *why = NULL;
+    if (!plan_can_apply(&res->plan, run->allow_out_of_order, &why)) {
+        res->outcome = OUTCOME_REFUSED;
+        res->error = pf_asprintf("refused: %s", why);
+        return;
+    }
+    if (res->plan.n_pending == 0) {
+        res->outcome = OUTCOME_UNCHANGED;
+        return;
+    }
+    const CbMigration **migs = pf_calloc(res->plan.n_pending, sizeof *migs);
+    for (size_t i = 0; i < res->plan.n_pending; i++)
+        migs[i] = &run->cb->migrations[res->plan.pending[i]];
+    PgApplyRequest req = {
+        .schema = t->schema,
+        .table = t->table,
+        .create_ledger = !survey->ledger.exists,
+        .ledger_has_name = survey->ledger.exists ? survey->ledger.has_name_column
+                                                 : run->cb->layout == CB_LAYOUT_FOLDERS,
+        .migrations = migs,
+        .n = res->plan.n_pending,
+        .per_migration = t->settings.transaction == INV_TX_PER_MIGRATION,
+        .lock_timeout_ms = t->settings.lock_timeout_ms,
+        .statement_timeout_ms = t->settings.statement_timeout_ms,
+    };
+    PfErr err;
+    PfErrCode rc = pg_apply(conn, &req, &res->n_applied_now, &res->failure, &err);
+    free(migs);
+    if (rc != PF_OK) {
+        res->has_failure = true;
+        res->outcome = *interrupted ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
+        res->error = rc == PF_ERR_UNREACHABLE ? pf_strdup(err.msg) : failure_text(&res->failure);
+        pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
+        return;
+    }
+    if (!verify(run, conn, &survey->ledger, res, &err)) {
+        res->outcome = OUTCOME_FAILED;
+        res->error = pf_strdup(err.msg);
+        pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
+        return;
+    }
+    res->outcome = OUTCOME_APPLIED;
+    pf_log(PF_LOG_INFO, t->name, "applied %zu migration(s)", res->n_applied_now);
+}
+
+void fleet_job_run(const FleetRun *run, TargetResult *res,
+                             const volatile int *interrupted, JobSlot *slot)
+{
+    const InvTarget *t = res->target;
+    int64_t t0 = pf_now_ms();
+    res->started = true;
+    res->lock_key = t->settings.lock_key_set ? t->settings.lock_key
+                                             : pg_lock_key_derive(t->schema, t->table);
+    bool applying = run->mode == FLEET_APPLY;
+
+    PfErr err;
+    PgConn *conn = NULL;
+    if (pg_conn_open(t->name, t->dsn, &t->settings, &conn, &err) != PF_OK) {
+        res->status = TARGET_UNREACHABLE;
+        res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
+        res->error = pf_strdup(err.msg);
+        res->total_ms = res->connect_ms = pf_now_ms() - t0;
+        pf_log(PF_LOG_WARN, t->name, "unreachable: %s", err.msg);
+        return;
+    }
+    res->connect_ms = pf_now_ms() - t0;
+    job_slot_attach(slot, conn);
+
+    PgSurvey survey;
+    PfErrCode rc = pg_survey(conn, t->schema, t->table, res->lock_key,
+                             applying ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
+                             &survey, &err);
+    if (rc != PF_OK) {
+        res->status = TARGET_UNREACHABLE;
+        res->outcome = *interrupted ? OUTCOME_INTERRUPTED
+                       : applying   ? OUTCOME_FAILED
+                                    : OUTCOME_NONE;
+        res->error = pf_strdup(err.msg);
+        pf_log(PF_LOG_WARN, t->name, "%s", err.msg);
+        goto done;
+    }
+    res->identity = survey.identity;
+    memset(&survey.identity, 0, sizeof survey.identity);
+    plan_classify(run->cb, &survey.ledger, &res->plan);
+    res->status = res->plan.status;
+    if (survey.locked_by_other) {
+        res->has_holder = true;
+        res->holder = survey.holder;
+        memset(&survey.holder, 0, sizeof survey.holder);
+        res->status = TARGET_LOCKED;
+        res->error = holder_text(&res->holder);
+        res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
+        pf_log(PF_LOG_WARN, t->name, "%s", res->error);
+    } else if (applying) {
+        if (*interrupted)
+            res->outcome = OUTCOME_INTERRUPTED;
+        else
+            apply_pending(run, conn, &survey, res, interrupted);
+    }
+    if (survey.lock_acquired && pg_lock_release(conn, res->lock_key, &err) != PF_OK)
+        pf_log(PF_LOG_DEBUG, t->name, "unlock: %s (the lock goes with the session)", err.msg);
+    pg_survey_clear(&survey);
+done:
+    res->round_trips = pg_conn_round_trips(conn);
+    job_slot_detach(slot);
+    pg_conn_free(conn);
+    res->total_ms = pf_now_ms() - t0;
+}

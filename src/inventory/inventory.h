@@ -1,0 +1,93 @@
+/*
+ * The inventory: a YAML file (read with libyaml) that lists the fleet's targets.
+ *
+ *   migrations: {dir: ./drizzle, table: __drizzle_migrations, schema: drizzle}
+ *   defaults:   {connect_timeout: 10s, lock_wait: 30s, lock_timeout: 0, statement_timeout: 0,
+ *                sslmode: prefer, application_name: pgfleet, transaction: all, lock_key: 42}
+ *   targets:
+ *     - name: staging
+ *       dsn: postgres://app:${STAGING_PASSWORD}@db-staging/app
+ *       labels: {env: staging}
+ *     - name: tenant-${each}            # for_each expands one entry into many targets
+ *       for_each: [acme, globex]        # scalars -> ${each}; mappings -> ${each.KEY}
+ *       dsn: postgres://app@db/${each}
+ *       migrations: {schema: ${each}}   # per-target ledger schema/table
+ *
+ * ${VAR} and ${VAR:-default} expand from the environment in every scalar. Any defaults key
+ * may also be set on a target. Errors carry file:line:column and nothing is run.
+ */
+#ifndef PF_INVENTORY_H
+#define PF_INVENTORY_H
+
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { INV_TX_ALL, INV_TX_PER_MIGRATION } InvTransaction;
+
+typedef struct InvLabel {
+    char *key;
+    char *value;
+} InvLabel;
+
+/* Connection and locking settings: defaults, overridden per target. Durations in ms; 0 = none. */
+typedef struct InvSettings {
+    int64_t connect_timeout_ms; /* default 10000 */
+    int64_t lock_wait_ms;       /* how long to wait for the advisory lock; default 0 (no wait) */
+    int64_t lock_timeout_ms;    /* server lock_timeout during apply; default 0 */
+    int64_t statement_timeout_ms; /* server statement_timeout during apply; default 0 */
+    char *sslmode;              /* NULL = libpq's default (or PGSSLMODE) */
+    char *application_name;     /* default "pgfleet" */
+    InvTransaction transaction; /* default INV_TX_ALL */
+    bool lock_key_set;
+    int64_t lock_key;           /* when unset, derived from schema and table */
+} InvSettings;
+
+typedef struct InvTarget {
+    char *name;
+    char *dsn;          /* as expanded: may hold a password; never print it (use dsn_masked) */
+    char *dsn_masked;   /* the dsn with any password replaced by "****" */
+    InvLabel *labels;
+    size_t n_labels;
+    char *schema;       /* ledger schema, default "drizzle" */
+    char *table;        /* ledger table, default "__drizzle_migrations" */
+    InvSettings settings;
+    int line;           /* where the entry stands in the inventory file (1-based) */
+    int column;
+} InvTarget;
+
+typedef struct Inventory {
+    char *path;
+    char *migrations_dir; /* resolved relative to the inventory file; NULL when not given */
+    InvTarget *targets;   /* in file order, for_each expanded in place */
+    size_t n;
+} Inventory;
+
+/* Load and validate the file. Errors (PF_ERR_INPUT, message "FILE:LINE:COL: ..."): YAML
+ * syntax, unknown keys, wrong types, duplicate target names, an unset ${VAR} without default,
+ * a bad duration, sslmode or transaction value. On error *out is NULL. */
+PfErrCode inv_load(const char *path, Inventory **out, PfErr *err);
+void inv_free(Inventory *inv);
+
+/* Expand ${VAR} and ${VAR:-default} in s using getenv, and ${each}/${each.KEY} from the
+ * given bindings (n_each pairs, key "" for a scalar item; may be 0). Returns a new string, or
+ * NULL with err set (message without position) when a variable is unset without a default. */
+char *inv_expand(const char *s, const InvLabel *each, size_t n_each, PfErr *err);
+
+/* Selection. globs: target-name patterns (any may match; none = all). selectors: strings
+ * "key=value" or "key!=value", comma-separated lists allowed, all must hold. Values may be
+ * globs. Fills *idx (caller frees) with the indexes of selected targets in inventory order.
+ * A malformed selector is PF_ERR_INPUT. */
+PfErrCode inv_select(const Inventory *inv, const char *const *globs, size_t n_globs,
+                     const char *const *selectors, size_t n_selectors, size_t **idx,
+                     size_t *n_idx, PfErr *err);
+
+/* A copy of a libpq URL or key=value conninfo with the password replaced by "****". */
+char *inv_mask_dsn(const char *dsn);
+
+/* Label value or NULL. */
+const char *inv_label(const InvTarget *t, const char *key);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * Reading where a target stands: identity, the advisory lock and the ledger, in as few round
+ * trips as the server allows (one query string per step, several statements each).
+ */
+#include "pg/internal.h"
+
+#include "core/mem.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int64_t pg_lock_key_derive(const char *schema, const char *table)
+{
+    char *text = pf_asprintf("pgfleet:%s.%s", schema, table);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL);
+    free(text);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | md[i];
+    int64_t key;
+    memcpy(&key, &v, sizeof key);
+    return key;
+}
+
+void pg_identity_clear(PgIdentity *id)
+{
+    free(id->database);
+    free(id->user);
+    free(id->server_version);
+    free(id->system_identifier);
+    memset(id, 0, sizeof *id);
+}
+
+void pg_lock_holder_clear(PgLockHolder *h)
+{
+    free(h->application_name);
+    free(h->client_addr);
+    free(h->user);
+    memset(h, 0, sizeof *h);
+}
+
+void pg_survey_clear(PgSurvey *s)
+{
+    if (!s)
+        return;
+    pg_identity_clear(&s->identity);
+    pg_lock_holder_clear(&s->holder);
+    ledger_clear(&s->ledger);
+}
+
+static const char identity_sql[] =
+    "SELECT current_database(), current_user, current_setting('server_version'), "
+    "CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'execute') "
+    "THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END;\n";
+
+/* One row: does the table exist, and does it have v1's name column. */
+static char *existence_sql(const char *schema, const char *table)
+{
+    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
+    char *rel = pf_asprintf("%s.%s", qs, qt);
+    char *lit = pg_quote_literal(rel);
+    char *sql = pf_asprintf(
+        "SELECT r.oid IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+        "WHERE a.attrelid = r.oid AND a.attname = 'name' AND NOT a.attisdropped) "
+        "FROM (SELECT pg_catalog.to_regclass(%s) AS oid) r;\n",
+        lit);
+    free(qs);
+    free(qt);
+    free(rel);
+    free(lit);
+    return sql;
+}
+
+/* Who else holds the advisory lock of this key in this database (zero or one row). */
+static char *holder_sql(int64_t key)
+{
+    uint64_t k;
+    memcpy(&k, &key, sizeof k);
+    return pf_asprintf(
+        "SELECT l.pid, coalesce(a.application_name, ''), "
+        "coalesce(host(a.client_addr), CASE WHEN a.pid IS NOT NULL AND a.client_port = -1 "
+        "THEN 'local' ELSE '' END), coalesce(a.usename::text, ''), "
+        "coalesce(extract(epoch FROM now() - a.backend_start)::bigint, 0) "
+        "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() "
+        "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+        "WHERE datname = current_database()) "
+        "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 LIMIT 1;\n",
+        (unsigned)(k >> 32), (unsigned)(k & 0xffffffffu));
+}
+
+static void read_identity(const PGresult *res, PgIdentity *id)
+{
+    id->database = pg_value(res, 0, 0);
+    id->user = pg_value(res, 0, 1);
+    id->server_version = pg_value(res, 0, 2);
+    id->system_identifier = pg_value(res, 0, 3);
+}
+
+static void read_existence(const PGresult *res, Ledger *l)
+{
+    l->exists = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    l->has_name_column = l->exists && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+}
+
+/* Returns true when a holder row was present. */
+static bool read_holder(const PGresult *res, PgLockHolder *h)
+{
+    if (PQntuples(res) == 0)
+        return false;
+    h->pid = atoi(PQgetvalue(res, 0, 0));
+    h->application_name = pg_value(res, 0, 1);
+    h->client_addr = pg_value(res, 0, 2);
+    h->user = pg_value(res, 0, 3);
+    h->session_age_s = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    return true;
+}
+
+static PfErrCode query_holder(PgConn *c, int64_t key, PgSurvey *out, PfErr *err)
+{
+    char *sql = holder_sql(key);
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, sql, &r, err);
+    free(sql);
+    if (rc == PF_OK && r.n >= 1)
+        read_holder(r.res[0], &out->holder);
+    pg_results_clear(&r);
+    return rc;
+}
+
+PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out,
+                         PfErr *err)
+{
+    ledger_clear(out);
+    if (!out->exists)
+        return PF_OK;
+    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
+    char *sql = pf_asprintf("SELECT id, hash, created_at%s FROM %s.%s ORDER BY id",
+                            out->has_name_column ? ", name, applied_at::text" : "", qs, qt);
+    free(qs);
+    free(qt);
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, sql, &r, err);
+    free(sql);
+    if (rc != PF_OK) {
+        pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
+        pg_results_clear(&r);
+        return rc;
+    }
+    const PGresult *res = r.res[r.n - 1];
+    int rows = PQntuples(res);
+    out->rows = pf_calloc((size_t)(rows ? rows : 1), sizeof *out->rows);
+    for (int i = 0; i < rows; i++) {
+        LedgerRow *row = &out->rows[i];
+        row->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        row->hash = pg_value(res, i, 1);
+        row->has_created_at = !PQgetisnull(res, i, 2);
+        row->created_at = row->has_created_at ? strtoll(PQgetvalue(res, i, 2), NULL, 10) : 0;
+        if (out->has_name_column) {
+            row->name = pg_value(res, i, 3);
+            row->applied_at = pg_value(res, i, 4);
+        }
+    }
+    out->n = (size_t)rows;
+    pg_results_clear(&r);
+    return PF_OK;
+}
+
+PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
+                    PgLockMode mode, int64_t lock_wait_ms, PgSurvey *out, PfErr *err)
+{
+    memset(out, 0, sizeof *out);
+    PfBuf q = PF_BUF_INIT;
+    char *exist = existence_sql(schema, table);
+    pf_buf_puts(&q, identity_sql);
+    if (mode == PG_LOCK_TAKE) {
+        /* The lock comes before the existence check so that what we read is under it. */
+        pf_buf_printf(&q, "SELECT pg_catalog.pg_try_advisory_lock(%lld);\n", (long long)lock_key);
+        pf_buf_puts(&q, exist);
+    } else {
+        pf_buf_puts(&q, exist);
+        char *holder = holder_sql(lock_key);
+        pf_buf_puts(&q, holder);
+        free(holder);
+    }
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, q.data, &r, err);
+    pf_buf_free(&q);
+    if (rc != PF_OK || r.n < 3) {
+        if (rc == PF_OK)
+            rc = pf_err_set(err, PF_ERR_PG, "unexpected answer to the survey query");
+        pg_results_clear(&r);
+        free(exist);
+        return rc;
+    }
+    read_identity(r.res[0], &out->identity);
+    if (mode == PG_LOCK_TAKE) {
+        out->lock_acquired = strcmp(PQgetvalue(r.res[1], 0, 0), "t") == 0;
+        read_existence(r.res[2], &out->ledger);
+    } else {
+        read_existence(r.res[1], &out->ledger);
+        out->locked_by_other = read_holder(r.res[2], &out->holder);
+    }
+    pg_results_clear(&r);
+
+    if (mode == PG_LOCK_TAKE && !out->lock_acquired && lock_wait_ms > 0) {
+        /* Wait for it: lock_timeout bounds advisory lock waits too. The SET is undone by the
+         * implicit transaction's rollback when the wait times out. */
+        char *sql = pf_asprintf("SET lock_timeout = '%lldms'; SELECT pg_catalog.pg_advisory_lock("
+                                "%lld); SET lock_timeout = DEFAULT; %s",
+                                (long long)lock_wait_ms, (long long)lock_key, exist);
+        PfErr wait_err;
+        rc = pg_exec_all(c, sql, &r, &wait_err);
+        free(sql);
+        if (rc == PF_OK && r.n >= 4) {
+            out->lock_acquired = true;
+            read_existence(r.res[3], &out->ledger);
+        } else if (rc == PF_ERR_UNREACHABLE) {
+            *err = wait_err;
+            pg_results_clear(&r);
+            free(exist);
+            return rc;
+        }
+        pg_results_clear(&r);
+        rc = PF_OK;
+    }
+    free(exist);
+
+    if (mode == PG_LOCK_TAKE && !out->lock_acquired) {
+        out->locked_by_other = true;
+        return query_holder(c, lock_key, out, err);
+    }
+    return pg_ledger_read(c, schema, table, &out->ledger, err);
+}
+
+PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err)
+{
+    char *sql = pf_asprintf("SELECT pg_catalog.pg_advisory_unlock(%lld)", (long long)lock_key);
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, sql, &r, err);
+    free(sql);
+    pg_results_clear(&r);
+    return rc;
+}

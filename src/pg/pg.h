@@ -1,0 +1,116 @@
+/*
+ * The PostgreSQL edge: the only code that includes <libpq-fe.h>. Everything it returns is
+ * pgfleet's own types (Ledger, PgIdentity, PgFailure), never libpq's.
+ *
+ * Round trips per target are fixed and small, whatever the number of statements (see
+ * docs/round-trips.md): pg_survey is one (two when it must wait for the lock), pg_ledger_read
+ * one, pg_apply one (plus a ROLLBACK after a failure), pg_lock_release one.
+ *
+ * Thread safety: a PgConn is used by one thread at a time, except pg_conn_cancel, which any
+ * thread may call at any time while the connection is open.
+ */
+#ifndef PF_PG_H
+#define PF_PG_H
+
+#include "codebase/codebase.h"
+#include "core/err.h"
+#include "inventory/inventory.h"
+#include "plan/plan.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct PgConn PgConn;
+
+typedef struct PgIdentity {
+    char *database;
+    char *user;
+    char *server_version;
+    char *system_identifier; /* NULL when not readable */
+} PgIdentity;
+
+typedef struct PgLockHolder {
+    int pid;
+    char *application_name;
+    char *client_addr; /* "local" for a Unix-socket client, "" when hidden */
+    char *user;
+    int64_t session_age_s; /* how long the holding session has been connected */
+} PgLockHolder;
+
+/* What failed during apply, for the report. */
+typedef struct PgFailure {
+    char *tag;       /* the migration, or NULL when it failed outside one */
+    int statement;   /* 1-based statement (chunk) number within the migration; 0 when none */
+    char sqlstate[6];
+    char *message;
+    char *detail;
+    char *hint;
+} PgFailure;
+
+typedef enum { PG_LOCK_CHECK, PG_LOCK_TAKE } PgLockMode;
+
+typedef struct PgSurvey {
+    PgIdentity identity;
+    bool lock_acquired;   /* PG_LOCK_TAKE: we hold the lock now */
+    bool locked_by_other; /* someone else holds it (CHECK), or we could not get it (TAKE) */
+    PgLockHolder holder;  /* filled when locked_by_other */
+    Ledger ledger;        /* filled unless locked_by_other in TAKE mode */
+} PgSurvey;
+
+/* Connect. application_name, connect_timeout and sslmode come from settings and override the
+ * dsn. name prefixes NOTICE lines in the log. On failure: PF_ERR_UNREACHABLE with libpq's
+ * reason (the password never appears in it). */
+PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings,
+                       PgConn **out, PfErr *err);
+void pg_conn_free(PgConn *c);
+
+/* Ask the server to cancel whatever the connection is running. Thread-safe; no-op when idle. */
+void pg_conn_cancel(PgConn *c);
+
+/* Queries sent on this connection so far (each is one network round trip). */
+int pg_conn_round_trips(const PgConn *c);
+
+/* The advisory lock key for a ledger: the first 8 bytes of sha256("pgfleet:" schema "." table)
+ * read as a big-endian signed 64-bit integer. */
+int64_t pg_lock_key_derive(const char *schema, const char *table);
+
+/* Identity, ledger and lock state. In PG_LOCK_TAKE mode the session-level advisory lock is
+ * taken (waiting up to lock_wait_ms) before the ledger is read. A held lock is not an error:
+ * it is reported through locked_by_other. Free with pg_survey_clear. */
+PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
+                    PgLockMode mode, int64_t lock_wait_ms, PgSurvey *out, PfErr *err);
+void pg_survey_clear(PgSurvey *s);
+
+/* Re-read the ledger rows (used to verify after apply). */
+PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out,
+                         PfErr *err);
+
+typedef struct PgApplyRequest {
+    const char *schema;
+    const char *table;
+    bool create_ledger;      /* create schema and table as drizzle-orm does */
+    bool ledger_has_name;    /* v1 ledger: insert the folder name too */
+    const CbMigration *const *migrations; /* in run order */
+    size_t n;
+    bool per_migration;      /* commit each migration on its own */
+    int64_t lock_timeout_ms; /* 0 = none */
+    int64_t statement_timeout_ms;
+} PgApplyRequest;
+
+/* Run the migrations in one round trip. On a failed statement: the open transaction is rolled
+ * back, *failure says where and why, and PF_ERR_PG is returned; *n_committed counts the
+ * migrations committed before it (only non-zero with per_migration). Free failure with
+ * pg_failure_clear. */
+PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed,
+                   PgFailure *failure, PfErr *err);
+
+PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err);
+
+void pg_identity_clear(PgIdentity *id);
+void pg_lock_holder_clear(PgLockHolder *h);
+void pg_failure_clear(PgFailure *f);
+
+/* libpq's version, for `pgfleet version`. */
+int pg_libpq_version(void);
+
+#endif

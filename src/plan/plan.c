@@ -1,0 +1,195 @@
+/*
+ * Classification of a target from its ledger rows.
+ *
+ * A row matches the codebase migration whose `when` equals its created_at; for the v1 layout a
+ * row that carries a name matches the folder of that name first. Every mismatch becomes a
+ * problem, and the status is the most serious problem (TargetStatus is ordered by severity).
+ */
+#include "plan/plan.h"
+
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const status_names[TARGET_STATUS_COUNT] = {
+    [TARGET_IN_SYNC] = "in_sync",
+    [TARGET_BEHIND] = "behind",
+    [TARGET_UNINITIALIZED] = "uninitialized",
+    [TARGET_AHEAD] = "ahead",
+    [TARGET_OUT_OF_ORDER] = "out_of_order",
+    [TARGET_MODIFIED] = "modified",
+    [TARGET_FOREIGN] = "foreign",
+    [TARGET_LOCKED] = "locked",
+    [TARGET_UNREACHABLE] = "unreachable",
+};
+
+const char *plan_status_name(TargetStatus s)
+{
+    return (unsigned)s < TARGET_STATUS_COUNT ? status_names[s] : "unknown";
+}
+
+void ledger_clear(Ledger *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->rows[i].hash);
+        free(l->rows[i].name);
+        free(l->rows[i].applied_at);
+    }
+    free(l->rows);
+    l->rows = NULL;
+    l->n = 0;
+}
+
+void plan_clear(Plan *p)
+{
+    if (!p)
+        return;
+    free(p->pending);
+    for (size_t i = 0; i < p->n_problems; i++) {
+        free(p->problems[i].tag);
+        free(p->problems[i].message);
+    }
+    free(p->problems);
+    memset(p, 0, sizeof *p);
+}
+
+static void add_problem(Plan *p, size_t *cap, TargetStatus kind, const char *tag,
+                        int64_t ledger_id, char *message)
+{
+    PF_GROW(p->problems, *cap, p->n_problems + 1);
+    PlanProblem *pr = &p->problems[p->n_problems++];
+    pr->kind = kind;
+    pr->tag = pf_strdup(tag);
+    pr->ledger_id = ledger_id;
+    pr->message = message;
+    if (kind > p->status)
+        p->status = kind;
+}
+
+/* Index of the codebase migration a ledger row stands for, or -1. */
+static long match_row(const Codebase *cb, const LedgerRow *row)
+{
+    if (cb->layout == CB_LAYOUT_FOLDERS && row->name) {
+        for (size_t i = 0; i < cb->n; i++)
+            if (strcmp(cb->migrations[i].tag, row->name) == 0)
+                return (long)i;
+    }
+    if (!row->has_created_at)
+        return -1;
+    long by_when = -1;
+    for (size_t i = 0; i < cb->n; i++) {
+        if (cb->migrations[i].when != row->created_at)
+            continue;
+        /* v1 folders may share a second: prefer the one whose hash matches. */
+        if (row->hash && strcmp(cb->migrations[i].hash, row->hash) == 0)
+            return (long)i;
+        if (by_when < 0)
+            by_when = (long)i;
+    }
+    return by_when;
+}
+
+void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t problems_cap = 0;
+    bool *applied = pf_calloc(cb->n ? cb->n : 1, sizeof *applied);
+    const CbMigration *head = cb_head(cb);
+
+    bool have_max = false;
+    int64_t max_created = 0;
+    for (size_t r = 0; ledger->exists && r < ledger->n; r++) {
+        const LedgerRow *row = &ledger->rows[r];
+        if (row->has_created_at && (!have_max || row->created_at > max_created)) {
+            max_created = row->created_at;
+            have_max = true;
+        }
+        long m = match_row(cb, row);
+        if (m < 0) {
+            bool newer = row->has_created_at && (!head || row->created_at > head->when);
+            if (newer)
+                add_problem(out, &problems_cap, TARGET_AHEAD, NULL, row->id,
+                            pf_asprintf("ledger row %lld (created_at %lld%s%s) is newer than the "
+                                        "codebase's last migration",
+                                        (long long)row->id, (long long)row->created_at,
+                                        row->name ? ", name " : "", row->name ? row->name : ""));
+            else
+                add_problem(out, &problems_cap, TARGET_FOREIGN, NULL, row->id,
+                            pf_asprintf("ledger row %lld (created_at %s%s%s) matches no migration "
+                                        "of the codebase",
+                                        (long long)row->id,
+                                        row->has_created_at ? "" : "null",
+                                        row->name ? ", name " : "", row->name ? row->name : ""));
+            continue;
+        }
+        const CbMigration *mig = &cb->migrations[m];
+        if (!applied[m]) {
+            applied[m] = true;
+            out->n_applied++;
+        }
+        if (!row->hash || strcmp(row->hash, mig->hash) != 0)
+            add_problem(out, &problems_cap, TARGET_MODIFIED, mig->tag, row->id,
+                        pf_asprintf("%s was edited after it was applied: ledger hash %.12s, "
+                                    "file hash %.12s",
+                                    mig->tag, row->hash ? row->hash : "(null)", mig->hash));
+    }
+
+    size_t pending_cap = 0;
+    for (size_t i = 0; i < cb->n; i++) {
+        if (applied[i])
+            continue;
+        PF_GROW(out->pending, pending_cap, out->n_pending + 1);
+        out->pending[out->n_pending++] = i;
+        const CbMigration *mig = &cb->migrations[i];
+        if (have_max && mig->when <= max_created)
+            add_problem(out, &problems_cap, TARGET_OUT_OF_ORDER, mig->tag, 0,
+                        pf_asprintf("%s (when %lld) is older than the newest applied migration "
+                                    "(created_at %lld): drizzle's migrator would skip it",
+                                    mig->tag, (long long)mig->when, (long long)max_created));
+    }
+    free(applied);
+
+    if (!ledger->exists) {
+        if (out->status < TARGET_UNINITIALIZED)
+            out->status = TARGET_UNINITIALIZED;
+    } else if (out->n_pending > 0 && out->status < TARGET_BEHIND) {
+        out->status = TARGET_BEHIND;
+    }
+}
+
+bool plan_can_apply(const Plan *p, bool allow_out_of_order, const char **why)
+{
+    switch (p->status) {
+    case TARGET_IN_SYNC:
+    case TARGET_BEHIND:
+    case TARGET_UNINITIALIZED:
+        return true;
+    case TARGET_OUT_OF_ORDER:
+        if (allow_out_of_order)
+            return true;
+        *why = "out_of_order: a pending migration is older than the newest applied one; "
+               "hint: review it, then re-run with --allow-out-of-order";
+        return false;
+    case TARGET_MODIFIED:
+        *why = "modified: an applied migration's file was edited; hint: restore the file as it "
+               "was applied, or fix the ledger by hand";
+        return false;
+    case TARGET_AHEAD:
+        *why = "ahead: the ledger has migrations newer than this codebase; hint: deploy the "
+               "newer release instead";
+        return false;
+    case TARGET_FOREIGN:
+        *why = "foreign: the ledger has rows that match no migration of this codebase; hint: "
+               "check that the dsn points at the right database";
+        return false;
+    case TARGET_LOCKED:
+        *why = "locked: another migrator holds the lock";
+        return false;
+    default:
+        *why = "unreachable";
+        return false;
+    }
+}

@@ -1,0 +1,73 @@
+/*
+ * Where a target stands: compare the codebase with the target's ledger and classify it.
+ * Pure logic, no I/O: the pg module reads the ledger, the fleet module acts on the plan.
+ */
+#ifndef PF_PLAN_H
+#define PF_PLAN_H
+
+#include "codebase/codebase.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Ordered from harmless to most serious; a target's status is its most serious problem. */
+typedef enum {
+    TARGET_IN_SYNC,
+    TARGET_BEHIND,
+    TARGET_UNINITIALIZED,
+    TARGET_AHEAD,
+    TARGET_OUT_OF_ORDER,
+    TARGET_MODIFIED,
+    TARGET_FOREIGN,
+    TARGET_LOCKED,
+    TARGET_UNREACHABLE,
+    TARGET_STATUS_COUNT
+} TargetStatus;
+
+/* "in_sync", "behind", ... (static strings). */
+const char *plan_status_name(TargetStatus s);
+
+/* One row of drizzle.__drizzle_migrations. */
+typedef struct LedgerRow {
+    int64_t id;
+    char *hash;          /* NULL when the column is NULL */
+    bool has_created_at; /* false when created_at is NULL */
+    int64_t created_at;
+    char *name;          /* v1 ledgers only; NULL otherwise */
+    char *applied_at;    /* v1 ledgers only, as text; NULL otherwise */
+} LedgerRow;
+
+typedef struct Ledger {
+    bool exists;          /* the ledger table exists */
+    bool has_name_column; /* v1 ledger: name and applied_at columns present */
+    LedgerRow *rows;      /* ordered by id */
+    size_t n;
+} Ledger;
+
+void ledger_clear(Ledger *l); /* frees the rows; the struct itself is the caller's */
+
+typedef struct PlanProblem {
+    TargetStatus kind;   /* TARGET_OUT_OF_ORDER, _MODIFIED, _AHEAD or _FOREIGN */
+    char *tag;           /* the codebase migration concerned, or NULL (ledger-only row) */
+    int64_t ledger_id;   /* the ledger row concerned, or 0 */
+    char *message;       /* one line, for people */
+} PlanProblem;
+
+typedef struct Plan {
+    TargetStatus status;
+    size_t *pending;     /* codebase indexes not in the ledger, in run order (incl. out of order) */
+    size_t n_pending;
+    size_t n_applied;    /* codebase migrations found in the ledger */
+    PlanProblem *problems;
+    size_t n_problems;
+} Plan;
+
+/* Classify. The plan owns its arrays; free them with plan_clear. Never fails. */
+void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out);
+void plan_clear(Plan *p);
+
+/* Whether apply may run on this plan; when not, *why says why (static or plan-owned text). */
+bool plan_can_apply(const Plan *p, bool allow_out_of_order, const char **why);
+
+#endif

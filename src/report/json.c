@@ -1,0 +1,158 @@
+/* The JSON report (docs/report.md), built with cJSON. */
+#include "report/report.h"
+
+#include "core/mem.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+static cJSON *str_or_null(const char *s)
+{
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const TargetResult *r)
+{
+    const InvTarget *t = r->target;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", t->name);
+    cJSON *labels = cJSON_AddObjectToObject(o, "labels");
+    for (size_t i = 0; i < t->n_labels; i++)
+        cJSON_AddStringToObject(labels, t->labels[i].key, t->labels[i].value);
+    cJSON_AddStringToObject(o, "dsn", t->dsn_masked);
+    cJSON_AddBoolToObject(o, "started", r->started);
+    cJSON_AddItemToObject(o, "status", r->started ? cJSON_CreateString(plan_status_name(r->status))
+                                                  : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "outcome", fr->mode == FLEET_APPLY
+                                            ? cJSON_CreateString(fleet_outcome_name(r->outcome))
+                                            : cJSON_CreateNull());
+    cJSON *problems = cJSON_AddArrayToObject(o, "problems");
+    for (size_t i = 0; i < r->plan.n_problems; i++) {
+        const PlanProblem *p = &r->plan.problems[i];
+        cJSON *po = cJSON_CreateObject();
+        cJSON_AddStringToObject(po, "kind", plan_status_name(p->kind));
+        cJSON_AddItemToObject(po, "migration", str_or_null(p->tag));
+        if (p->ledger_id)
+            cJSON_AddNumberToObject(po, "ledger_id", (double)p->ledger_id);
+        else
+            cJSON_AddNullToObject(po, "ledger_id");
+        cJSON_AddStringToObject(po, "message", p->message);
+        cJSON_AddItemToArray(problems, po);
+    }
+    cJSON *pending = cJSON_AddArrayToObject(o, "pending");
+    for (size_t i = 0; i < r->plan.n_pending; i++)
+        cJSON_AddItemToArray(pending,
+                             cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
+    cJSON *applied = cJSON_AddArrayToObject(o, "applied");
+    for (size_t i = 0; i < r->n_applied_now && i < r->plan.n_pending; i++)
+        cJSON_AddItemToArray(applied,
+                             cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
+    cJSON_AddNumberToObject(o, "applied_before", (double)r->plan.n_applied);
+
+    cJSON *ledger = cJSON_AddObjectToObject(o, "ledger");
+    cJSON_AddStringToObject(ledger, "schema", t->schema);
+    cJSON_AddStringToObject(ledger, "table", t->table);
+    cJSON *lock = cJSON_AddObjectToObject(o, "lock");
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)r->lock_key);
+    cJSON_AddStringToObject(lock, "key", key);
+    if (r->has_holder) {
+        cJSON *h = cJSON_AddObjectToObject(lock, "holder");
+        cJSON_AddNumberToObject(h, "pid", r->holder.pid);
+        cJSON_AddStringToObject(h, "application_name", r->holder.application_name);
+        cJSON_AddStringToObject(h, "client_addr", r->holder.client_addr);
+        cJSON_AddStringToObject(h, "user", r->holder.user);
+        cJSON_AddNumberToObject(h, "session_age_s", (double)r->holder.session_age_s);
+    } else {
+        cJSON_AddNullToObject(lock, "holder");
+    }
+    if (r->identity.database) {
+        cJSON *s = cJSON_AddObjectToObject(o, "server");
+        cJSON_AddStringToObject(s, "database", r->identity.database);
+        cJSON_AddStringToObject(s, "user", r->identity.user);
+        cJSON_AddStringToObject(s, "version", r->identity.server_version);
+        cJSON_AddItemToObject(s, "system_identifier", str_or_null(r->identity.system_identifier));
+    } else {
+        cJSON_AddNullToObject(o, "server");
+    }
+    if (r->error) {
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(e, "message", r->error);
+        if (r->has_failure) {
+            cJSON_AddItemToObject(e, "migration", str_or_null(r->failure.tag));
+            cJSON_AddNumberToObject(e, "statement", r->failure.statement);
+            cJSON_AddItemToObject(e, "sqlstate",
+                                  str_or_null(r->failure.sqlstate[0] ? r->failure.sqlstate : NULL));
+            cJSON_AddItemToObject(e, "server_message", str_or_null(r->failure.message));
+            cJSON_AddItemToObject(e, "detail", str_or_null(r->failure.detail));
+            cJSON_AddItemToObject(e, "hint", str_or_null(r->failure.hint));
+        }
+    } else {
+        cJSON_AddNullToObject(o, "error");
+    }
+    cJSON *timings = cJSON_AddObjectToObject(o, "timings");
+    cJSON_AddNumberToObject(timings, "connect_ms", (double)r->connect_ms);
+    cJSON_AddNumberToObject(timings, "total_ms", (double)r->total_ms);
+    cJSON_AddNumberToObject(o, "round_trips", r->round_trips);
+    return o;
+}
+
+char *report_json(const ReportContext *ctx)
+{
+    const FleetResult *fr = ctx->result;
+    const Codebase *cb = ctx->cb;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "report_version", 1);
+    cJSON_AddStringToObject(root, "pgfleet_version", PGFLEET_VERSION);
+    cJSON_AddStringToObject(root, "command", fleet_mode_name(fr->mode));
+    cJSON_AddStringToObject(root, "started_at", fr->started_at);
+    cJSON_AddNumberToObject(root, "duration_ms", (double)fr->duration_ms);
+    cJSON_AddBoolToObject(root, "interrupted", fr->interrupted);
+    cJSON_AddNumberToObject(root, "exit_code", ctx->exit_code);
+    cJSON_AddItemToObject(root, "inventory", str_or_null(ctx->inventory_path));
+
+    cJSON *c = cJSON_AddObjectToObject(root, "codebase");
+    cJSON_AddStringToObject(c, "dir", cb->dir);
+    cJSON_AddStringToObject(c, "layout", cb->layout == CB_LAYOUT_JOURNAL ? "journal" : "folders");
+    cJSON_AddNumberToObject(c, "migrations", (double)cb->n);
+    const CbMigration *head = cb_head(cb);
+    if (head) {
+        cJSON *h = cJSON_AddObjectToObject(c, "head");
+        cJSON_AddStringToObject(h, "tag", head->tag);
+        cJSON_AddNumberToObject(h, "when", (double)head->when);
+        cJSON_AddStringToObject(h, "hash", head->hash);
+    } else {
+        cJSON_AddNullToObject(c, "head");
+    }
+
+    size_t counts[TARGET_STATUS_COUNT] = {0};
+    size_t outcomes[OUTCOME_SKIPPED + 1] = {0};
+    size_t not_started = 0;
+    for (size_t i = 0; i < fr->n; i++) {
+        if (fr->targets[i].started)
+            counts[fr->targets[i].status]++;
+        else
+            not_started++;
+        outcomes[fr->targets[i].outcome]++;
+    }
+    cJSON *cnt = cJSON_AddObjectToObject(root, "counts");
+    cJSON_AddNumberToObject(cnt, "targets", (double)fr->n);
+    for (int s = 0; s < TARGET_STATUS_COUNT; s++)
+        cJSON_AddNumberToObject(cnt, plan_status_name((TargetStatus)s), (double)counts[s]);
+    cJSON_AddNumberToObject(cnt, "not_started", (double)not_started);
+    if (fr->mode == FLEET_APPLY) {
+        cJSON *oc = cJSON_AddObjectToObject(root, "outcomes");
+        for (int o = OUTCOME_APPLIED; o <= OUTCOME_SKIPPED; o++)
+            cJSON_AddNumberToObject(oc, fleet_outcome_name((TargetOutcome)o), (double)outcomes[o]);
+    } else {
+        cJSON_AddNullToObject(root, "outcomes");
+    }
+    cJSON *targets = cJSON_AddArrayToObject(root, "targets");
+    for (size_t i = 0; i < fr->n; i++)
+        cJSON_AddItemToArray(targets, target_json(cb, fr, &fr->targets[i]));
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    char *out = pf_asprintf("%s\n", s);
+    cJSON_free(s);
+    return out;
+}

@@ -1,0 +1,145 @@
+/* The text report: one aligned row per target, details below, a summary line. */
+#include "report/report.h"
+
+#include "core/buf.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GREEN "\033[32m"
+#define YELLOW "\033[33m"
+#define RED "\033[31m"
+#define BOLD "\033[1m"
+#define RESET "\033[0m"
+
+static const char *status_color(const TargetResult *r)
+{
+    if (!r->started)
+        return YELLOW;
+    switch (r->status) {
+    case TARGET_IN_SYNC:
+        return GREEN;
+    case TARGET_BEHIND:
+    case TARGET_UNINITIALIZED:
+        return r->outcome == OUTCOME_APPLIED ? GREEN : YELLOW;
+    default:
+        return RED;
+    }
+}
+
+static const char *status_label(const TargetResult *r)
+{
+    return r->started ? plan_status_name(r->status) : "-";
+}
+
+static void pad(PfBuf *b, const char *s, size_t width)
+{
+    pf_buf_puts(b, s);
+    for (size_t n = strlen(s); n < width; n++)
+        pf_buf_putc(b, ' ');
+}
+
+static const char *detail_of(const TargetResult *r, FleetMode mode)
+{
+    if (r->error)
+        return r->error;
+    if (r->plan.n_problems > 0)
+        return r->plan.problems[0].message;
+    return "";
+}
+
+char *report_text(const ReportContext *ctx)
+{
+    const FleetResult *fr = ctx->result;
+    const Codebase *cb = ctx->cb;
+    bool apply = fr->mode == FLEET_APPLY;
+    size_t w_name = strlen("TARGET"), w_status = strlen("STATUS"), w_result = strlen("RESULT");
+    for (size_t i = 0; i < fr->n; i++) {
+        const TargetResult *r = &fr->targets[i];
+        size_t n = strlen(r->target->name);
+        if (n > w_name)
+            w_name = n;
+        n = strlen(status_label(r));
+        if (n > w_status)
+            w_status = n;
+        n = strlen(fleet_outcome_name(r->outcome));
+        if (n > w_result)
+            w_result = n;
+    }
+    PfBuf b = PF_BUF_INIT;
+    if (ctx->color)
+        pf_buf_puts(&b, BOLD);
+    pad(&b, "TARGET", w_name + 2);
+    pad(&b, "STATUS", w_status + 2);
+    pad(&b, "PENDING", 9);
+    if (apply)
+        pad(&b, "RESULT", w_result + 2);
+    pf_buf_puts(&b, "DETAIL");
+    if (ctx->color)
+        pf_buf_puts(&b, RESET);
+    pf_buf_putc(&b, '\n');
+
+    size_t counts[TARGET_STATUS_COUNT] = {0};
+    size_t applied_targets = 0, applied_migrations = 0, failed = 0, not_started = 0;
+    for (size_t i = 0; i < fr->n; i++) {
+        const TargetResult *r = &fr->targets[i];
+        if (r->started)
+            counts[r->status]++;
+        else
+            not_started++;
+        if (r->outcome == OUTCOME_APPLIED) {
+            applied_targets++;
+            applied_migrations += r->n_applied_now;
+        }
+        if (r->status == TARGET_UNREACHABLE || r->outcome == OUTCOME_FAILED ||
+            r->outcome == OUTCOME_REFUSED || r->outcome == OUTCOME_INTERRUPTED)
+            failed++;
+        pad(&b, r->target->name, w_name + 2);
+        if (ctx->color)
+            pf_buf_puts(&b, status_color(r));
+        pad(&b, status_label(r), w_status);
+        if (ctx->color)
+            pf_buf_puts(&b, RESET);
+        pf_buf_puts(&b, "  ");
+        char pending[32];
+        snprintf(pending, sizeof pending, "%zu", r->plan.n_pending);
+        pad(&b, r->started && r->status != TARGET_UNREACHABLE ? pending : "-", 9);
+        if (apply)
+            pad(&b, fleet_outcome_name(r->outcome), w_result + 2);
+        pf_buf_puts(&b, detail_of(r, fr->mode));
+        pf_buf_putc(&b, '\n');
+        /* Further problems and, for plan, the pending migrations, indented below the row. */
+        for (size_t p = r->error ? 0 : 1; p < r->plan.n_problems; p++)
+            pf_buf_printf(&b, "    %s: %s\n", plan_status_name(r->plan.problems[p].kind),
+                          r->plan.problems[p].message);
+        if (fr->mode == FLEET_PLAN && r->plan.n_pending > 0) {
+            pf_buf_puts(&b, "    pending:");
+            for (size_t p = 0; p < r->plan.n_pending; p++)
+                pf_buf_printf(&b, " %s", cb->migrations[r->plan.pending[p]].tag);
+            pf_buf_putc(&b, '\n');
+        }
+    }
+
+    pf_buf_printf(&b, "\n%zu target%s:", fr->n, fr->n == 1 ? "" : "s");
+    const char *sep = " ";
+    for (int s = 0; s < TARGET_STATUS_COUNT; s++) {
+        if (!counts[s])
+            continue;
+        pf_buf_printf(&b, "%s%zu %s", sep, counts[s], plan_status_name((TargetStatus)s));
+        sep = ", ";
+    }
+    if (not_started)
+        pf_buf_printf(&b, "%s%zu not started", sep, not_started);
+    pf_buf_putc(&b, '\n');
+    const CbMigration *head = cb_head(cb);
+    pf_buf_printf(&b, "codebase: %zu migration%s, head %s\n", cb->n, cb->n == 1 ? "" : "s",
+                  head ? head->tag : "(none)");
+    if (apply)
+        pf_buf_printf(&b, "applied %zu migration%s to %zu target%s; %zu failed or refused\n",
+                      applied_migrations, applied_migrations == 1 ? "" : "s", applied_targets,
+                      applied_targets == 1 ? "" : "s", failed);
+    if (fr->interrupted)
+        pf_buf_puts(&b, "interrupted: targets not started are listed with status '-'\n");
+    return pf_buf_take(&b);
+}
