@@ -25,9 +25,7 @@ pf_as_pg() {
 
 pf_cleanup() {
     local rc=$?
-    if [ -n "${PF_PGDATA:-}" ] && [ -f "$PF_PGDATA/postmaster.pid" ]; then
-        pf_as_pg "$PF_PG_BIN/pg_ctl" -D "$PF_PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
+    [ -n "${PF_TMP:-}" ] && pf_cluster_stop "$PF_TMP/cluster"
     [ -n "${PF_CLEANUP_HOOK:-}" ] && eval "$PF_CLEANUP_HOOK" || true
     [ -n "${PF_TMP:-}" ] && rm -rf "$PF_TMP"
     exit "$rc"
@@ -46,39 +44,58 @@ pf_free_port() {
     return 1
 }
 
-pg_start() {
-    PF_TMP=$(mktemp -d /tmp/pgfleet-test.XXXXXX)
-    chmod 755 "$PF_TMP"
-    export PF_TMP
-    trap pf_cleanup EXIT
-    PF_PGDATA="$PF_TMP/pgdata"
-    mkdir -p "$PF_PGDATA" "$PF_TMP/sock"
-    [ "$(id -u)" = 0 ] && chown postgres: "$PF_TMP" "$PF_PGDATA" "$PF_TMP/sock"
-    pf_as_pg "$PF_PG_BIN/initdb" -D "$PF_PGDATA" -U postgres -A trust --no-sync \
-        -E UTF8 --locale=C >"$PF_TMP/initdb.log" 2>&1 || {
-        cat "$PF_TMP/initdb.log" >&2
+# Create and start a cluster whose files live in DIR (kept until pf_cluster_stop DIR).
+# Exports PGHOST PGPORT PGUSER PGDATABASE for it.
+pf_cluster_start() {
+    local dir=$1
+    mkdir -p "$dir/pgdata" "$dir/sock"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir" "$dir/pgdata" "$dir/sock"
+    pf_as_pg "$PF_PG_BIN/initdb" -D "$dir/pgdata" -U postgres -A trust --no-sync \
+        -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || {
+        cat "$dir/initdb.log" >&2
         return 1
     }
+    cp "$dir/pgdata/postgresql.conf" "$dir/postgresql.conf.orig"
     local tries
     for tries in 1 2 3 4 5; do
         PGPORT=$(pf_free_port)
-        cat >>"$PF_PGDATA/postgresql.conf" <<CONF
+        cp "$dir/postgresql.conf.orig" "$dir/pgdata/postgresql.conf"
+        cat >>"$dir/pgdata/postgresql.conf" <<CONF
 port = $PGPORT
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$PF_TMP/sock'
+unix_socket_directories = '$dir/sock'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 200
 CONF
-        if pf_as_pg "$PF_PG_BIN/pg_ctl" -D "$PF_PGDATA" -l "$PF_TMP/postgres.log" -w -t 60 \
-            start >"$PF_TMP/pg_ctl.log" 2>&1; then
+        if pf_as_pg "$PF_PG_BIN/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 \
+            start >"$dir/pg_ctl.log" 2>&1; then
             break
         fi
-        [ "$tries" = 5 ] && { cat "$PF_TMP/pg_ctl.log" "$PF_TMP/postgres.log" >&2 2>/dev/null; return 1; }
+        if [ "$tries" = 5 ]; then
+            cat "$dir/pg_ctl.log" "$dir/postgres.log" >&2 2>/dev/null
+            return 1
+        fi
     done
     export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGDATABASE=postgres
     unset PGPASSWORD PGSERVICE PGSSLMODE || true
+}
+
+pf_cluster_stop() {
+    local dir=$1
+    if [ -f "$dir/pgdata/postmaster.pid" ]; then
+        pf_as_pg "$PF_PG_BIN/pg_ctl" -D "$dir/pgdata" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+}
+
+# A cluster for one test script, removed when the script exits.
+pg_start() {
+    PF_TMP=$(mktemp -d /tmp/pgfleet-test.XXXXXX)
+    chmod 755 "$PF_TMP"
+    export PF_TMP
+    trap pf_cleanup EXIT
+    pf_cluster_start "$PF_TMP/cluster"
 }
 
 pg_createdb() {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install everything pgfleet needs to build, test and run its demo, from Debian 12's packages.
+# Idempotent: installs only what is missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev libssl-dev
+          libssh2-1-dev libcmocka-dev postgresql postgresql-contrib openssh-server
+          openssh-client clang-format)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: everything is installed"
+    exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >/dev/null
+# The packaged cluster is not used: tests and the demo start their own.
