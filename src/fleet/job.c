@@ -135,6 +135,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res,
     const InvTarget *t = res->target;
     int64_t t0 = pf_now_ms();
     res->started = true;
+    res->outcome = OUTCOME_NONE;
     res->lock_key = t->settings.lock_key_set ? t->settings.lock_key
                                              : pg_lock_key_derive(t->schema, t->table);
     bool applying = run->mode == FLEET_APPLY;

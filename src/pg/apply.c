@@ -54,7 +54,7 @@ static void batch_put(Batch *b, const char *s)
 
 static void batch_mark(Batch *b, size_t migration, const char *what)
 {
-    char line[64];
+    char line[128];
     snprintf(line, sizeof line, "SELECT '%zu:%s' AS " MARK_COLUMN ";\n", migration, what);
     batch_put(b, line);
 }
