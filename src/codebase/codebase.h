@@ -41,7 +41,9 @@ typedef struct Codebase {
 
 /* Read the folder. On error *out is NULL and err names the file (and, for JSON, the position).
  * Errors: missing folder or journal, malformed JSON, entry without its file, duplicate tags,
- * `when` values that do not increase (journal), a journal beside v1 folders. */
+ * `when` values that do not increase (journal), a journal beside v1 folders.
+ * Codes: PF_ERR_IO when the folder is missing or a file cannot be read, PF_ERR_INPUT for the
+ * rest. On success the caller owns *out and frees it with cb_free. */
 PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err);
 void cb_free(Codebase *cb);
 

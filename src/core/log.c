@@ -4,8 +4,10 @@
 #include "core/buf.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -21,13 +23,21 @@ PfLogLevel pf_log_level(void)
     return log_level;
 }
 
-void pf_log_lock(void)
+static bool progress_visible; /* guarded by log_mutex */
+
+static void write_all(const char *s, size_t n)
 {
-    pthread_mutex_lock(&log_mutex);
+    ssize_t w = write(STDERR_FILENO, s, n);
+    (void)w;
 }
 
-void pf_log_unlock(void)
+void pf_log_progress(const char *line)
 {
+    static const char erase[] = "\r\033[K";
+    pthread_mutex_lock(&log_mutex);
+    write_all(erase, sizeof erase - 1);
+    write_all(line, strlen(line));
+    progress_visible = *line != '\0';
     pthread_mutex_unlock(&log_mutex);
 }
 
@@ -50,7 +60,10 @@ void pf_log(PfLogLevel level, const char *target, const char *fmt, ...)
         n = (int)sizeof line - 2;
     line[n++] = '\n';
     pthread_mutex_lock(&log_mutex);
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-    (void)w;
+    if (progress_visible) {
+        write_all("\r\033[K", 4);
+        progress_visible = false;
+    }
+    write_all(line, (size_t)n);
     pthread_mutex_unlock(&log_mutex);
 }

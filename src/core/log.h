@@ -15,8 +15,8 @@ PfLogLevel pf_log_level(void);
 void pf_log(PfLogLevel level, const char *target, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Serialise any other stderr writer (the progress line) with log lines. */
-void pf_log_lock(void);
-void pf_log_unlock(void);
+/* Draw the live progress line (no newline) on stderr; a later log line first erases it. An
+ * empty line erases it for good. */
+void pf_log_progress(const char *line);
 
 #endif

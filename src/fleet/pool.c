@@ -101,32 +101,25 @@ static void *worker_main(void *arg)
 
 static void progress_draw(Pool *p, bool final)
 {
+    if (final) {
+        pf_log_progress("");
+        return;
+    }
     char line[512];
     pthread_mutex_lock(&p->queue_mutex);
-    int n = snprintf(line, sizeof line, "\r\033[K[%zu/%zu] %zu failed", p->finished,
-                     p->result->n, p->failed);
+    int n = snprintf(line, sizeof line, "[%zu/%zu] %zu failed", p->finished, p->result->n,
+                     p->failed);
     pthread_mutex_unlock(&p->queue_mutex);
-    if (!final) {
-        pthread_mutex_lock(&p->slot_mutex);
-        const char *sep = " | in flight: ";
-        for (int i = 0; i < p->n_workers && n > 0 && (size_t)n < sizeof line - 64; i++) {
-            if (!p->slots[i].target)
-                continue;
-            n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep, p->slots[i].target);
-            sep = ", ";
-        }
-        pthread_mutex_unlock(&p->slot_mutex);
-    } else {
-        n = snprintf(line, sizeof line, "\r\033[K");
+    pthread_mutex_lock(&p->slot_mutex);
+    const char *sep = " | in flight: ";
+    for (int i = 0; i < p->n_workers && n > 0 && (size_t)n < sizeof line - 64; i++) {
+        if (!p->slots[i].target)
+            continue;
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep, p->slots[i].target);
+        sep = ", ";
     }
-    if (n <= 0)
-        return;
-    if ((size_t)n >= sizeof line)
-        n = (int)sizeof line - 1;
-    pf_log_lock();
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-    (void)w;
-    pf_log_unlock();
+    pthread_mutex_unlock(&p->slot_mutex);
+    pf_log_progress(line);
 }
 
 static void interrupt_all(Pool *p)

@@ -1,0 +1,37 @@
+/*
+ * Shared by the files of src/codebase/ (and its unit test); not part of the module's interface.
+ */
+#ifndef PF_CODEBASE_INTERNAL_H
+#define PF_CODEBASE_INTERNAL_H
+
+#include "codebase/codebase.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "<dir>/<name>" without doubling a trailing slash of dir; caller frees. */
+char *cb_join(const char *dir, const char *name);
+
+/* Append a zeroed migration to cb->migrations; *cap tracks the allocation. */
+CbMigration *cb_push(Codebase *cb, size_t *cap);
+
+/* Read m->path and fill sql, sql_len, chunks and hash. Errors name the file. */
+PfErrCode cb_load(CbMigration *m, PfErr *err);
+
+/* journal.c: append the journal's migrations to cb in list order. */
+PfErrCode cb_read_journal(Codebase *cb, const char *journal_path, PfErr *err);
+
+/* folders.c: the names of cb->dir's subfolders that hold a migration.sql (byte order). The
+ * caller frees each name and the array. */
+PfErrCode cb_scan_folders(const char *dir, char ***names, size_t *n, PfErr *err);
+/* True when name starts with 14 ASCII digits and '_'. */
+bool cb_folder_name_ok(const char *name);
+/* `when` of a v1 folder: UTC milliseconds of its 14-digit prefix. Errors name the folder. */
+PfErrCode cb_folder_when(const char *dir, const char *name, int64_t *when, PfErr *err);
+/* Order of v1 folder names as drizzle's a.localeCompare(b) sorts them (see folders.c). */
+int cb_folder_cmp(const char *a, const char *b);
+/* Append the v1 migrations named by names (from cb_scan_folders) to cb in run order. */
+PfErrCode cb_read_folders(Codebase *cb, char **names, size_t n, PfErr *err);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * The drizzle-kit 0.x layout: meta/_journal.json lists the migrations, each <tag>.sql beside
+ * meta/. drizzle-orm runs the entries in list order and trusts the journal blindly; we refuse
+ * the journals on which that goes wrong silently (a duplicate tag, a `when` that does not
+ * increase, which drizzle's high-water mark would skip forever).
+ */
+#include "codebase/internal.h"
+
+#include "core/mem.h"
+#include "core/util.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Integers a double holds exactly (what JSON.parse gives drizzle). */
+#define MAX_SAFE_INTEGER 9007199254740991.0
+
+/* 1-based line and column (in characters, not bytes) of offset pos in text. */
+static void position(const char *text, size_t pos, size_t *line, size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < pos; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n') {
+            (*line)++;
+            *col = 1;
+        } else if ((c & 0xC0) != 0x80) {
+            (*col)++;
+        }
+    }
+}
+
+/* cJSON points at or just past the offending character (one past it when a string was
+ * expected); near enough for a person to find the mistake. */
+static PfErrCode syntax_error(const char *path, const char *text, size_t len, const char *at,
+                              PfErr *err)
+{
+    size_t pos = at && at >= text ? (size_t)(at - text) : 0;
+    if (pos > len)
+        pos = len;
+    size_t line, col;
+    position(text, pos, &line, &col);
+    return pf_err_set(err, PF_ERR_INPUT, "%s:%zu:%zu: malformed JSON", path, line, col);
+}
+
+/* A member as JSON.parse sees it: keys are case-sensitive and the last duplicate wins. */
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+    const cJSON *found = NULL, *item;
+    cJSON_ArrayForEach(item, obj)
+    {
+        if (item->string && strcmp(item->string, key) == 0)
+            found = item;
+    }
+    return found;
+}
+
+static PfErrCode check_dialect(const char *path, const cJSON *root, PfErr *err)
+{
+    const cJSON *d = member(root, "dialect");
+    if (!d)
+        return PF_OK; /* drizzle-orm never reads it */
+    if (!cJSON_IsString(d))
+        return pf_err_set(err, PF_ERR_INPUT, "%s: \"dialect\" is not a string", path);
+    /* "pg" is what drizzle-kit wrote before it said "postgresql" (journal version 5). */
+    if (strcmp(d->valuestring, "postgresql") != 0 && strcmp(d->valuestring, "pg") != 0)
+        return pf_err_set(err, PF_ERR_INPUT,
+                          "%s: dialect \"%s\" is not postgresql; pgfleet applies PostgreSQL "
+                          "migrations only",
+                          path, d->valuestring);
+    return PF_OK;
+}
+
+/* The file an entry names must be a readable regular file (drizzle reads it whole). */
+static PfErrCode check_file(const char *journal, size_t i, const char *tag, const char *file,
+                            PfErr *err)
+{
+    struct stat st;
+    if (stat(file, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu (tag %s): file %s not found",
+                              journal, i, tag, file);
+        return pf_err_set(err, PF_ERR_IO, "%s: entry %zu (tag %s): %s: %s", journal, i, tag, file,
+                          strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode))
+        return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu (tag %s): %s is not a regular file",
+                          journal, i, tag, file);
+    return PF_OK;
+}
+
+static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entries, PfErr *err)
+{
+    size_t cap = 0, i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, entries)
+    {
+        if (!cJSON_IsObject(e))
+            return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu is not an object", path, i);
+        const cJSON *tag = member(e, "tag");
+        if (!cJSON_IsString(tag))
+            return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu has no \"tag\" string", path, i);
+        const char *t = tag->valuestring;
+        const cJSON *when = member(e, "when");
+        if (!cJSON_IsNumber(when))
+            return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu (tag %s) has no \"when\" number",
+                              path, i, t);
+        double w = when->valuedouble;
+        if (!(w >= -MAX_SAFE_INTEGER && w <= MAX_SAFE_INTEGER))
+            return pf_err_set(err, PF_ERR_INPUT,
+                              "%s: entry %zu (tag %s): \"when\" %.15g is out of range", path, i, t,
+                              w);
+        if ((double)(int64_t)w != w)
+            return pf_err_set(err, PF_ERR_INPUT,
+                              "%s: entry %zu (tag %s): \"when\" %.15g is not a whole number of "
+                              "milliseconds",
+                              path, i, t, w);
+        for (size_t j = 0; j < cb->n; j++) {
+            if (strcmp(cb->migrations[j].tag, t) == 0)
+                return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu: duplicate tag %s (entry %zu)",
+                                  path, i, t, j);
+        }
+        if (cb->n > 0) {
+            const CbMigration *prev = &cb->migrations[cb->n - 1];
+            if ((int64_t)w <= prev->when)
+                return pf_err_set(err, PF_ERR_INPUT,
+                                  "%s: entry %zu (tag %s, when %lld) is not after entry %zu "
+                                  "(tag %s, when %lld); hint: drizzle-orm skips a migration whose "
+                                  "\"when\" is not greater than the newest applied one",
+                                  path, i, t, (long long)w, i - 1, prev->tag,
+                                  (long long)prev->when);
+        }
+        char *name = pf_asprintf("%s.sql", t);
+        char *file = cb_join(cb->dir, name);
+        free(name);
+        PfErrCode rc = check_file(path, i, t, file, err);
+        if (rc != PF_OK) {
+            free(file);
+            return rc;
+        }
+        CbMigration *m = cb_push(cb, &cap);
+        m->tag = pf_strdup(t);
+        m->when = (int64_t)w;
+        m->path = file;
+        rc = cb_load(m, err);
+        if (rc != PF_OK)
+            return rc;
+        i++;
+    }
+    return PF_OK;
+}
+
+PfErrCode cb_read_journal(Codebase *cb, const char *path, PfErr *err)
+{
+    char *text;
+    size_t len;
+    PfErrCode rc = pf_read_file(path, &text, &len, err);
+    if (rc != PF_OK)
+        return rc;
+
+    /* cJSON skips a byte order mark; drizzle's JSON.parse(readFileSync().toString()) fails. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        rc = pf_err_set(err, PF_ERR_INPUT,
+                        "%s:1:1: malformed JSON (a byte order mark, which drizzle-orm rejects)",
+                        path);
+        free(text);
+        return rc;
+    }
+
+    /* The length includes pf_read_file's NUL so that cJSON can insist the text ends there
+     * (JSON.parse rejects trailing garbage too); end then points at that NUL. */
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+    if (!root || end != text + len) {
+        rc = syntax_error(path, text, len, end, err);
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = pf_err_set(err, PF_ERR_INPUT, "%s: the journal is not a JSON object", path);
+        goto out;
+    }
+    rc = check_dialect(path, root, err);
+    if (rc != PF_OK)
+        goto out;
+    const cJSON *entries = member(root, "entries");
+    if (!cJSON_IsArray(entries)) {
+        rc = pf_err_set(err, PF_ERR_INPUT, "%s: \"entries\" is missing or not an array", path);
+        goto out;
+    }
+    rc = read_entries(cb, path, entries, err);
+out:
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+}

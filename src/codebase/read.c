@@ -1,0 +1,145 @@
+/*
+ * Reading a Drizzle migrations folder: detect the layout (0.x journal or v1 folders), hand it
+ * to journal.c or folders.c, and turn each migration file into what drizzle-orm executes
+ * (decoded text, its hash, its statement chunks).
+ */
+#include "codebase/internal.h"
+
+#include "core/mem.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+char *cb_join(const char *dir, const char *name)
+{
+    size_t len = strlen(dir);
+    if (len > 0 && dir[len - 1] == '/')
+        return pf_asprintf("%s%s", dir, name);
+    return pf_asprintf("%s/%s", dir, name);
+}
+
+CbMigration *cb_push(Codebase *cb, size_t *cap)
+{
+    PF_GROW(cb->migrations, *cap, cb->n + 1);
+    CbMigration *m = &cb->migrations[cb->n++];
+    memset(m, 0, sizeof *m);
+    return m;
+}
+
+PfErrCode cb_load(CbMigration *m, PfErr *err)
+{
+    char *raw;
+    size_t len;
+    PfErrCode rc = pf_read_file(m->path, &raw, &len, err);
+    if (rc != PF_OK)
+        return rc;
+    m->sql = cb_utf8_decode(raw, len, &m->sql_len);
+    free(raw);
+    cb_sha256_hex(m->sql, m->sql_len, m->hash);
+    cb_split(m->sql, m->sql_len, &m->chunks, &m->n_chunks);
+    return PF_OK;
+}
+
+/* The folder as given, less trailing slashes ("/" stays "/"). */
+static char *normalize_dir(const char *dir)
+{
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    return pf_strndup(dir, len);
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static PfErrCode read_layout(Codebase *cb, PfErr *err)
+{
+    struct stat st;
+    if (stat(cb->dir, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return pf_err_set(err, PF_ERR_IO, "%s: migrations folder not found", cb->dir);
+        return pf_err_set(err, PF_ERR_IO, "%s: %s", cb->dir, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return pf_err_set(err, PF_ERR_INPUT, "%s: not a directory", cb->dir);
+
+    char *journal = cb_join(cb->dir, "meta/_journal.json");
+    bool has_journal = stat(journal, &st) == 0;
+    char **names;
+    size_t n;
+    PfErrCode rc = cb_scan_folders(cb->dir, &names, &n, err);
+    if (rc != PF_OK)
+        goto out;
+
+    /* Only names drizzle-kit v1 would write count against a journal: a stray folder that
+     * happens to hold a migration.sql is no sign of a half-done `drizzle-kit up`. */
+    size_t n_v1 = 0;
+    for (size_t i = 0; i < n; i++)
+        n_v1 += cb_folder_name_ok(names[i]);
+
+    if (has_journal && n_v1 > 0) {
+        rc = pf_err_set(err, PF_ERR_INPUT,
+                        "%s: both meta/_journal.json and v1 migration folders found; "
+                        "hint: run drizzle-kit up",
+                        cb->dir);
+    } else if (has_journal) {
+        cb->layout = CB_LAYOUT_JOURNAL;
+        rc = cb_read_journal(cb, journal, err);
+    } else if (n > 0) {
+        cb->layout = CB_LAYOUT_FOLDERS;
+        rc = cb_read_folders(cb, names, n, err);
+    } else {
+        rc = pf_err_set(err, PF_ERR_INPUT,
+                        "%s: no meta/_journal.json and no <YYYYMMDDHHMMSS>_<name>/migration.sql "
+                        "folders; is this a drizzle migrations folder?",
+                        cb->dir);
+    }
+    free_names(names, n);
+out:
+    free(journal);
+    return rc;
+}
+
+PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err)
+{
+    *out = NULL;
+    Codebase *cb = pf_calloc(1, sizeof *cb);
+    cb->dir = normalize_dir(dir);
+    PfErrCode rc = read_layout(cb, err);
+    if (rc != PF_OK) {
+        cb_free(cb);
+        return rc;
+    }
+    *out = cb;
+    return PF_OK;
+}
+
+void cb_free(Codebase *cb)
+{
+    if (!cb)
+        return;
+    for (size_t i = 0; i < cb->n; i++) {
+        CbMigration *m = &cb->migrations[i];
+        free(m->tag);
+        free(m->path);
+        free(m->sql);
+        for (size_t j = 0; j < m->n_chunks; j++)
+            free(m->chunks[j]);
+        free(m->chunks);
+    }
+    free(cb->migrations);
+    free(cb->dir);
+    free(cb);
+}
+
+const CbMigration *cb_head(const Codebase *cb)
+{
+    return cb && cb->n > 0 ? &cb->migrations[cb->n - 1] : NULL;
+}

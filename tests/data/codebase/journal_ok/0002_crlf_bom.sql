@@ -1,0 +1,2 @@
+﻿CREATE TABLE b (id int);
+--> statement-breakpoint

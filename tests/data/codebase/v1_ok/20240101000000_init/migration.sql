@@ -1,0 +1,3 @@
+CREATE TABLE t (id int);
+--> statement-breakpoint
+ALTER TABLE t ADD c int;
