@@ -2,7 +2,8 @@
  * Classification of a target from its ledger rows.
  *
  * A row matches the codebase migration whose `when` equals its created_at; for the v1 layout a
- * row that carries a name matches the folder of that name first. Every mismatch becomes a
+ * row that carries a name matches the folder of that name first. out_of_order exists only for
+ * the journal layout, whose migrator compares timestamps. Every mismatch becomes a
  * problem, and the status is the most serious problem (TargetStatus is ordered by severity).
  */
 #include "plan/plan.h"
@@ -144,7 +145,9 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
         PF_GROW(out->pending, pending_cap, out->n_pending + 1);
         out->pending[out->n_pending++] = i;
         const CbMigration *mig = &cb->migrations[i];
-        if (have_max && mig->when <= max_created)
+        /* drizzle v1 applies every folder missing from the ledger; only the 0.x migrator
+         * skips a migration older than the ledger's newest row. */
+        if (cb->layout == CB_LAYOUT_JOURNAL && have_max && mig->when <= max_created)
             add_problem(out, &problems_cap, TARGET_OUT_OF_ORDER, mig->tag, 0,
                         pf_asprintf("%s (when %lld) is older than the newest applied migration "
                                     "(created_at %lld): drizzle's migrator would skip it",
