@@ -11,7 +11,8 @@
  *     - name: tenant-${each}            # for_each expands one entry into many targets
  *       for_each: [acme, globex]        # scalars -> ${each}; mappings -> ${each.KEY}
  *       dsn: postgres://app@db/${each}
- *       migrations: {schema: ${each}}   # per-target ledger schema/table
+ *       migrations: {schema: "${each}"} # per-target ledger schema/table; in [...] or {...}
+ *                                       # quote values holding ${...}
  *
  * ${VAR} and ${VAR:-default} expand from the environment in every scalar. Any defaults key
  * may also be set on a target. Errors carry file:line:column and nothing is run.
@@ -35,7 +36,7 @@ typedef struct InvLabel {
 /* Connection and locking settings: defaults, overridden per target. Durations in ms; 0 = none. */
 typedef struct InvSettings {
     int64_t connect_timeout_ms; /* default 10000 */
-    int64_t lock_wait_ms;       /* how long to wait for the advisory lock; default 0 (no wait) */
+    int64_t lock_wait_ms;       /* how long apply waits for the advisory lock; default 30000 */
     int64_t lock_timeout_ms;    /* server lock_timeout during apply; default 0 */
     int64_t statement_timeout_ms; /* server statement_timeout during apply; default 0 */
     char *sslmode;              /* NULL = libpq's default (or PGSSLMODE) */

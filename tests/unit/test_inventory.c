@@ -1,0 +1,878 @@
+/*
+ * Unit tests for src/inventory/: loading (defaults, overrides, for_each, ${VAR} expansion),
+ * the exact error text users see (with file:line:column), dsn masking and target selection.
+ * Inline inventories are written to a mkdtemp directory; tests/data/inventory/fleet.yaml is the
+ * full example.
+ */
+#include "core/mem.h"
+#include "inventory/inv_internal.h"
+#include "inventory/inventory.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char g_dir[] = "/tmp/pf-inv-XXXXXX";
+
+/* Write yaml to DIR/name and return the path (caller frees). */
+static char *write_file(const char *name, const char *yaml)
+{
+    char *path = pf_asprintf("%s/%s", g_dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(yaml, f);
+    fclose(f);
+    return path;
+}
+
+static Inventory *load_ok(const char *yaml)
+{
+    char *path = write_file("inv.yaml", yaml);
+    Inventory *inv = NULL;
+    PfErr err = {0};
+    PfErrCode rc = inv_load(path, &inv, &err);
+    if (rc != PF_OK)
+        print_error("unexpected error: %s\n", err.msg);
+    assert_int_equal(rc, PF_OK);
+    assert_non_null(inv);
+    free(path);
+    return inv;
+}
+
+/* Load yaml and check the error is PF_ERR_INPUT with "PATH:" + expected. */
+static void load_fails(const char *yaml, const char *expected)
+{
+    char *path = write_file("bad.yaml", yaml);
+    Inventory *inv = (Inventory *)&inv; /* must be reset to NULL */
+    PfErr err = {0};
+    PfErrCode rc = inv_load(path, &inv, &err);
+    char *want = pf_asprintf("%s:%s", path, expected);
+    assert_int_equal(rc, PF_ERR_INPUT);
+    assert_int_equal(err.code, PF_ERR_INPUT);
+    assert_null(inv);
+    assert_string_equal(err.msg, want);
+    free(want);
+    free(path);
+}
+
+static int setup(void **state)
+{
+    assert_non_null(mkdtemp(g_dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char *cmd = pf_asprintf("rm -rf '%s'", g_dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    return 0;
+}
+
+/* ---- loading ---- */
+
+static void test_fixture_fleet(void **state)
+{
+    const char *path = PF_TEST_DATA "/inventory/fleet.yaml";
+    Inventory *inv = NULL;
+    PfErr err = {0};
+    assert_int_equal(inv_load(path, &inv, &err), PF_OK);
+    assert_string_equal(inv->path, path);
+    assert_string_equal(inv->migrations_dir, PF_TEST_DATA "/inventory/drizzle");
+    assert_int_equal(inv->n, 5);
+
+    const InvTarget *t = &inv->targets[0];
+    assert_string_equal(t->name, "staging");
+    assert_string_equal(t->dsn, "postgres://app:s3cret@db-staging:5432/app?sslmode=require");
+    assert_string_equal(t->dsn_masked, "postgres://app:****@db-staging:5432/app?sslmode=require");
+    assert_int_equal(t->n_labels, 2);
+    assert_string_equal(t->labels[0].key, "env");
+    assert_string_equal(t->labels[0].value, "staging");
+    assert_string_equal(t->labels[1].key, "region");
+    assert_string_equal(t->labels[1].value, "eu");
+    assert_string_equal(t->schema, "ops");
+    assert_string_equal(t->table, "migrations_log");
+    assert_int_equal(t->line, 16);
+    assert_int_equal(t->column, 5);
+    /* every default from the file */
+    assert_int_equal(t->settings.connect_timeout_ms, 5000);
+    assert_int_equal(t->settings.lock_wait_ms, 120000);
+    assert_int_equal(t->settings.lock_timeout_ms, 500);
+    assert_int_equal(t->settings.statement_timeout_ms, 3600000);
+    assert_string_equal(t->settings.sslmode, "require");
+    assert_string_equal(t->settings.application_name, "pgfleet-ci");
+    assert_int_equal(t->settings.transaction, INV_TX_PER_MIGRATION);
+    assert_true(t->settings.lock_key_set);
+    assert_true(t->settings.lock_key == INT64_MIN);
+
+    static const char *const tenants[] = {"acme", "globex"};
+    for (int i = 0; i < 2; i++) {
+        t = &inv->targets[1 + i];
+        char *name = pf_asprintf("tenant-%s", tenants[i]);
+        char *dsn = pf_asprintf("host=db-tenants dbname=%s password='t0p secret'", tenants[i]);
+        char *masked = pf_asprintf("host=db-tenants dbname=%s password=****", tenants[i]);
+        char *schema = pf_asprintf("t_%s", tenants[i]);
+        assert_string_equal(t->name, name);
+        assert_string_equal(t->dsn, dsn);
+        assert_string_equal(t->dsn_masked, masked);
+        assert_int_equal(t->n_labels, 2);
+        assert_string_equal(inv_label(t, "env"), "prod");
+        assert_string_equal(inv_label(t, "tenant"), tenants[i]);
+        assert_string_equal(t->schema, schema);
+        assert_string_equal(t->table, "migrations_log");
+        assert_string_equal(t->settings.sslmode, "verify-full");
+        assert_int_equal(t->settings.lock_wait_ms, 0);
+        assert_int_equal(t->settings.lock_timeout_ms, 500);
+        assert_int_equal(t->settings.transaction, INV_TX_PER_MIGRATION);
+        assert_int_equal(t->line, 19);
+        assert_int_equal(t->column, 5);
+        free(name);
+        free(dsn);
+        free(masked);
+        free(schema);
+    }
+
+    static const char *const regions[] = {"us", "ap"};
+    static const char *const ports[] = {"5433", "5434"};
+    for (int i = 0; i < 2; i++) {
+        t = &inv->targets[3 + i];
+        char *name = pf_asprintf("%s-primary", regions[i]);
+        char *dsn = pf_asprintf("postgresql://admin@db-%s:%s/main", regions[i], ports[i]);
+        char *table = pf_asprintf("log_%s", ports[i]);
+        assert_string_equal(t->name, name);
+        assert_string_equal(t->dsn, dsn);
+        assert_string_equal(t->dsn_masked, dsn);
+        assert_string_equal(inv_label(t, "region"), regions[i]);
+        assert_string_equal(t->schema, "ops");
+        assert_string_equal(t->table, table);
+        assert_int_equal(t->settings.transaction, INV_TX_ALL);
+        assert_true(t->settings.lock_key_set);
+        assert_true(t->settings.lock_key == 42);
+        assert_int_equal(t->settings.connect_timeout_ms, 1500);
+        assert_null(t->settings.sslmode); /* null resets the default to libpq's */
+        assert_int_equal(t->settings.lock_wait_ms, 120000);
+        assert_int_equal(t->line, 26);
+        free(name);
+        free(dsn);
+        free(table);
+    }
+    inv_free(inv);
+}
+
+static void test_builtin_defaults(void **state)
+{
+    Inventory *inv = load_ok("targets:\n"
+                             "  - name: a\n"
+                             "    dsn: host=a\n");
+    assert_null(inv->migrations_dir);
+    assert_int_equal(inv->n, 1);
+    const InvTarget *t = &inv->targets[0];
+    assert_string_equal(t->name, "a");
+    assert_string_equal(t->dsn, "host=a");
+    assert_string_equal(t->dsn_masked, "host=a");
+    assert_int_equal(t->n_labels, 0);
+    assert_null(inv_label(t, "env"));
+    assert_string_equal(t->schema, "drizzle");
+    assert_string_equal(t->table, "__drizzle_migrations");
+    assert_int_equal(t->settings.connect_timeout_ms, 10000);
+    assert_int_equal(t->settings.lock_wait_ms, 30000);
+    assert_int_equal(t->settings.lock_timeout_ms, 0);
+    assert_int_equal(t->settings.statement_timeout_ms, 0);
+    assert_null(t->settings.sslmode);
+    assert_string_equal(t->settings.application_name, "pgfleet");
+    assert_int_equal(t->settings.transaction, INV_TX_ALL);
+    assert_false(t->settings.lock_key_set);
+    assert_int_equal(t->line, 2);
+    assert_int_equal(t->column, 5);
+    inv_free(inv);
+}
+
+static void test_overrides_and_durations(void **state)
+{
+    Inventory *inv = load_ok("defaults:\n"
+                             "  lock_wait: 30\n"
+                             "  lock_key: 7\n"
+                             "targets:\n"
+                             "  - {name: a, dsn: x, lock_wait: 250ms, statement_timeout: 2m,\n"
+                             "     lock_key: ~, application_name: '', connect_timeout: 0}\n"
+                             "  - {name: b, dsn: y, lock_key: +12, lock_timeout: 0.5s}\n");
+    assert_int_equal(inv->n, 2);
+    const InvTarget *a = &inv->targets[0], *b = &inv->targets[1];
+    assert_int_equal(a->settings.lock_wait_ms, 250);
+    assert_int_equal(a->settings.statement_timeout_ms, 120000);
+    assert_false(a->settings.lock_key_set);
+    assert_string_equal(a->settings.application_name, "");
+    assert_int_equal(a->settings.connect_timeout_ms, 0);
+    assert_int_equal(a->line, 5);
+    assert_int_equal(a->column, 5);
+    assert_int_equal(b->settings.lock_wait_ms, 30000);
+    assert_true(b->settings.lock_key_set);
+    assert_true(b->settings.lock_key == 12);
+    assert_int_equal(b->settings.lock_timeout_ms, 500);
+    assert_int_equal(b->settings.connect_timeout_ms, 10000);
+    inv_free(inv);
+}
+
+static void test_empty_targets(void **state)
+{
+    Inventory *inv = load_ok("targets: []\n");
+    assert_int_equal(inv->n, 0);
+    inv_free(inv);
+    inv = load_ok("defaults:\nmigrations:\ntargets:\n");
+    assert_int_equal(inv->n, 0);
+    inv_free(inv);
+    /* an empty for_each gives no targets, but the entry is still checked */
+    inv = load_ok("targets:\n  - {name: 'n-${each}', dsn: x, for_each: []}\n");
+    assert_int_equal(inv->n, 0);
+    inv_free(inv);
+    load_fails("targets:\n  - {name: 'n-${each}', for_each: []}\n",
+               "2:5: missing key 'dsn' in target");
+}
+
+static void test_migrations_dir(void **state)
+{
+    Inventory *inv = load_ok("migrations: {dir: /abs/drizzle}\ntargets: []\n");
+    assert_string_equal(inv->migrations_dir, "/abs/drizzle");
+    inv_free(inv);
+    inv = load_ok("migrations: {dir: ././/sub/mig}\ntargets: []\n");
+    char *want = pf_asprintf("%s/sub/mig", g_dir);
+    assert_string_equal(inv->migrations_dir, want);
+    free(want);
+    inv_free(inv);
+    inv = load_ok("migrations: {dir: .}\ntargets: []\n");
+    want = pf_asprintf("%s/.", g_dir);
+    assert_string_equal(inv->migrations_dir, want);
+    free(want);
+    inv_free(inv);
+}
+
+static void test_env_expansion(void **state)
+{
+    setenv("PF_T_PASS", "pw", 1);
+    setenv("PF_T_EMPTY", "", 1);
+    setenv("PF_T_WAIT", "45s", 1);
+    setenv("PF_T_DIR", "mig", 1);
+    unsetenv("PF_T_UNSET");
+    Inventory *inv = load_ok("migrations: {dir: '${PF_T_DIR}/x', schema: '${PF_T_UNSET:-s}'}\n"
+                             "defaults: {lock_wait: '${PF_T_WAIT}'}\n"
+                             "targets:\n"
+                             "  - name: a\n"
+                             "    dsn: postgres://u:${PF_T_PASS}@h/db\n"
+                             "    labels:\n"
+                             "      d1: ${PF_T_UNSET:-fallback}\n"
+                             "      d2: ${PF_T_EMPTY:-used-when-empty}\n"
+                             "      d3: x${PF_T_EMPTY}y\n"
+                             "      dollar: a$$b $$${PF_T_PASS}\n"
+                             "      lone: $PF_T_PASS $ 5$ ${PF_T_UNSET:-${PF_T_PASS}!}\n"
+                             "      empty:\n"
+                             "      lit-${PF_T_PASS}: 1\n");
+    char *dir = pf_asprintf("%s/mig/x", g_dir);
+    assert_string_equal(inv->migrations_dir, dir);
+    free(dir);
+    const InvTarget *t = &inv->targets[0];
+    assert_string_equal(t->schema, "s");
+    assert_int_equal(t->settings.lock_wait_ms, 45000);
+    assert_string_equal(t->dsn, "postgres://u:pw@h/db");
+    assert_string_equal(t->dsn_masked, "postgres://u:****@h/db");
+    assert_string_equal(inv_label(t, "d1"), "fallback");
+    assert_string_equal(inv_label(t, "d2"), "used-when-empty");
+    assert_string_equal(inv_label(t, "d3"), "xy");
+    assert_string_equal(inv_label(t, "dollar"), "a$b $pw");
+    assert_string_equal(inv_label(t, "lone"), "$PF_T_PASS $ 5$ pw!");
+    assert_string_equal(inv_label(t, "empty"), "");
+    assert_string_equal(inv_label(t, "lit-${PF_T_PASS}"), "1"); /* keys are not expanded */
+    inv_free(inv);
+}
+
+static void test_expand_function(void **state)
+{
+    setenv("PF_T_A", "alpha", 1);
+    unsetenv("PF_T_UNSET");
+    PfErr err = {0};
+    char *s = inv_expand("${PF_T_A}-${PF_T_UNSET:-d}-$$-$", NULL, 0, &err);
+    assert_string_equal(s, "alpha-d-$-$");
+    free(s);
+
+    /* a substituted value is not expanded again */
+    setenv("PF_T_REF", "${PF_T_A}$$", 1);
+    s = inv_expand("${PF_T_REF}", NULL, 0, &err);
+    assert_string_equal(s, "${PF_T_A}$$");
+    free(s);
+
+    InvLabel scalar[] = {{"", "acme"}};
+    s = inv_expand("t-${each}", scalar, 1, &err);
+    assert_string_equal(s, "t-acme");
+    free(s);
+    InvLabel map[] = {{"region", "eu"}, {"port", ""}};
+    s = inv_expand("${each.region}:${each.port:-5432}:${each.zone:-z}", map, 2, &err);
+    assert_string_equal(s, "eu:5432:z");
+    free(s);
+
+    const struct {
+        const char *in;
+        const InvLabel *each;
+        size_t n_each;
+        const char *msg;
+    } bad[] = {
+        {"${PF_T_UNSET}", NULL, 0,
+         "environment variable PF_T_UNSET is not set (and has no default)"},
+        {"${PF_T_A", NULL, 0, "unterminated '${' (no closing '}')"},
+        {"${}", NULL, 0,
+         "bad reference '${}': expected ${NAME}, ${NAME:-default}, ${each} or ${each.KEY}"},
+        {"${A B}", NULL, 0,
+         "bad reference '${A B}': expected ${NAME}, ${NAME:-default}, ${each} or ${each.KEY}"},
+        {"${A:x}", NULL, 0,
+         "bad reference '${A:x}': expected ${NAME}, ${NAME:-default}, ${each} or ${each.KEY}"},
+        {"${each}", NULL, 0,
+         "${each} is not available here (only in a target entry with for_each)"},
+        {"${each:-x}", NULL, 0,
+         "${each} is not available here (only in a target entry with for_each)"},
+        {"${each.k}", NULL, 0,
+         "${each.k} is not available here (only in a target entry with for_each)"},
+        {"${each}", map, 2,
+         "${each} is not bound: this for_each item is a mapping; use ${each.KEY}"},
+        {"${each.zone}", map, 2, "${each.zone} is not bound: this for_each item has no key 'zone'"},
+        {"${each.zone}", scalar, 1,
+         "${each.zone} is not bound: this for_each item is a scalar; use ${each}"},
+        {"${each.}", scalar, 1, "bad reference '${each.}': empty key after 'each.'"},
+        {"${PF_T_UNSET:-${PF_T_UNSET2}}", NULL, 0,
+         "environment variable PF_T_UNSET2 is not set (and has no default)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pf_err_clear(&err);
+        assert_null(inv_expand(bad[i].in, bad[i].each, bad[i].n_each, &err));
+        assert_int_equal(err.code, PF_ERR_INPUT);
+        assert_string_equal(err.msg, bad[i].msg);
+    }
+    /* an empty-mapping item binds nothing, but it is still a for_each */
+    assert_null(inv_expand_each("${each}", NULL, 0, true, &err));
+    assert_string_equal(err.msg,
+                        "${each} is not bound: this for_each item is a mapping; use ${each.KEY}");
+}
+
+static void test_for_each_items(void **state)
+{
+    setenv("PF_T_T3", "initech", 1);
+    Inventory *inv = load_ok("targets:\n"
+                             "  - name: 'db-${each}'\n"
+                             "    dsn: 'dbname=${each}'\n"
+                             "    for_each:\n"
+                             "      - acme\n"
+                             "      - ${PF_T_T3}\n"
+                             "      - '$$x'\n"
+                             "  - name: only\n"
+                             "    dsn: x\n"
+                             "    for_each: [one]\n"
+                             "  - name: 'z-${each.a}${each.b:-}'\n"
+                             "    dsn: x\n"
+                             "    for_each: [{a: 1, b: ~}, {a: 2, b: c}]\n");
+    assert_int_equal(inv->n, 6);
+    assert_string_equal(inv->targets[0].name, "db-acme");
+    assert_string_equal(inv->targets[1].name, "db-initech");
+    assert_string_equal(inv->targets[1].dsn, "dbname=initech");
+    assert_string_equal(inv->targets[2].name, "db-$x"); /* item values are not re-expanded */
+    assert_string_equal(inv->targets[3].name, "only");  /* one item: no ${each} needed */
+    assert_string_equal(inv->targets[4].name, "z-1");
+    assert_string_equal(inv->targets[5].name, "z-2c");
+    assert_int_equal(inv->targets[5].line, 11);
+    inv_free(inv);
+}
+
+static void test_anchors(void **state)
+{
+    Inventory *inv = load_ok("targets:\n"
+                             "  - name: a\n"
+                             "    dsn: x\n"
+                             "    labels: &prod {env: prod, tier: gold}\n"
+                             "  - name: b\n"
+                             "    dsn: y\n"
+                             "    labels: *prod\n");
+    assert_string_equal(inv_label(&inv->targets[1], "tier"), "gold");
+    assert_int_equal(inv->targets[1].n_labels, 2);
+    inv_free(inv);
+}
+
+/* The example at the top of inventory.h, verbatim. */
+static void test_header_example(void **state)
+{
+    setenv("STAGING_PASSWORD", "hunter2", 1);
+    Inventory *inv = load_ok(
+        "migrations: {dir: ./drizzle, table: __drizzle_migrations, schema: drizzle}\n"
+        "defaults:   {connect_timeout: 10s, lock_wait: 30s, lock_timeout: 0, statement_timeout: "
+        "0,\n"
+        "             sslmode: prefer, application_name: pgfleet, transaction: all, lock_key: 42}\n"
+        "targets:\n"
+        "  - name: staging\n"
+        "    dsn: postgres://app:${STAGING_PASSWORD}@db-staging/app\n"
+        "    labels: {env: staging}\n"
+        "  - name: tenant-${each}            # for_each expands one entry into many targets\n"
+        "    for_each: [acme, globex]        # scalars -> ${each}; mappings -> ${each.KEY}\n"
+        "    dsn: postgres://app@db/${each}\n"
+        "    migrations: {schema: \"${each}\"} # per-target ledger schema/table\n");
+    assert_int_equal(inv->n, 3);
+    assert_string_equal(inv->targets[0].dsn, "postgres://app:hunter2@db-staging/app");
+    assert_string_equal(inv->targets[0].dsn_masked, "postgres://app:****@db-staging/app");
+    assert_string_equal(inv->targets[0].settings.sslmode, "prefer");
+    assert_int_equal(inv->targets[0].settings.lock_wait_ms, 30000);
+    assert_string_equal(inv->targets[1].name, "tenant-acme");
+    assert_string_equal(inv->targets[1].schema, "acme");
+    assert_string_equal(inv->targets[1].table, "__drizzle_migrations");
+    assert_string_equal(inv->targets[2].name, "tenant-globex");
+    assert_string_equal(inv->targets[2].dsn, "postgres://app@db/globex");
+    assert_string_equal(inv->targets[2].schema, "globex");
+    assert_int_equal(inv->targets[2].line, 8);
+    inv_free(inv);
+    unsetenv("STAGING_PASSWORD");
+}
+
+/* ---- errors ---- */
+
+static void test_missing_file(void **state)
+{
+    char *path = pf_asprintf("%s/nope.yaml", g_dir);
+    Inventory *inv = (Inventory *)&inv;
+    PfErr err = {0};
+    assert_int_equal(inv_load(path, &inv, &err), PF_ERR_IO);
+    assert_null(inv);
+    char *want = pf_asprintf("%s: No such file or directory", path);
+    assert_string_equal(err.msg, want);
+    free(want);
+    free(path);
+}
+
+static void test_yaml_syntax_errors(void **state)
+{
+    load_fails("targets:\n  - name: a\n    dsn: b: c\n",
+               "3:11: invalid yaml: mapping values are not allowed in this context");
+    load_fails("targets:\n  - name: a\n   dsn: x\n",
+               "3:4: invalid yaml: did not find expected '-' indicator (while parsing a block "
+               "collection at line 2, column 3)");
+    load_fails("targets: [a, b\n",
+               "2:1: invalid yaml: did not find expected ',' or ']' (while parsing a flow "
+               "sequence at line 1, column 10)");
+    load_fails(
+        "targets:\n  - {name: a, dsn: x, labels: {t: ${PF_T_A}}}\n",
+        "2:36: invalid yaml: did not find expected ',' or '}' (while parsing a flow mapping at "
+        "line 2, column 31); hint: quote values holding ${...} inside [...] or {...}");
+    load_fails("targets: *nowhere\n", "1:10: invalid yaml: found undefined alias");
+    load_fails("targets: []\nx: \xff\n",
+               "2:4: invalid yaml: invalid leading UTF-8 octet (byte 0xFF)");
+    load_fails("targets: []\n---\ntargets: []\n",
+               "3:1: the inventory must be a single yaml document");
+    load_fails("", "1:1: the inventory is empty; expected a mapping with 'targets'");
+    load_fails("- a\n", "1:1: the inventory must be a mapping with 'targets', not a sequence");
+}
+
+static void test_unknown_keys(void **state)
+{
+    load_fails("target: []\n",
+               "1:1: unknown key 'target' at top level; expected one of: migrations, defaults, "
+               "targets; hint: did you mean 'targets'?");
+    load_fails("targets: []\nversion: 2\n",
+               "2:1: unknown key 'version' at top level; expected one of: migrations, defaults, "
+               "targets");
+    load_fails("targets:\n  - name: a\n    dsn: x\n    lbels: {}\n",
+               "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
+               "migrations, for_each, connect_timeout, lock_wait, lock_timeout, "
+               "statement_timeout, sslmode, application_name, transaction, lock_key; hint: did "
+               "you mean 'labels'?");
+    load_fails("defaults:\n  timeout: 5s\ntargets: []\n",
+               "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
+               "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
+               "transaction, lock_key");
+    load_fails("defaults: {name: x}\ntargets: []\n",
+               "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
+               "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
+               "transaction, lock_key");
+    load_fails("migrations: {folder: x}\ntargets: []\n",
+               "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema");
+    load_fails("targets:\n  - name: a\n    dsn: x\n    migrations: {dir: ./m}\n",
+               "4:18: migrations.dir cannot be set per target: one migrations folder per run; "
+               "hint: set it in the top-level migrations");
+    load_fails("targets:\n  - name: a\n    dsn: x\n    migrations: {schemas: s}\n",
+               "4:18: unknown key 'schemas' in target migrations; expected one of: table, "
+               "schema; hint: did you mean 'schema'?");
+    load_fails("x: &x {name: a}\ntargets:\n  - <<: *x\n    dsn: y\n",
+               "1:1: unknown key 'x' at top level; expected one of: migrations, defaults, "
+               "targets");
+    load_fails("targets:\n  - <<: {name: a}\n    dsn: y\n",
+               "2:5: merge keys ('<<') are not supported; use defaults or anchors");
+}
+
+static void test_duplicate_keys(void **state)
+{
+    load_fails("targets:\n  - name: a\n    dsn: x\n    dsn: y\n",
+               "4:5: duplicate key 'dsn' (first at line 3)");
+    load_fails("targets:\n  - name: a\n    dsn: x\n    labels: {env: a, env: b}\n",
+               "4:22: duplicate key 'env' (first at line 4)");
+    load_fails("targets: []\ntargets: []\n", "2:1: duplicate key 'targets' (first at line 1)");
+    load_fails("targets:\n  - {name: a, dsn: x, for_each: [{k: 1, k: 2}]}\n",
+               "2:41: duplicate key 'k' (first at line 2)");
+}
+
+static void test_wrong_types(void **state)
+{
+    load_fails("targets:\n  - name: a\n    dsn: x\n    labels: [env]\n",
+               "4:13: labels must be a mapping, not a sequence");
+    load_fails("targets:\n  - name: a\n    dsn: x\n    labels: {env: [a]}\n",
+               "4:19: label 'env' must be a scalar, not a sequence");
+    load_fails("targets: {a: 1}\n", "1:10: targets must be a sequence, not a mapping");
+    load_fails("targets: all\n", "1:10: targets must be a sequence, not a scalar");
+    load_fails("targets:\n  - staging\n", "2:5: each target must be a mapping, not a scalar");
+    load_fails("targets:\n  - name: a\n    dsn: {host: x}\n",
+               "3:10: dsn must be a string, not a mapping");
+    load_fails("targets:\n  - name: [a]\n    dsn: x\n", "2:11: name must be a string, not a "
+                                                        "sequence");
+    load_fails("targets:\n  - {name: a, dsn: x, lock_wait: [1]}\n",
+               "2:34: lock_wait must be a duration, not a sequence");
+    load_fails("targets:\n  - {name: a, dsn: x, lock_key: {}}\n",
+               "2:33: lock_key must be an integer, not a mapping");
+    load_fails("targets:\n  - {name: a, dsn: x, for_each: a}\n",
+               "2:33: for_each must be a sequence, not a scalar");
+    load_fails("targets:\n  - {name: a, dsn: x, for_each: [[a]]}\n",
+               "2:34: for_each items must be scalars or mappings of scalars, not a sequence");
+    load_fails("targets:\n  - {name: a, dsn: x, for_each: [{k: [1]}]}\n",
+               "2:38: for_each key 'k' must be a scalar, not a sequence");
+    load_fails("targets:\n  - name: a\n    dsn: x\n    for_each:\n      -\n",
+               "5:8: empty for_each item");
+    load_fails("defaults: [a]\ntargets: []\n", "1:11: defaults must be a mapping, not a sequence");
+    load_fails("migrations: ./drizzle\ntargets: []\n",
+               "1:13: migrations must be a mapping, not a scalar");
+    load_fails("targets:\n  - {name: a, dsn: x, migrations: {table: [t]}}\n",
+               "2:43: table must be a string, not a sequence");
+    load_fails("{[a]: 1}\n", "1:2: keys must be strings, not a sequence");
+}
+
+static void test_missing_and_empty(void **state)
+{
+    load_fails("migrations: {dir: x}\n", "1:1: missing key 'targets' at top level");
+    load_fails("targets:\n  - dsn: x\n", "2:5: missing key 'name' in target");
+    load_fails("targets:\n  - name: a\n    labels: {}\n", "2:5: missing key 'dsn' in target");
+    load_fails("targets:\n  - name: a\n    dsn:\n", "3:9: dsn must not be empty");
+    load_fails("targets:\n  - name: ''\n    dsn: x\n", "2:11: name must not be empty");
+    load_fails("targets:\n  - name: '${PF_T_UNSET:-}'\n    dsn: x\n",
+               "2:11: name must not be empty (after expansion)");
+    load_fails("migrations: {dir: ''}\ntargets: []\n", "1:19: dir must not be empty");
+    load_fails("targets:\n  - {name: a, dsn: x, migrations: {schema: ~}}\n",
+               "2:44: schema must not be empty");
+    load_fails("defaults:\n  lock_wait:\ntargets: []\n", "2:13: missing value for lock_wait");
+    load_fails("targets:\n  - {name: a, dsn: x, migrations: "
+               "{table: a123456789012345678901234567890123456789012345678901234567890123}}\n",
+               "2:43: table 'a123456789012345678901234567890123456789012345678901234567890123' "
+               "is longer than 63 bytes; postgres would truncate it");
+}
+
+static void test_bad_values(void **state)
+{
+    load_fails("defaults: {lock_wait: 30x}\ntargets: []\n",
+               "1:23: bad duration '30x' for lock_wait; expected e.g. 30s, 500ms, 2m, 1h or a "
+               "number of seconds (0 = none)");
+    static const char *const bad_durations[] = {"-1", "1e3", "inf",  "nan", "s",
+                                                ".5", "5 s", "0x10", "1.s", "'5s '"};
+    for (size_t i = 0; i < sizeof bad_durations / sizeof bad_durations[0]; i++) {
+        char *yaml =
+            pf_asprintf("targets:\n  - {name: a, dsn: x, lock_timeout: %s}\n", bad_durations[i]);
+        const char *v = bad_durations[i];
+        char *shown = v[0] == '\'' ? pf_strndup(v + 1, strlen(v) - 2) : pf_strdup(v);
+        char *want = pf_asprintf("2:37: bad duration '%s' for lock_timeout; expected e.g. 30s, "
+                                 "500ms, 2m, 1h or a number of seconds (0 = none)",
+                                 shown);
+        load_fails(yaml, want);
+        free(yaml);
+        free(shown);
+        free(want);
+    }
+    load_fails("defaults: {sslmode: strict}\ntargets: []\n",
+               "1:21: bad sslmode 'strict'; expected one of: disable, allow, prefer, require, "
+               "verify-ca, verify-full");
+    load_fails("targets:\n  - {name: a, dsn: x, transaction: each}\n",
+               "2:36: bad transaction 'each'; expected all or per-migration");
+    load_fails("targets:\n  - {name: a, dsn: x, lock_key: 9223372036854775808}\n",
+               "2:33: bad lock_key '9223372036854775808'; expected a signed 64-bit integer");
+    load_fails("targets:\n  - {name: a, dsn: x, lock_key: 1.5}\n",
+               "2:33: bad lock_key '1.5'; expected a signed 64-bit integer");
+    load_fails("targets:\n  - {name: a, dsn: x, lock_key: ' 1'}\n",
+               "2:33: bad lock_key ' 1'; expected a signed 64-bit integer");
+    load_fails("targets:\n  - name: a\n    dsn: \"a\\0b\"\n",
+               "3:10: dsn must not contain NUL characters");
+}
+
+static void test_duplicate_names(void **state)
+{
+    load_fails("targets:\n"
+               "  - name: a\n"
+               "    dsn: x\n"
+               "  - name: b\n"
+               "    dsn: x\n"
+               "  - name: a\n"
+               "    dsn: y\n",
+               "6:11: duplicate target name 'a' (first at line 2)");
+    /* the earliest repeat in file order is reported, whatever the names sort like */
+    load_fails("targets:\n"
+               "  - {name: z, dsn: x}\n"
+               "  - {name: a, dsn: x}\n"
+               "  - {name: z, dsn: x}\n"
+               "  - {name: a, dsn: x}\n",
+               "4:12: duplicate target name 'z' (first at line 2)");
+    load_fails("targets:\n"
+               "  - name: tenant-${each}\n"
+               "    dsn: x\n"
+               "    for_each: [a, b]\n"
+               "  - name: tenant-b\n"
+               "    dsn: x\n",
+               "5:11: duplicate target name 'tenant-b' (first at line 2)");
+    load_fails("targets:\n"
+               "  - name: tenant\n"
+               "    dsn: postgres://h/${each}\n"
+               "    for_each: [a, b]\n",
+               "2:11: for_each gives several targets the same name 'tenant'; hint: use ${each} "
+               "or ${each.KEY} in name");
+}
+
+static void test_expansion_errors(void **state)
+{
+    unsetenv("PF_T_UNSET");
+    load_fails("targets:\n  - name: a\n    dsn: postgres://u:${PF_T_UNSET}@h/db\n",
+               "3:10: environment variable PF_T_UNSET is not set (and has no default)");
+    load_fails("defaults:\n  application_name: '${PF_T_UNSET}'\ntargets: []\n",
+               "2:21: environment variable PF_T_UNSET is not set (and has no default)");
+    load_fails("targets:\n  - name: a-${each}\n    dsn: x\n",
+               "2:11: ${each} is not available here (only in a target entry with for_each)");
+    load_fails("targets:\n  - name: a\n    dsn: x\n    labels: {t: '${each.t}'}\n",
+               "4:17: ${each.t} is not available here (only in a target entry with for_each)");
+    load_fails("targets:\n"
+               "  - name: 'a-${each.k}'\n"
+               "    dsn: x\n"
+               "    for_each:\n"
+               "      - {k: 1}\n"
+               "      - {j: 2}\n",
+               "2:11: ${each.k} is not bound: this for_each item has no key 'k' (for_each item "
+               "at line 6)");
+    load_fails("targets:\n"
+               "  - name: 'a-${each}'\n"
+               "    dsn: x\n"
+               "    for_each: [ok, '${PF_T_UNSET}']\n",
+               "4:20: environment variable PF_T_UNSET is not set (and has no default)");
+    load_fails("targets:\n"
+               "  - name: 'a-${each}'\n"
+               "    dsn: x\n"
+               "    for_each: [1, 2]\n"
+               "    lock_wait: '${each}x'\n",
+               "5:16: bad duration '1x' for lock_wait; expected e.g. 30s, 500ms, 2m, 1h or a "
+               "number of seconds (0 = none) (for_each item at line 4)");
+}
+
+static void test_label_keys(void **state)
+{
+    load_fails("targets:\n  - {name: a, dsn: x, labels: {name: b}}\n",
+               "2:32: label key 'name' is reserved: selectors use it for the target name");
+    load_fails("targets:\n  - {name: a, dsn: x, labels: {'a=b': c}}\n",
+               "2:32: bad label key 'a=b': keys must be non-empty, without ',', '=', '!' or "
+               "whitespace");
+    load_fails("targets:\n  - {name: a, dsn: x, labels: {'': c}}\n",
+               "2:32: bad label key '': keys must be non-empty, without ',', '=', '!' or "
+               "whitespace");
+}
+
+/* ---- masking ---- */
+
+static void assert_masked(const char *dsn, const char *want, const char *secret)
+{
+    char *m = inv_mask_dsn(dsn);
+    assert_string_equal(m, want);
+    if (secret)
+        assert_null(strstr(m, secret));
+    free(m);
+}
+
+static void test_mask_url(void **state)
+{
+    assert_masked("postgres://user:secret@host/db?password=x2&sslmode=require",
+                  "postgres://user:****@host/db?password=****&sslmode=require", "secret");
+    assert_masked("postgres://user:secret@host/db?password=x2&sslmode=require",
+                  "postgres://user:****@host/db?password=****&sslmode=require", "x2");
+    assert_masked("postgresql://u:p%40ss@h1:5432,h2:5433/db",
+                  "postgresql://u:****@h1:5432,h2:5433/db", "p%40ss");
+    assert_masked("postgresql://u:pa@ss@h/db", "postgresql://u:****@h/db", "pa");
+    assert_masked("POSTGRES://u:topsecret@h", "POSTGRES://u:****@h", "topsecret");
+    assert_masked("postgres://u@h/db?sslmode=require&password=abc&application_name=x",
+                  "postgres://u@h/db?sslmode=require&password=****&application_name=x", "abc");
+    assert_masked("postgres://h/db?pass%77ord=abc&sslpassword=keypw",
+                  "postgres://h/db?pass%77ord=****&sslpassword=****", "keypw");
+    assert_masked("postgres://h?password=abc", "postgres://h?password=****", "abc");
+    assert_masked("postgres://u:@h/db", "postgres://u:****@h/db", NULL);
+    /* no password: unchanged */
+    assert_masked("postgres://app@db:5432/app?sslmode=verify-full",
+                  "postgres://app@db:5432/app?sslmode=verify-full", NULL);
+    assert_masked("postgresql://h1,h2:5433/db", "postgresql://h1,h2:5433/db", NULL);
+    assert_masked("postgres://", "postgres://", NULL);
+    assert_masked("postgres://h/db?passwordx=1&xpassword=2",
+                  "postgres://h/db?passwordx=1&xpassword=2", NULL);
+}
+
+static void test_mask_keyvalue(void **state)
+{
+    assert_masked("host=a password=secret user=b", "host=a password=**** user=b", "secret");
+    assert_masked("host=a password='se cret' user=b", "host=a password=**** user=b", "cret");
+    assert_masked("password='it\\'s a secret' host=a", "password=**** host=a", "secret");
+    assert_masked("password=back\\ slash host=a", "password=**** host=a", "slash");
+    assert_masked("  host = a   password =  'x y'  ", "  host = a   password =  ****  ", "x y");
+    assert_masked("PASSWORD=s3 sslpassword=s4", "PASSWORD=**** sslpassword=****", "s3");
+    assert_masked("password=", "password=****", NULL);
+    assert_masked("password='unterminated secret", "password=****", "secret");
+    assert_masked("dbname='postgres://u:pw1@h/db' host=x", "dbname='postgres://u:****@h/db' host=x",
+                  "pw1");
+    assert_masked("dbname='host=h password=\\'p w\\'' user=u",
+                  "dbname='host=h password=****' user=u", "p w");
+    /* libpq reads "password= user=x" as password "user=x" */
+    assert_masked("password= user=x", "password= ****", "user");
+    /* nothing secret: unchanged, quoting and spacing included */
+    assert_masked("host=a dbname='my db' user=b", "host=a dbname='my db' user=b", NULL);
+    assert_masked("dbname=password", "dbname=password", NULL);
+    assert_masked("", "", NULL);
+    assert_masked("host=a password", "host=a password****", NULL);
+    /* an unquoted password with a space (libpq refuses it): the stray word is hidden too */
+    assert_masked("host=a password=se cret user=b", "host=a password=**** ****", "cret");
+    assert_masked("host=a password=x user=b stray", "host=a password=**** user=b stray", NULL);
+    assert_null(inv_mask_dsn(NULL));
+}
+
+/* ---- selection ---- */
+
+static Inventory *selection_fleet(void)
+{
+    return load_ok("targets:\n"
+                   "  - {name: prod-eu, dsn: x, labels: {env: prod, region: eu}}\n"
+                   "  - {name: prod-us, dsn: x, labels: {env: prod, region: us}}\n"
+                   "  - {name: staging, dsn: x, labels: {env: staging}}\n"
+                   "  - {name: dev, dsn: x}\n");
+}
+
+/* Run a selection and compare the chosen names, space-separated. */
+static void assert_selects(const Inventory *inv, const char *const *globs, size_t n_globs,
+                           const char *const *sels, size_t n_sels, const char *want)
+{
+    size_t *idx = NULL, n = 99;
+    PfErr err = {0};
+    assert_int_equal(inv_select(inv, globs, n_globs, sels, n_sels, &idx, &n, &err), PF_OK);
+    assert_non_null(idx);
+    char got[256] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(got, " ");
+        strcat(got, inv->targets[idx[i]].name);
+    }
+    assert_string_equal(got, want);
+    free(idx);
+}
+
+static void test_select(void **state)
+{
+    Inventory *inv = selection_fleet();
+    assert_selects(inv, NULL, 0, NULL, 0, "prod-eu prod-us staging dev");
+    const char *g1[] = {"prod-*"};
+    assert_selects(inv, g1, 1, NULL, 0, "prod-eu prod-us");
+    const char *g2[] = {"dev", "prod-e?"};
+    assert_selects(inv, g2, 2, NULL, 0, "prod-eu dev"); /* inventory order, not glob order */
+    const char *g3[] = {"nothing*"};
+    assert_selects(inv, g3, 1, NULL, 0, "");
+
+    const char *s1[] = {"env=prod"};
+    assert_selects(inv, NULL, 0, s1, 1, "prod-eu prod-us");
+    const char *s2[] = {"env!=prod"};
+    assert_selects(inv, NULL, 0, s2, 1, "staging dev"); /* missing label: != holds */
+    const char *s3[] = {"region=*"};
+    assert_selects(inv, NULL, 0, s3, 1, "prod-eu prod-us"); /* = needs the label */
+    const char *s4[] = {"env=prod,region!=eu"};
+    assert_selects(inv, NULL, 0, s4, 1, "prod-us");
+    const char *s5[] = {"env=prod", " region = u? "};
+    assert_selects(inv, NULL, 0, s5, 2, "prod-us");
+    const char *s6[] = {"name=*-eu"};
+    assert_selects(inv, NULL, 0, s6, 1, "prod-eu");
+    const char *s7[] = {"name!=prod-*,env!=staging"};
+    assert_selects(inv, NULL, 0, s7, 1, "dev");
+    const char *s8[] = {"env=s[tx]*"};
+    assert_selects(inv, NULL, 0, s8, 1, "staging");
+    const char *g4[] = {"prod-*", "staging"};
+    const char *s9[] = {"region!=us"};
+    assert_selects(inv, g4, 2, s9, 1, "prod-eu staging");
+    const char *s10[] = {"env="};
+    assert_selects(inv, NULL, 0, s10, 1, "");
+    inv_free(inv);
+}
+
+static void test_select_errors(void **state)
+{
+    Inventory *inv = selection_fleet();
+    static const struct {
+        const char *sel;
+        const char *msg;
+    } bad[] = {
+        {"prod", "bad selector 'prod': expected key=value or key!=value"},
+        {"=prod", "bad selector '=prod': expected key=value or key!=value"},
+        {"!=prod", "bad selector '!=prod': expected key=value or key!=value"},
+        {"env=prod,", "bad selector '': expected key=value or key!=value"},
+        {"env=prod, region", "bad selector 'region': expected key=value or key!=value"},
+        {"", "bad selector '': expected key=value or key!=value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t *idx = (size_t *)&idx, n = 99;
+        PfErr err = {0};
+        assert_int_equal(inv_select(inv, NULL, 0, &bad[i].sel, 1, &idx, &n, &err), PF_ERR_INPUT);
+        assert_string_equal(err.msg, bad[i].msg);
+        assert_null(idx);
+        assert_int_equal(n, 0);
+    }
+    inv_free(inv);
+
+    /* a bad selector fails even on an empty inventory */
+    inv = load_ok("targets: []\n");
+    size_t *idx, n;
+    PfErr err = {0};
+    const char *sel = "oops";
+    assert_int_equal(inv_select(inv, NULL, 0, &sel, 1, &idx, &n, &err), PF_ERR_INPUT);
+    const char *ok = "env=x";
+    assert_int_equal(inv_select(inv, NULL, 0, &ok, 1, &idx, &n, &err), PF_OK);
+    assert_int_equal(n, 0);
+    free(idx);
+    inv_free(inv);
+    inv_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_fleet),
+        cmocka_unit_test(test_builtin_defaults),
+        cmocka_unit_test(test_overrides_and_durations),
+        cmocka_unit_test(test_empty_targets),
+        cmocka_unit_test(test_migrations_dir),
+        cmocka_unit_test(test_env_expansion),
+        cmocka_unit_test(test_expand_function),
+        cmocka_unit_test(test_for_each_items),
+        cmocka_unit_test(test_anchors),
+        cmocka_unit_test(test_header_example),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_yaml_syntax_errors),
+        cmocka_unit_test(test_unknown_keys),
+        cmocka_unit_test(test_duplicate_keys),
+        cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_missing_and_empty),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_duplicate_names),
+        cmocka_unit_test(test_expansion_errors),
+        cmocka_unit_test(test_label_keys),
+        cmocka_unit_test(test_mask_url),
+        cmocka_unit_test(test_mask_keyvalue),
+        cmocka_unit_test(test_select),
+        cmocka_unit_test(test_select_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
