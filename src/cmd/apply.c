@@ -2,7 +2,8 @@
 #include "cmd/cmd.h"
 
 static const FleetCmdSpec spec = {
-    "apply", FLEET_APPLY,
+    "apply",
+    FLEET_APPLY,
     "usage: pgfleet apply [OPTIONS]\n\n"
     "For every selected target: take the ledger's advisory lock (waiting up to lock_wait),\n"
     "read the ledger, and apply the pending migrations of a behind or uninitialized target in\n"
@@ -11,7 +12,8 @@ static const FleetCmdSpec spec = {
     "Options:\n" CMD_FLEET_HELP
     "      --dry-run          only plan: connect read-only and show what would be applied\n"
     "      --allow-out-of-order\n"
-    "                         also apply migrations older than the newest applied one\n" CMD_EXIT_HELP,
+    "                         also apply migrations older than the newest applied "
+    "one\n" CMD_EXIT_HELP,
 };
 
 int cmd_apply(int argc, char **argv)

@@ -2,7 +2,8 @@
 #include "cmd/cmd.h"
 
 static const FleetCmdSpec spec = {
-    "audit", FLEET_AUDIT,
+    "audit",
+    FLEET_AUDIT,
     "usage: pgfleet audit [OPTIONS]\n\n"
     "Check every selected target against the codebase without changing anything and without\n"
     "taking a lock. Exits 0 only when every target is in_sync, 1 when some target is not,\n"

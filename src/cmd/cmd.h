@@ -20,23 +20,23 @@ typedef struct FleetCmdSpec {
 int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec);
 
 /* The options every command shares, for --help texts. */
-#define CMD_SELECTION_HELP                                                                    \
-    "  -i, --inventory FILE   the inventory (default: $PGFLEET_INVENTORY, else pgfleet.yaml)\n" \
-    "  -t, --target GLOB      select targets by name; repeatable, any may match\n"              \
+#define CMD_SELECTION_HELP                                                                         \
+    "  -i, --inventory FILE   the inventory (default: $PGFLEET_INVENTORY, else pgfleet.yaml)\n"    \
+    "  -t, --target GLOB      select targets by name; repeatable, any may match\n"                 \
     "  -s, --select SEL       select by labels: key=value,key!=value; repeatable, all hold\n"
 
-#define CMD_FLEET_HELP                                                                        \
-    CMD_SELECTION_HELP                                                                        \
-    "  -m, --migrations DIR   the drizzle migrations folder (overrides migrations.dir)\n"     \
-    "  -j, --jobs N           targets worked on at once (default 4)\n"                        \
-    "  -f, --format FMT       report format: text (default) or json\n"                        \
-    "  -o, --output FILE      write the report to FILE instead of stdout\n"                   \
-    "  -v, --verbose          log each step on stderr\n"                                      \
-    "  -q, --quiet            log only errors; no progress line\n"                            \
+#define CMD_FLEET_HELP                                                                             \
+    CMD_SELECTION_HELP                                                                             \
+    "  -m, --migrations DIR   the drizzle migrations folder (overrides migrations.dir)\n"          \
+    "  -j, --jobs N           targets worked on at once (default 4)\n"                             \
+    "  -f, --format FMT       report format: text (default) or json\n"                             \
+    "  -o, --output FILE      write the report to FILE instead of stdout\n"                        \
+    "  -v, --verbose          log each step on stderr\n"                                           \
+    "  -q, --quiet            log only errors; no progress line\n"                                 \
     "  -h, --help             show this help\n"
 
-#define CMD_EXIT_HELP                                                                         \
-    "\nExit codes: 0 all good, 1 fleet not in sync, 2 targets failed or unreachable,\n"       \
+#define CMD_EXIT_HELP                                                                              \
+    "\nExit codes: 0 all good, 1 fleet not in sync, 2 targets failed or unreachable,\n"            \
     "3 invalid input (nothing was run), 130 interrupted. See docs/statuses.md.\n"
 
 #endif

@@ -114,9 +114,10 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         cmd_selection_free(&sel);
         return PF_EXIT_INVALID;
     }
-    pf_log_set_level(verbosity < 0 ? PF_LOG_ERROR : verbosity == 0 ? PF_LOG_WARN
-                                                : verbosity == 1   ? PF_LOG_INFO
-                                                                   : PF_LOG_DEBUG);
+    pf_log_set_level(verbosity < 0    ? PF_LOG_ERROR
+                     : verbosity == 0 ? PF_LOG_WARN
+                     : verbosity == 1 ? PF_LOG_INFO
+                                      : PF_LOG_DEBUG);
 
     size_t *idx = NULL, n_idx = 0;
     Inventory *inv = cmd_load_selection(&sel, &idx, &n_idx);
@@ -128,8 +129,9 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     PfErr err;
     const char *dir = migrations_dir ? migrations_dir : inv->migrations_dir;
     if (!dir) {
-        fprintf(stderr, "pgfleet: %s: no migrations folder; hint: set migrations.dir in the "
-                        "inventory or pass --migrations DIR\n",
+        fprintf(stderr,
+                "pgfleet: %s: no migrations folder; hint: set migrations.dir in the "
+                "inventory or pass --migrations DIR\n",
                 inv->path);
         goto out;
     }

@@ -16,8 +16,7 @@ static const char usage[] =
     "usage: pgfleet inventory [OPTIONS]\n\n"
     "Print the targets after for_each expansion, ${VAR} expansion and selection, with\n"
     "passwords masked. Connects to nothing.\n\n"
-    "Options:\n" CMD_SELECTION_HELP
-    "  -f, --format FMT       text (default) or json\n"
+    "Options:\n" CMD_SELECTION_HELP "  -f, --format FMT       text (default) or json\n"
     "  -h, --help             show this help\n";
 
 static char *labels_text(const InvTarget *t)
@@ -52,9 +51,9 @@ static void print_json(const Inventory *inv, const size_t *idx, size_t n)
                  (long long)(t->settings.lock_key_set ? t->settings.lock_key
                                                       : pg_lock_key_derive(t->schema, t->table)));
         cJSON_AddStringToObject(o, "lock_key", key);
-        cJSON_AddStringToObject(o, "transaction", t->settings.transaction == INV_TX_PER_MIGRATION
-                                                      ? "per-migration"
-                                                      : "all");
+        cJSON_AddStringToObject(o, "transaction",
+                                t->settings.transaction == INV_TX_PER_MIGRATION ? "per-migration"
+                                                                                : "all");
         cJSON_AddNumberToObject(o, "line", t->line);
         cJSON_AddItemToArray(arr, o);
     }

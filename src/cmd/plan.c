@@ -2,7 +2,8 @@
 #include "cmd/cmd.h"
 
 static const FleetCmdSpec spec = {
-    "plan", FLEET_PLAN,
+    "plan",
+    FLEET_PLAN,
     "usage: pgfleet plan [OPTIONS]\n\n"
     "Connect to every selected target (read-only, no lock taken), classify it and list the\n"
     "migrations apply would run. Statuses: in_sync, behind, uninitialized, out_of_order,\n"

@@ -22,13 +22,13 @@
 typedef enum { CB_LAYOUT_JOURNAL, CB_LAYOUT_FOLDERS } CbLayout;
 
 typedef struct CbMigration {
-    char *tag;       /* journal tag, or the v1 folder name ("20250101120000_init") */
-    int64_t when;    /* ms since the epoch: the journal's `when`, or the v1 prefix */
-    char hash[65];   /* lowercase sha256 hex, as drizzle-orm computes it */
-    char *path;      /* the .sql file, for messages */
-    char *sql;       /* decoded text (NUL-terminated; may contain U+FFFD) */
+    char *tag;     /* journal tag, or the v1 folder name ("20250101120000_init") */
+    int64_t when;  /* ms since the epoch: the journal's `when`, or the v1 prefix */
+    char hash[65]; /* lowercase sha256 hex, as drizzle-orm computes it */
+    char *path;    /* the .sql file, for messages */
+    char *sql;     /* decoded text (NUL-terminated; may contain U+FFFD) */
     size_t sql_len;
-    char **chunks;   /* sql split on "--> statement-breakpoint"; chunks[i] NUL-terminated */
+    char **chunks; /* sql split on "--> statement-breakpoint"; chunks[i] NUL-terminated */
     size_t n_chunks;
 } CbMigration;
 

@@ -13,7 +13,10 @@ typedef struct PfBuf {
     size_t cap;
 } PfBuf;
 
-#define PF_BUF_INIT {NULL, 0, 0}
+#define PF_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void pf_buf_append(PfBuf *b, const void *data, size_t len);
 void pf_buf_puts(PfBuf *b, const char *s);

@@ -19,7 +19,7 @@
 typedef enum { FLEET_PLAN, FLEET_APPLY, FLEET_AUDIT } FleetMode;
 
 typedef enum {
-    OUTCOME_NONE,        /* plan and audit: nothing was to be done */
+    OUTCOME_NONE, /* plan and audit: nothing was to be done */
     OUTCOME_APPLIED,
     OUTCOME_UNCHANGED,
     OUTCOME_REFUSED,
@@ -34,16 +34,16 @@ const char *fleet_mode_name(FleetMode m);
 typedef struct TargetResult {
     const InvTarget *target; /* borrowed from the inventory */
     bool started;
-    TargetStatus status;     /* as found, before applying */
+    TargetStatus status; /* as found, before applying */
     TargetOutcome outcome;
     Plan plan;
     PgIdentity identity;
     bool has_holder;
     PgLockHolder holder;
-    char *error;             /* one line for people, or NULL */
+    char *error; /* one line for people, or NULL */
     bool has_failure;
-    PgFailure failure;       /* the failed statement, when has_failure */
-    size_t n_applied_now;    /* how many of plan.pending were committed by this run */
+    PgFailure failure;    /* the failed statement, when has_failure */
+    size_t n_applied_now; /* how many of plan.pending were committed by this run */
     int64_t lock_key;
     int64_t connect_ms;
     int64_t total_ms;
@@ -58,7 +58,7 @@ typedef struct FleetRun {
     size_t n;
     int jobs;
     bool allow_out_of_order;
-    bool progress;          /* live progress line on stderr */
+    bool progress; /* live progress line on stderr */
 } FleetRun;
 
 typedef struct FleetResult {

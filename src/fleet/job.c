@@ -30,8 +30,8 @@ static char *holder_text(const PgLockHolder *h)
     return pf_asprintf("lock held by pid %d (%s%s%s%s%s) for at most %llds; hint: see "
                        "pg_stat_activity, or raise lock_wait",
                        h->pid, *h->application_name ? h->application_name : "unknown application",
-                       *h->client_addr ? " on " : "", h->client_addr,
-                       *h->user ? ", user " : "", h->user, (long long)h->session_age_s);
+                       *h->client_addr ? " on " : "", h->client_addr, *h->user ? ", user " : "",
+                       h->user, (long long)h->session_age_s);
 }
 
 static char *failure_text(const PgFailure *f)
@@ -60,8 +60,8 @@ static bool verify(const FleetRun *run, PgConn *conn, const Ledger *before, Targ
     const InvTarget *t = res->target;
     Ledger after = {0};
     after.exists = true;
-    after.has_name_column = before->exists ? before->has_name_column
-                                           : run->cb->layout == CB_LAYOUT_FOLDERS;
+    after.has_name_column =
+        before->exists ? before->has_name_column : run->cb->layout == CB_LAYOUT_FOLDERS;
     if (pg_ledger_read(conn, t->schema, t->table, &after, err) != PF_OK)
         return false;
     Plan check;
@@ -129,15 +129,15 @@ static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *sur
     pf_log(PF_LOG_INFO, t->name, "applied %zu migration(s)", res->n_applied_now);
 }
 
-void fleet_job_run(const FleetRun *run, TargetResult *res,
-                             const volatile int *interrupted, JobSlot *slot)
+void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *interrupted,
+                   JobSlot *slot)
 {
     const InvTarget *t = res->target;
     int64_t t0 = pf_now_ms();
     res->started = true;
     res->outcome = OUTCOME_NONE;
-    res->lock_key = t->settings.lock_key_set ? t->settings.lock_key
-                                             : pg_lock_key_derive(t->schema, t->table);
+    res->lock_key =
+        t->settings.lock_key_set ? t->settings.lock_key : pg_lock_key_derive(t->schema, t->table);
     bool applying = run->mode == FLEET_APPLY;
 
     PfErr err;
@@ -154,9 +154,9 @@ void fleet_job_run(const FleetRun *run, TargetResult *res,
     job_slot_attach(slot, conn);
 
     PgSurvey survey;
-    PfErrCode rc = pg_survey(conn, t->schema, t->table, res->lock_key,
-                             applying ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
-                             &survey, &err);
+    PfErrCode rc =
+        pg_survey(conn, t->schema, t->table, res->lock_key, applying ? PG_LOCK_TAKE : PG_LOCK_CHECK,
+                  t->settings.lock_wait_ms, &survey, &err);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = *interrupted ? OUTCOME_INTERRUPTED

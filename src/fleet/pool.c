@@ -32,11 +32,11 @@ typedef struct Pool {
     const FleetRun *run;
     FleetResult *result;
     pthread_mutex_t queue_mutex;
-    size_t next;      /* guarded by queue_mutex */
-    size_t finished;  /* guarded by queue_mutex */
-    size_t failed;    /* guarded by queue_mutex */
+    size_t next;     /* guarded by queue_mutex */
+    size_t finished; /* guarded by queue_mutex */
+    size_t failed;   /* guarded by queue_mutex */
     pthread_mutex_t slot_mutex;
-    JobSlot *slots;   /* one per worker */
+    JobSlot *slots; /* one per worker */
     int n_workers;
     volatile int interrupted;
     volatile int done;
@@ -107,8 +107,8 @@ static void progress_draw(Pool *p, bool final)
     }
     char line[512];
     pthread_mutex_lock(&p->queue_mutex);
-    int n = snprintf(line, sizeof line, "[%zu/%zu] %zu failed", p->finished, p->result->n,
-                     p->failed);
+    int n =
+        snprintf(line, sizeof line, "[%zu/%zu] %zu failed", p->finished, p->result->n, p->failed);
     pthread_mutex_unlock(&p->queue_mutex);
     pthread_mutex_lock(&p->slot_mutex);
     const char *sep = " | in flight: ";

@@ -35,27 +35,27 @@ typedef struct InvLabel {
 
 /* Connection and locking settings: defaults, overridden per target. Durations in ms; 0 = none. */
 typedef struct InvSettings {
-    int64_t connect_timeout_ms; /* default 10000 */
-    int64_t lock_wait_ms;       /* how long apply waits for the advisory lock; default 30000 */
-    int64_t lock_timeout_ms;    /* server lock_timeout during apply; default 0 */
+    int64_t connect_timeout_ms;   /* default 10000 */
+    int64_t lock_wait_ms;         /* how long apply waits for the advisory lock; default 30000 */
+    int64_t lock_timeout_ms;      /* server lock_timeout during apply; default 0 */
     int64_t statement_timeout_ms; /* server statement_timeout during apply; default 0 */
-    char *sslmode;              /* NULL = libpq's default (or PGSSLMODE) */
-    char *application_name;     /* default "pgfleet" */
-    InvTransaction transaction; /* default INV_TX_ALL */
+    char *sslmode;                /* NULL = libpq's default (or PGSSLMODE) */
+    char *application_name;       /* default "pgfleet" */
+    InvTransaction transaction;   /* default INV_TX_ALL */
     bool lock_key_set;
-    int64_t lock_key;           /* when unset, derived from schema and table */
+    int64_t lock_key; /* when unset, derived from schema and table */
 } InvSettings;
 
 typedef struct InvTarget {
     char *name;
-    char *dsn;          /* as expanded: may hold a password; never print it (use dsn_masked) */
-    char *dsn_masked;   /* the dsn with any password replaced by "****" */
+    char *dsn;        /* as expanded: may hold a password; never print it (use dsn_masked) */
+    char *dsn_masked; /* the dsn with any password replaced by "****" */
     InvLabel *labels;
     size_t n_labels;
-    char *schema;       /* ledger schema, default "drizzle" */
-    char *table;        /* ledger table, default "__drizzle_migrations" */
+    char *schema; /* ledger schema, default "drizzle" */
+    char *table;  /* ledger table, default "__drizzle_migrations" */
     InvSettings settings;
-    int line;           /* where the entry stands in the inventory file (1-based) */
+    int line; /* where the entry stands in the inventory file (1-based) */
     int column;
 } InvTarget;
 
@@ -82,8 +82,8 @@ char *inv_expand(const char *s, const InvLabel *each, size_t n_each, PfErr *err)
  * globs. Fills *idx (caller frees) with the indexes of selected targets in inventory order.
  * A malformed selector is PF_ERR_INPUT. */
 PfErrCode inv_select(const Inventory *inv, const char *const *globs, size_t n_globs,
-                     const char *const *selectors, size_t n_selectors, size_t **idx,
-                     size_t *n_idx, PfErr *err);
+                     const char *const *selectors, size_t n_selectors, size_t **idx, size_t *n_idx,
+                     PfErr *err);
 
 /* A copy of a libpq URL or key=value conninfo with the password replaced by "****". */
 char *inv_mask_dsn(const char *dsn);

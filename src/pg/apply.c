@@ -190,8 +190,8 @@ static void fill_failure(const PgApplyRequest *req, const Batch *b, const PgResu
     }
 }
 
-PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed,
-                   PgFailure *failure, PfErr *err)
+PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed, PgFailure *failure,
+                   PfErr *err)
 {
     memset(failure, 0, sizeof *failure);
     *n_committed = 0;

@@ -33,8 +33,8 @@ char *pg_one_line(const char *msg)
     return s;
 }
 
-PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings,
-                       PgConn **out, PfErr *err)
+PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings, PgConn **out,
+                       PfErr *err)
 {
     *out = NULL;
     const char *keys[8];

@@ -31,8 +31,8 @@ void pg_results_clear(PgResults *r);
 
 PfErrCode pg_err_from_result(const PGresult *res, PfErr *err);
 char *pg_one_line(const char *msg);
-char *pg_quote_ident(const char *ident);   /* "a""b", as drizzle quotes */
-char *pg_quote_literal(const char *s);     /* 'it''s' (standard_conforming_strings) */
+char *pg_quote_ident(const char *ident);               /* "a""b", as drizzle quotes */
+char *pg_quote_literal(const char *s);                 /* 'it''s' (standard_conforming_strings) */
 char *pg_value(const PGresult *res, int row, int col); /* copy, or NULL when NULL */
 
 #endif

@@ -63,11 +63,11 @@ static char *existence_sql(const char *schema, const char *table)
     char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
     char *rel = pf_asprintf("%s.%s", qs, qt);
     char *lit = pg_quote_literal(rel);
-    char *sql = pf_asprintf(
-        "SELECT r.oid IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
-        "WHERE a.attrelid = r.oid AND a.attname = 'name' AND NOT a.attisdropped) "
-        "FROM (SELECT pg_catalog.to_regclass(%s) AS oid) r;\n",
-        lit);
+    char *sql =
+        pf_asprintf("SELECT r.oid IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+                    "WHERE a.attrelid = r.oid AND a.attname = 'name' AND NOT a.attisdropped) "
+                    "FROM (SELECT pg_catalog.to_regclass(%s) AS oid) r;\n",
+                    lit);
     free(qs);
     free(qt);
     free(rel);
@@ -132,8 +132,7 @@ static PfErrCode query_holder(PgConn *c, int64_t key, PgSurvey *out, PfErr *err)
     return rc;
 }
 
-PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out,
-                         PfErr *err)
+PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out, PfErr *err)
 {
     ledger_clear(out);
     if (!out->exists)

@@ -39,8 +39,8 @@ typedef struct PgLockHolder {
 
 /* What failed during apply, for the report. */
 typedef struct PgFailure {
-    char *tag;       /* the migration, or NULL when it failed outside one */
-    int statement;   /* 1-based statement (chunk) number within the migration; 0 when none */
+    char *tag;     /* the migration, or NULL when it failed outside one */
+    int statement; /* 1-based statement (chunk) number within the migration; 0 when none */
     char sqlstate[6];
     char *message;
     char *detail;
@@ -60,8 +60,8 @@ typedef struct PgSurvey {
 /* Connect. application_name, connect_timeout and sslmode come from settings and override the
  * dsn. name prefixes NOTICE lines in the log. On failure: PF_ERR_UNREACHABLE with libpq's
  * reason (the password never appears in it). */
-PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings,
-                       PgConn **out, PfErr *err);
+PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings, PgConn **out,
+                       PfErr *err);
 void pg_conn_free(PgConn *c);
 
 /* Ask the server to cancel whatever the connection is running. Thread-safe; no-op when idle. */
@@ -82,14 +82,13 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
 void pg_survey_clear(PgSurvey *s);
 
 /* Re-read the ledger rows (used to verify after apply). */
-PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out,
-                         PfErr *err);
+PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out, PfErr *err);
 
 typedef struct PgApplyRequest {
     const char *schema;
     const char *table;
-    bool create_ledger;      /* create schema and table as drizzle-orm does */
-    bool ledger_has_name;    /* v1 ledger: insert the folder name too */
+    bool create_ledger;                   /* create schema and table as drizzle-orm does */
+    bool ledger_has_name;                 /* v1 ledger: insert the folder name too */
     const CbMigration *const *migrations; /* in run order */
     size_t n;
     bool per_migration;      /* commit each migration on its own */
@@ -101,8 +100,8 @@ typedef struct PgApplyRequest {
  * back, *failure says where and why, and PF_ERR_PG is returned; *n_committed counts the
  * migrations committed before it (only non-zero with per_migration). Free failure with
  * pg_failure_clear. */
-PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed,
-                   PgFailure *failure, PfErr *err);
+PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed, PgFailure *failure,
+                   PfErr *err);
 
 PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err);
 

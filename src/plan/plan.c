@@ -57,8 +57,8 @@ void plan_clear(Plan *p)
     memset(p, 0, sizeof *p);
 }
 
-static void add_problem(Plan *p, size_t *cap, TargetStatus kind, const char *tag,
-                        int64_t ledger_id, char *message)
+static void add_problem(Plan *p, size_t *cap, TargetStatus kind, const char *tag, int64_t ledger_id,
+                        char *message)
 {
     PF_GROW(p->problems, *cap, p->n_problems + 1);
     PlanProblem *pr = &p->problems[p->n_problems++];
@@ -121,8 +121,7 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
                 add_problem(out, &problems_cap, TARGET_FOREIGN, NULL, row->id,
                             pf_asprintf("ledger row %lld (created_at %s%s%s) matches no migration "
                                         "of the codebase",
-                                        (long long)row->id,
-                                        row->has_created_at ? "" : "null",
+                                        (long long)row->id, row->has_created_at ? "" : "null",
                                         row->name ? ", name " : "", row->name ? row->name : ""));
             continue;
         }

@@ -34,8 +34,8 @@ typedef struct LedgerRow {
     char *hash;          /* NULL when the column is NULL */
     bool has_created_at; /* false when created_at is NULL */
     int64_t created_at;
-    char *name;          /* v1 ledgers only; NULL otherwise */
-    char *applied_at;    /* v1 ledgers only, as text; NULL otherwise */
+    char *name;       /* v1 ledgers only; NULL otherwise */
+    char *applied_at; /* v1 ledgers only, as text; NULL otherwise */
 } LedgerRow;
 
 typedef struct Ledger {
@@ -48,17 +48,17 @@ typedef struct Ledger {
 void ledger_clear(Ledger *l); /* frees the rows; the struct itself is the caller's */
 
 typedef struct PlanProblem {
-    TargetStatus kind;   /* TARGET_OUT_OF_ORDER, _MODIFIED, _AHEAD or _FOREIGN */
-    char *tag;           /* the codebase migration concerned, or NULL (ledger-only row) */
-    int64_t ledger_id;   /* the ledger row concerned, or 0 */
-    char *message;       /* one line, for people */
+    TargetStatus kind; /* TARGET_OUT_OF_ORDER, _MODIFIED, _AHEAD or _FOREIGN */
+    char *tag;         /* the codebase migration concerned, or NULL (ledger-only row) */
+    int64_t ledger_id; /* the ledger row concerned, or 0 */
+    char *message;     /* one line, for people */
 } PlanProblem;
 
 typedef struct Plan {
     TargetStatus status;
-    size_t *pending;     /* codebase indexes not in the ledger, in run order (incl. out of order) */
+    size_t *pending; /* codebase indexes not in the ledger, in run order (incl. out of order) */
     size_t n_pending;
-    size_t n_applied;    /* codebase migrations found in the ledger */
+    size_t n_applied; /* codebase migrations found in the ledger */
     PlanProblem *problems;
     size_t n_problems;
 } Plan;

@@ -21,11 +21,13 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
         cJSON_AddStringToObject(labels, t->labels[i].key, t->labels[i].value);
     cJSON_AddStringToObject(o, "dsn", t->dsn_masked);
     cJSON_AddBoolToObject(o, "started", r->started);
-    cJSON_AddItemToObject(o, "status", r->started ? cJSON_CreateString(plan_status_name(r->status))
-                                                  : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "outcome", fr->mode == FLEET_APPLY
-                                            ? cJSON_CreateString(fleet_outcome_name(r->outcome))
-                                            : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "status",
+                          r->started ? cJSON_CreateString(plan_status_name(r->status))
+                                     : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "outcome",
+                          fr->mode == FLEET_APPLY
+                              ? cJSON_CreateString(fleet_outcome_name(r->outcome))
+                              : cJSON_CreateNull());
     cJSON *problems = cJSON_AddArrayToObject(o, "problems");
     for (size_t i = 0; i < r->plan.n_problems; i++) {
         const PlanProblem *p = &r->plan.problems[i];
@@ -41,12 +43,10 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
     }
     cJSON *pending = cJSON_AddArrayToObject(o, "pending");
     for (size_t i = 0; i < r->plan.n_pending; i++)
-        cJSON_AddItemToArray(pending,
-                             cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
+        cJSON_AddItemToArray(pending, cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
     cJSON *applied = cJSON_AddArrayToObject(o, "applied");
     for (size_t i = 0; i < r->n_applied_now && i < r->plan.n_pending; i++)
-        cJSON_AddItemToArray(applied,
-                             cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
+        cJSON_AddItemToArray(applied, cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
     cJSON_AddNumberToObject(o, "applied_before", (double)r->plan.n_applied);
 
     cJSON *ledger = cJSON_AddObjectToObject(o, "ledger");

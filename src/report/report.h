@@ -19,7 +19,7 @@ typedef struct ReportContext {
     const Codebase *cb;
     const FleetResult *result;
     int exit_code;
-    bool color;   /* text only */
+    bool color; /* text only */
 } ReportContext;
 
 /* Render the report; the returned string is the caller's to free. */
@@ -27,7 +27,6 @@ char *report_text(const ReportContext *ctx);
 char *report_json(const ReportContext *ctx);
 
 /* Render in the given format and write it to path (atomically) or, when path is NULL, stdout. */
-PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char *path,
-                       PfErr *err);
+PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char *path, PfErr *err);
 
 #endif

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char *path,
-                       PfErr *err)
+PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char *path, PfErr *err)
 {
     char *doc = format == REPORT_JSON ? report_json(ctx) : report_text(ctx);
     PfErrCode rc = PF_OK;

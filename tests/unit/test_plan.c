@@ -18,8 +18,8 @@ static Codebase cb = {.dir = "x", .layout = CB_LAYOUT_JOURNAL, .migrations = mig
 
 static LedgerRow row(int64_t id, const char *hash, int64_t created_at)
 {
-    return (LedgerRow){.id = id, .hash = (char *)hash, .has_created_at = true,
-                       .created_at = created_at};
+    return (LedgerRow){
+        .id = id, .hash = (char *)hash, .has_created_at = true, .created_at = created_at};
 }
 
 static Plan classify(LedgerRow *rows, size_t n, bool exists)
