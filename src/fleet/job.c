@@ -168,7 +168,9 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
     }
     res->identity = survey.identity;
     memset(&survey.identity, 0, sizeof survey.identity);
-    plan_classify(run->cb, &survey.ledger, &res->plan);
+    /* apply does not read the ledger of a target it could not lock: no plan to show. */
+    if (!(survey.locked_by_other && applying))
+        plan_classify(run->cb, &survey.ledger, &res->plan);
     res->status = res->plan.status;
     if (survey.locked_by_other) {
         res->has_holder = true;
