@@ -19,6 +19,21 @@ CbMigration *cb_push(Codebase *cb, size_t *cap);
 /* Read m->path and fill sql, sql_len, chunks and hash. Errors name the file. */
 PfErrCode cb_load(CbMigration *m, PfErr *err);
 
+/* split.c: where cb_split's chunks lie in sql (offset and length of each, in order; the
+ * markers are between them). *spans is the caller's to free. */
+typedef struct CbSpan {
+    size_t start, len;
+} CbSpan;
+void cb_split_spans(const char *sql, size_t len, CbSpan **spans, size_t *n);
+
+/* journal.c: 1-based line and column (in characters, not bytes) of offset pos in text. */
+void cb_text_position(const char *text, size_t pos, size_t *line, size_t *col);
+
+/* journal.c: a member of a JSON object as JSON.parse sees it (keys case-sensitive, the last
+ * duplicate wins), or NULL. */
+struct cJSON;
+const struct cJSON *cb_json_member(const struct cJSON *obj, const char *key);
+
 /* journal.c: append the journal's migrations to cb in list order. */
 PfErrCode cb_read_journal(Codebase *cb, const char *journal_path, PfErr *err);
 

@@ -18,8 +18,7 @@
 /* Integers a double holds exactly (what JSON.parse gives drizzle). */
 #define MAX_SAFE_INTEGER 9007199254740991.0
 
-/* 1-based line and column (in characters, not bytes) of offset pos in text. */
-static void position(const char *text, size_t pos, size_t *line, size_t *col)
+void cb_text_position(const char *text, size_t pos, size_t *line, size_t *col)
 {
     *line = 1;
     *col = 1;
@@ -43,12 +42,11 @@ static PfErrCode syntax_error(const char *path, const char *text, size_t len, co
     if (pos > len)
         pos = len;
     size_t line, col;
-    position(text, pos, &line, &col);
+    cb_text_position(text, pos, &line, &col);
     return pf_err_set(err, PF_ERR_INPUT, "%s:%zu:%zu: malformed JSON", path, line, col);
 }
 
-/* A member as JSON.parse sees it: keys are case-sensitive and the last duplicate wins. */
-static const cJSON *member(const cJSON *obj, const char *key)
+const cJSON *cb_json_member(const cJSON *obj, const char *key)
 {
     const cJSON *found = NULL, *item;
     cJSON_ArrayForEach(item, obj)
@@ -61,7 +59,7 @@ static const cJSON *member(const cJSON *obj, const char *key)
 
 static PfErrCode check_dialect(const char *path, const cJSON *root, PfErr *err)
 {
-    const cJSON *d = member(root, "dialect");
+    const cJSON *d = cb_json_member(root, "dialect");
     if (!d)
         return PF_OK; /* drizzle-orm never reads it */
     if (!cJSON_IsString(d))
@@ -101,11 +99,11 @@ static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entri
     {
         if (!cJSON_IsObject(e))
             return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu is not an object", path, i);
-        const cJSON *tag = member(e, "tag");
+        const cJSON *tag = cb_json_member(e, "tag");
         if (!cJSON_IsString(tag))
             return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu has no \"tag\" string", path, i);
         const char *t = tag->valuestring;
-        const cJSON *when = member(e, "when");
+        const cJSON *when = cb_json_member(e, "when");
         if (!cJSON_IsNumber(when))
             return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu (tag %s) has no \"when\" number",
                               path, i, t);
@@ -129,10 +127,11 @@ static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entri
             if ((int64_t)w <= prev->when)
                 return pf_err_set(err, PF_ERR_INPUT,
                                   "%s: entry %zu (tag %s, when %lld) is not after entry %zu "
-                                  "(tag %s, when %lld); hint: drizzle-orm skips a migration whose "
-                                  "\"when\" is not greater than the newest applied one",
-                                  path, i, t, (long long)w, i - 1, prev->tag,
-                                  (long long)prev->when);
+                                  "(tag %s, when %lld): drizzle-orm would skip it on every "
+                                  "database that has %s; hint: if %s has not been applied "
+                                  "anywhere yet, give it a \"when\" greater than %lld",
+                                  path, i, t, (long long)w, i - 1, prev->tag, (long long)prev->when,
+                                  prev->tag, t, (long long)prev->when);
         }
         char *name = pf_asprintf("%s.sql", t);
         char *file = cb_join(cb->dir, name);
@@ -186,7 +185,7 @@ PfErrCode cb_read_journal(Codebase *cb, const char *path, PfErr *err)
     rc = check_dialect(path, root, err);
     if (rc != PF_OK)
         goto out;
-    const cJSON *entries = member(root, "entries");
+    const cJSON *entries = cb_json_member(root, "entries");
     if (!cJSON_IsArray(entries)) {
         rc = pf_err_set(err, PF_ERR_INPUT, "%s: \"entries\" is missing or not an array", path);
         goto out;

@@ -60,8 +60,7 @@ static bool verify(const FleetRun *run, PgConn *conn, const Ledger *before, Targ
     const InvTarget *t = res->target;
     Ledger after = {0};
     after.exists = true;
-    after.has_name_column =
-        before->exists ? before->has_name_column : run->cb->layout == CB_LAYOUT_FOLDERS;
+    after.has_name_column = before->has_name_column || run->cb->layout == CB_LAYOUT_FOLDERS;
     if (pg_ledger_read(conn, t->schema, t->table, &after, err) != PF_OK)
         return false;
     Plan check;
@@ -97,12 +96,21 @@ static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *sur
     const CbMigration **migs = pf_calloc(res->plan.n_pending, sizeof *migs);
     for (size_t i = 0; i < res->plan.n_pending; i++)
         migs[i] = &run->cb->migrations[res->plan.pending[i]];
+    /* A v1 codebase on a ledger drizzle 0.x wrote: upgrade it as drizzle v1 would. */
+    bool upgrade = run->cb->layout == CB_LAYOUT_FOLDERS && survey->ledger.exists &&
+                   !survey->ledger.has_name_column;
+    PgLedgerName *names = pf_calloc(res->plan.n_matches ? res->plan.n_matches : 1, sizeof *names);
+    for (size_t i = 0; upgrade && i < res->plan.n_matches; i++)
+        names[i] = (PgLedgerName){res->plan.matches[i].ledger_id,
+                                  run->cb->migrations[res->plan.matches[i].migration].tag};
     PgApplyRequest req = {
         .schema = t->schema,
         .table = t->table,
         .create_ledger = !survey->ledger.exists,
-        .ledger_has_name = survey->ledger.exists ? survey->ledger.has_name_column
-                                                 : run->cb->layout == CB_LAYOUT_FOLDERS,
+        .ledger_has_name = run->cb->layout == CB_LAYOUT_FOLDERS || survey->ledger.has_name_column,
+        .upgrade_ledger = upgrade,
+        .names = names,
+        .n_names = upgrade ? res->plan.n_matches : 0,
         .migrations = migs,
         .n = res->plan.n_pending,
         .per_migration = t->settings.transaction == INV_TX_PER_MIGRATION,
@@ -112,6 +120,7 @@ static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *sur
     PfErr err;
     PfErrCode rc = pg_apply(conn, &req, &res->n_applied_now, &res->failure, &err);
     free(migs);
+    free(names);
     if (rc != PF_OK) {
         res->has_failure = true;
         res->outcome = *interrupted ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
@@ -129,6 +138,36 @@ static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *sur
     pf_log(PF_LOG_INFO, t->name, "applied %zu migration(s)", res->n_applied_now);
 }
 
+/* A target with via: the tunnel's forward to its dsn's host and port (see src/ssh/ssh.h). */
+static PfErrCode tunnel_open(const InvTarget *t, JobSlot *slot, SshForward **fwd, PfErr *err)
+{
+    if (!slot || !slot->hub)
+        return pf_err_set(err, PF_ERR_UNREACHABLE, "tunnel %s is not available", t->via);
+    char *host;
+    int port;
+    if (pg_dsn_endpoint(t->dsn, &host, &port, err) != PF_OK) {
+        pf_err_prefix(err, "cannot go via %s", t->via);
+        err->code = PF_ERR_UNREACHABLE;
+        return PF_ERR_UNREACHABLE;
+    }
+    PfErrCode rc = ssh_hub_forward(slot->hub, t->via, host, port, fwd, err);
+    free(host);
+    return rc;
+}
+
+/* When the target failed because its tunnel did, its error is the tunnel's cause. */
+static bool tunnel_blame(SshForward *fwd, TargetResult *res)
+{
+    char *cause = fwd && res->error ? ssh_forward_error(fwd) : NULL;
+    if (!cause)
+        return false;
+    pf_log(PF_LOG_WARN, res->target->name, "unreachable: %s", cause);
+    free(res->error);
+    res->error = cause;
+    res->status = TARGET_UNREACHABLE;
+    return true;
+}
+
 void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *interrupted,
                    JobSlot *slot)
 {
@@ -142,15 +181,26 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
 
     PfErr err;
     PgConn *conn = NULL;
-    if (pg_conn_open(t->name, t->dsn, &t->settings, &conn, &err) != PF_OK) {
+    SshForward *fwd = NULL;
+    PfErrCode orc = t->via ? tunnel_open(t, slot, &fwd, &err) : PF_OK;
+    int64_t t1 = pf_now_ms();
+    res->tunnel_ms = t->via ? t1 - t0 : 0;
+    if (orc == PF_OK)
+        orc = fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1",
+                                    ssh_forward_port(fwd), &conn, &err)
+                  : pg_conn_open(t->name, t->dsn, &t->settings, &conn, &err);
+    if (orc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
         res->error = pf_strdup(err.msg);
-        res->total_ms = res->connect_ms = pf_now_ms() - t0;
-        pf_log(PF_LOG_WARN, t->name, "unreachable: %s", err.msg);
+        if (!tunnel_blame(fwd, res))
+            pf_log(PF_LOG_WARN, t->name, "unreachable: %s", err.msg);
+        ssh_forward_close(fwd);
+        res->connect_ms = pf_now_ms() - t1;
+        res->total_ms = pf_now_ms() - t0;
         return;
     }
-    res->connect_ms = pf_now_ms() - t0;
+    res->connect_ms = pf_now_ms() - t1;
     job_slot_attach(slot, conn);
 
     PgSurvey survey;
@@ -190,8 +240,10 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         pf_log(PF_LOG_DEBUG, t->name, "unlock: %s (the lock goes with the session)", err.msg);
     pg_survey_clear(&survey);
 done:
+    tunnel_blame(fwd, res);
     res->round_trips = pg_conn_round_trips(conn);
     job_slot_detach(slot);
     pg_conn_free(conn);
+    ssh_forward_close(fwd);
     res->total_ms = pf_now_ms() - t0;
 }

@@ -86,6 +86,25 @@ static void put_ledger_ddl(Batch *b, const char *qs, const char *qt, bool with_n
     free(ddl);
 }
 
+static void put_ledger_upgrade(Batch *b, const char *qs, const char *qt, const PgApplyRequest *req)
+{
+    char *sql = pf_asprintf("ALTER TABLE %s.%s ADD COLUMN IF NOT EXISTS \"name\" text;\n"
+                            "ALTER TABLE %s.%s ADD COLUMN IF NOT EXISTS \"applied_at\" timestamp "
+                            "with time zone DEFAULT now();\n",
+                            qs, qt, qs, qt);
+    batch_put(b, sql);
+    free(sql);
+    for (size_t i = 0; i < req->n_names; i++) {
+        char *name = pg_quote_literal(req->names[i].name);
+        sql = pf_asprintf("UPDATE %s.%s SET \"name\" = %s, \"applied_at\" = NULL WHERE \"id\" = "
+                          "%lld;\n",
+                          qs, qt, name, (long long)req->names[i].id);
+        batch_put(b, sql);
+        free(sql);
+        free(name);
+    }
+}
+
 static void build_batch(const PgApplyRequest *req, Batch *b)
 {
     char *qs = pg_quote_ident(req->schema), *qt = pg_quote_ident(req->table);
@@ -103,6 +122,8 @@ static void build_batch(const PgApplyRequest *req, Batch *b)
     batch_put(b, "BEGIN;\n");
     if (req->create_ledger)
         put_ledger_ddl(b, qs, qt, req->ledger_has_name);
+    if (req->upgrade_ledger)
+        put_ledger_upgrade(b, qs, qt, req);
     for (size_t m = 0; m < req->n; m++) {
         const CbMigration *mig = req->migrations[m];
         if (m > 0 && req->per_migration)

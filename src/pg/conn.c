@@ -36,11 +36,17 @@ char *pg_one_line(const char *msg)
 PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings, PgConn **out,
                        PfErr *err)
 {
+    return pg_conn_open_at(name, dsn, settings, NULL, 0, out, err);
+}
+
+PfErrCode pg_conn_open_at(const char *name, const char *dsn, const InvSettings *settings,
+                          const char *hostaddr, int port, PgConn **out, PfErr *err)
+{
     *out = NULL;
-    const char *keys[8];
-    const char *vals[8];
+    const char *keys[10];
+    const char *vals[10];
     int n = 0;
-    char timeout[32];
+    char timeout[32], port_text[16];
     keys[n] = "dbname";
     vals[n++] = dsn;
     keys[n] = "application_name";
@@ -55,6 +61,14 @@ PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *set
     if (settings->sslmode) {
         keys[n] = "sslmode";
         vals[n++] = settings->sslmode;
+    }
+    if (hostaddr) {
+        /* After dbname, so they override the dsn's; its host stays for TLS and .pgpass. */
+        snprintf(port_text, sizeof port_text, "%d", port);
+        keys[n] = "hostaddr";
+        vals[n++] = hostaddr;
+        keys[n] = "port";
+        vals[n++] = port_text;
     }
     keys[n] = NULL;
     vals[n] = NULL;

@@ -64,6 +64,18 @@ PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *set
                        PfErr *err);
 void pg_conn_free(PgConn *c);
 
+/* pg_conn_open, but reach the server at hostaddr:port (a tunnel's loopback end) instead of the
+ * dsn's address. The dsn's host is still what TLS verifies (sslmode=verify-full) and what
+ * .pgpass matches (with the local port: use * as the port of such entries). */
+PfErrCode pg_conn_open_at(const char *name, const char *dsn, const InvSettings *settings,
+                          const char *hostaddr, int port, PgConn **out, PfErr *err);
+
+/* Where a dsn connects: its host (or hostaddr) and port (PGHOST/PGPORT when the dsn has none;
+ * port default 5432). *host is the caller's to free. PF_ERR_INPUT for a dsn libpq cannot
+ * parse, a Unix-socket host, no host at all, or several hosts (multi-host dsns are refused:
+ * a tunnel forwards to one destination). */
+PfErrCode pg_dsn_endpoint(const char *dsn, char **host, int *port, PfErr *err);
+
 /* Ask the server to cancel whatever the connection is running. Thread-safe; no-op when idle. */
 void pg_conn_cancel(PgConn *c);
 
@@ -84,11 +96,22 @@ void pg_survey_clear(PgSurvey *s);
 /* Re-read the ledger rows (used to verify after apply). */
 PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out, PfErr *err);
 
+/* A ledger row's id and the v1 folder name it gets when an old ledger is upgraded. */
+typedef struct PgLedgerName {
+    int64_t id;
+    const char *name;
+} PgLedgerName;
+
 typedef struct PgApplyRequest {
     const char *schema;
     const char *table;
-    bool create_ledger;                   /* create schema and table as drizzle-orm does */
-    bool ledger_has_name;                 /* v1 ledger: insert the folder name too */
+    bool create_ledger;   /* create schema and table as drizzle-orm does */
+    bool ledger_has_name; /* v1 ledger: insert the folder name too */
+    /* Upgrade a 0.x ledger to v1 first, exactly as drizzle-orm v1 does: add name and
+     * applied_at, then set each row's name (and applied_at to NULL). */
+    bool upgrade_ledger;
+    const PgLedgerName *names;
+    size_t n_names;
     const CbMigration *const *migrations; /* in run order */
     size_t n;
     bool per_migration;      /* commit each migration on its own */

@@ -10,6 +10,7 @@
 
 #include "core/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,7 @@ void plan_clear(Plan *p)
     if (!p)
         return;
     free(p->pending);
+    free(p->matches);
     for (size_t i = 0; i < p->n_problems; i++) {
         free(p->problems[i].tag);
         free(p->problems[i].message);
@@ -70,33 +72,62 @@ static void add_problem(Plan *p, size_t *cap, TargetStatus kind, const char *tag
         p->status = kind;
 }
 
-/* Index of the codebase migration a ledger row stands for, or -1. */
+/* The one migration with this hash, or -1. */
+static long match_hash(const Codebase *cb, const char *hash)
+{
+    for (size_t i = 0; hash && i < cb->n; i++)
+        if (strcmp(cb->migrations[i].hash, hash) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Among the migrations whose `when` is `when`, the only one, else the one with the row's hash;
+ * -1 when there is none (*several tells whether several shared the time). */
+static long match_when(const Codebase *cb, int64_t when, const char *hash, bool *several)
+{
+    long found = -1, same_hash = -1;
+    size_t count = 0;
+    for (size_t i = 0; i < cb->n; i++) {
+        if (cb->migrations[i].when != when)
+            continue;
+        count++;
+        if (found < 0)
+            found = (long)i;
+        if (hash && same_hash < 0 && strcmp(cb->migrations[i].hash, hash) == 0)
+            same_hash = (long)i;
+    }
+    *several = count > 1;
+    return count > 1 ? same_hash : found;
+}
+
+/* Index of the codebase migration a ledger row stands for, or -1.
+ * Journal layout: created_at equals `when` (drizzle 0.x's own key).
+ * Folder layout: the row's name; for a row written by drizzle 0.x (no name), drizzle v1's
+ * upgrade rule: created_at rounded down to the second, the hash breaking ties, and failing
+ * that any migration with the same hash. */
 static long match_row(const Codebase *cb, const LedgerRow *row)
 {
-    if (cb->layout == CB_LAYOUT_FOLDERS && row->name) {
-        for (size_t i = 0; i < cb->n; i++)
-            if (strcmp(cb->migrations[i].tag, row->name) == 0)
-                return (long)i;
+    bool several;
+    if (cb->layout == CB_LAYOUT_FOLDERS) {
+        if (row->name) {
+            for (size_t i = 0; i < cb->n; i++)
+                if (strcmp(cb->migrations[i].tag, row->name) == 0)
+                    return (long)i;
+            return -1;
+        }
+        long m = -1;
+        if (row->has_created_at && row->created_at >= 0)
+            m = match_when(cb, row->created_at / 1000 * 1000, row->hash, &several);
+        return m >= 0 ? m : match_hash(cb, row->hash);
     }
-    if (!row->has_created_at)
-        return -1;
-    long by_when = -1;
-    for (size_t i = 0; i < cb->n; i++) {
-        if (cb->migrations[i].when != row->created_at)
-            continue;
-        /* v1 folders may share a second: prefer the one whose hash matches. */
-        if (row->hash && strcmp(cb->migrations[i].hash, row->hash) == 0)
-            return (long)i;
-        if (by_when < 0)
-            by_when = (long)i;
-    }
-    return by_when;
+    /* Journal `when` values are unique (cb_read checks that they increase). */
+    return row->has_created_at ? match_when(cb, row->created_at, row->hash, &several) : -1;
 }
 
 void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
 {
     memset(out, 0, sizeof *out);
-    size_t problems_cap = 0;
+    size_t problems_cap = 0, matches_cap = 0;
     bool *applied = pf_calloc(cb->n ? cb->n : 1, sizeof *applied);
     const CbMigration *head = cb_head(cb);
 
@@ -117,15 +148,23 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
                                         "codebase's last migration",
                                         (long long)row->id, (long long)row->created_at,
                                         row->name ? ", name " : "", row->name ? row->name : ""));
-            else
+            else {
+                char created[32];
+                if (row->has_created_at)
+                    snprintf(created, sizeof created, "%lld", (long long)row->created_at);
+                else
+                    snprintf(created, sizeof created, "null");
                 add_problem(out, &problems_cap, TARGET_FOREIGN, NULL, row->id,
                             pf_asprintf("ledger row %lld (created_at %s%s%s) matches no migration "
                                         "of the codebase",
-                                        (long long)row->id, row->has_created_at ? "" : "null",
-                                        row->name ? ", name " : "", row->name ? row->name : ""));
+                                        (long long)row->id, created, row->name ? ", name " : "",
+                                        row->name ? row->name : ""));
+            }
             continue;
         }
         const CbMigration *mig = &cb->migrations[m];
+        PF_GROW(out->matches, matches_cap, out->n_matches + 1);
+        out->matches[out->n_matches++] = (PlanMatch){row->id, (size_t)m};
         if (!applied[m]) {
             applied[m] = true;
             out->n_applied++;

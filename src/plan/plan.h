@@ -54,8 +54,16 @@ typedef struct PlanProblem {
     char *message;     /* one line, for people */
 } PlanProblem;
 
+/* A ledger row and the codebase migration it stands for. */
+typedef struct PlanMatch {
+    int64_t ledger_id;
+    size_t migration; /* index into the codebase */
+} PlanMatch;
+
 typedef struct Plan {
     TargetStatus status;
+    PlanMatch *matches; /* every matched ledger row, in ledger order */
+    size_t n_matches;
     size_t *pending; /* codebase indexes not in the ledger, in run order (incl. out of order) */
     size_t n_pending;
     size_t n_applied; /* codebase migrations found in the ledger */

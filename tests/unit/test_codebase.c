@@ -422,8 +422,9 @@ static void test_journal_when_not_increasing(void **state)
     expect_error(DATA "journal_when_not_increasing", PF_ERR_INPUT,
                  DATA "journal_when_not_increasing/meta/_journal.json: entry 2 (tag "
                       "0002_merged_late, when 1690000000000) is not after entry 1 (tag 0001_b, "
-                      "when 1700000005000); hint: drizzle-orm skips a migration whose \"when\" is "
-                      "not greater than the newest applied one");
+                      "when 1700000005000): drizzle-orm would skip it on every database that has "
+                      "0001_b; hint: if 0002_merged_late has not been applied anywhere yet, give "
+                      "it a \"when\" greater than 1700000005000");
 }
 
 /* A tmp folder with the given journal and files 0000_a.sql, 0001_b.sql. */
@@ -467,9 +468,9 @@ static void test_journal_errors(void **state)
         {"{\"dialect\": 1, \"entries\": []}", ": \"dialect\" is not a string"},
         /* equal `when` is not "after" */
         {"{\"entries\": [{\"tag\": \"0000_a\", \"when\": 5}, {\"tag\": \"0001_b\", \"when\": 5}]}",
-         ": entry 1 (tag 0001_b, when 5) is not after entry 0 (tag 0000_a, when 5); hint: "
-         "drizzle-orm skips a migration whose \"when\" is not greater than the newest applied "
-         "one"},
+         ": entry 1 (tag 0001_b, when 5) is not after entry 0 (tag 0000_a, when 5): drizzle-orm "
+         "would skip it on every database that has 0000_a; hint: if 0001_b has not been applied "
+         "anywhere yet, give it a \"when\" greater than 5"},
         {"{\"entries\": [{\"tag\": \"0000_a\", \"when\": 1}, {\"tag\": \"0002_c\", \"when\": 2}]}",
          ": entry 1 (tag 0002_c): file <dir>/0002_c.sql not found"},
         /* positions: line:column, columns in characters */

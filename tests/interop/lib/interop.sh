@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared helpers of the interop tests (tests/interop/test_*.sh). Source it first: it sources
 # tests/lib/pg.sh, installs the pinned drizzle packages (setup.sh, idempotent) and starts a
 # throwaway cluster.
