@@ -8,6 +8,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* What distinguishes plan, apply and audit; the rest is shared (fleet_cmd.c). */

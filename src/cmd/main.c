@@ -15,6 +15,7 @@ static const Command commands[] = {
     {"apply", cmd_apply, "apply pending migrations to every target, under advisory locks"},
     {"audit", cmd_audit, "check the fleet (read-only); the exit code says whether it is in sync"},
     {"inventory", cmd_inventory, "list the targets after expansion and selection"},
+    {"lint", cmd_lint, "check the migrations folder without any database"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -1,0 +1,984 @@
+/*
+ * Lint's statement checks. Each migration is split as drizzle-orm splits it (on
+ * "--> statement-breakpoint"), each chunk is lexed (sqllex.c) and cut into statements at
+ * top-level semicolons, and each statement is matched against the few shapes that matter:
+ * DROP TABLE, ALTER TABLE actions, CREATE TABLE, ALTER TYPE ... ADD VALUE and the statements
+ * that refuse to run inside a transaction block.
+ *
+ * A small model of the schema is carried across migrations, built from what the folder
+ * itself creates: tables, their columns and the (unqualified) name of each column's type. It
+ * tells a rename generated as drop+create (same columns under a new name) from a plain drop,
+ * and which tables hold a column of an enum whose new value is used. What is created outside
+ * the folder is unknown to it, and the checks then assume the less alarming answer.
+ */
+#include "codebase/internal.h"
+#include "codebase/lint_internal.h"
+#include "codebase/sqllex.h"
+
+#include "core/mem.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Column {
+    char *name;
+    char *type; /* last component of the type's name ("user_role"), NULL when unknown */
+} Column;
+
+typedef struct Table {
+    char *schema; /* NULL for public or unqualified */
+    char *name;
+    Column *cols;
+    size_t n, cap;
+} Table;
+
+/* A value added by ALTER TYPE ... ADD VALUE: unusable until the transaction commits. */
+typedef struct EnumValue {
+    char *type; /* last component of the enum's name */
+    char *value;
+    char *migration; /* the migration that adds it: its name, and index in run order */
+    size_t mig;
+    int line;
+} EnumValue;
+
+struct LintSql {
+    Table *tables;
+    size_t n_tables, cap_tables;
+    EnumValue *values;
+    size_t n_values, cap_values;
+    size_t mig; /* index of the migration being checked */
+};
+
+/* A table or column dropped or created in the migration being checked; pairs of them are
+ * matched when the migration ends. */
+typedef struct Event {
+    bool is_table;
+    char *schema, *name; /* the table */
+    char *column;        /* column events: the column */
+    char *type;          /* column events: its type when known */
+    char **cols;         /* table events: the column names (drops: as known before) */
+    size_t n_cols;
+    size_t off; /* where the statement or action starts */
+    bool paired;
+} Event;
+
+/* The migration being checked. */
+typedef struct Mig {
+    LintSql *s;
+    LintOut *o;
+    const char *file, *migration, *text;
+    Table *created; /* tables created earlier in this migration (names only) */
+    size_t n_created, cap_created;
+    Event *drops;
+    size_t n_drops, cap_drops;
+    Event *creates;
+    size_t n_creates, cap_creates;
+} Mig;
+
+/* One statement: its tokens, whose offsets point into the migration's text. */
+typedef struct Stmt {
+    const char *text;
+    const SqlToken *t;
+    size_t n;
+} Stmt;
+
+/* ---- tokens ----------------------------------------------------------------------------- */
+
+static bool kw(const Stmt *st, size_t i, const char *k)
+{
+    return i < st->n && sqllex_is(st->text, &st->t[i], k);
+}
+
+static bool op(const Stmt *st, size_t i, char c)
+{
+    return i < st->n && st->t[i].kind == SQL_TOK_OP && st->text[st->t[i].start] == c;
+}
+
+static bool is_name(const Stmt *st, size_t i)
+{
+    return i < st->n && (st->t[i].kind == SQL_TOK_WORD || st->t[i].kind == SQL_TOK_IDENT);
+}
+
+static char *ident(const Stmt *st, size_t i)
+{
+    return is_name(st, i) ? sqllex_ident(st->text, &st->t[i]) : NULL;
+}
+
+/* Skip "IF EXISTS" / "IF NOT EXISTS" at *i. */
+static void skip_if_exists(const Stmt *st, size_t *i)
+{
+    if (kw(st, *i, "if") && kw(st, *i + 1, "exists"))
+        *i += 2;
+    else if (kw(st, *i, "if") && kw(st, *i + 1, "not") && kw(st, *i + 2, "exists"))
+        *i += 3;
+}
+
+/* A possibly qualified name at *i (name, schema.name or db.schema.name), advancing *i past
+ * it. *schema is NULL for an unqualified name or the public schema. False when *i holds no
+ * name. */
+static bool qname(const Stmt *st, size_t *i, char **schema, char **name)
+{
+    if (!is_name(st, *i))
+        return false;
+    char *parts[3] = {ident(st, *i), NULL, NULL};
+    size_t n = 1;
+    (*i)++;
+    while (n < 3 && op(st, *i, '.') && is_name(st, *i + 1)) {
+        parts[n++] = ident(st, *i + 1);
+        *i += 2;
+    }
+    *name = parts[n - 1];
+    *schema = n >= 2 ? parts[n - 2] : NULL;
+    if (*schema && strcmp(*schema, "public") == 0) {
+        free(*schema);
+        *schema = NULL;
+    }
+    if (n == 3)
+        free(parts[0]);
+    return true;
+}
+
+/* The last component of a type name at i ("public"."user_role" -> user_role), or NULL. */
+static char *type_name(const Stmt *st, size_t i)
+{
+    char *schema, *name;
+    if (!qname(st, &i, &schema, &name))
+        return NULL;
+    free(schema);
+    return name;
+}
+
+static char *display(const char *schema, const char *name)
+{
+    return schema ? pf_asprintf("%s.%s", schema, name) : pf_strdup(name);
+}
+
+static bool same_table(const char *s1, const char *n1, const char *s2, const char *n2)
+{
+    return strcmp(n1, n2) == 0 && (s1 && s2 ? strcmp(s1, s2) == 0 : s1 == s2);
+}
+
+static bool streq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* ---- the schema model ------------------------------------------------------------------- */
+
+static void columns_free(Column *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(cols[i].name);
+        free(cols[i].type);
+    }
+    free(cols);
+}
+
+static Table *table_find(LintSql *s, const char *schema, const char *name)
+{
+    for (size_t i = 0; i < s->n_tables; i++) {
+        if (same_table(s->tables[i].schema, s->tables[i].name, schema, name))
+            return &s->tables[i];
+    }
+    return NULL;
+}
+
+static void table_drop(LintSql *s, const char *schema, const char *name)
+{
+    Table *t = table_find(s, schema, name);
+    if (!t)
+        return;
+    free(t->schema);
+    free(t->name);
+    columns_free(t->cols, t->n);
+    *t = s->tables[--s->n_tables];
+}
+
+/* Replace (or add) the table; cols are taken over. */
+static void table_put(LintSql *s, const char *schema, const char *name, Column *cols, size_t n)
+{
+    table_drop(s, schema, name);
+    PF_GROW(s->tables, s->cap_tables, s->n_tables + 1);
+    s->tables[s->n_tables++] = (Table){pf_strdup(schema), pf_strdup(name), cols, n, n};
+}
+
+static Column *column_find(Table *t, const char *name)
+{
+    for (size_t i = 0; t && i < t->n; i++) {
+        if (strcmp(t->cols[i].name, name) == 0)
+            return &t->cols[i];
+    }
+    return NULL;
+}
+
+static void column_add(Table *t, const char *name, const char *type)
+{
+    if (!t || column_find(t, name))
+        return;
+    PF_GROW(t->cols, t->cap, t->n + 1);
+    t->cols[t->n++] = (Column){pf_strdup(name), pf_strdup(type)};
+}
+
+static void column_drop(Table *t, const char *name)
+{
+    Column *c = column_find(t, name);
+    if (!c)
+        return;
+    free(c->name);
+    free(c->type);
+    *c = t->cols[--t->n];
+}
+
+/* ---- the migration being checked -------------------------------------------------------- */
+
+static bool created_here(const Mig *m, const char *schema, const char *name)
+{
+    for (size_t i = 0; i < m->n_created; i++) {
+        if (same_table(m->created[i].schema, m->created[i].name, schema, name))
+            return true;
+    }
+    return false;
+}
+
+static void created_add(Mig *m, const char *schema, const char *name)
+{
+    if (created_here(m, schema, name))
+        return;
+    PF_GROW(m->created, m->cap_created, m->n_created + 1);
+    m->created[m->n_created++] = (Table){pf_strdup(schema), pf_strdup(name), NULL, 0, 0};
+}
+
+static void created_remove(Mig *m, const char *schema, const char *name)
+{
+    for (size_t i = 0; i < m->n_created; i++) {
+        if (same_table(m->created[i].schema, m->created[i].name, schema, name)) {
+            free(m->created[i].schema);
+            free(m->created[i].name);
+            m->created[i] = m->created[--m->n_created];
+            return;
+        }
+    }
+}
+
+static Event *event_push(Event **arr, size_t *n, size_t *cap, bool is_table, const char *schema,
+                         const char *name, size_t off)
+{
+    PF_GROW(*arr, *cap, *n + 1);
+    Event *e = &(*arr)[(*n)++];
+    memset(e, 0, sizeof *e);
+    e->is_table = is_table;
+    e->schema = pf_strdup(schema);
+    e->name = pf_strdup(name);
+    e->off = off;
+    return e;
+}
+
+/* The column names of a table, as an event keeps them. */
+static void event_columns(Event *e, const Column *cols, size_t n)
+{
+    e->cols = pf_malloc((n ? n : 1) * sizeof *e->cols);
+    for (size_t i = 0; i < n; i++)
+        e->cols[i] = pf_strdup(cols[i].name);
+    e->n_cols = n;
+}
+
+static void events_free(Event *arr, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(arr[i].schema);
+        free(arr[i].name);
+        free(arr[i].column);
+        free(arr[i].type);
+        for (size_t j = 0; j < arr[i].n_cols; j++)
+            free(arr[i].cols[j]);
+        free(arr[i].cols);
+    }
+    free(arr);
+}
+
+static void position(const Mig *m, size_t off, int *line, int *col)
+{
+    size_t l, c;
+    cb_text_position(m->text, off, &l, &c);
+    *line = (int)l;
+    *col = (int)c;
+}
+
+static void emit_at(Mig *m, const char *rule, size_t off, char *message, char *hint)
+{
+    int line, col;
+    position(m, off, &line, &col);
+    lint_emit(m->o, rule, m->file, m->migration, line, col, message, hint);
+}
+
+/* ---- the rules -------------------------------------------------------------------------- */
+
+static void non_transactional(Mig *m, const Stmt *st, const char *what, const char *hint)
+{
+    emit_at(m, "non-transactional", st->t[0].start,
+            pf_asprintf("%s cannot run inside a transaction block, and drizzle-orm runs all "
+                        "pending migrations in one: this migration fails and the whole run is "
+                        "rolled back",
+                        what),
+            pf_strdup(hint));
+}
+
+static const char HINT_ADMIN[] =
+    "do it outside the migrations: it is server administration, not schema";
+
+/* A string literal cast to a type other than the enum ('x'::text) is no use of its value. */
+static bool cast_elsewhere(const Stmt *st, size_t i, const char *type)
+{
+    if (!(op(st, i + 1, ':') && op(st, i + 2, ':')))
+        return false;
+    char *t = type_name(st, i + 3);
+    bool other = t && strcmp(t, type) != 0;
+    free(t);
+    return other;
+}
+
+/* Does the statement name the enum type, or a table with a column of that type? */
+static bool mentions_enum(const LintSql *s, const Stmt *st, const char *type)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        char *name = ident(st, i);
+        if (!name)
+            continue;
+        bool hit = strcmp(name, type) == 0;
+        for (size_t t = 0; !hit && t < s->n_tables; t++) {
+            if (strcmp(s->tables[t].name, name) != 0)
+                continue;
+            for (size_t c = 0; !hit && c < s->tables[t].n; c++)
+                hit = streq(s->tables[t].cols[c].type, type);
+        }
+        free(name);
+        if (hit)
+            return true;
+    }
+    return false;
+}
+
+/* A value added by ALTER TYPE ... ADD VALUE earlier in the run, used by this statement: a
+ * string literal equal to it in a statement that names the enum or a table using it. */
+static void check_enum_use(Mig *m, const Stmt *st)
+{
+    if ((kw(st, 0, "create") || kw(st, 0, "alter")) && kw(st, 1, "type"))
+        return;
+    if (kw(st, 0, "comment"))
+        return;
+    for (size_t v = 0; v < m->s->n_values; v++) {
+        const EnumValue *ev = &m->s->values[v];
+        if (!mentions_enum(m->s, st, ev->type))
+            continue;
+        for (size_t i = 0; i < st->n; i++) {
+            if (st->t[i].kind != SQL_TOK_STRING)
+                continue;
+            char *value = sqllex_string(st->text, &st->t[i]);
+            bool use = strcmp(value, ev->value) == 0 && !cast_elsewhere(st, i, ev->type);
+            free(value);
+            if (!use)
+                continue;
+            bool same = ev->mig == m->s->mig;
+            emit_at(
+                m, "enum-value-use", st->t[i].start,
+                same ? pf_asprintf("'%s' is added to enum %s at line %d of this migration and "
+                                   "used here in the same transaction: PostgreSQL fails with "
+                                   "\"unsafe use of new value\"",
+                                   ev->value, ev->type, ev->line)
+                     : pf_asprintf("'%s' is added to enum %s by migration %s (line %d), and "
+                                   "drizzle-orm runs all pending migrations in one transaction: "
+                                   "wherever both are pending (every new database) PostgreSQL "
+                                   "fails with \"unsafe use of new value\"",
+                                   ev->value, ev->type, ev->migration, ev->line),
+                same ? pf_strdup("add the value in one migration and use it in a later one, "
+                                 "applied in a separate run (or with pgfleet's transaction: "
+                                 "per-migration)")
+                     : pf_strdup("apply the migration that adds the value everywhere before this "
+                                 "one ships, or use pgfleet's transaction: per-migration"));
+            break;
+        }
+    }
+}
+
+/* The columns between the parentheses of CREATE TABLE at i (the '('). */
+static void read_columns(const Stmt *st, size_t i, Column **out, size_t *n_out)
+{
+    static const char *const not_columns[] = {"constraint", "primary", "unique", "check",
+                                              "foreign",    "exclude", "like",   NULL};
+    Column *cols = NULL;
+    size_t n = 0, cap = 0;
+    int depth = 0;
+    bool at_start = true;
+    for (; i < st->n; i++) {
+        if (op(st, i, '(')) {
+            depth++;
+            continue;
+        }
+        if (op(st, i, ')') && --depth == 0)
+            break;
+        if (depth == 1 && op(st, i, ',')) {
+            at_start = true;
+            continue;
+        }
+        if (depth != 1 || !at_start)
+            continue;
+        at_start = false;
+        bool skip = false;
+        for (size_t k = 0; not_columns[k] && !skip; k++)
+            skip = kw(st, i, not_columns[k]);
+        if (skip || !is_name(st, i))
+            continue;
+        PF_GROW(cols, cap, n + 1);
+        cols[n++] = (Column){ident(st, i), type_name(st, i + 1)};
+    }
+    *out = cols;
+    *n_out = n;
+}
+
+static void on_create(Mig *m, const Stmt *st)
+{
+    size_t i = 1;
+    if (kw(st, i, "or") && kw(st, i + 1, "replace"))
+        i += 2;
+    if (kw(st, i, "unique"))
+        i++;
+    if (kw(st, i, "index")) {
+        if (kw(st, i + 1, "concurrently"))
+            non_transactional(m, st, "CREATE INDEX CONCURRENTLY",
+                              "drop CONCURRENTLY (writes to the table wait while the index "
+                              "builds), or build the index outside drizzle's migrations");
+        return;
+    }
+    if (kw(st, i, "database") || kw(st, i, "tablespace")) {
+        non_transactional(m, st, kw(st, i, "database") ? "CREATE DATABASE" : "CREATE TABLESPACE",
+                          HINT_ADMIN);
+        return;
+    }
+    if (kw(st, i, "global") || kw(st, i, "local"))
+        i++;
+    if (kw(st, i, "temporary") || kw(st, i, "temp") || kw(st, i, "unlogged"))
+        i++;
+    if (!kw(st, i, "table"))
+        return;
+    i++;
+    skip_if_exists(st, &i);
+    char *schema, *name;
+    if (!qname(st, &i, &schema, &name))
+        return;
+    Column *cols = NULL;
+    size_t n = 0;
+    if (op(st, i, '('))
+        read_columns(st, i, &cols, &n);
+    Event *e =
+        event_push(&m->creates, &m->n_creates, &m->cap_creates, true, schema, name, st->t[0].start);
+    event_columns(e, cols, n);
+    created_add(m, schema, name);
+    table_put(m->s, schema, name, cols, n);
+    free(schema);
+    free(name);
+}
+
+static void on_drop(Mig *m, const Stmt *st)
+{
+    if (kw(st, 1, "index") && kw(st, 2, "concurrently")) {
+        non_transactional(m, st, "DROP INDEX CONCURRENTLY",
+                          "drop CONCURRENTLY (the table is locked while the index goes), or drop "
+                          "the index outside drizzle's migrations");
+        return;
+    }
+    if (kw(st, 1, "database") || kw(st, 1, "tablespace")) {
+        non_transactional(m, st, kw(st, 1, "database") ? "DROP DATABASE" : "DROP TABLESPACE",
+                          HINT_ADMIN);
+        return;
+    }
+    if (!kw(st, 1, "table"))
+        return;
+    size_t i = 2;
+    skip_if_exists(st, &i);
+    char *schema, *name;
+    while (qname(st, &i, &schema, &name)) {
+        if (created_here(m, schema, name)) {
+            created_remove(m, schema, name);
+        } else {
+            Event *e = event_push(&m->drops, &m->n_drops, &m->cap_drops, true, schema, name,
+                                  st->t[0].start);
+            Table *t = table_find(m->s, schema, name);
+            event_columns(e, t ? t->cols : NULL, t ? t->n : 0);
+        }
+        table_drop(m->s, schema, name);
+        free(schema);
+        free(name);
+        if (!op(st, i, ','))
+            break;
+        i++;
+    }
+}
+
+/* One action of ALTER TABLE, tokens [a, b). */
+static void alter_action(Mig *m, const Stmt *st, const char *schema, const char *name, size_t a,
+                         size_t b)
+{
+    static const char *const constraints[] = {"constraint", "primary", "unique", "check",
+                                              "foreign",    "exclude", NULL};
+    bool created = created_here(m, schema, name);
+    Table *t = table_find(m->s, schema, name);
+    char *shown = display(schema, name);
+    size_t j = a + 1;
+    if (kw(st, a, "add")) {
+        if (kw(st, j, "column")) {
+            j++;
+        } else {
+            for (size_t k = 0; constraints[k]; k++) {
+                if (kw(st, j, constraints[k]))
+                    goto out;
+            }
+        }
+        skip_if_exists(st, &j);
+        char *col = ident(st, j);
+        if (!col)
+            goto out;
+        char *type = type_name(st, j + 1);
+        column_add(t, col, type);
+        if (!created) {
+            Event *e = event_push(&m->creates, &m->n_creates, &m->cap_creates, false, schema, name,
+                                  st->t[a].start);
+            e->column = col;
+            e->type = type;
+        } else {
+            free(col);
+            free(type);
+        }
+    } else if (kw(st, a, "drop")) {
+        if (kw(st, j, "constraint"))
+            goto out;
+        if (kw(st, j, "column"))
+            j++;
+        skip_if_exists(st, &j);
+        char *col = ident(st, j);
+        if (!col)
+            goto out;
+        if (!created) {
+            Event *e = event_push(&m->drops, &m->n_drops, &m->cap_drops, false, schema, name,
+                                  st->t[a].start);
+            Column *c = column_find(t, col);
+            e->type = c ? pf_strdup(c->type) : NULL;
+            e->column = pf_strdup(col);
+        }
+        column_drop(t, col);
+        free(col);
+    } else if (kw(st, a, "alter")) {
+        if (kw(st, j, "constraint"))
+            goto out;
+        if (kw(st, j, "column"))
+            j++;
+        char *col = ident(st, j);
+        if (!col)
+            goto out;
+        j++;
+        if (kw(st, j, "type") ||
+            (kw(st, j, "set") && kw(st, j + 1, "data") && kw(st, j + 2, "type"))) {
+            Column *c = column_find(t, col);
+            if (c) {
+                free(c->type);
+                c->type = type_name(st, kw(st, j, "type") ? j + 1 : j + 3);
+            }
+            if (!created)
+                emit_at(m, "alter-column-type", st->t[a].start,
+                        pf_asprintf("changing the type of %s.%s can rewrite the table under an "
+                                    "ACCESS EXCLUSIVE lock; values that do not convert fail the "
+                                    "migration, and a narrower type can round or cut them",
+                                    shown, col),
+                        pf_strdup("check that the data converts as intended (USING for a "
+                                  "non-trivial cast); on a large table prefer a new column, a "
+                                  "backfill and a switch"));
+        } else if (kw(st, j, "set") && kw(st, j + 1, "not") && kw(st, j + 2, "null")) {
+            if (!created)
+                emit_at(m, "set-not-null", st->t[a].start,
+                        pf_asprintf("SET NOT NULL on %s.%s, an existing column: PostgreSQL scans "
+                                    "the whole table under an ACCESS EXCLUSIVE lock, and the "
+                                    "migration fails if any row holds NULL",
+                                    shown, col),
+                        pf_asprintf("fill the NULLs first (UPDATE %s SET %s = ... WHERE %s IS "
+                                    "NULL); on a large table validate a CHECK (%s IS NOT NULL) "
+                                    "NOT VALID constraint beforehand",
+                                    shown, col, col, col));
+        }
+        free(col);
+    } else if (kw(st, a, "rename")) {
+        if (kw(st, j, "to")) {
+            char *to = ident(st, j + 1);
+            if (!to)
+                goto out;
+            if (t) {
+                free(t->name);
+                t->name = pf_strdup(to);
+            }
+            if (created) {
+                created_remove(m, schema, name);
+                created_add(m, schema, to);
+            }
+            free(to);
+            goto out;
+        }
+        if (kw(st, j, "constraint"))
+            goto out;
+        if (kw(st, j, "column"))
+            j++;
+        char *from = ident(st, j);
+        char *to = kw(st, j + 1, "to") ? ident(st, j + 2) : NULL;
+        Column *c = from && to && !column_find(t, to) ? column_find(t, from) : NULL;
+        if (c) {
+            free(c->name);
+            c->name = to;
+            to = NULL;
+        }
+        free(from);
+        free(to);
+    } else if (kw(st, a, "detach") && kw(st, j, "partition")) {
+        for (size_t k = j; k < b; k++) {
+            if (kw(st, k, "concurrently")) {
+                non_transactional(m, st, "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY",
+                                  "detach without CONCURRENTLY, or outside drizzle's migrations");
+                break;
+            }
+        }
+    }
+out:
+    free(shown);
+}
+
+static void on_alter_type(Mig *m, const Stmt *st)
+{
+    size_t i = 2;
+    char *schema, *name;
+    if (!qname(st, &i, &schema, &name))
+        return;
+    free(schema);
+    if (kw(st, i, "add") && kw(st, i + 1, "value")) {
+        i += 2;
+        skip_if_exists(st, &i);
+        if (i < st->n && st->t[i].kind == SQL_TOK_STRING) {
+            LintSql *s = m->s;
+            int line, col;
+            position(m, st->t[0].start, &line, &col);
+            PF_GROW(s->values, s->cap_values, s->n_values + 1);
+            s->values[s->n_values++] = (EnumValue){name, sqllex_string(st->text, &st->t[i]),
+                                                   pf_strdup(m->migration), s->mig, line};
+            return;
+        }
+    }
+    free(name);
+}
+
+static void on_alter(Mig *m, const Stmt *st)
+{
+    if (kw(st, 1, "system")) {
+        non_transactional(m, st, "ALTER SYSTEM", HINT_ADMIN);
+        return;
+    }
+    if (kw(st, 1, "type")) {
+        on_alter_type(m, st);
+        return;
+    }
+    if (!kw(st, 1, "table"))
+        return;
+    size_t i = 2;
+    skip_if_exists(st, &i);
+    if (kw(st, i, "only"))
+        i++;
+    if (kw(st, i, "all") && kw(st, i + 1, "in"))
+        return;
+    char *schema, *name;
+    if (!qname(st, &i, &schema, &name))
+        return;
+    if (op(st, i, '*'))
+        i++;
+    /* Actions are separated by commas outside parentheses. */
+    while (i < st->n) {
+        size_t b = i;
+        int depth = 0;
+        for (; b < st->n; b++) {
+            if (op(st, b, '('))
+                depth++;
+            else if (op(st, b, ')'))
+                depth--;
+            else if (depth == 0 && op(st, b, ','))
+                break;
+        }
+        alter_action(m, st, schema, name, i, b);
+        i = b + 1;
+    }
+    free(schema);
+    free(name);
+}
+
+static void on_reindex(Mig *m, const Stmt *st)
+{
+    bool concurrently = false;
+    for (size_t k = 1; k < st->n; k++)
+        concurrently = concurrently || kw(st, k, "concurrently");
+    size_t i = 1;
+    if (op(st, i, '(')) {
+        while (i < st->n && !op(st, i, ')'))
+            i++;
+        i++;
+    }
+    const char *what = kw(st, i, "schema")     ? "REINDEX SCHEMA"
+                       : kw(st, i, "database") ? "REINDEX DATABASE"
+                       : kw(st, i, "system")   ? "REINDEX SYSTEM"
+                                               : NULL;
+    if (concurrently)
+        what = "REINDEX ... CONCURRENTLY";
+    if (what)
+        non_transactional(m, st, what, "run REINDEX outside the migrations: it changes no schema");
+}
+
+static void statement(Mig *m, const Stmt *st)
+{
+    if (st->n == 0)
+        return;
+    check_enum_use(m, st);
+    if (kw(st, 0, "create"))
+        on_create(m, st);
+    else if (kw(st, 0, "drop"))
+        on_drop(m, st);
+    else if (kw(st, 0, "alter"))
+        on_alter(m, st);
+    else if (kw(st, 0, "reindex"))
+        on_reindex(m, st);
+    else if (kw(st, 0, "vacuum"))
+        non_transactional(m, st, "VACUUM",
+                          "run VACUUM outside the migrations (autovacuum usually does it)");
+}
+
+/* A quoted token that runs to the end of its chunk: cut by the breakpoint at cut_at (offset
+ * of the marker), or never closed when cut_at is SIZE_MAX. */
+static void unterminated(Mig *m, const SqlToken *t, size_t cut_at)
+{
+    const char *what = t->kind == SQL_TOK_STRING  ? "string constant"
+                       : t->kind == SQL_TOK_IDENT ? "quoted identifier"
+                                                  : "dollar-quoted body";
+    if (cut_at == SIZE_MAX) {
+        emit_at(m, "unterminated", t->start,
+                pf_asprintf("this %s is never closed: the statement fails", what),
+                pf_strdup("close it"));
+        return;
+    }
+    int line, col;
+    position(m, cut_at, &line, &col);
+    emit_at(m, "unterminated", t->start,
+            pf_asprintf("this %s is cut by the statement-breakpoint at line %d: drizzle-orm runs "
+                        "the two parts as separate statements, and both fail",
+                        what, line),
+            pf_strdup("remove that --> statement-breakpoint: it belongs between statements, "
+                      "never inside one"));
+}
+
+/* Lex the chunk text[base, base + len) and check each of its statements. */
+static void lint_chunk(Mig *m, size_t base, size_t len, size_t cut_at)
+{
+    SqlLexer lx;
+    sqllex_init(&lx, m->text + base, len);
+    SqlToken *toks = NULL, t;
+    size_t n = 0, cap = 0;
+    int atomic = 0; /* inside BEGIN ATOMIC ... END: semicolons do not end the statement */
+    while (sqllex_next(&lx, &t) != SQL_TOK_END) {
+        t.start += base;
+        if (t.unterminated)
+            unterminated(m, &t, cut_at);
+        if (t.kind == SQL_TOK_SEMI && atomic == 0) {
+            statement(m, &(Stmt){m->text, toks, n});
+            n = 0;
+            continue;
+        }
+        PF_GROW(toks, cap, n + 1);
+        toks[n++] = t;
+        Stmt st = {m->text, toks, n};
+        if (atomic == 0 && n >= 2 && kw(&st, 0, "create") && kw(&st, n - 2, "begin") &&
+            kw(&st, n - 1, "atomic"))
+            atomic = 1;
+        else if (atomic > 0 && kw(&st, n - 1, "case"))
+            atomic++;
+        else if (atomic > 0 && kw(&st, n - 1, "end"))
+            atomic--;
+    }
+    statement(m, &(Stmt){m->text, toks, n});
+    free(toks);
+}
+
+static bool same_columns(const Event *a, const Event *b)
+{
+    if (a->n_cols == 0 || a->n_cols != b->n_cols)
+        return false;
+    for (size_t i = 0; i < a->n_cols; i++) {
+        bool found = false;
+        for (size_t j = 0; j < b->n_cols && !found; j++)
+            found = strcmp(a->cols[i], b->cols[j]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* The create that, with this drop, looks like a rename or a re-creation, or NULL. */
+static Event *partner(Mig *m, const Event *drop)
+{
+    for (size_t c = 0; c < m->n_creates; c++) {
+        Event *cr = &m->creates[c];
+        if (cr->paired || cr->is_table != drop->is_table)
+            continue;
+        bool same_tab = same_table(drop->schema, drop->name, cr->schema, cr->name);
+        if (drop->is_table) {
+            if (same_tab ? cr->off > drop->off : same_columns(drop, cr))
+                return cr;
+            continue;
+        }
+        if (!same_tab)
+            continue;
+        /* A rename keeps the column's type; when both are known and differ, it is none. */
+        bool same_col = strcmp(drop->column, cr->column) == 0;
+        bool other_type = drop->type && cr->type && strcmp(drop->type, cr->type) != 0;
+        if (same_col ? cr->off > drop->off : !other_type)
+            return cr;
+    }
+    return NULL;
+}
+
+/* At the end of a migration: each drop is either half of a drop+create pair or a plain one. */
+static void resolve_drops(Mig *m)
+{
+    for (size_t d = 0; d < m->n_drops; d++) {
+        const Event *dr = &m->drops[d];
+        Event *cr = partner(m, dr);
+        char *shown = display(dr->schema, dr->name);
+        int line = 0, col;
+        if (cr) {
+            cr->paired = true;
+            position(m, cr->off, &line, &col);
+        }
+        if (dr->is_table && !cr) {
+            emit_at(m, "drop-table", dr->off,
+                    pf_asprintf("DROP TABLE %s deletes the table and every row in it", shown),
+                    pf_asprintf("make sure no deployed code still uses %s, and that its data is "
+                                "backed up or no longer needed",
+                                shown));
+        } else if (!dr->is_table && !cr) {
+            emit_at(m, "drop-column", dr->off,
+                    pf_asprintf("dropping column %s.%s deletes its data", shown, dr->column),
+                    pf_asprintf("deploy code that no longer reads or writes %s before this "
+                                "migration runs, and back the data up if it may be needed",
+                                dr->column));
+        } else if (dr->is_table && strcmp(dr->name, cr->name) == 0) {
+            emit_at(m, "drop-create", dr->off,
+                    pf_asprintf("table %s is dropped here and created again at line %d: every "
+                                "row is lost",
+                                shown, line),
+                    pf_strdup("change the table with ALTER TABLE instead, or copy the rows out "
+                              "and back"));
+        } else if (dr->is_table) {
+            char *other = display(cr->schema, cr->name);
+            emit_at(m, "drop-create", dr->off,
+                    pf_asprintf("table %s is dropped here and table %s, with the same columns, is "
+                                "created at line %d: this looks like a rename generated as "
+                                "drop+create, and every row of %s is lost",
+                                shown, other, line, shown),
+                    pf_asprintf("if it is a rename, use ALTER TABLE %s RENAME TO %s (answer "
+                                "\"rename\" when drizzle-kit generate asks)",
+                                shown, cr->name));
+            free(other);
+        } else if (strcmp(dr->column, cr->column) == 0) {
+            emit_at(m, "drop-create", dr->off,
+                    pf_asprintf("column %s.%s is dropped here and added again at line %d: its "
+                                "data is lost",
+                                shown, dr->column, line),
+                    pf_asprintf("to change its type and keep the data, use ALTER TABLE %s ALTER "
+                                "COLUMN %s TYPE ... USING ...",
+                                shown, dr->column));
+        } else {
+            emit_at(m, "drop-create", dr->off,
+                    pf_asprintf("column %s.%s is dropped here and column %s is added at line %d: "
+                                "this looks like a rename generated as drop+create, and the "
+                                "column's data is lost",
+                                shown, dr->column, cr->column, line),
+                    pf_asprintf("if it is a rename, use ALTER TABLE %s RENAME COLUMN %s TO %s "
+                                "(answer \"rename\" when drizzle-kit generate asks)",
+                                shown, dr->column, cr->column));
+        }
+        free(shown);
+    }
+}
+
+/* Put findings [first, n) of o in (line, column) order, keeping the order of equals. */
+static void sort_findings(LintOut *o, size_t first)
+{
+    LintFinding *f = o->r->findings;
+    for (size_t i = first + 1; i < o->r->n; i++) {
+        LintFinding x = f[i];
+        size_t j = i;
+        while (j > first && (f[j - 1].line > x.line ||
+                             (f[j - 1].line == x.line && f[j - 1].column > x.column))) {
+            f[j] = f[j - 1];
+            j--;
+        }
+        f[j] = x;
+    }
+}
+
+void lint_sql_migration(LintSql *s, LintOut *o, const char *file, const char *migration,
+                        const char *text, size_t len)
+{
+    Mig m = {.s = s, .o = o, .file = file, .migration = migration, .text = text};
+    size_t first = o->r->n;
+    CbSpan *spans;
+    size_t n;
+    cb_split_spans(text, len, &spans, &n);
+    /* drizzle-orm keeps a BOM (Buffer.toString does) and sends it with the first statement;
+     * the checks go on after it. */
+    if (spans[0].len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        emit_at(&m, "byte-order-mark", 0,
+                pf_strdup("the file starts with a UTF-8 byte order mark, which drizzle-orm sends "
+                          "to PostgreSQL with the first statement: syntax error"),
+                pf_strdup("save the file as UTF-8 without a BOM"));
+        spans[0].start += 3;
+        spans[0].len -= 3;
+    }
+    for (size_t k = 0; k < n; k++)
+        lint_chunk(&m, spans[k].start, spans[k].len,
+                   k + 1 < n ? spans[k].start + spans[k].len : SIZE_MAX);
+    free(spans);
+    resolve_drops(&m);
+    sort_findings(o, first);
+    for (size_t i = 0; i < m.n_created; i++) {
+        free(m.created[i].schema);
+        free(m.created[i].name);
+    }
+    free(m.created);
+    events_free(m.drops, m.n_drops);
+    events_free(m.creates, m.n_creates);
+    s->mig++;
+}
+
+LintSql *lint_sql_new(void)
+{
+    return pf_calloc(1, sizeof(LintSql));
+}
+
+void lint_sql_free(LintSql *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_tables; i++) {
+        free(s->tables[i].schema);
+        free(s->tables[i].name);
+        columns_free(s->tables[i].cols, s->tables[i].n);
+    }
+    free(s->tables);
+    for (size_t i = 0; i < s->n_values; i++) {
+        free(s->values[i].type);
+        free(s->values[i].value);
+        free(s->values[i].migration);
+    }
+    free(s->values);
+    free(s);
+}

@@ -1,0 +1,1 @@
+UPDATE "tasks" SET "status" = 'archived' WHERE "status" = 'done';
