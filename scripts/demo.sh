@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Set up everything and run pgfleet on a small local fleet:
 #   install what is missing, build, start a throwaway PostgreSQL in .demo/ with a staging and
-#   three tenant databases (inventory/demo.yaml), then `pgfleet apply` and `pgfleet audit`.
-# `scripts/demo.sh stop` stops the demo cluster and removes .demo/.
+#   three tenant databases (inventory/demo.yaml), and a throwaway OpenSSH sshd on loopback that
+#   a fourth tenant is reached through (an SSH tunnel, docs/tunnels.md), then `pgfleet apply`
+#   and `pgfleet audit`.
+# `scripts/demo.sh stop` stops the demo cluster and sshd, and removes .demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 demo=$root/.demo
 source tests/lib/pg.sh
+PF_TMP=$demo # where tests/lib/sshd.sh keeps its servers: .demo/sshd-NAME
+source tests/lib/sshd.sh
 
 if [ "${1:-}" = stop ]; then
     pf_cluster_stop "$demo/cluster"
+    [ -f "$demo/sshd-bastion/pid" ] && sshd_stop bastion
     rm -rf "$demo"
-    echo "demo cluster stopped"
+    echo "demo cluster and sshd stopped"
     exit 0
 fi
 
@@ -22,16 +27,29 @@ pgfleet=$root/build/pgfleet
 
 if [ -f "$demo/port" ] && [ -f "$demo/cluster/pgdata/postmaster.pid" ]; then
     export PGHOST=127.0.0.1 PGPORT=$(cat "$demo/port") PGUSER=postgres PGDATABASE=postgres
+    [ "$(pg_psql postgres "select count(*) from pg_database where datname = 'tenant_umbrella'")" = 1 ] ||
+        pg_createdb tenant_umbrella
 else
     rm -rf "$demo"
     mkdir -p "$demo"
     chmod 755 "$demo"
     pf_cluster_start "$demo/cluster"
     echo "$PGPORT" >"$demo/port"
-    pg_createdb staging tenant_acme tenant_globex tenant_initech
+    pg_createdb staging tenant_acme tenant_globex tenant_initech tenant_umbrella
 fi
 export PGFLEET_DEMO_PORT=$PGPORT
 echo "demo PostgreSQL on 127.0.0.1:$PGPORT (data in .demo/; stop with: scripts/demo.sh stop)"
+
+# An SSH bastion for tenant-umbrella: a local sshd with a throwaway host key and client key.
+if ! { [ -f "$demo/sshd-bastion/pid" ] && kill -0 "$(sshd_pid bastion)" 2>/dev/null; }; then
+    mkdir -p "$demo/ssh"
+    ssh_key ed25519 "$demo/ssh/id_ed25519"
+    sshd_start bastion
+    sshd_authorize bastion "$demo/ssh/id_ed25519.pub"
+    sshd_known_hosts_line bastion >"$demo/ssh/known_hosts"
+fi
+export PGFLEET_DEMO_SSH_PORT=$(sshd_port bastion) PGFLEET_DEMO_SSH_USER=$PF_SSH_USER
+echo "demo sshd on 127.0.0.1:$PGFLEET_DEMO_SSH_PORT (tenant-umbrella goes via it)"
 echo
 
 echo "\$ pgfleet plan -i inventory/demo.yaml"
@@ -43,4 +61,5 @@ echo
 echo "\$ pgfleet audit -i inventory/demo.yaml"
 "$pgfleet" audit -i inventory/demo.yaml
 echo
-echo "Try it yourself:  export PGFLEET_DEMO_PORT=$PGPORT; build/pgfleet audit -i inventory/demo.yaml"
+echo "Try it yourself:  export PGFLEET_DEMO_PORT=$PGPORT PGFLEET_DEMO_SSH_PORT=$PGFLEET_DEMO_SSH_PORT" \
+    "PGFLEET_DEMO_SSH_USER=$PF_SSH_USER; build/pgfleet audit -i inventory/demo.yaml"

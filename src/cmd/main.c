@@ -49,9 +49,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0)
         return cmd_version(1, argv + 1);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(commands[i].name, name) == 0)
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            /* getopt names the program in its messages: "pgfleet apply: invalid option". */
+            char prog[64];
+            snprintf(prog, sizeof prog, "pgfleet %s", commands[i].name);
+            argv[1] = prog;
             return commands[i].run(argc - 1, argv + 1);
+        }
+    }
     fprintf(stderr, "pgfleet: unknown command '%s'\n\n", name);
     usage(stderr);
     return PF_EXIT_INVALID;

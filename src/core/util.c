@@ -139,3 +139,45 @@ char *pf_path_join(const char *dir, const char *rel)
         return pf_strdup(rel);
     return pf_asprintf("%s/%s", dir, rel);
 }
+
+/* Length of the longest prefix of text found inside secret. */
+static size_t longest_inside(const char *text, const char *secret)
+{
+    size_t best = 0;
+    for (const char *s = secret; *s; s++) {
+        size_t k = 0;
+        while (text[k] && s[k] && text[k] == s[k])
+            k++;
+        if (k > best)
+            best = k;
+    }
+    return best;
+}
+
+char *pf_scrub_secrets(const char *text, char *const *secrets, size_t n_secrets)
+{
+    size_t len = strlen(text);
+    char *out = pf_malloc(len * 4 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t hit = 0;
+        for (size_t k = 0; k < n_secrets; k++) {
+            size_t slen = strlen(secrets[k]);
+            if (slen == 0)
+                continue;
+            size_t need = slen < 4 ? slen : 4;
+            size_t m = longest_inside(text + i, secrets[k]);
+            if (m >= need && m > hit)
+                hit = m;
+        }
+        if (hit) {
+            memcpy(out + o, "****", 4);
+            o += 4;
+            i += hit;
+        } else {
+            out[o++] = text[i++];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

@@ -46,6 +46,7 @@ typedef struct TargetResult {
     size_t n_applied_now; /* how many of plan.pending were committed by this run */
     int64_t lock_key;
     int64_t connect_ms;
+    int64_t tunnel_ms; /* getting the tunnel's forward (0 when direct), before connect_ms */
     int64_t total_ms;
     int round_trips;
 } TargetResult;

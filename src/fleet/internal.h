@@ -3,6 +3,7 @@
 #define PF_FLEET_INTERNAL_H
 
 #include "fleet/fleet.h"
+#include "ssh/ssh.h"
 
 #include <pthread.h>
 
@@ -11,6 +12,7 @@ typedef struct JobSlot {
     pthread_mutex_t *mutex; /* the pool's slot mutex */
     PgConn *conn;           /* guarded by mutex */
     const char *target;     /* name of the target in flight, or NULL; guarded by mutex */
+    SshHub *hub;            /* the run's tunnels, or NULL when no selected target uses one */
 } JobSlot;
 
 void job_slot_attach(JobSlot *slot, PgConn *conn);

@@ -138,6 +138,36 @@ static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *sur
     pf_log(PF_LOG_INFO, t->name, "applied %zu migration(s)", res->n_applied_now);
 }
 
+/* A target with via: the tunnel's forward to its dsn's host and port (see src/ssh/ssh.h). */
+static PfErrCode tunnel_open(const InvTarget *t, JobSlot *slot, SshForward **fwd, PfErr *err)
+{
+    if (!slot || !slot->hub)
+        return pf_err_set(err, PF_ERR_UNREACHABLE, "tunnel %s is not available", t->via);
+    char *host;
+    int port;
+    if (pg_dsn_endpoint(t->dsn, &host, &port, err) != PF_OK) {
+        pf_err_prefix(err, "cannot go via %s", t->via);
+        err->code = PF_ERR_UNREACHABLE;
+        return PF_ERR_UNREACHABLE;
+    }
+    PfErrCode rc = ssh_hub_forward(slot->hub, t->via, host, port, fwd, err);
+    free(host);
+    return rc;
+}
+
+/* When the target failed because its tunnel did, its error is the tunnel's cause. */
+static bool tunnel_blame(SshForward *fwd, TargetResult *res)
+{
+    char *cause = fwd && res->error ? ssh_forward_error(fwd) : NULL;
+    if (!cause)
+        return false;
+    pf_log(PF_LOG_WARN, res->target->name, "unreachable: %s", cause);
+    free(res->error);
+    res->error = cause;
+    res->status = TARGET_UNREACHABLE;
+    return true;
+}
+
 void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *interrupted,
                    JobSlot *slot)
 {
@@ -151,15 +181,26 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
 
     PfErr err;
     PgConn *conn = NULL;
-    if (pg_conn_open(t->name, t->dsn, &t->settings, &conn, &err) != PF_OK) {
+    SshForward *fwd = NULL;
+    PfErrCode orc = t->via ? tunnel_open(t, slot, &fwd, &err) : PF_OK;
+    int64_t t1 = pf_now_ms();
+    res->tunnel_ms = t->via ? t1 - t0 : 0;
+    if (orc == PF_OK)
+        orc = fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1",
+                                    ssh_forward_port(fwd), &conn, &err)
+                  : pg_conn_open(t->name, t->dsn, &t->settings, &conn, &err);
+    if (orc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
         res->error = pf_strdup(err.msg);
-        res->total_ms = res->connect_ms = pf_now_ms() - t0;
-        pf_log(PF_LOG_WARN, t->name, "unreachable: %s", err.msg);
+        if (!tunnel_blame(fwd, res))
+            pf_log(PF_LOG_WARN, t->name, "unreachable: %s", err.msg);
+        ssh_forward_close(fwd);
+        res->connect_ms = pf_now_ms() - t1;
+        res->total_ms = pf_now_ms() - t0;
         return;
     }
-    res->connect_ms = pf_now_ms() - t0;
+    res->connect_ms = pf_now_ms() - t1;
     job_slot_attach(slot, conn);
 
     PgSurvey survey;
@@ -186,8 +227,16 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         res->holder = survey.holder;
         memset(&survey.holder, 0, sizeof survey.holder);
         res->status = TARGET_LOCKED;
-        res->error = holder_text(&res->holder);
-        res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
+        if (applying && *interrupted) {
+            /* The wait for the lock was cancelled, not timed out. */
+            char *held = holder_text(&res->holder);
+            res->error = pf_asprintf("interrupted while waiting for the lock: %s", held);
+            free(held);
+            res->outcome = OUTCOME_INTERRUPTED;
+        } else {
+            res->error = holder_text(&res->holder);
+            res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
+        }
         pf_log(PF_LOG_WARN, t->name, "%s", res->error);
     } else if (applying) {
         if (*interrupted)
@@ -199,8 +248,10 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         pf_log(PF_LOG_DEBUG, t->name, "unlock: %s (the lock goes with the session)", err.msg);
     pg_survey_clear(&survey);
 done:
+    tunnel_blame(fwd, res);
     res->round_trips = pg_conn_round_trips(conn);
     job_slot_detach(slot);
     pg_conn_free(conn);
+    ssh_forward_close(fwd);
     res->total_ms = pf_now_ms() - t0;
 }

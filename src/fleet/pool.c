@@ -12,7 +12,13 @@
  *   statements fail, their transactions roll back, and the jobs release their locks. A second
  *   signal exits at once (the server rolls back what the dropped connections had open).
  * - The supervisor wakes every 200 ms to redraw the progress line (terminals only) and stops
- *   when the main thread sets `done` after joining the workers.
+ *   when the main thread sets `done` after joining the workers and wakes it with SIGUSR1
+ *   (blocked everywhere else, so it only ends that wait).
+ * - When a selected target goes `via` an SSH tunnel, one more thread runs the SshHub's event
+ *   loop (src/ssh/hub.c): it alone makes libssh2 calls, so each SSH session is touched by one
+ *   thread only. Workers get forwards from it through ssh_hub_forward (a queue and a condition
+ *   variable inside the hub). It is started before the workers and stopped (ssh_hub_stop) and
+ *   joined after they are joined, so no forward outlives it.
  */
 #include "fleet/internal.h"
 
@@ -132,6 +138,25 @@ static void interrupt_all(Pool *p)
     pthread_mutex_unlock(&p->slot_mutex);
 }
 
+static void *hub_main(void *arg)
+{
+    ssh_hub_run(arg);
+    return NULL;
+}
+
+/* A hub when some selected target goes through a tunnel, else NULL. */
+static SshHub *hub_for(const FleetRun *run)
+{
+    bool used = false;
+    for (size_t i = 0; i < run->n && !used; i++)
+        used = run->inv->targets[run->selected[i]].via != NULL;
+    SshHub *hub = NULL;
+    PfErr err;
+    if (used && ssh_hub_new(run->inv, &hub, &err) != PF_OK)
+        pf_log(PF_LOG_ERROR, NULL, "%s", err.msg);
+    return hub;
+}
+
 static void *supervisor_main(void *arg)
 {
     Pool *p = arg;
@@ -187,10 +212,18 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     sigemptyset(&p.signals);
     sigaddset(&p.signals, SIGINT);
     sigaddset(&p.signals, SIGTERM);
+    sigaddset(&p.signals, SIGUSR1); /* "the workers are done": ends the supervisor's wait */
     sigset_t old_mask;
     pthread_sigmask(SIG_BLOCK, &p.signals, &old_mask);
 
     PfErrCode rc = PF_OK;
+    SshHub *hub = hub_for(run);
+    pthread_t hub_thread;
+    if (hub && pthread_create(&hub_thread, NULL, hub_main, hub) != 0) {
+        pf_log(PF_LOG_ERROR, NULL, "cannot create the ssh tunnel thread");
+        ssh_hub_free(hub);
+        hub = NULL;
+    }
     pthread_t supervisor;
     bool have_supervisor = pthread_create(&supervisor, NULL, supervisor_main, &p) == 0;
     if (!have_supervisor)
@@ -198,6 +231,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     int started = 0;
     for (int i = 0; rc == PF_OK && i < p.n_workers; i++) {
         p.slots[i].mutex = &p.slot_mutex;
+        p.slots[i].hub = hub;
         workers[i] = (Worker){&p, &p.slots[i]};
         if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
             if (started == 0)
@@ -208,9 +242,16 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     }
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
+    if (hub) {
+        ssh_hub_stop(hub);
+        pthread_join(hub_thread, NULL);
+        ssh_hub_free(hub);
+    }
     p.done = 1;
-    if (have_supervisor)
+    if (have_supervisor) {
+        pthread_kill(supervisor, SIGUSR1);
         pthread_join(supervisor, NULL);
+    }
 
     /* A signal that arrived after the last sigtimedwait stays pending: count it too. */
     sigset_t pending;

@@ -14,6 +14,10 @@
  *       migrations: {schema: "${each}"} # per-target ledger schema/table; in [...] or {...}
  *                                       # quote values holding ${...}
  *
+ *   tunnels:                             # SSH tunnels (docs/tunnels.md), by name
+ *     eu-bastion: {host: bastion.eu, user: deploy, identity: ~/.ssh/id_ed25519, via: jump}
+ *   (a target, or defaults, says `via: eu-bastion`; `via: null` on a target goes direct)
+ *
  * ${VAR} and ${VAR:-default} expand from the environment in every scalar. Any defaults key
  * may also be set on a target. Errors carry file:line:column and nothing is run.
  */
@@ -57,18 +61,46 @@ typedef struct InvTarget {
     InvSettings settings;
     int line; /* where the entry stands in the inventory file (1-based) */
     int column;
+    char *via;   /* the tunnel this target is reached through, or NULL (direct) */
+    char *route; /* "via jump > eu-bastion" (outermost hop first), or NULL when direct */
 } InvTarget;
+
+typedef enum { INV_HOST_KEY_STRICT, INV_HOST_KEY_ACCEPT_NEW } InvHostKeyPolicy;
+
+/* An SSH tunnel (a bastion), from the top-level `tunnels` mapping. Paths are expanded: `~` is
+ * $HOME, a relative path is taken relative to the inventory file's directory. */
+typedef struct InvTunnel {
+    char *name;
+    char *host;
+    int port; /* default 22 */
+    char *user;
+    char **identity; /* private key files, tried in order; may be empty when agent is true */
+    size_t n_identity;
+    char *passphrase_env; /* name of the environment variable holding the keys' passphrase */
+    bool agent;           /* also try the keys of ssh-agent (SSH_AUTH_SOCK) */
+    char *known_hosts;    /* default ~/.ssh/known_hosts */
+    InvHostKeyPolicy host_key_policy;
+    int64_t keepalive_ms;       /* default 15000; 0 = none */
+    int64_t connect_timeout_ms; /* default 10000; 0 = none */
+    char *via;                  /* the tunnel this one is reached through (a jump host), or NULL */
+    int line;                   /* where the tunnel's settings stand in the file (1-based) */
+    int column;
+} InvTunnel;
 
 typedef struct Inventory {
     char *path;
     char *migrations_dir; /* resolved relative to the inventory file; NULL when not given */
     InvTarget *targets;   /* in file order, for_each expanded in place */
     size_t n;
+    InvTunnel *tunnels; /* in file order; every via names one of them, without cycles */
+    size_t n_tunnels;
 } Inventory;
 
 /* Load and validate the file. Errors (PF_ERR_INPUT, message "FILE:LINE:COL: ..."): YAML
  * syntax, unknown keys, wrong types, duplicate target names, an unset ${VAR} without default,
- * a bad duration, sslmode or transaction value. On error *out is NULL. */
+ * a bad duration, sslmode or transaction value, a via naming no tunnel, a via cycle. Identity
+ * and known_hosts files are not opened here (only when a tunnel is used). On error *out is
+ * NULL. */
 PfErrCode inv_load(const char *path, Inventory **out, PfErr *err);
 void inv_free(Inventory *inv);
 
@@ -87,6 +119,14 @@ PfErrCode inv_select(const Inventory *inv, const char *const *globs, size_t n_gl
 
 /* A copy of a libpq URL or key=value conninfo with the password replaced by "****". */
 char *inv_mask_dsn(const char *dsn);
+
+/* The passwords a dsn holds (each as written and as libpq decodes it), for scrubbing text
+ * that may quote parts of the dsn. Returns an array of *n strings; the caller frees each and
+ * the array (NULL when there are none). */
+char **inv_dsn_secrets(const char *dsn, size_t *n);
+
+/* The tunnel named name, or NULL. */
+const InvTunnel *inv_tunnel(const Inventory *inv, const char *name);
 
 /* Label value or NULL. */
 const char *inv_label(const InvTarget *t, const char *key);

@@ -7,6 +7,7 @@
  */
 #include "inventory/inv_internal.h"
 
+#include "core/buf.h"
 #include "core/mem.h"
 #include "core/util.h"
 
@@ -19,12 +20,19 @@
 
 #define MAX_IDENT_LEN 63 /* PostgreSQL truncates longer identifiers (NAMEDATALEN - 1) */
 
-static const char *const TOP_KEYS[] = {"migrations", "defaults", "targets", NULL};
+static const char *const TOP_KEYS[] = {"migrations", "defaults", "targets", "tunnels", NULL};
 static const char *const MIGRATIONS_KEYS[] = {"dir", "table", "schema", NULL};
 static const char *const TARGET_MIGRATIONS_KEYS[] = {"table", "schema", NULL};
-static const char *const SETTING_KEYS[] = {"connect_timeout",   "lock_wait", "lock_timeout",
-                                           "statement_timeout", "sslmode",   "application_name",
-                                           "transaction",       "lock_key",  NULL};
+static const char *const SETTING_KEYS[] = {"connect_timeout",
+                                           "lock_wait",
+                                           "lock_timeout",
+                                           "statement_timeout",
+                                           "sslmode",
+                                           "application_name",
+                                           "transaction",
+                                           "lock_key",
+                                           "via",
+                                           NULL};
 static const char *const TARGET_KEYS[] = {"name",
                                           "dsn",
                                           "labels",
@@ -38,6 +46,19 @@ static const char *const TARGET_KEYS[] = {"name",
                                           "application_name",
                                           "transaction",
                                           "lock_key",
+                                          "via",
+                                          NULL};
+static const char *const TUNNEL_KEYS[] = {"host",
+                                          "port",
+                                          "user",
+                                          "identity",
+                                          "passphrase_env",
+                                          "agent",
+                                          "known_hosts",
+                                          "host_key_policy",
+                                          "keepalive",
+                                          "connect_timeout",
+                                          "via",
                                           NULL};
 static const char *const SSLMODES[] = {"disable",   "allow",       "prefer", "require",
                                        "verify-ca", "verify-full", NULL};
@@ -57,6 +78,7 @@ typedef struct Loader {
     NameMark *marks;
     size_t marks_cap;
     InvSettings defaults;
+    char *default_via; /* defaults' via, or NULL */
     char *schema;
     char *table;
     /* While a for_each item is being built: its node, named in every error message. */
@@ -418,6 +440,317 @@ static PfErrCode apply_setting(Loader *L, const char *key, const yaml_node_t *va
     return rc;
 }
 
+/* ---- tunnels ---- */
+
+static bool tunnel_name_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.'))
+            return false;
+    }
+    return true;
+}
+
+static bool env_name_ok(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* "~" and "~/x" are $HOME; a relative path is relative to the inventory file's directory. */
+static char *tunnel_path(Loader *L, const char *p)
+{
+    if (p[0] == '~' && (p[1] == '/' || !p[1])) {
+        const char *home = getenv("HOME");
+        return pf_asprintf("%s%s", home && *home ? home : "/", p + 1);
+    }
+    if (p[0] == '/')
+        return pf_strdup(p);
+    char *base = pf_dirname(L->path);
+    char *out = pf_path_join(base, p);
+    free(base);
+    return out;
+}
+
+static void tunnel_free(InvTunnel *t)
+{
+    free(t->name);
+    free(t->host);
+    free(t->user);
+    for (size_t i = 0; i < t->n_identity; i++)
+        free(t->identity[i]);
+    free(t->identity);
+    free(t->passphrase_env);
+    free(t->known_hosts);
+    free(t->via);
+}
+
+const InvTunnel *inv_tunnel(const Inventory *inv, const char *name)
+{
+    for (size_t i = 0; name && i < inv->n_tunnels; i++) {
+        if (strcmp(inv->tunnels[i].name, name) == 0)
+            return &inv->tunnels[i];
+    }
+    return NULL;
+}
+
+/* A via value: null (direct) or the name of a defined tunnel. */
+static PfErrCode load_via(Loader *L, const yaml_node_t *val, char **slot)
+{
+    if (want_scalar(L, val, "via", "a string") != PF_OK)
+        return PF_ERR_INPUT;
+    if (is_null(val)) {
+        free(*slot);
+        *slot = NULL;
+        return PF_OK;
+    }
+    char *v;
+    if (expand_nonempty(L, val, "via", &v) != PF_OK)
+        return PF_ERR_INPUT;
+    if (!inv_tunnel(L->inv, v)) {
+        PfErrCode rc;
+        if (L->inv->n_tunnels == 0) {
+            rc = fail(L, val, "unknown tunnel '%s' in via: the inventory defines no tunnels", v);
+        } else {
+            PfBuf names = PF_BUF_INIT;
+            for (size_t i = 0; i < L->inv->n_tunnels; i++)
+                pf_buf_printf(&names, "%s%s", i ? ", " : "", L->inv->tunnels[i].name);
+            rc = fail(L, val, "unknown tunnel '%s' in via; expected one of: %s", v, names.data);
+            pf_buf_free(&names);
+        }
+        free(v);
+        return rc;
+    }
+    free(*slot);
+    *slot = v;
+    return PF_OK;
+}
+
+static PfErrCode tunnel_setting(Loader *L, InvTunnel *t, const char *key, const yaml_node_t *val)
+{
+    if (strcmp(key, "identity") == 0) {
+        if (val->type == YAML_SEQUENCE_NODE) {
+            size_t n = (size_t)(val->data.sequence.items.top - val->data.sequence.items.start);
+            t->identity = pf_calloc(n ? n : 1, sizeof *t->identity);
+            for (yaml_node_item_t *i = val->data.sequence.items.start;
+                 i < val->data.sequence.items.top; i++) {
+                yaml_node_t *item = node(L, *i);
+                char *v;
+                if (want_scalar(L, item, "identity", "a string") != PF_OK ||
+                    expand_nonempty(L, item, "identity", &v) != PF_OK)
+                    return PF_ERR_INPUT;
+                t->identity[t->n_identity++] = tunnel_path(L, v);
+                free(v);
+            }
+            if (n == 0)
+                return fail(L, val, "identity must not be empty");
+            return PF_OK;
+        }
+        char *v;
+        if (want_scalar(L, val, "identity", "a string or a sequence of strings") != PF_OK ||
+            expand_nonempty(L, val, "identity", &v) != PF_OK)
+            return PF_ERR_INPUT;
+        t->identity = pf_calloc(1, sizeof *t->identity);
+        t->identity[t->n_identity++] = tunnel_path(L, v);
+        free(v);
+        return PF_OK;
+    }
+    if (strcmp(key, "via") == 0) {
+        /* Checked once every tunnel is known (a tunnel may name one defined after it). */
+        if (want_scalar(L, val, "via", "a string") != PF_OK)
+            return PF_ERR_INPUT;
+        free(t->via);
+        t->via = NULL;
+        return is_null(val) ? PF_OK : expand_nonempty(L, val, "via", &t->via);
+    }
+    const char *noun = strcmp(key, "port") == 0    ? "a port number"
+                       : strcmp(key, "agent") == 0 ? "true or false"
+                       : strcmp(key, "keepalive") == 0 || strcmp(key, "connect_timeout") == 0
+                           ? "a duration"
+                           : "a string";
+    char *v;
+    if (want_scalar(L, val, key, noun) != PF_OK || expand_nonempty(L, val, key, &v) != PF_OK)
+        return PF_ERR_INPUT;
+    PfErrCode rc = PF_OK;
+    int64_t ms;
+    if (strcmp(key, "host") == 0) {
+        free(t->host);
+        t->host = v;
+        v = NULL;
+    } else if (strcmp(key, "user") == 0) {
+        free(t->user);
+        t->user = v;
+        v = NULL;
+    } else if (strcmp(key, "port") == 0) {
+        int64_t port;
+        if (parse_int64(v, &port) && port >= 1 && port <= 65535 && v[0] != '+' && v[0] != '-')
+            t->port = (int)port;
+        else
+            rc = fail(L, val, "bad port '%s'; expected a number from 1 to 65535", v);
+    } else if (strcmp(key, "passphrase_env") == 0) {
+        if (env_name_ok(v)) {
+            free(t->passphrase_env);
+            t->passphrase_env = v;
+            v = NULL;
+        } else {
+            rc = fail(L, val,
+                      "bad passphrase_env: expected the name of an environment variable that "
+                      "holds the passphrase (never the passphrase itself)");
+        }
+    } else if (strcmp(key, "agent") == 0) {
+        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+            t->agent = strcmp(v, "true") == 0;
+        else
+            rc = fail(L, val, "bad agent '%s'; expected true or false", v);
+    } else if (strcmp(key, "known_hosts") == 0) {
+        free(t->known_hosts);
+        t->known_hosts = tunnel_path(L, v);
+    } else if (strcmp(key, "host_key_policy") == 0) {
+        if (strcmp(v, "strict") == 0)
+            t->host_key_policy = INV_HOST_KEY_STRICT;
+        else if (strcmp(v, "accept-new") == 0)
+            t->host_key_policy = INV_HOST_KEY_ACCEPT_NEW;
+        else
+            rc = fail(L, val, "bad host_key_policy '%s'; expected strict or accept-new", v);
+    } else if (duration_syntax_ok(v) && pf_parse_duration_ms(v, &ms)) {
+        if (strcmp(key, "keepalive") == 0)
+            t->keepalive_ms = ms;
+        else
+            t->connect_timeout_ms = ms;
+    } else {
+        rc = fail(L, val,
+                  "bad duration '%s' for %s; expected e.g. 30s, 500ms, 2m, 1h or a number of "
+                  "seconds (0 = none)",
+                  v, key);
+    }
+    free(v);
+    return rc;
+}
+
+static PfErrCode load_tunnel(Loader *L, const yaml_node_t *key, const yaml_node_t *map)
+{
+    const char *name = text(key);
+    if (!tunnel_name_ok(name))
+        return fail(L, key,
+                    "bad tunnel name '%s': use letters, digits, '-', '_' and '.' (it is named in "
+                    "via and in reports)",
+                    name);
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(L, map, "tunnel '%s' must be a mapping, not %s", name, kind(map));
+    char where[128];
+    snprintf(where, sizeof where, "in tunnel '%s'", name);
+    if (check_keys(L, map, TUNNEL_KEYS, where) != PF_OK)
+        return PF_ERR_INPUT;
+    InvTunnel t = {0};
+    t.name = pf_strdup(name);
+    t.port = 22;
+    t.keepalive_ms = 15000;
+    t.connect_timeout_ms = 10000;
+    t.host_key_policy = INV_HOST_KEY_STRICT;
+    t.line = (int)map->start_mark.line + 1;
+    t.column = (int)map->start_mark.column + 1;
+    PfErrCode rc = PF_OK;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         rc == PF_OK && p < map->data.mapping.pairs.top; p++)
+        rc = tunnel_setting(L, &t, text(node(L, p->key)), node(L, p->value));
+    if (rc == PF_OK && !t.host)
+        rc = fail(L, map, "missing key 'host' in tunnel '%s'", name);
+    if (rc == PF_OK && !t.user)
+        rc = fail(L, map, "missing key 'user' in tunnel '%s'", name);
+    if (rc == PF_OK && t.n_identity == 0 && !t.agent)
+        rc = fail(L, map,
+                  "tunnel '%s' has no key to log in with; hint: set identity (private key "
+                  "files) and/or agent: true",
+                  name);
+    if (rc == PF_OK && !t.known_hosts)
+        t.known_hosts = tunnel_path(L, "~/.ssh/known_hosts");
+    if (rc != PF_OK) {
+        tunnel_free(&t);
+        return PF_ERR_INPUT;
+    }
+    Inventory *inv = L->inv;
+    inv->tunnels = pf_realloc(inv->tunnels, (inv->n_tunnels + 1) * sizeof *inv->tunnels);
+    inv->tunnels[inv->n_tunnels++] = t;
+    return PF_OK;
+}
+
+static const yaml_node_t *tunnel_via_node(Loader *L, const yaml_node_t *tunnels, size_t i)
+{
+    const yaml_node_t *map = node(L, tunnels->data.mapping.pairs.start[i].value);
+    return map_get(L, map, "via");
+}
+
+/* tunnels: {NAME: {host, port, user, ...}, ...}. Every via must name a tunnel, without cycles. */
+static PfErrCode load_tunnels(Loader *L, const yaml_node_t *n)
+{
+    bool present;
+    if (want_mapping(L, n, "tunnels", &present) != PF_OK)
+        return PF_ERR_INPUT;
+    if (!present)
+        return PF_OK;
+    if (check_keys(L, n, NULL, "in tunnels") != PF_OK)
+        return PF_ERR_INPUT;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        if (load_tunnel(L, node(L, p->key), node(L, p->value)) != PF_OK)
+            return PF_ERR_INPUT;
+    }
+    Inventory *inv = L->inv;
+    for (size_t i = 0; i < inv->n_tunnels; i++) {
+        const InvTunnel *t = &inv->tunnels[i];
+        if (!t->via)
+            continue;
+        const yaml_node_t *via = tunnel_via_node(L, n, i);
+        if (!inv_tunnel(inv, t->via)) {
+            PfBuf names = PF_BUF_INIT;
+            for (size_t j = 0; j < inv->n_tunnels; j++)
+                pf_buf_printf(&names, "%s%s", j ? ", " : "", inv->tunnels[j].name);
+            fail(L, via, "unknown tunnel '%s' in via; expected one of: %s", t->via, names.data);
+            pf_buf_free(&names);
+            return PF_ERR_INPUT;
+        }
+        /* Follow the chain: coming back to t is a cycle (one through t is reported here). */
+        PfBuf chain = PF_BUF_INIT;
+        pf_buf_puts(&chain, t->name);
+        const InvTunnel *hop = inv_tunnel(inv, t->via);
+        for (size_t steps = 0; hop && steps <= inv->n_tunnels; steps++) {
+            pf_buf_printf(&chain, " > %s", hop->name);
+            if (hop == t) {
+                fail(L, via, "tunnels go via each other in a cycle: %s", chain.data);
+                pf_buf_free(&chain);
+                return PF_ERR_INPUT;
+            }
+            hop = inv_tunnel(inv, hop->via);
+        }
+        pf_buf_free(&chain);
+    }
+    return PF_OK;
+}
+
+/* "via jump > eu-bastion": the hops from the outermost in, or NULL when direct. */
+static char *route_of(const Inventory *inv, const char *via)
+{
+    if (!via)
+        return NULL;
+    const char *hops[64];
+    size_t n = 0;
+    for (const InvTunnel *t = inv_tunnel(inv, via); t && n < 64; t = inv_tunnel(inv, t->via))
+        hops[n++] = t->name;
+    PfBuf b = PF_BUF_INIT;
+    pf_buf_puts(&b, "via ");
+    for (size_t i = n; i > 0; i--)
+        pf_buf_printf(&b, "%s%s", i == n ? "" : " > ", hops[i - 1]);
+    return pf_buf_take(&b);
+}
+
 /* ---- top-level sections ---- */
 
 static PfErrCode load_migrations(Loader *L, const yaml_node_t *n)
@@ -471,8 +804,13 @@ static PfErrCode load_defaults(Loader *L, const yaml_node_t *n)
     if (check_keys(L, n, SETTING_KEYS, "in defaults") != PF_OK)
         return PF_ERR_INPUT;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        if (apply_setting(L, text(node(L, p->key)), node(L, p->value), &L->defaults) != PF_OK)
+        const char *key = text(node(L, p->key));
+        if (strcmp(key, "via") == 0) {
+            if (load_via(L, node(L, p->value), &L->default_via) != PF_OK)
+                return PF_ERR_INPUT;
+        } else if (apply_setting(L, key, node(L, p->value), &L->defaults) != PF_OK) {
             return PF_ERR_INPUT;
+        }
     }
     return PF_OK;
 }
@@ -601,6 +939,8 @@ static void target_free(InvTarget *t)
     free(t->schema);
     free(t->table);
     settings_free(&t->settings);
+    free(t->via);
+    free(t->route);
 }
 
 static PfErrCode build_labels(Loader *L, const yaml_node_t *map, InvTarget *t)
@@ -630,6 +970,7 @@ static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_
     t.schema = pf_strdup(L->schema);
     t.table = pf_strdup(L->table);
     settings_copy(&t.settings, &L->defaults);
+    t.via = pf_strdup(L->default_via);
     t.line = (int)entry->start_mark.line + 1;
     t.column = (int)entry->start_mark.column + 1;
     NameMark mark = {0, 0, entry_index};
@@ -655,6 +996,8 @@ static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_
                 rc = expand_ident(L, node(L, q->value), k,
                                   strcmp(k, "table") == 0 ? &t.table : &t.schema);
             }
+        } else if (strcmp(key, "via") == 0) {
+            rc = load_via(L, val, &t.via);
         } else if (strcmp(key, "for_each") != 0) {
             rc = apply_setting(L, key, val, &t.settings);
         }
@@ -664,6 +1007,7 @@ static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_
         }
     }
     t.dsn_masked = inv_mask_dsn(t.dsn);
+    t.route = route_of(L->inv, t.via);
     Inventory *inv = L->inv;
     PF_GROW(inv->targets, L->targets_cap, inv->n + 1);
     PF_GROW(L->marks, L->marks_cap, inv->n + 1);
@@ -848,6 +1192,9 @@ static PfErrCode load_root(Loader *L)
     if (check_keys(L, root, TOP_KEYS, "at top level") != PF_OK)
         return PF_ERR_INPUT;
     yaml_node_t *n;
+    /* Tunnels first: defaults and targets name them in via. */
+    if ((n = map_get(L, root, "tunnels")) && load_tunnels(L, n) != PF_OK)
+        return PF_ERR_INPUT;
     if ((n = map_get(L, root, "migrations")) && load_migrations(L, n) != PF_OK)
         return PF_ERR_INPUT;
     if ((n = map_get(L, root, "defaults")) && load_defaults(L, n) != PF_OK)
@@ -917,6 +1264,7 @@ PfErrCode inv_load(const char *path, Inventory **out, PfErr *err)
     yaml_parser_delete(&parser);
     free(data);
     settings_free(&L.defaults);
+    free(L.default_via);
     free(L.schema);
     free(L.table);
     free(L.marks);
@@ -935,6 +1283,9 @@ void inv_free(Inventory *inv)
     for (size_t i = 0; i < inv->n; i++)
         target_free(&inv->targets[i]);
     free(inv->targets);
+    for (size_t i = 0; i < inv->n_tunnels; i++)
+        tunnel_free(&inv->tunnels[i]);
+    free(inv->tunnels);
     free(inv->migrations_dir);
     free(inv->path);
     free(inv);

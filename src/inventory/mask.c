@@ -18,6 +18,25 @@
 
 #define MASK "****"
 
+/* Where the maskers record what they hid (NULL when only masking). */
+typedef struct Secrets {
+    char **items;
+    size_t n, cap;
+} Secrets;
+
+static void secret_add(Secrets *sec, const char *s, size_t len)
+{
+    if (!sec || len == 0)
+        return;
+    PF_GROW(sec->items, sec->cap, sec->n + 1);
+    sec->items[sec->n++] = pf_strndup(s, len);
+}
+
+/* The secret as written and, when it differs, percent-decoded. */
+static void secret_add_uri(Secrets *sec, const char *s, size_t len);
+
+static char *mask_any(const char *dsn, Secrets *sec);
+
 static bool is_secret_key(const char *key, size_t len)
 {
     return (len == 8 && strncasecmp(key, "password", 8) == 0) ||
@@ -59,7 +78,7 @@ static bool is_secret_query_key(const char *s, size_t len)
     return is_secret_key(key, n);
 }
 
-static char *mask_uri(const char *dsn, size_t prefix)
+static char *mask_uri(const char *dsn, size_t prefix, Secrets *sec)
 {
     PfBuf out = PF_BUF_INIT;
     const char *auth = dsn + prefix;
@@ -76,6 +95,7 @@ static char *mask_uri(const char *dsn, size_t prefix)
     if (colon) {
         pf_buf_append(&out, auth, (size_t)(colon - auth) + 1);
         pf_buf_puts(&out, MASK);
+        secret_add_uri(sec, colon + 1, (size_t)(at - colon - 1));
         pf_buf_append(&out, at, (size_t)(auth + auth_len - at));
     } else {
         pf_buf_append(&out, auth, auth_len);
@@ -95,6 +115,7 @@ static char *mask_uri(const char *dsn, size_t prefix)
         if (eq && is_secret_query_key(p, (size_t)(eq - p))) {
             pf_buf_append(&out, p, (size_t)(eq - p) + 1);
             pf_buf_puts(&out, MASK);
+            secret_add_uri(sec, eq + 1, plen - (size_t)(eq - p) - 1);
         } else {
             pf_buf_append(&out, p, plen);
         }
@@ -142,7 +163,7 @@ static void put_quoted(PfBuf *out, const char *s)
     pf_buf_putc(out, '\'');
 }
 
-static char *mask_kv(const char *dsn)
+static char *mask_kv(const char *dsn, Secrets *sec)
 {
     PfBuf out = PF_BUF_INIT;
     const char *p = dsn;
@@ -163,9 +184,11 @@ static char *mask_kv(const char *dsn)
              * when an unquoted password with a space was substituted ("password=se cret"). */
             if (after_secret) {
                 pf_buf_puts(&out, MASK);
+                secret_add(sec, key, strlen(key));
             } else if (is_secret_key(key, key_len)) {
                 pf_buf_append(&out, key, (size_t)(p - key));
                 pf_buf_puts(&out, MASK);
+                secret_add(sec, p, strlen(p));
             } else {
                 pf_buf_puts(&out, key);
             }
@@ -178,13 +201,17 @@ static char *mask_kv(const char *dsn)
         const char *val_start = p;
         after_secret = is_secret_key(key, key_len);
         if (after_secret) {
-            p = scan_kv_value(p, NULL);
+            PfBuf val = PF_BUF_INIT;
+            p = scan_kv_value(p, &val);
             pf_buf_puts(&out, MASK);
+            secret_add(sec, val_start, (size_t)(p - val_start));
+            secret_add(sec, val.data ? val.data : "", val.len);
+            pf_buf_free(&val);
         } else if (key_len == 6 && strncasecmp(key, "dbname", 6) == 0) {
             PfBuf val = PF_BUF_INIT;
             p = scan_kv_value(p, &val);
             char *v = pf_buf_take(&val);
-            char *masked = inv_mask_dsn(v);
+            char *masked = mask_any(v, sec);
             if (strcmp(masked, v) != 0 && (uri_prefix_len(v) || strchr(v, '=')))
                 put_quoted(&out, masked);
             else
@@ -199,10 +226,41 @@ static char *mask_kv(const char *dsn)
     return pf_buf_take(&out);
 }
 
+static void secret_add_uri(Secrets *sec, const char *s, size_t len)
+{
+    if (!sec)
+        return;
+    secret_add(sec, s, len);
+    PfBuf dec = PF_BUF_INIT;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len && hex_val(s[i + 1]) >= 0 && hex_val(s[i + 2]) >= 0) {
+            pf_buf_putc(&dec, (char)(hex_val(s[i + 1]) * 16 + hex_val(s[i + 2])));
+            i += 2;
+        } else {
+            pf_buf_putc(&dec, s[i]);
+        }
+    }
+    if (dec.len != len)
+        secret_add(sec, dec.data, dec.len);
+    pf_buf_free(&dec);
+}
+
+static char *mask_any(const char *dsn, Secrets *sec)
+{
+    size_t prefix = uri_prefix_len(dsn);
+    return prefix ? mask_uri(dsn, prefix, sec) : mask_kv(dsn, sec);
+}
+
 char *inv_mask_dsn(const char *dsn)
 {
-    if (!dsn)
-        return NULL;
-    size_t prefix = uri_prefix_len(dsn);
-    return prefix ? mask_uri(dsn, prefix) : mask_kv(dsn);
+    return dsn ? mask_any(dsn, NULL) : NULL;
+}
+
+char **inv_dsn_secrets(const char *dsn, size_t *n)
+{
+    Secrets sec = {NULL, 0, 0};
+    if (dsn)
+        free(mask_any(dsn, &sec));
+    *n = sec.n;
+    return sec.items;
 }

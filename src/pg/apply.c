@@ -105,9 +105,14 @@ static void put_ledger_upgrade(Batch *b, const char *qs, const char *qt, const P
     }
 }
 
-static void build_batch(const PgApplyRequest *req, Batch *b)
+static void build_batch(const PgApplyRequest *req, int server_version, Batch *b)
 {
     char *qs = pg_quote_ident(req->schema), *qt = pg_quote_ident(req->table);
+    /* The whole batch is one message: without this the server would run it to the end (and
+     * commit) even after pgfleet or its tunnel went away. PostgreSQL 14+ checks the client
+     * between statements of a long run and aborts the transaction when it is gone. */
+    if (server_version >= 140000)
+        batch_put(b, "SET client_connection_check_interval = '1s';\n");
     if (req->lock_timeout_ms > 0) {
         char *s = pf_asprintf("SET lock_timeout = '%lldms';\n", (long long)req->lock_timeout_ms);
         batch_put(b, s);
@@ -217,7 +222,7 @@ PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed, Pg
     memset(failure, 0, sizeof *failure);
     *n_committed = 0;
     Batch b = {PF_BUF_INIT, 0, NULL, 0, 0};
-    build_batch(req, &b);
+    build_batch(req, PQserverVersion(c->conn), &b);
     PgResults r;
     PfErrCode rc = pg_exec_all(c, b.sql.data, &r, err);
 

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,16 @@ PfErrCode pg_conn_open_at(const char *name, const char *dsn, const InvSettings *
     if (!conn)
         return pf_err_set(err, PF_ERR_UNREACHABLE, "out of memory creating a connection");
     if (PQstatus(conn) != CONNECTION_OK) {
-        char *msg = pg_one_line(PQerrorMessage(conn));
+        /* libpq and the server quote parts of a dsn they cannot use (a host name, a database
+         * name), and with a mistyped dsn those parts can hold the password. */
+        char *line = pg_one_line(PQerrorMessage(conn));
+        size_t n_secrets;
+        char **secrets = inv_dsn_secrets(dsn, &n_secrets);
+        char *msg = pf_scrub_secrets(line, secrets, n_secrets);
+        for (size_t i = 0; i < n_secrets; i++)
+            free(secrets[i]);
+        free(secrets);
+        free(line);
         pf_err_set(err, PF_ERR_UNREACHABLE, "%s", msg);
         free(msg);
         PQfinish(conn);

@@ -20,6 +20,7 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
     for (size_t i = 0; i < t->n_labels; i++)
         cJSON_AddStringToObject(labels, t->labels[i].key, t->labels[i].value);
     cJSON_AddStringToObject(o, "dsn", t->dsn_masked);
+    cJSON_AddItemToObject(o, "route", str_or_null(t->route));
     cJSON_AddBoolToObject(o, "started", r->started);
     cJSON_AddItemToObject(o, "status",
                           r->started ? cJSON_CreateString(plan_status_name(r->status))
@@ -92,6 +93,10 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
     }
     cJSON *timings = cJSON_AddObjectToObject(o, "timings");
     cJSON_AddNumberToObject(timings, "connect_ms", (double)r->connect_ms);
+    if (t->via)
+        cJSON_AddNumberToObject(timings, "tunnel_ms", (double)r->tunnel_ms);
+    else
+        cJSON_AddNullToObject(timings, "tunnel_ms");
     cJSON_AddNumberToObject(timings, "total_ms", (double)r->total_ms);
     cJSON_AddNumberToObject(o, "round_trips", r->round_trips);
     return o;

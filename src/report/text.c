@@ -40,13 +40,13 @@ static void pad(PfBuf *b, const char *s, size_t width)
         pf_buf_putc(b, ' ');
 }
 
-static const char *detail_of(const TargetResult *r, FleetMode mode)
+static void put_detail(PfBuf *b, const TargetResult *r)
 {
     if (r->error)
-        return r->error;
-    if (r->plan.n_problems > 0)
-        return r->plan.problems[0].message;
-    return "";
+        pf_buf_puts(b, r->error);
+    else if (r->plan.n_problems > 0)
+        pf_buf_printf(b, "%s: %s", plan_status_name(r->plan.problems[0].kind),
+                      r->plan.problems[0].message);
 }
 
 char *report_text(const ReportContext *ctx)
@@ -55,8 +55,12 @@ char *report_text(const ReportContext *ctx)
     const Codebase *cb = ctx->cb;
     bool apply = fr->mode == FLEET_APPLY;
     size_t w_name = strlen("TARGET"), w_status = strlen("STATUS"), w_result = strlen("RESULT");
+    size_t w_route = 0; /* a ROUTE column only when some target goes through a tunnel */
     for (size_t i = 0; i < fr->n; i++) {
         const TargetResult *r = &fr->targets[i];
+        const char *route = r->target->route;
+        if (route && strlen(route) > w_route)
+            w_route = strlen(route) < strlen("ROUTE") ? strlen("ROUTE") : strlen(route);
         size_t n = strlen(r->target->name);
         if (n > w_name)
             w_name = n;
@@ -75,6 +79,8 @@ char *report_text(const ReportContext *ctx)
     pad(&b, "PENDING", 9);
     if (apply)
         pad(&b, "RESULT", w_result + 2);
+    if (w_route)
+        pad(&b, "ROUTE", w_route + 2);
     pf_buf_puts(&b, "DETAIL");
     if (ctx->color)
         pf_buf_puts(&b, RESET);
@@ -107,7 +113,9 @@ char *report_text(const ReportContext *ctx)
         pad(&b, r->started && r->status != TARGET_UNREACHABLE ? pending : "-", 9);
         if (apply)
             pad(&b, fleet_outcome_name(r->outcome), w_result + 2);
-        pf_buf_puts(&b, detail_of(r, fr->mode));
+        if (w_route)
+            pad(&b, r->target->route ? r->target->route : "direct", w_route + 2);
+        put_detail(&b, r);
         pf_buf_putc(&b, '\n');
         /* Further problems and, for plan, the pending migrations, indented below the row. */
         for (size_t p = r->error ? 0 : 1; p < r->plan.n_problems; p++)

@@ -474,23 +474,23 @@ static void test_unknown_keys(void **state)
 {
     load_fails("target: []\n",
                "1:1: unknown key 'target' at top level; expected one of: migrations, defaults, "
-               "targets; hint: did you mean 'targets'?");
+               "targets, tunnels; hint: did you mean 'targets'?");
     load_fails("targets: []\nversion: 2\n",
                "2:1: unknown key 'version' at top level; expected one of: migrations, defaults, "
-               "targets");
+               "targets, tunnels");
     load_fails("targets:\n  - name: a\n    dsn: x\n    lbels: {}\n",
                "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
                "migrations, for_each, connect_timeout, lock_wait, lock_timeout, "
-               "statement_timeout, sslmode, application_name, transaction, lock_key; hint: did "
-               "you mean 'labels'?");
+               "statement_timeout, sslmode, application_name, transaction, lock_key, via; hint: "
+               "did you mean 'labels'?");
     load_fails("defaults:\n  timeout: 5s\ntargets: []\n",
                "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
                "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-               "transaction, lock_key");
+               "transaction, lock_key, via");
     load_fails("defaults: {name: x}\ntargets: []\n",
                "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
                "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-               "transaction, lock_key");
+               "transaction, lock_key, via");
     load_fails("migrations: {folder: x}\ntargets: []\n",
                "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema");
     load_fails("targets:\n  - name: a\n    dsn: x\n    migrations: {dir: ./m}\n",
@@ -501,7 +501,7 @@ static void test_unknown_keys(void **state)
                "schema; hint: did you mean 'schema'?");
     load_fails("x: &x {name: a}\ntargets:\n  - <<: *x\n    dsn: y\n",
                "1:1: unknown key 'x' at top level; expected one of: migrations, defaults, "
-               "targets");
+               "targets, tunnels");
     load_fails("targets:\n  - <<: {name: a}\n    dsn: y\n",
                "2:5: merge keys ('<<') are not supported; use defaults or anchors");
 }
@@ -846,6 +846,173 @@ static void test_select_errors(void **state)
     inv_free(NULL);
 }
 
+/* ---- tunnels ---- */
+
+static void test_tunnels(void **state)
+{
+    setenv("HOME", "/home/tester", 1);
+    unsetenv("PF_TEST_BASTION");
+    Inventory *inv = load_ok("tunnels:\n"
+                             "  jump:\n"
+                             "    host: jump.example.com\n"
+                             "    user: ops\n"
+                             "    agent: true\n"
+                             "  eu-bastion:\n"
+                             "    host: ${PF_TEST_BASTION:-10.0.0.5}\n"
+                             "    port: 2222\n"
+                             "    user: deploy\n"
+                             "    identity: [~/.ssh/id_ed25519, keys/id_ecdsa, /etc/k]\n"
+                             "    passphrase_env: KEY_PASS\n"
+                             "    known_hosts: ~/kh\n"
+                             "    host_key_policy: accept-new\n"
+                             "    keepalive: 30s\n"
+                             "    connect_timeout: 5s\n"
+                             "    via: jump\n"
+                             "defaults:\n"
+                             "  via: eu-bastion\n"
+                             "targets:\n"
+                             "  - name: a\n"
+                             "    dsn: host=db1 dbname=a\n"
+                             "  - name: b\n"
+                             "    dsn: host=db2 dbname=b\n"
+                             "    via: jump\n"
+                             "  - name: c\n"
+                             "    dsn: host=localhost dbname=c\n"
+                             "    via: null\n"
+                             "  - name: d-${each}\n"
+                             "    for_each: [jump]\n"
+                             "    dsn: host=db4\n"
+                             "    via: ${each}\n");
+    assert_int_equal(inv->n_tunnels, 2);
+    const InvTunnel *j = &inv->tunnels[0], *e = &inv->tunnels[1];
+    assert_string_equal(j->name, "jump");
+    assert_string_equal(j->host, "jump.example.com");
+    assert_int_equal(j->port, 22);
+    assert_string_equal(j->user, "ops");
+    assert_true(j->agent);
+    assert_int_equal(j->n_identity, 0);
+    assert_null(j->passphrase_env);
+    assert_string_equal(j->known_hosts, "/home/tester/.ssh/known_hosts");
+    assert_int_equal(j->host_key_policy, INV_HOST_KEY_STRICT);
+    assert_int_equal(j->keepalive_ms, 15000);
+    assert_int_equal(j->connect_timeout_ms, 10000);
+    assert_null(j->via);
+    assert_int_equal(j->line, 3);
+
+    assert_string_equal(e->name, "eu-bastion");
+    assert_string_equal(e->host, "10.0.0.5");
+    assert_int_equal(e->port, 2222);
+    assert_false(e->agent);
+    assert_int_equal(e->n_identity, 3);
+    assert_string_equal(e->identity[0], "/home/tester/.ssh/id_ed25519");
+    char *rel = pf_asprintf("%s/keys/id_ecdsa", g_dir);
+    assert_string_equal(e->identity[1], rel);
+    free(rel);
+    assert_string_equal(e->identity[2], "/etc/k");
+    assert_string_equal(e->passphrase_env, "KEY_PASS");
+    assert_string_equal(e->known_hosts, "/home/tester/kh");
+    assert_int_equal(e->host_key_policy, INV_HOST_KEY_ACCEPT_NEW);
+    assert_int_equal(e->keepalive_ms, 30000);
+    assert_int_equal(e->connect_timeout_ms, 5000);
+    assert_string_equal(e->via, "jump");
+    assert_ptr_equal(inv_tunnel(inv, "jump"), j);
+    assert_null(inv_tunnel(inv, "nope"));
+    assert_null(inv_tunnel(inv, NULL));
+
+    assert_int_equal(inv->n, 4);
+    assert_string_equal(inv->targets[0].via, "eu-bastion");
+    assert_string_equal(inv->targets[0].route, "via jump > eu-bastion");
+    assert_string_equal(inv->targets[1].via, "jump");
+    assert_string_equal(inv->targets[1].route, "via jump");
+    assert_null(inv->targets[2].via);
+    assert_null(inv->targets[2].route);
+    assert_string_equal(inv->targets[3].via, "jump");
+    inv_free(inv);
+
+    /* Without tunnels, targets are direct; a tunnel may be defined after the one naming it. */
+    inv = load_ok("targets:\n  - {name: a, dsn: x}\n");
+    assert_int_equal(inv->n_tunnels, 0);
+    assert_null(inv->targets[0].via);
+    assert_null(inv->targets[0].route);
+    inv_free(inv);
+    inv = load_ok("tunnels:\n"
+                  "  c: {host: h, user: u, agent: true, via: b}\n"
+                  "  b: {host: h, user: u, agent: true, via: a}\n"
+                  "  a: {host: h, user: u, identity: k}\n"
+                  "targets:\n  - {name: t, dsn: x, via: c}\n");
+    assert_string_equal(inv->targets[0].route, "via a > b > c");
+    inv_free(inv);
+}
+
+static void test_tunnel_errors(void **state)
+{
+    const char *ok = "host: h, user: u, agent: true";
+    (void)ok;
+    load_fails("targets:\n  - name: a\n    dsn: x\n    via: nope\n",
+               "4:10: unknown tunnel 'nope' in via: the inventory defines no tunnels");
+    load_fails("tunnels:\n  t1: {host: h, user: u, agent: true}\n  t2: {host: h, user: u, "
+               "agent: true}\ntargets:\n  - name: a\n    dsn: x\n    via: t3\n",
+               "7:10: unknown tunnel 't3' in via; expected one of: t1, t2");
+    load_fails(
+        "tunnels:\n  t1: {host: h, user: u, agent: true}\ndefaults: {via: tx}\ntargets: []\n",
+        "3:17: unknown tunnel 'tx' in via; expected one of: t1");
+    load_fails("tunnels:\n  t1: {host: h, user: u, agent: true, via: t9}\ntargets: []\n",
+               "2:44: unknown tunnel 't9' in via; expected one of: t1");
+    load_fails("tunnels:\n"
+               "  a: {host: h, user: u, agent: true, via: b}\n"
+               "  b: {host: h, user: u, agent: true, via: a}\n"
+               "targets: []\n",
+               "2:43: tunnels go via each other in a cycle: a > b > a");
+    load_fails("tunnels:\n  self: {host: h, user: u, agent: true, via: self}\ntargets: []\n",
+               "2:46: tunnels go via each other in a cycle: self > self");
+    load_fails(
+        "tunnels:\n  t: {host: h, user: u, agent: true, host_key_policy: tofu}\ntargets: []\n",
+        "2:55: bad host_key_policy 'tofu'; expected strict or accept-new");
+    load_fails("tunnels:\n  t: {host: h, agent: true}\ntargets: []\n",
+               "2:6: missing key 'user' in tunnel 't'");
+    load_fails("tunnels:\n  t:\n    user: u\n    agent: true\ntargets: []\n",
+               "3:5: missing key 'host' in tunnel 't'");
+    load_fails("tunnels:\n  t: {host: h, user: u}\ntargets: []\n",
+               "2:6: tunnel 't' has no key to log in with; hint: set identity (private key "
+               "files) and/or agent: true");
+    load_fails("tunnels:\n  t: {host: h, user: u, agent: false}\ntargets: []\n",
+               "2:6: tunnel 't' has no key to log in with; hint: set identity (private key "
+               "files) and/or agent: true");
+    load_fails("tunnels:\n  t: {host: h, user: u, agent: true, port: 70000}\ntargets: []\n",
+               "2:44: bad port '70000'; expected a number from 1 to 65535");
+    load_fails("tunnels:\n  t: {host: h, user: u, agent: true, port: -1}\ntargets: []\n",
+               "2:44: bad port '-1'; expected a number from 1 to 65535");
+    load_fails("tunnels:\n  t: {host: h, usr: u, agent: true}\ntargets: []\n",
+               "2:16: unknown key 'usr' in tunnel 't'; expected one of: host, port, user, "
+               "identity, passphrase_env, agent, known_hosts, host_key_policy, keepalive, "
+               "connect_timeout, via; hint: did you mean 'user'?");
+    /* The value is not repeated: it could be the passphrase itself. */
+    load_fails("tunnels:\n  t: {host: h, user: u, identity: k, passphrase_env: \"hunter 2\"}\n"
+               "targets: []\n",
+               "2:54: bad passphrase_env: expected the name of an environment variable that "
+               "holds the passphrase (never the passphrase itself)");
+    load_fails("tunnels:\n  t: {host: h, user: u, agent: yes}\ntargets: []\n",
+               "2:32: bad agent 'yes'; expected true or false");
+    load_fails("tunnels:\n  t: {host: h, user: u, agent: true, keepalive: 5x}\ntargets: []\n",
+               "2:49: bad duration '5x' for keepalive; expected e.g. 30s, 500ms, 2m, 1h or a "
+               "number of seconds (0 = none)");
+    load_fails("tunnels:\n  t: {host: h, user: u, identity: []}\ntargets: []\n",
+               "2:35: identity must not be empty");
+    load_fails("tunnels:\n  t: {host: h, user: u, identity: {a: b}}\ntargets: []\n",
+               "2:35: identity must be a string or a sequence of strings, not a mapping");
+    load_fails("tunnels:\n  - t\ntargets: []\n", "2:3: tunnels must be a mapping, not a sequence");
+    load_fails("tunnels:\n  t: x\ntargets: []\n",
+               "2:6: tunnel 't' must be a mapping, not a scalar");
+    load_fails("tunnels:\n  a b: {host: h, user: u, agent: true}\ntargets: []\n",
+               "2:3: bad tunnel name 'a b': use letters, digits, '-', '_' and '.' (it is named "
+               "in via and in reports)");
+    load_fails("tunnels:\n  t: {host: h, user: u, agent: true}\n  t: {host: h, user: u, agent: "
+               "true}\ntargets: []\n",
+               "3:3: duplicate key 't' (first at line 2)");
+    load_fails("targets:\n  - name: a\n    dsn: x\n    via: [a]\n",
+               "4:10: via must be a string, not a sequence");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -873,6 +1040,8 @@ int main(void)
         cmocka_unit_test(test_mask_keyvalue),
         cmocka_unit_test(test_select),
         cmocka_unit_test(test_select_errors),
+        cmocka_unit_test(test_tunnels),
+        cmocka_unit_test(test_tunnel_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

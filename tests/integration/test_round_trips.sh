@@ -1,0 +1,99 @@
+# Statements do not cost round trips: the JSON field round_trips of a target is the same
+# whether it gets 1 migration of 1 statement or 10 migrations of 20 statements each, for an
+# uninitialized and for a behind target, in apply, plan and audit.
+source "$PF_TESTS_DIR/integration/lib.sh"
+pf_start
+pg_createdb rt_small rt_big rt_small_b rt_big_b
+
+W=$PF_WHEN0
+SMALL=$PF_TMP/small # 1 migration of 1 statement
+mig_add "$SMALL" 0000_one $((W + 1000)) 'CREATE TABLE "small_one" ("id" integer);'
+BIG=$PF_TMP/big # 10 migrations of 20 statements each
+for m in $(seq 0 9); do
+    stmts=()
+    for s in $(seq 1 20); do stmts+=("CREATE TABLE \"big_${m}_$s\" (\"id\" integer);"); done
+    mig_add "$BIG" "$(printf '%04d' "$m")_big" $((W + 1000 * (m + 1))) "${stmts[@]}"
+done
+# The behind variant: a first migration already applied, then the same pending work.
+BASE=$PF_TMP/base
+mig_add "$BASE" 0000_base $((W + 500)) 'CREATE TABLE "base" ("id" integer);'
+SMALL_B=$PF_TMP/small_b
+cp -r "$BASE" "$SMALL_B"
+mig_add "$SMALL_B" 0001_one $((W + 1000)) 'CREATE TABLE "small_one" ("id" integer);'
+BIG_B=$PF_TMP/big_b
+cp -r "$BASE" "$BIG_B"
+for m in $(seq 1 10); do
+    stmts=()
+    for s in $(seq 1 20); do stmts+=("CREATE TABLE \"big_${m}_$s\" (\"id\" integer);"); done
+    mig_add "$BIG_B" "$(printf '%04d' "$m")_big" $((W + 1000 * m + 600)) "${stmts[@]}"
+done
+
+INV=$PF_TMP/fleet.yaml
+inv_write "$INV" "$SMALL" "" rt_small rt_big rt_small_b rt_big_b
+rt() { # rt NAME TARGET FOLDER ARGS...: round_trips of TARGET in a run of ARGS with FOLDER
+    local name=$1 target=$2 folder=$3
+    shift 3
+    pf "$name" "$@" -i "$INV" -m "$folder" -t "$target" -f json
+    [ "$RC" = 0 ] || [ "$RC" = 1 ] || fail "$name: exit $RC: $(pf_err "$name")"
+    jt "$PF_TMP/$name.out" "$target" 't["round_trips"]'
+}
+
+# --- uninitialized targets -------------------------------------------------------------------------
+P_SMALL=$(rt plan_small rt_small "$SMALL" plan)
+P_BIG=$(rt plan_big rt_big "$BIG" plan)
+A_SMALL=$(rt apply_small rt_small "$SMALL" apply)
+A_BIG=$(rt apply_big rt_big "$BIG" apply)
+assert_eq "uninitialized applied 1" \
+    "$(jt "$PF_TMP/apply_small.out" rt_small 't["status"] + " " + t["outcome"] + " " + str(len(t["applied"]))')" "small: applied 1 migration"
+assert_eq "uninitialized applied 10" \
+    "$(jt "$PF_TMP/apply_big.out" rt_big 't["status"] + " " + t["outcome"] + " " + str(len(t["applied"]))')" "big: applied 10 migrations"
+assert_eq 200 "$(pg_psql rt_big "select count(*) from pg_tables where tablename like 'big\_%'")" "big: 200 statements ran"
+U_SMALL=$(rt audit_small rt_small "$SMALL" audit)
+U_BIG=$(rt audit_big rt_big "$BIG" audit)
+echo "observed: uninitialized: plan $P_SMALL vs $P_BIG, apply (1x1) $A_SMALL vs (10x20) $A_BIG; audit after: $U_SMALL vs $U_BIG"
+assert_eq "$P_SMALL" "$P_BIG" "plan: same round trips for 1x1 and 10x20 pending"
+assert_eq "$A_SMALL" "$A_BIG" "apply of an uninitialized target: same round trips for 1x1 and 10x20 statements"
+assert_eq "$U_SMALL" "$U_BIG" "audit: same round trips for 1 and 10 applied migrations"
+# docs/round-trips.md: plan/audit 1 without a ledger, 2 with one; apply uninitialized 4.
+assert_eq "1 1 4 4 2 2" "$P_SMALL $P_BIG $A_SMALL $A_BIG $U_SMALL $U_BIG" \
+    "round trips as documented: plan (no ledger) 1, apply (uninitialized) 4, audit (ledger) 2"
+IN_SYNC=$(rt apply_again rt_big "$BIG" apply)
+assert_eq 3 "$IN_SYNC" "round trips as documented: apply of an in_sync target 3"
+
+# --- behind targets --------------------------------------------------------------------------------
+pf prep_small apply -i "$INV" -m "$BASE" -t rt_small_b
+pf prep_big apply -i "$INV" -m "$BASE" -t rt_big_b
+PB_SMALL=$(rt plan_small_b rt_small_b "$SMALL_B" plan)
+PB_BIG=$(rt plan_big_b rt_big_b "$BIG_B" plan)
+AB_SMALL=$(rt apply_small_b rt_small_b "$SMALL_B" apply)
+AB_BIG=$(rt apply_big_b rt_big_b "$BIG_B" apply)
+assert_eq "behind 1 | behind 10" \
+    "$(jt "$PF_TMP/apply_small_b.out" rt_small_b 't["status"] + " " + str(len(t["applied"]))') | $(jt "$PF_TMP/apply_big_b.out" rt_big_b 't["status"] + " " + str(len(t["applied"]))')" \
+    "behind: 1 and 10 migrations applied"
+echo "observed: behind: plan $PB_SMALL vs $PB_BIG, apply (1x1) $AB_SMALL vs (10x20) $AB_BIG"
+assert_eq "$PB_SMALL" "$PB_BIG" "plan of behind targets: same round trips"
+assert_eq "$AB_SMALL" "$AB_BIG" "apply of a behind target: same round trips for 1x1 and 10x20 statements"
+assert_eq "2 2 5 5" "$PB_SMALL $PB_BIG $AB_SMALL $AB_BIG" \
+    "round trips as documented: plan (ledger) 2, apply (behind) 5"
+
+# Both in one run, one codebase: base + the 10x20 + a last 1-statement migration. One target
+# lacks only the last (1 statement pending), the other has only the base (201 pending).
+ALL=$PF_TMP/all
+cp -r "$BIG_B" "$ALL"
+mig_add "$ALL" 0011_one $((W + 20000)) 'CREATE TABLE "last_one" ("id" integer);'
+pg_createdb rt_same_small rt_same_big
+inv_write "$PF_TMP/same.yaml" "$ALL" "" rt_same_small rt_same_big
+pf same_prep1 apply -i "$PF_TMP/same.yaml" -m "$BIG_B" -t rt_same_small
+pf same_prep2 apply -i "$PF_TMP/same.yaml" -m "$BASE" -t rt_same_big
+pf same apply -i "$PF_TMP/same.yaml" -f json
+assert_eq 0 "$RC" "one run with both targets: exit 0"
+assert_lines "rt_same_small behind 1
+rt_same_big behind 11" "$(jtargets "$PF_TMP/same.out" 't["status"] + " " + str(len(t["applied"]))')" \
+    "one run: 1 and 11 migrations applied"
+S1=$(jt "$PF_TMP/same.out" rt_same_small 't["round_trips"]')
+S2=$(jt "$PF_TMP/same.out" rt_same_big 't["round_trips"]')
+echo "observed: one run: 1 statement pending -> $S1 round trips, 201 statements pending -> $S2"
+assert_eq "$S1" "$S2" "one run: same round trips for 1 and 201 pending statements"
+assert_eq 5 "$S1" "round trips as documented: apply of a behind target 5"
+
+pf_done

@@ -1,0 +1,130 @@
+/* core helpers: secret scrubbing, durations, globs, paths; and the dsn secrets it is fed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/util.h"
+#include "inventory/inventory.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void check_scrub(const char *text, const char *secret, const char *want)
+{
+    char *secrets[] = {(char *)secret};
+    char *got = pf_scrub_secrets(text, secrets, 1);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_scrub_whole_and_pieces(void **state)
+{
+    check_scrub("password S3cr3t-pw rejected", "S3cr3t-pw", "password **** rejected");
+    /* libpq quoting half of a password split at '@' or a space */
+    check_scrub("could not translate host name \"Rgt-Zk7w@127.0.0.1\"", "Lft-Xq9k@Rgt-Zk7w",
+                "could not translate host name \"****@127.0.0.1\"");
+    check_scrub("missing \"=\" after \"Rgt-Vb8n\"", "Lft-Wm4p Rgt-Vb8n",
+                "missing \"=\" after \"****\"");
+    /* runs shorter than 4 characters are left alone; a short secret is matched whole */
+    check_scrub("port 5432 at host", "xx54yy", "port 5432 at host");
+    check_scrub("pw is ab here", "ab", "pw is **** here");
+    check_scrub("", "secret", "");
+}
+
+static void test_scrub_no_secrets(void **state)
+{
+    char *got = pf_scrub_secrets("nothing to hide", NULL, 0);
+    assert_string_equal(got, "nothing to hide");
+    free(got);
+}
+
+static bool has_secret(char **s, size_t n, const char *want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s[i], want) == 0)
+            return true;
+    return false;
+}
+
+static void free_secrets(char **s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+static void test_dsn_secrets(void **state)
+{
+    size_t n;
+    char **s =
+        inv_dsn_secrets("postgresql://app:p%40ss@db/x?sslpassword=k%20y&sslmode=require", &n);
+    assert_true(has_secret(s, n, "p%40ss"));
+    assert_true(has_secret(s, n, "p@ss"));
+    assert_true(has_secret(s, n, "k%20y"));
+    assert_true(has_secret(s, n, "k y"));
+    assert_false(has_secret(s, n, "require"));
+    free_secrets(s, n);
+
+    s = inv_dsn_secrets("host=a password='se cr\\'et' user=b", &n);
+    assert_true(has_secret(s, n, "se cr'et"));
+    free_secrets(s, n);
+
+    s = inv_dsn_secrets("host=a dbname='postgresql://u:Nested-pw@h/db'", &n);
+    assert_true(has_secret(s, n, "Nested-pw"));
+    free_secrets(s, n);
+
+    s = inv_dsn_secrets("host=a user=b", &n);
+    assert_int_equal(n, 0);
+    free_secrets(s, n);
+}
+
+static void test_durations(void **state)
+{
+    int64_t ms = -1;
+    assert_true(pf_parse_duration_ms("30s", &ms));
+    assert_int_equal(ms, 30000);
+    assert_true(pf_parse_duration_ms("500ms", &ms));
+    assert_int_equal(ms, 500);
+    assert_true(pf_parse_duration_ms("2m", &ms));
+    assert_int_equal(ms, 120000);
+    assert_true(pf_parse_duration_ms("1h", &ms));
+    assert_int_equal(ms, 3600000);
+    assert_true(pf_parse_duration_ms("7", &ms));
+    assert_int_equal(ms, 7000);
+    assert_false(pf_parse_duration_ms("30x", &ms));
+    assert_false(pf_parse_duration_ms("", &ms));
+    assert_false(pf_parse_duration_ms("-1s", &ms));
+}
+
+static void test_glob_and_paths(void **state)
+{
+    assert_true(pf_glob_match("tenant-*", "tenant-acme"));
+    assert_false(pf_glob_match("tenant-*", "staging"));
+    assert_true(pf_glob_match("db-?", "db-1"));
+    char *d = pf_dirname("inv/fleet.yaml");
+    assert_string_equal(d, "inv");
+    free(d);
+    d = pf_dirname("fleet.yaml");
+    assert_string_equal(d, ".");
+    free(d);
+    char *j = pf_path_join("inv", "drizzle");
+    assert_string_equal(j, "inv/drizzle");
+    free(j);
+    j = pf_path_join("inv", "/abs/drizzle");
+    assert_string_equal(j, "/abs/drizzle");
+    free(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scrub_whole_and_pieces),
+        cmocka_unit_test(test_scrub_no_secrets),
+        cmocka_unit_test(test_dsn_secrets),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_glob_and_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
