@@ -51,6 +51,10 @@ static void print_json(const Inventory *inv, const size_t *idx, size_t n)
                  (long long)(t->settings.lock_key_set ? t->settings.lock_key
                                                       : pg_lock_key_derive(t->schema, t->table)));
         cJSON_AddStringToObject(o, "lock_key", key);
+        if (t->route)
+            cJSON_AddStringToObject(o, "route", t->route);
+        else
+            cJSON_AddNullToObject(o, "route");
         cJSON_AddStringToObject(o, "transaction",
                                 t->settings.transaction == INV_TX_PER_MIGRATION ? "per-migration"
                                                                                 : "all");
@@ -83,8 +87,9 @@ static void print_text(const Inventory *inv, const size_t *idx, size_t n)
            "LEDGER", "DSN");
     for (size_t i = 0; i < n; i++) {
         const InvTarget *t = &inv->targets[idx[i]];
-        printf("%-*s  %-*s  %-*s  %s\n", (int)w_name, t->name, (int)w_labels, labels[i],
-               (int)w_ledger, ledgers[i], t->dsn_masked);
+        printf("%-*s  %-*s  %-*s  %s%s%s\n", (int)w_name, t->name, (int)w_labels, labels[i],
+               (int)w_ledger, ledgers[i], t->dsn_masked, t->route ? "  " : "",
+               t->route ? t->route : "");
         free(labels[i]);
         free(ledgers[i]);
     }
