@@ -10,6 +10,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* What distinguishes plan, apply and audit; the rest is shared (fleet_cmd.c). */
 typedef struct FleetCmdSpec {
@@ -30,8 +31,10 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec);
     CMD_SELECTION_HELP                                                                             \
     "  -m, --migrations DIR   the drizzle migrations folder (overrides migrations.dir)\n"          \
     "  -j, --jobs N           targets worked on at once (default 4)\n"                             \
-    "  -f, --format FMT       report format: text (default) or json\n"                             \
+    "  -f, --format FMT       report format: text (default), json, junit, prometheus,\n"           \
+    "                         markdown or html (docs/report.md)\n"                                 \
     "  -o, --output FILE      write the report to FILE instead of stdout\n"                        \
+    "      --report-dir DIR   also keep the run's JSON report in DIR, under a timestamped name\n"  \
     "  -v, --verbose          log each step on stderr\n"                                           \
     "  -q, --quiet            log only errors; no progress line\n"                                 \
     "  -h, --help             show this help\n"

@@ -4,6 +4,7 @@
 
 #include "codebase/codebase.h"
 #include "core/log.h"
+#include "report/history.h"
 #include "report/report.h"
 
 #include <getopt.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_DRY_RUN = 1000, OPT_ALLOW_OOO };
+enum { OPT_DRY_RUN = 1000, OPT_ALLOW_OOO, OPT_REPORT_DIR };
 
 int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
 {
@@ -30,10 +31,11 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"help", no_argument, NULL, 'h'},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"allow-out-of-order", no_argument, NULL, OPT_ALLOW_OOO},
+        {"report-dir", required_argument, NULL, OPT_REPORT_DIR},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
-    const char *migrations_dir = NULL, *output = NULL;
+    const char *migrations_dir = NULL, *output = NULL, *report_dir = NULL;
     ReportFormat format = REPORT_TEXT;
     int jobs = 4, verbosity = 0;
     bool dry_run = false, allow_ooo = false;
@@ -66,12 +68,10 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
             break;
         }
         case 'f':
-            if (strcmp(optarg, "text") == 0) {
-                format = REPORT_TEXT;
-            } else if (strcmp(optarg, "json") == 0) {
-                format = REPORT_JSON;
-            } else {
-                fprintf(stderr, "pgfleet %s: unknown format '%s' (expected text or json)\n",
+            if (!report_format_parse(optarg, &format)) {
+                fprintf(stderr,
+                        "pgfleet %s: unknown format '%s' (expected text, json, junit, "
+                        "prometheus, markdown or html)\n",
                         spec->name, optarg);
                 cmd_selection_free(&sel);
                 return PF_EXIT_INVALID;
@@ -79,6 +79,9 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
             break;
         case 'o':
             output = optarg;
+            break;
+        case OPT_REPORT_DIR:
+            report_dir = optarg;
             break;
         case 'v':
             verbosity++;
@@ -144,6 +147,10 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                 inv->n ? "; hint: check --target and --select" : "");
         goto out;
     }
+    if (report_dir && report_history_prepare(report_dir, &err) != PF_OK) {
+        cmd_error(&err);
+        goto out;
+    }
 
     FleetRun run = {
         .mode = dry_run ? FLEET_PLAN : spec->mode,
@@ -176,6 +183,15 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         if (code == PF_EXIT_OK)
             code = PF_EXIT_FAILED;
     }
+    char *kept = NULL;
+    if (report_dir && report_history_keep(&ctx, report_dir, &kept, &err) != PF_OK) {
+        cmd_error(&err);
+        if (code == PF_EXIT_OK)
+            code = PF_EXIT_FAILED;
+    }
+    if (kept)
+        pf_log(PF_LOG_INFO, NULL, "report kept in %s", kept);
+    free(kept);
     fleet_result_clear(&result);
 out:
     cb_free(cb);

@@ -16,6 +16,7 @@ static const Command commands[] = {
     {"audit", cmd_audit, "check the fleet (read-only); the exit code says whether it is in sync"},
     {"inventory", cmd_inventory, "list the targets after expansion and selection"},
     {"lint", cmd_lint, "check the migrations folder without any database"},
+    {"diff", cmd_diff, "compare two JSON reports: which targets changed status"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -1,6 +1,8 @@
 /*
  * The fleet report, one file per format: text.c (aligned table for people, colour on a
- * terminal unless NO_COLOR is set) and json.c (the schema in docs/report.md).
+ * terminal unless NO_COLOR is set), json.c (the schema in docs/report.md), junit.c (JUnit XML
+ * for CI), prometheus.c (text exposition for node_exporter's textfile collector), markdown.c
+ * (a pull-request comment) and html.c (one self-contained page: targets x migrations).
  */
 #ifndef PF_REPORT_H
 #define PF_REPORT_H
@@ -12,7 +14,17 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-typedef enum { REPORT_TEXT, REPORT_JSON } ReportFormat;
+typedef enum {
+    REPORT_TEXT,
+    REPORT_JSON,
+    REPORT_JUNIT,
+    REPORT_PROMETHEUS,
+    REPORT_MARKDOWN,
+    REPORT_HTML,
+} ReportFormat;
+
+/* "text", "json", "junit", "prometheus", "markdown" or "html"; false for anything else. */
+bool report_format_parse(const char *name, ReportFormat *out);
 
 typedef struct ReportContext {
     const char *inventory_path;
@@ -25,6 +37,10 @@ typedef struct ReportContext {
 /* Render the report; the returned string is the caller's to free. */
 char *report_text(const ReportContext *ctx);
 char *report_json(const ReportContext *ctx);
+char *report_junit(const ReportContext *ctx);
+char *report_prometheus(const ReportContext *ctx);
+char *report_markdown(const ReportContext *ctx);
+char *report_html(const ReportContext *ctx);
 
 /* Render in the given format and write it to path (atomically) or, when path is NULL, stdout. */
 PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char *path, PfErr *err);

@@ -6,9 +6,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const struct {
+    const char *name;
+    ReportFormat format;
+    char *(*render)(const ReportContext *ctx);
+} formats[] = {
+    {"text", REPORT_TEXT, report_text},
+    {"json", REPORT_JSON, report_json},
+    {"junit", REPORT_JUNIT, report_junit},
+    {"prometheus", REPORT_PROMETHEUS, report_prometheus},
+    {"markdown", REPORT_MARKDOWN, report_markdown},
+    {"html", REPORT_HTML, report_html},
+};
+
+bool report_format_parse(const char *name, ReportFormat *out)
+{
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (strcmp(formats[i].name, name) == 0) {
+            *out = formats[i].format;
+            return true;
+        }
+    return false;
+}
+
 PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char *path, PfErr *err)
 {
-    char *doc = format == REPORT_JSON ? report_json(ctx) : report_text(ctx);
+    char *(*render)(const ReportContext *) = report_text;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (formats[i].format == format)
+            render = formats[i].render;
+    char *doc = render(ctx);
     PfErrCode rc = PF_OK;
     if (path) {
         rc = pf_write_file_atomic(path, doc, strlen(doc), err);
