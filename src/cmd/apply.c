@@ -9,7 +9,11 @@ static const FleetCmdSpec spec = {
     "read the ledger, and apply the pending migrations of a behind or uninitialized target in\n"
     "one transaction (or one per migration with `transaction: per-migration`), then verify\n"
     "the ledger. Targets with any other status are refused with the reason.\n\n"
-    "Options:\n" CMD_FLEET_HELP
+    "With `waves` in the inventory, the waves run one after the other: a wave starts once the\n"
+    "one before it has finished within its max_failures, paused and been confirmed\n"
+    "(docs/waves.md).\n\n"
+    "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP
+    "      --yes              start each next wave without asking at a wave's confirm\n"
     "      --dry-run          only plan: connect read-only and show what would be applied\n"
     "      --allow-out-of-order\n"
     "                         also apply migrations older than the newest applied "

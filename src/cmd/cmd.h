@@ -21,6 +21,10 @@ typedef struct FleetCmdSpec {
 
 int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec);
 
+/* Default -j: the read-only commands spend their time waiting on the network (bench/audit.sh);
+ * apply keeps to fewer concurrent migrations. */
+enum { CMD_JOBS_READ_ONLY = 16, CMD_JOBS_APPLY = 4 };
+
 /* The options every command shares, for --help texts. */
 #define CMD_SELECTION_HELP                                                                         \
     "  -i, --inventory FILE   the inventory (default: $PGFLEET_INVENTORY, else pgfleet.yaml)\n"    \
@@ -30,7 +34,8 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec);
 #define CMD_FLEET_HELP                                                                             \
     CMD_SELECTION_HELP                                                                             \
     "  -m, --migrations DIR   the drizzle migrations folder (overrides migrations.dir)\n"          \
-    "  -j, --jobs N           targets worked on at once (default 4)\n"                             \
+    "  -j, --jobs N           targets worked on at once (default 16 for plan, audit and\n"         \
+    "                         apply --dry-run, which only read; 4 for apply)\n"                    \
     "  -f, --format FMT       report format: text (default), json, junit, prometheus,\n"           \
     "                         markdown or html (docs/report.md)\n"                                 \
     "  -o, --output FILE      write the report to FILE instead of stdout\n"                        \
@@ -38,6 +43,11 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec);
     "  -v, --verbose          log each step on stderr\n"                                           \
     "  -q, --quiet            log only errors; no progress line\n"                                 \
     "  -h, --help             show this help\n"
+
+/* Waves (docs/waves.md): plan, apply and audit take --wave and --from-wave. */
+#define CMD_WAVES_HELP                                                                             \
+    "      --wave NAME        only the targets of this wave of the inventory's waves\n"            \
+    "      --from-wave NAME   resume at this wave: it and the waves after it\n"
 
 #define CMD_EXIT_HELP                                                                              \
     "\nExit codes: 0 all good, 1 fleet not in sync, 2 targets failed or unreachable,\n"            \

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 enum { OPT_DRY_RUN = 1000, OPT_ALLOW_OOO, OPT_REPORT_DIR };
+enum { OPT_WAVE = 1100, OPT_FROM_WAVE, OPT_YES }; /* docs/waves.md */
 
 int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
 {
@@ -32,13 +33,18 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"allow-out-of-order", no_argument, NULL, OPT_ALLOW_OOO},
         {"report-dir", required_argument, NULL, OPT_REPORT_DIR},
+        {"wave", required_argument, NULL, OPT_WAVE},
+        {"from-wave", required_argument, NULL, OPT_FROM_WAVE},
+        {"yes", no_argument, NULL, OPT_YES},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
     const char *migrations_dir = NULL, *output = NULL, *report_dir = NULL;
     ReportFormat format = REPORT_TEXT;
-    int jobs = 4, verbosity = 0;
+    int jobs = 0, verbosity = 0; /* jobs 0: the command's default (cmd.h) */
     bool dry_run = false, allow_ooo = false;
+    const char *wave_only = NULL, *wave_from = NULL;
+    bool assume_yes = false;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "i:m:t:s:j:f:o:vqh", long_opts, NULL)) != -1) {
@@ -82,6 +88,20 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
             break;
         case OPT_REPORT_DIR:
             report_dir = optarg;
+            break;
+        case OPT_WAVE:
+            wave_only = optarg;
+            break;
+        case OPT_FROM_WAVE:
+            wave_from = optarg;
+            break;
+        case OPT_YES:
+            if (spec->mode != FLEET_APPLY) {
+                fprintf(stderr, "pgfleet %s: --yes is an option of apply\n", spec->name);
+                cmd_selection_free(&sel);
+                return PF_EXIT_INVALID;
+            }
+            assume_yes = true;
             break;
         case 'v':
             verbosity++;
@@ -130,6 +150,12 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     int code = PF_EXIT_INVALID;
     Codebase *cb = NULL;
     PfErr err;
+    size_t wave_first = 0, wave_end = 0;
+    if (inv_waves_select(inv, wave_only, wave_from, idx, &n_idx, &wave_first, &wave_end, &err) !=
+        PF_OK) {
+        cmd_error(&err);
+        goto out;
+    }
     const char *dir = migrations_dir ? migrations_dir : inv->migrations_dir;
     if (!dir) {
         fprintf(stderr,
@@ -152,6 +178,8 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         goto out;
     }
 
+    if (jobs == 0)
+        jobs = spec->mode == FLEET_APPLY && !dry_run ? CMD_JOBS_APPLY : CMD_JOBS_READ_ONLY;
     FleetRun run = {
         .mode = dry_run ? FLEET_PLAN : spec->mode,
         .cb = cb,
@@ -160,12 +188,15 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .n = n_idx,
         .jobs = jobs,
         .allow_out_of_order = allow_ooo,
+        .wave_first = wave_first,
+        .wave_end = wave_end,
+        .assume_yes = assume_yes,
         .progress = verbosity >= 0 && verbosity < 2 && isatty(STDERR_FILENO),
     };
     FleetResult result;
     if (fleet_run(&run, &result, &err) != PF_OK) {
         cmd_error(&err);
-        code = PF_EXIT_FAILED;
+        code = err.code == PF_ERR_INPUT ? PF_EXIT_INVALID : PF_EXIT_FAILED;
         fleet_result_clear(&result);
         goto out;
     }

@@ -58,7 +58,24 @@ static void print_json(const Inventory *inv, const size_t *idx, size_t n)
         cJSON_AddStringToObject(o, "transaction",
                                 t->settings.transaction == INV_TX_PER_MIGRATION ? "per-migration"
                                                                                 : "all");
+        const InvExpect *e = &t->settings.expect;
+        if (e->database || e->user || e->system_identifier) {
+            cJSON *ex = cJSON_AddObjectToObject(o, "expect");
+            const char *vals[] = {e->database, e->user, e->system_identifier};
+            const char *keys[] = {"database", "user", "system_identifier"};
+            for (int k = 0; k < 3; k++)
+                if (vals[k])
+                    cJSON_AddStringToObject(ex, keys[k], vals[k]);
+                else
+                    cJSON_AddNullToObject(ex, keys[k]);
+        } else {
+            cJSON_AddNullToObject(o, "expect");
+        }
         cJSON_AddNumberToObject(o, "line", t->line);
+        if (inv->n_waves)
+            cJSON_AddStringToObject(o, "wave", inv->waves[inv->wave_of[idx[i]]].name);
+        else
+            cJSON_AddNullToObject(o, "wave");
         cJSON_AddItemToArray(arr, o);
     }
     char *s = cJSON_Print(root);

@@ -7,8 +7,13 @@ static const FleetCmdSpec spec = {
     "usage: pgfleet plan [OPTIONS]\n\n"
     "Connect to every selected target (read-only, no lock taken), classify it and list the\n"
     "migrations apply would run. Statuses: in_sync, behind, uninitialized, out_of_order,\n"
-    "modified, ahead, foreign, locked, unreachable (docs/statuses.md).\n\n"
-    "Options:\n" CMD_FLEET_HELP CMD_EXIT_HELP,
+    "modified, ahead, foreign, locked, unreachable (docs/statuses.md). With `waves` in the\n"
+    "inventory, targets are listed wave by wave, in the order apply would run them\n"
+    "(docs/waves.md). Warns, per target, of what its pending migrations will meet on the\n"
+    "server: NOT NULL on a table with rows, CREATE EXTENSION without the privilege, long\n"
+    "transactions and locks on the tables they touch (docs/preflight.md); warnings change\n"
+    "neither the status nor the exit code.\n\n"
+    "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP CMD_EXIT_HELP,
 };
 
 int cmd_plan(int argc, char **argv)

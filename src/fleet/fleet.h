@@ -49,6 +49,9 @@ typedef struct TargetResult {
     int64_t tunnel_ms; /* getting the tunnel's forward (0 when direct), before connect_ms */
     int64_t total_ms;
     int round_trips;
+    const InvWave *wave; /* the target's wave (borrowed), or NULL when the inventory has none */
+    bool check_ran;      /* apply ran the wave's check query on this target */
+    bool check_passed;   /* it returned true (when false, error says why) */
 } TargetResult;
 
 typedef struct FleetRun {
@@ -60,7 +63,47 @@ typedef struct FleetRun {
     int jobs;
     bool allow_out_of_order;
     bool progress; /* live progress line on stderr */
+    /* Waves (docs/waves.md): the run covers inv->waves[wave_first, wave_end) (as
+     * inv_waves_select sets them; both 0 = every wave) and selected holds only their targets.
+     * assume_yes (--yes) answers every confirm without asking. */
+    size_t wave_first, wave_end;
+    bool assume_yes;
 } FleetRun;
+
+typedef enum {
+    WAVE_NOT_SELECTED, /* outside --wave / --from-wave */
+    WAVE_DONE,         /* its targets ran (plan and audit: were read) */
+    WAVE_SKIPPED,     /* did not start: an earlier wave halted the rollout, or no go at a confirm */
+    WAVE_INTERRUPTED, /* SIGINT/SIGTERM arrived while it ran or before it started */
+} WaveState;
+
+typedef enum {
+    WAVE_CONFIRM_NONE,        /* not asked (no confirm, or no next wave to start) */
+    WAVE_CONFIRM_YES,         /* answered yes on the terminal */
+    WAVE_CONFIRM_NO,          /* answered anything else, or end of input */
+    WAVE_CONFIRM_ASSUMED,     /* --yes */
+    WAVE_CONFIRM_INTERRUPTED, /* SIGINT/SIGTERM while asking */
+} WaveConfirm;
+
+/* Names for the reports (static strings): "done", "skipped", ...; "yes", "assumed_yes", ... */
+const char *fleet_wave_state_name(WaveState s);
+const char *fleet_wave_confirm_name(WaveConfirm c); /* NULL for WAVE_CONFIRM_NONE */
+
+/* One wave of the run, for the report. */
+typedef struct WaveResult {
+    const InvWave *wave; /* borrowed from the inventory */
+    WaveState state;
+    size_t *targets; /* indexes into FleetResult.targets, in run order */
+    size_t n;
+    size_t failures;     /* targets unreachable, failed (check included), refused or interrupted */
+    size_t allowed;      /* max_failures as a count of n */
+    bool halted;         /* apply: failures > allowed, so no later wave started */
+    char *reason;        /* why it halted, was skipped or was interrupted; NULL otherwise */
+    char started_at[32]; /* UTC; "" when it did not start */
+    int64_t duration_ms; /* from its first target's start to its last target's end */
+    int64_t paused_ms;   /* the pause waited after it */
+    WaveConfirm confirm; /* the confirm before the next wave */
+} WaveResult;
 
 typedef struct FleetResult {
     FleetMode mode;
@@ -69,11 +112,16 @@ typedef struct FleetResult {
     bool interrupted;
     char started_at[32];
     int64_t duration_ms;
+    WaveResult *waves; /* every wave of the inventory, in order; NULL when it has none */
+    size_t n_waves;
 } FleetResult;
 
 /* Run the fleet. Blocks SIGINT/SIGTERM for its duration and handles them itself: no new target
  * starts, running statements are cancelled (their transactions roll back), locks are released,
- * and out->interrupted is set. Fails only when threads cannot be created. */
+ * and out->interrupted is set. apply runs the waves one after the other (docs/waves.md); plan
+ * and audit read every target at once and only group them by wave. Fails only when threads
+ * cannot be created, or (PF_ERR_INPUT, before anything runs) when a wave must confirm and
+ * there is no terminal to ask on and no assume_yes. */
 PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err);
 void fleet_result_clear(FleetResult *r);
 

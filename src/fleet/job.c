@@ -34,6 +34,37 @@ static char *holder_text(const PgLockHolder *h)
                        h->user, (long long)h->session_age_s);
 }
 
+/* audit: a migrator is at work; what it is doing to the ledger is not judged. */
+static char *migrating_text(const PgLockHolder *h)
+{
+    char *held = holder_text(h);
+    char *semi = strstr(held, "; hint:");
+    if (semi)
+        *semi = '\0';
+    char *text = pf_asprintf("migrating: %s; the ledger may be mid-change, so its problems are "
+                             "not counted; hint: audit again once it is done",
+                             held);
+    free(held);
+    return text;
+}
+
+/* The server is not the one the target's expect names: foreign, with why (taken over) as the
+ * problem; apply refuses it. */
+static void refuse_identity(TargetResult *res, char *why, bool applying)
+{
+    Plan *p = &res->plan;
+    p->status = TARGET_FOREIGN;
+    p->problems = pf_calloc(1, sizeof *p->problems);
+    p->problems[0] = (PlanProblem){TARGET_FOREIGN, NULL, 0, why};
+    p->n_problems = 1;
+    res->status = TARGET_FOREIGN;
+    if (applying) {
+        res->outcome = OUTCOME_REFUSED;
+        res->error = pf_asprintf("refused: foreign: %s", why);
+    }
+    pf_log(PF_LOG_WARN, res->target->name, "foreign: %s", why);
+}
+
 static char *failure_text(const PgFailure *f)
 {
     PfBuf b = PF_BUF_INIT;
@@ -206,7 +237,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
     PgSurvey survey;
     PfErrCode rc =
         pg_survey(conn, t->schema, t->table, res->lock_key, applying ? PG_LOCK_TAKE : PG_LOCK_CHECK,
-                  t->settings.lock_wait_ms, &survey, &err);
+                  t->settings.lock_wait_ms, &t->settings.expect, &survey, &err);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = *interrupted ? OUTCOME_INTERRUPTED
@@ -218,6 +249,11 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
     }
     res->identity = survey.identity;
     memset(&survey.identity, 0, sizeof survey.identity);
+    if (survey.refused) {
+        refuse_identity(res, survey.refused, applying);
+        survey.refused = NULL;
+        goto unlock;
+    }
     /* apply does not read the ledger of a target it could not lock: no plan to show. */
     if (!(survey.locked_by_other && applying))
         plan_classify(run->cb, &survey.ledger, &res->plan);
@@ -226,7 +262,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         res->has_holder = true;
         res->holder = survey.holder;
         memset(&survey.holder, 0, sizeof survey.holder);
-        res->status = TARGET_LOCKED;
+        res->status = run->mode == FLEET_AUDIT ? TARGET_MIGRATING : TARGET_LOCKED;
         if (applying && *interrupted) {
             /* The wait for the lock was cancelled, not timed out. */
             char *held = holder_text(&res->holder);
@@ -234,7 +270,8 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
             free(held);
             res->outcome = OUTCOME_INTERRUPTED;
         } else {
-            res->error = holder_text(&res->holder);
+            res->error =
+                run->mode == FLEET_AUDIT ? migrating_text(&res->holder) : holder_text(&res->holder);
             res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
         }
         pf_log(PF_LOG_WARN, t->name, "%s", res->error);
@@ -243,7 +280,12 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
             res->outcome = OUTCOME_INTERRUPTED;
         else
             apply_pending(run, conn, &survey, res, interrupted);
+        /* The wave's health gate, still under the lock (waves.c). */
+        fleet_wave_check(conn, res, interrupted);
+    } else if (run->mode == FLEET_PLAN && !*interrupted) {
+        fleet_job_preflight(run, conn, res);
     }
+unlock:
     if (survey.lock_acquired && pg_lock_release(conn, res->lock_key, &err) != PF_OK)
         pf_log(PF_LOG_DEBUG, t->name, "unlock: %s (the lock goes with the session)", err.msg);
     pg_survey_clear(&survey);

@@ -19,6 +19,14 @@
  *   thread only. Workers get forwards from it through ssh_hub_forward (a queue and a condition
  *   variable inside the hub). It is started before the workers and stopped (ssh_hub_stop) and
  *   joined after they are joined, so no forward outlives it.
+ * - Waves (docs/waves.md, waves.c): apply runs one batch of workers per wave, min(parallel,
+ *   -j) of them, and joins them before the next wave starts, so no target of a later wave is
+ *   touched before every target of the earlier one has finished. Between waves the main
+ *   thread alone counts failures, pauses and asks at a confirm, polling `interrupted` every
+ *   100 ms; meanwhile the supervisor and the hub keep running (one of each for the whole run),
+ *   so SIGINT during a pause or a prompt stops the run with the report so far. `quiet`
+ *   (queue_mutex) keeps the progress line off the terminal while a prompt is on it. plan and
+ *   audit, being read-only, run every target in one batch.
  */
 #include "fleet/internal.h"
 
@@ -28,6 +36,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +47,20 @@ typedef struct Pool {
     const FleetRun *run;
     FleetResult *result;
     pthread_mutex_t queue_mutex;
-    size_t next;     /* guarded by queue_mutex */
+    /* The current batch (a wave): indexes into result->targets. Set under queue_mutex before
+     * the batch's workers start, unchanged until they are joined. */
+    const size_t *items;
+    size_t n_items;
+    size_t next;     /* into items; guarded by queue_mutex */
     size_t finished; /* guarded by queue_mutex */
     size_t failed;   /* guarded by queue_mutex */
+    char phase[128]; /* guarded by queue_mutex: the progress line's prefix ("wave canary") */
+    bool quiet;      /* guarded by queue_mutex: a prompt is on the terminal */
     pthread_mutex_t slot_mutex;
-    JobSlot *slots; /* one per worker */
-    int n_workers;
+    JobSlot *slots;         /* one per worker */
+    int n_workers;          /* the most workers at once: -j, at most one per target */
+    struct Worker *workers; /* n_workers, reused by every batch */
+    pthread_t *threads;
     volatile int interrupted;
     volatile int done;
     sigset_t signals;
@@ -84,11 +101,11 @@ static void *worker_main(void *arg)
     Pool *p = w->pool;
     for (;;) {
         pthread_mutex_lock(&p->queue_mutex);
-        size_t i = p->next < p->result->n && !p->interrupted ? p->next++ : p->result->n;
+        size_t k = p->next < p->n_items && !p->interrupted ? p->next++ : p->n_items;
         pthread_mutex_unlock(&p->queue_mutex);
-        if (i >= p->result->n)
+        if (k >= p->n_items)
             break;
-        TargetResult *res = &p->result->targets[i];
+        TargetResult *res = &p->result->targets[p->items[k]];
         pthread_mutex_lock(&p->slot_mutex);
         w->slot->target = res->target->name;
         pthread_mutex_unlock(&p->slot_mutex);
@@ -113,8 +130,8 @@ static void progress_draw(Pool *p, bool final)
     }
     char line[512];
     pthread_mutex_lock(&p->queue_mutex);
-    int n =
-        snprintf(line, sizeof line, "[%zu/%zu] %zu failed", p->finished, p->result->n, p->failed);
+    int n = snprintf(line, sizeof line, "%s%s[%zu/%zu] %zu failed", p->phase, *p->phase ? " " : "",
+                     p->finished, p->result->n, p->failed);
     pthread_mutex_unlock(&p->queue_mutex);
     pthread_mutex_lock(&p->slot_mutex);
     const char *sep = " | in flight: ";
@@ -125,7 +142,10 @@ static void progress_draw(Pool *p, bool final)
         sep = ", ";
     }
     pthread_mutex_unlock(&p->slot_mutex);
-    pf_log_progress(line);
+    pthread_mutex_lock(&p->queue_mutex);
+    if (!p->quiet)
+        pf_log_progress(line);
+    pthread_mutex_unlock(&p->queue_mutex);
 }
 
 static void interrupt_all(Pool *p)
@@ -183,6 +203,157 @@ static void *supervisor_main(void *arg)
     return NULL;
 }
 
+static void set_phase(Pool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_phase(Pool *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&p->queue_mutex);
+    vsnprintf(p->phase, sizeof p->phase, fmt, ap);
+    pthread_mutex_unlock(&p->queue_mutex);
+    va_end(ap);
+}
+
+/* While quiet, the supervisor leaves the terminal alone (a prompt is on it). */
+static void set_quiet(Pool *p, bool quiet)
+{
+    pthread_mutex_lock(&p->queue_mutex);
+    p->quiet = quiet;
+    if (quiet && p->run->progress)
+        pf_log_progress("");
+    pthread_mutex_unlock(&p->queue_mutex);
+}
+
+/* Work through one batch of targets (indexes into result->targets) on up to n_workers worker
+ * threads, and return once every one of them has finished. */
+static PfErrCode pool_work(Pool *p, const size_t *items, size_t n, int n_workers, PfErr *err)
+{
+    if (n == 0)
+        return PF_OK;
+    if (n_workers > p->n_workers)
+        n_workers = p->n_workers;
+    if ((size_t)n_workers > n)
+        n_workers = (int)n;
+    pthread_mutex_lock(&p->queue_mutex);
+    p->items = items;
+    p->n_items = n;
+    p->next = 0;
+    pthread_mutex_unlock(&p->queue_mutex);
+    int started = 0;
+    for (int i = 0; i < n_workers; i++) {
+        if (pthread_create(&p->threads[i], NULL, worker_main, &p->workers[i]) != 0)
+            break;
+        started++;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(p->threads[i], NULL);
+    if (started == 0)
+        return pf_err_set(err, PF_ERR_INTERNAL, "cannot create worker threads");
+    return PF_OK;
+}
+
+/* apply: wave after wave. A wave starts once the one before it has finished, stayed within its
+ * max_failures, paused, and been confirmed. */
+static PfErrCode run_waves(Pool *p, WaveResult *waves, size_t n_waves, PfErr *err)
+{
+    const FleetRun *run = p->run;
+    FleetResult *out = p->result;
+    const char *stop = NULL; /* why no later wave starts (a WaveResult's reason) */
+    for (size_t i = 0; i < n_waves; i++) {
+        WaveResult *w = &waves[i];
+        if (w->state == WAVE_NOT_SELECTED)
+            continue;
+        const InvWave *iw = w->wave; /* NULL: the implicit wave of an inventory without waves */
+        if (p->interrupted) {
+            char *why = pf_asprintf("interrupted before wave %s started", iw ? iw->name : "");
+            fleet_wave_skip(out, w, WAVE_INTERRUPTED, why);
+            free(why);
+            continue;
+        }
+        if (stop) {
+            fleet_wave_skip(out, w, WAVE_SKIPPED, stop);
+            continue;
+        }
+        int workers = run->jobs;
+        if (iw) {
+            if (iw->parallel > 0 && iw->parallel < workers)
+                workers = iw->parallel;
+            set_phase(p, "wave %s", iw->name);
+            pf_log(PF_LOG_INFO, NULL, "wave %s: %zu target%s, at most %d at once", iw->name, w->n,
+                   w->n == 1 ? "" : "s", workers);
+        }
+        pf_utc_iso8601(w->started_at);
+        int64_t t0 = pf_now_ms();
+        PfErrCode rc = pool_work(p, w->targets, w->n, workers, err);
+        w->duration_ms = pf_now_ms() - t0;
+        w->state = p->interrupted ? WAVE_INTERRUPTED : WAVE_DONE;
+        if (rc != PF_OK)
+            return rc;
+        fleet_wave_tally(run, out, w);
+        if (p->interrupted) {
+            free(w->reason);
+            w->reason = pf_strdup("interrupted while its targets ran");
+            continue;
+        }
+        if (w->halted) {
+            stop = w->reason;
+            continue;
+        }
+        WaveResult *next = fleet_wave_next(waves, n_waves, i);
+        if (!iw || w->n == 0 || !next)
+            continue;
+        /* Nothing applied (all in sync, as when re-running): nothing to let settle. */
+        bool changed = false;
+        for (size_t k = 0; k < w->n; k++)
+            changed = changed || out->targets[w->targets[k]].n_applied_now > 0;
+        if (iw->pause_ms > 0 && changed) {
+            set_phase(p, "wave %s done, pause before wave %s", iw->name, next->wave->name);
+            pf_log(PF_LOG_INFO, NULL, "wave %s done; pausing %lld ms before wave %s", iw->name,
+                   (long long)iw->pause_ms, next->wave->name);
+            w->paused_ms = fleet_wave_pause(iw->pause_ms, &p->interrupted);
+        }
+        if (!iw->confirm || p->interrupted)
+            continue;
+        if (run->assume_yes) {
+            w->confirm = WAVE_CONFIRM_ASSUMED;
+            pf_log(PF_LOG_INFO, NULL, "wave %s done; starting wave %s without asking (--yes)",
+                   iw->name, next->wave->name);
+            continue;
+        }
+        set_quiet(p, true);
+        w->confirm = fleet_wave_ask(w, next, &p->interrupted);
+        set_quiet(p, false);
+        if (w->confirm == WAVE_CONFIRM_NO) {
+            w->halted = true;
+            w->reason = pf_asprintf("the rollout stopped after wave %s: starting wave %s was "
+                                    "not confirmed",
+                                    iw->name, next->wave->name);
+            pf_log(PF_LOG_WARN, NULL, "%s", w->reason);
+            stop = w->reason;
+        }
+    }
+    return PF_OK;
+}
+
+/* plan and audit only read: every target at once, the waves only group them. */
+static PfErrCode run_all(Pool *p, WaveResult *waves, size_t n_waves, PfErr *err)
+{
+    FleetResult *out = p->result;
+    size_t *all = pf_malloc((out->n ? out->n : 1) * sizeof *all);
+    for (size_t i = 0; i < out->n; i++)
+        all[i] = i;
+    PfErrCode rc = pool_work(p, all, out->n, p->n_workers, err);
+    free(all);
+    for (size_t i = 0; i < n_waves; i++) {
+        if (waves[i].state == WAVE_NOT_SELECTED)
+            continue;
+        waves[i].state = p->interrupted ? WAVE_INTERRUPTED : WAVE_DONE;
+        fleet_wave_tally(p->run, out, &waves[i]);
+    }
+    return rc;
+}
+
 PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
 {
     memset(out, 0, sizeof *out);
@@ -192,6 +363,12 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     for (size_t i = 0; i < run->n; i++) {
         out->targets[i].target = &run->inv->targets[run->selected[i]];
         out->targets[i].outcome = OUTCOME_SKIPPED;
+    }
+    WaveResult *waves;
+    size_t n_waves = fleet_waves_prepare(run, out, &waves);
+    if (fleet_waves_check_terminal(run, waves, n_waves, err) != PF_OK) {
+        fleet_waves_free(waves, n_waves);
+        return PF_ERR_INPUT;
     }
     pf_utc_iso8601(out->started_at);
     int64_t t0 = pf_now_ms();
@@ -206,8 +383,8 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     pthread_mutex_init(&p.queue_mutex, NULL);
     pthread_mutex_init(&p.slot_mutex, NULL);
     p.slots = pf_calloc((size_t)p.n_workers, sizeof *p.slots);
-    Worker *workers = pf_calloc((size_t)p.n_workers, sizeof *workers);
-    pthread_t *threads = pf_calloc((size_t)p.n_workers, sizeof *threads);
+    p.workers = pf_calloc((size_t)p.n_workers, sizeof *p.workers);
+    p.threads = pf_calloc((size_t)p.n_workers, sizeof *p.threads);
 
     sigemptyset(&p.signals);
     sigaddset(&p.signals, SIGINT);
@@ -228,20 +405,14 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     bool have_supervisor = pthread_create(&supervisor, NULL, supervisor_main, &p) == 0;
     if (!have_supervisor)
         rc = pf_err_set(err, PF_ERR_INTERNAL, "cannot create the supervisor thread");
-    int started = 0;
-    for (int i = 0; rc == PF_OK && i < p.n_workers; i++) {
+    for (int i = 0; i < p.n_workers; i++) {
         p.slots[i].mutex = &p.slot_mutex;
         p.slots[i].hub = hub;
-        workers[i] = (Worker){&p, &p.slots[i]};
-        if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
-            if (started == 0)
-                rc = pf_err_set(err, PF_ERR_INTERNAL, "cannot create worker threads");
-            break;
-        }
-        started++;
+        p.workers[i] = (Worker){&p, &p.slots[i]};
     }
-    for (int i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
+    if (rc == PF_OK)
+        rc = run->mode == FLEET_APPLY ? run_waves(&p, waves, n_waves, err)
+                                      : run_all(&p, waves, n_waves, err);
     if (hub) {
         ssh_hub_stop(hub);
         pthread_join(hub_thread, NULL);
@@ -265,11 +436,17 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
 
     out->interrupted = p.interrupted != 0;
     out->duration_ms = pf_now_ms() - t0;
+    if (run->inv->n_waves) {
+        out->waves = waves;
+        out->n_waves = n_waves;
+    } else {
+        fleet_waves_free(waves, n_waves);
+    }
     pthread_mutex_destroy(&p.queue_mutex);
     pthread_mutex_destroy(&p.slot_mutex);
     free(p.slots);
-    free(workers);
-    free(threads);
+    free(p.workers);
+    free(p.threads);
     return rc;
 }
 
@@ -286,6 +463,7 @@ void fleet_result_clear(FleetResult *r)
         free(t->error);
     }
     free(r->targets);
+    fleet_waves_free(r->waves, r->n_waves);
     memset(r, 0, sizeof *r);
 }
 

@@ -18,6 +18,16 @@
  *     eu-bastion: {host: bastion.eu, user: deploy, identity: ~/.ssh/id_ed25519, via: jump}
  *   (a target, or defaults, says `via: eu-bastion`; `via: null` on a target goes direct)
  *
+ *   waves:                               # rolling apply, in this order (docs/waves.md)
+ *     - {name: canary, targets: [staging], max_failures: 0, pause: 5m, confirm: true}
+ *     - {name: rest, select: all, parallel: 8, max_failures: 5%, check: "select true"}
+ *   (a target belongs to the first wave that selects it; every target must be in one)
+ *
+ *   A target (or defaults) may say what it must reach, checked on connecting, and how old a
+ *   transaction must be for plan to warn of it:
+ *     expect: {database: app, user: app, system_identifier: "7311068311429248415"}
+ *     preflight_long_xact: 60s
+ *
  * ${VAR} and ${VAR:-default} expand from the environment in every scalar. Any defaults key
  * may also be set on a target. Errors carry file:line:column and nothing is run.
  */
@@ -37,6 +47,15 @@ typedef struct InvLabel {
     char *value;
 } InvLabel;
 
+/* What a target must be (the `expect` setting): checked right after connecting, before
+ * anything else runs; a mismatch refuses the target (docs/inventory.md). NULL = not checked.
+ * A target's keys override the defaults' keys one by one. */
+typedef struct InvExpect {
+    char *database;          /* current_database() */
+    char *user;              /* current_user */
+    char *system_identifier; /* pg_control_system().system_identifier, in decimal */
+} InvExpect;
+
 /* Connection and locking settings: defaults, overridden per target. Durations in ms; 0 = none. */
 typedef struct InvSettings {
     int64_t connect_timeout_ms;   /* default 10000 */
@@ -48,6 +67,8 @@ typedef struct InvSettings {
     InvTransaction transaction;   /* default INV_TX_ALL */
     bool lock_key_set;
     int64_t lock_key; /* when unset, derived from schema and table */
+    InvExpect expect;
+    int64_t preflight_long_xact_ms; /* plan warns of transactions older than this; 60000 */
 } InvSettings;
 
 typedef struct InvTarget {
@@ -87,6 +108,27 @@ typedef struct InvTunnel {
     int column;
 } InvTunnel;
 
+/* A wave of a rolling apply (docs/waves.md), from the top-level `waves` list. */
+typedef struct InvWave {
+    char *name;       /* letters, digits, '-', '_', '.'; unique */
+    bool select_all;  /* select: all */
+    char **selectors; /* select: label selectors as for -s (all must hold) */
+    size_t n_selectors;
+    char **globs; /* targets: name globs as for -t (any may match) */
+    size_t n_globs;
+    int parallel;         /* most targets of the wave at once; 0 = as many as -j allows */
+    int64_t max_failures; /* a count, or hundredths of a percent when max_failures_pct */
+    bool max_failures_pct;
+    char *max_failures_text; /* as written (expanded): "0", "2", "10%" */
+    int64_t pause_ms;        /* wait after the wave before the next one; 0 = none */
+    bool confirm;            /* ask on the terminal before the next wave */
+    char *check;             /* SQL returning one boolean, run on each target; NULL = none */
+    int line;                /* where the wave's mapping stands in the file (1-based) */
+    int column;
+    size_t *targets; /* indexes into Inventory.targets of the targets it owns, in file order */
+    size_t n_targets;
+} InvWave;
+
 typedef struct Inventory {
     char *path;
     char *migrations_dir; /* resolved relative to the inventory file; NULL when not given */
@@ -94,6 +136,9 @@ typedef struct Inventory {
     size_t n;
     InvTunnel *tunnels; /* in file order; every via names one of them, without cycles */
     size_t n_tunnels;
+    InvWave *waves; /* in file order; none when the file has no waves (one implicit wave) */
+    size_t n_waves;
+    size_t *wave_of; /* per target: the index of the first wave selecting it (NULL: no waves) */
 } Inventory;
 
 /* Load and validate the file. Errors (PF_ERR_INPUT, message "FILE:LINE:COL: ..."): YAML
@@ -130,5 +175,27 @@ const InvTunnel *inv_tunnel(const Inventory *inv, const char *name);
 
 /* Label value or NULL. */
 const char *inv_label(const InvTarget *t, const char *key);
+
+/* ---- waves (waves.c) ---- */
+
+/* The wave named name, or NULL. */
+const InvWave *inv_wave(const Inventory *inv, const char *name);
+
+/* Parse a max_failures value: a count ("0", "3") or a percentage of the wave ("10%", "2.5%",
+ * at most two decimals, 0 to 100). A percentage is returned in hundredths of a percent with
+ * *pct true. False when malformed. */
+bool inv_parse_max_failures(const char *s, int64_t *value, bool *pct);
+
+/* How many of a wave's n targets may fail without halting the rollout: the count, or the
+ * percentage of n rounded down (50% of 5 is 2). */
+size_t inv_wave_allowed_failures(const InvWave *w, size_t n);
+
+/* --wave / --from-wave: keep in idx (selected targets, as inv_select gives them) only the
+ * targets of the waves the run covers, ordered wave by wave (file order within a wave), and
+ * set [*first, *end) to those waves' indexes. only and from may be NULL (all waves); giving
+ * both, naming no wave, or naming a wave when the inventory has none is PF_ERR_INPUT. Without
+ * waves idx is unchanged and *first = *end = 0. */
+PfErrCode inv_waves_select(const Inventory *inv, const char *only, const char *from, size_t *idx,
+                           size_t *n_idx, size_t *first, size_t *end, PfErr *err);
 
 #endif

@@ -20,7 +20,10 @@
 
 #define MAX_IDENT_LEN 63 /* PostgreSQL truncates longer identifiers (NAMEDATALEN - 1) */
 
-static const char *const TOP_KEYS[] = {"migrations", "defaults", "targets", "tunnels", NULL};
+#define PREFLIGHT_LONG_XACT_MS 60000 /* default preflight_long_xact (docs/inventory.md) */
+
+static const char *const TOP_KEYS[] = {"migrations", "defaults", "targets",
+                                       "tunnels",    "waves",    NULL};
 static const char *const MIGRATIONS_KEYS[] = {"dir", "table", "schema", NULL};
 static const char *const TARGET_MIGRATIONS_KEYS[] = {"table", "schema", NULL};
 static const char *const SETTING_KEYS[] = {"connect_timeout",
@@ -32,6 +35,8 @@ static const char *const SETTING_KEYS[] = {"connect_timeout",
                                            "transaction",
                                            "lock_key",
                                            "via",
+                                           "expect",
+                                           "preflight_long_xact",
                                            NULL};
 static const char *const TARGET_KEYS[] = {"name",
                                           "dsn",
@@ -47,7 +52,10 @@ static const char *const TARGET_KEYS[] = {"name",
                                           "transaction",
                                           "lock_key",
                                           "via",
+                                          "expect",
+                                          "preflight_long_xact",
                                           NULL};
+static const char *const EXPECT_KEYS[] = {"database", "user", "system_identifier", NULL};
 static const char *const TUNNEL_KEYS[] = {"host",
                                           "port",
                                           "user",
@@ -278,6 +286,10 @@ static PfErrCode want_scalar(Loader *L, const yaml_node_t *n, const char *what, 
 
 static const char *setting_noun(const char *key)
 {
+    if (strcmp(key, "expect") == 0)
+        return "a mapping";
+    if (strcmp(key, "preflight_long_xact") == 0)
+        return "a duration";
     if (strcmp(key, "lock_key") == 0)
         return "an integer";
     if (strstr(key, "timeout") || strcmp(key, "lock_wait") == 0)
@@ -363,6 +375,10 @@ static void settings_free(InvSettings *s)
     free(s->sslmode);
     free(s->application_name);
     s->sslmode = s->application_name = NULL;
+    free(s->expect.database);
+    free(s->expect.user);
+    free(s->expect.system_identifier);
+    memset(&s->expect, 0, sizeof s->expect);
 }
 
 static void settings_copy(InvSettings *dst, const InvSettings *src)
@@ -370,11 +386,84 @@ static void settings_copy(InvSettings *dst, const InvSettings *src)
     *dst = *src;
     dst->sslmode = pf_strdup(src->sslmode);
     dst->application_name = pf_strdup(src->application_name);
+    dst->expect.database = pf_strdup(src->expect.database);
+    dst->expect.user = pf_strdup(src->expect.user);
+    dst->expect.system_identifier = pf_strdup(src->expect.system_identifier);
+}
+
+/* expect: {database, user, system_identifier}: a mapping of strings, or null. */
+static PfErrCode check_expect(Loader *L, const yaml_node_t *val)
+{
+    bool present;
+    if (want_mapping(L, val, "expect", &present) != PF_OK)
+        return PF_ERR_INPUT;
+    if (!present)
+        return PF_OK;
+    if (check_keys(L, val, EXPECT_KEYS, "in expect") != PF_OK)
+        return PF_ERR_INPUT;
+    for (yaml_node_pair_t *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top;
+         p++) {
+        if (want_scalar(L, node(L, p->value), text(node(L, p->key)), "a string") != PF_OK)
+            return PF_ERR_INPUT;
+    }
+    return PF_OK;
+}
+
+/* Merge an expect mapping into e, key by key: a key with no value unsets it, and
+ * `expect: null` unsets them all. */
+static PfErrCode load_expect(Loader *L, const yaml_node_t *val, InvExpect *e)
+{
+    if (check_expect(L, val) != PF_OK)
+        return PF_ERR_INPUT;
+    if (val->type != YAML_MAPPING_NODE) {
+        free(e->database);
+        free(e->user);
+        free(e->system_identifier);
+        memset(e, 0, sizeof *e);
+        return PF_OK;
+    }
+    for (yaml_node_pair_t *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top;
+         p++) {
+        const char *key = text(node(L, p->key));
+        yaml_node_t *v = node(L, p->value);
+        char **slot = strcmp(key, "database") == 0 ? &e->database
+                      : strcmp(key, "user") == 0   ? &e->user
+                                                   : &e->system_identifier;
+        char *x = NULL;
+        if (!is_null(v) && expand_nonempty(L, v, key, &x) != PF_OK)
+            return PF_ERR_INPUT;
+        if (x && slot == &e->system_identifier &&
+            (strlen(x) > 20 || strspn(x, "0123456789") != strlen(x))) {
+            fail(L, v,
+                 "bad system_identifier '%s'; expected the decimal number that SELECT "
+                 "system_identifier FROM pg_control_system() (or pg_controldata) shows",
+                 x);
+            free(x);
+            return PF_ERR_INPUT;
+        }
+        free(*slot);
+        *slot = x;
+    }
+    return PF_OK;
+}
+
+/* The value v of key (node val) as a duration in ms, or an error at val's position. */
+static PfErrCode parse_duration(Loader *L, const yaml_node_t *val, const char *key, const char *v,
+                                int64_t *ms)
+{
+    if (duration_syntax_ok(v) && pf_parse_duration_ms(v, ms))
+        return PF_OK;
+    return fail(L, val,
+                "bad duration '%s' for %s; expected e.g. 30s, 500ms, 2m, 1h or a number of "
+                "seconds (0 = none)",
+                v, key);
 }
 
 /* Apply one settings key (already known valid) from a defaults or target mapping. */
 static PfErrCode apply_setting(Loader *L, const char *key, const yaml_node_t *val, InvSettings *s)
 {
+    if (strcmp(key, "expect") == 0)
+        return load_expect(L, val, &s->expect);
     if (want_scalar(L, val, key, setting_noun(key)) != PF_OK)
         return PF_ERR_INPUT;
     bool unsettable = strcmp(key, "sslmode") == 0 || strcmp(key, "lock_key") == 0;
@@ -421,20 +510,17 @@ static PfErrCode apply_setting(Loader *L, const char *key, const yaml_node_t *va
             s->lock_key_set = true;
         else
             rc = fail(L, val, "bad lock_key '%s'; expected a signed 64-bit integer", v);
-    } else if (duration_syntax_ok(v) && pf_parse_duration_ms(v, &ms)) {
+    } else if ((rc = parse_duration(L, val, key, v, &ms)) == PF_OK) {
         if (strcmp(key, "connect_timeout") == 0)
             s->connect_timeout_ms = ms;
         else if (strcmp(key, "lock_wait") == 0)
             s->lock_wait_ms = ms;
         else if (strcmp(key, "lock_timeout") == 0)
             s->lock_timeout_ms = ms;
+        else if (strcmp(key, "preflight_long_xact") == 0)
+            s->preflight_long_xact_ms = ms;
         else
             s->statement_timeout_ms = ms;
-    } else {
-        rc = fail(L, val,
-                  "bad duration '%s' for %s; expected e.g. 30s, 500ms, 2m, 1h or a number of "
-                  "seconds (0 = none)",
-                  v, key);
     }
     free(v);
     return rc;
@@ -621,16 +707,11 @@ static PfErrCode tunnel_setting(Loader *L, InvTunnel *t, const char *key, const 
             t->host_key_policy = INV_HOST_KEY_ACCEPT_NEW;
         else
             rc = fail(L, val, "bad host_key_policy '%s'; expected strict or accept-new", v);
-    } else if (duration_syntax_ok(v) && pf_parse_duration_ms(v, &ms)) {
+    } else if ((rc = parse_duration(L, val, key, v, &ms)) == PF_OK) {
         if (strcmp(key, "keepalive") == 0)
             t->keepalive_ms = ms;
         else
             t->connect_timeout_ms = ms;
-    } else {
-        rc = fail(L, val,
-                  "bad duration '%s' for %s; expected e.g. 30s, 500ms, 2m, 1h or a number of "
-                  "seconds (0 = none)",
-                  v, key);
     }
     free(v);
     return rc;
@@ -913,6 +994,9 @@ static PfErrCode check_entry(Loader *L, const yaml_node_t *entry)
                     return PF_ERR_INPUT;
                 }
             }
+        } else if (strcmp(key, "expect") == 0) {
+            if (check_expect(L, val) != PF_OK)
+                return PF_ERR_INPUT;
         } else {
             const char *noun = strcmp(key, "name") == 0 || strcmp(key, "dsn") == 0
                                    ? "a string"
@@ -1211,7 +1295,12 @@ static PfErrCode load_root(Loader *L)
                 return PF_ERR_INPUT;
         }
     }
-    return check_duplicates(L);
+    if (check_duplicates(L) != PF_OK)
+        return PF_ERR_INPUT;
+    /* Waves last: they choose among the targets (waves.c). */
+    if ((n = map_get(L, root, "waves")))
+        return inv_waves_load(L->path, L->doc, n, L->inv, L->err);
+    return PF_OK;
 }
 
 PfErrCode inv_load(const char *path, Inventory **out, PfErr *err)
@@ -1232,6 +1321,7 @@ PfErrCode inv_load(const char *path, Inventory **out, PfErr *err)
     L.defaults.lock_wait_ms = 30000;
     L.defaults.application_name = pf_strdup("pgfleet");
     L.defaults.transaction = INV_TX_ALL;
+    L.defaults.preflight_long_xact_ms = PREFLIGHT_LONG_XACT_MS;
     L.schema = pf_strdup("drizzle");
     L.table = pf_strdup("__drizzle_migrations");
 
@@ -1286,6 +1376,7 @@ void inv_free(Inventory *inv)
     for (size_t i = 0; i < inv->n_tunnels; i++)
         tunnel_free(&inv->tunnels[i]);
     free(inv->tunnels);
+    inv_waves_free(inv);
     free(inv->migrations_dir);
     free(inv->path);
     free(inv);

@@ -35,4 +35,9 @@ char *pg_quote_ident(const char *ident);               /* "a""b", as drizzle quo
 char *pg_quote_literal(const char *s);                 /* 'it''s' (standard_conforming_strings) */
 char *pg_value(const PGresult *res, int row, int col); /* copy, or NULL when NULL */
 
+/* guard.c: whether e expects anything, and the SQL boolean expression "the server is what e
+ * expects" (caller frees), for the lock statement of the survey. */
+bool pg_expect_any(const InvExpect *e);
+char *pg_expect_sql(const InvExpect *e);
+
 #endif

@@ -50,6 +50,8 @@ void pg_survey_clear(PgSurvey *s)
     pg_identity_clear(&s->identity);
     pg_lock_holder_clear(&s->holder);
     ledger_clear(&s->ledger);
+    free(s->refused);
+    s->refused = NULL;
 }
 
 static const char identity_sql[] =
@@ -170,15 +172,27 @@ PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledge
 }
 
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
-                    PgLockMode mode, int64_t lock_wait_ms, PgSurvey *out, PfErr *err)
+                    PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect, PgSurvey *out,
+                    PfErr *err)
 {
     memset(out, 0, sizeof *out);
     PfBuf q = PF_BUF_INIT;
     char *exist = existence_sql(schema, table);
     pf_buf_puts(&q, identity_sql);
     if (mode == PG_LOCK_TAKE) {
-        /* The lock comes before the existence check so that what we read is under it. */
-        pf_buf_printf(&q, "SELECT pg_catalog.pg_try_advisory_lock(%lld);\n", (long long)lock_key);
+        /* The lock comes before the existence check so that what we read is under it. A
+         * server that is not the one expected does not get it. */
+        if (pg_expect_any(expect)) {
+            char *guard = pg_expect_sql(expect);
+            pf_buf_printf(&q,
+                          "SELECT CASE WHEN %s THEN pg_catalog.pg_try_advisory_lock(%lld) "
+                          "ELSE false END;\n",
+                          guard, (long long)lock_key);
+            free(guard);
+        } else {
+            pf_buf_printf(&q, "SELECT pg_catalog.pg_try_advisory_lock(%lld);\n",
+                          (long long)lock_key);
+        }
         pf_buf_puts(&q, exist);
     } else {
         pf_buf_puts(&q, exist);
@@ -205,6 +219,19 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
         out->locked_by_other = read_holder(r.res[2], &out->holder);
     }
     pg_results_clear(&r);
+    if ((out->refused = pg_identity_mismatch(&out->identity, expect))) {
+        free(exist);
+        out->locked_by_other = false;
+        pg_lock_holder_clear(&out->holder);
+        if (out->lock_acquired) {
+            /* The SQL test let it through: let go of it (failing that, it goes with the
+             * session, which the caller closes). */
+            PfErr ignored;
+            out->lock_acquired = false;
+            pg_lock_release(c, lock_key, &ignored);
+        }
+        return PF_OK;
+    }
 
     if (mode == PG_LOCK_TAKE && !out->lock_acquired && lock_wait_ms > 0) {
         /* Wait for it: lock_timeout bounds advisory lock waits too. The SET is undone by the

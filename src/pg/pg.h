@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "inventory/inventory.h"
 #include "plan/plan.h"
+#include "plan/preflight.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,6 +56,9 @@ typedef struct PgSurvey {
     bool locked_by_other; /* someone else holds it (CHECK), or we could not get it (TAKE) */
     PgLockHolder holder;  /* filled when locked_by_other */
     Ledger ledger;        /* filled unless locked_by_other in TAKE mode */
+    /* The identity is not what the target's expect says: why, for the report (one line with a
+     * hint). Then nothing else was read and no lock is held. NULL when it matches. */
+    char *refused;
 } PgSurvey;
 
 /* Connect. application_name, connect_timeout and sslmode come from settings and override the
@@ -88,9 +92,26 @@ int64_t pg_lock_key_derive(const char *schema, const char *table);
 
 /* Identity, ledger and lock state. In PG_LOCK_TAKE mode the session-level advisory lock is
  * taken (waiting up to lock_wait_ms) before the ledger is read. A held lock is not an error:
- * it is reported through locked_by_other. Free with pg_survey_clear. */
+ * it is reported through locked_by_other. expect (may be NULL) is checked on the identity
+ * first: on a mismatch out->refused says why, the lock is not taken (the lock statement
+ * carries the same test) and the ledger is not read. Free with pg_survey_clear. */
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
-                    PgLockMode mode, int64_t lock_wait_ms, PgSurvey *out, PfErr *err);
+                    PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect, PgSurvey *out,
+                    PfErr *err);
+
+/* NULL when the identity is what e expects (or e expects nothing), else the problem: "expected
+ * database X (system identifier Y), connected to database Z (system identifier W); hint: ...".
+ * A system identifier that cannot be read does not match. Pure; the caller frees. */
+char *pg_identity_mismatch(const PgIdentity *id, const InvExpect *e);
+
+/* Preflight (src/plan/preflight.h): ask the server, in one round trip, what it knows about
+ * p's checks and tables: one row per check, the transactions of this database older than
+ * long_xact_ms (0 = not asked), and the locks other sessions hold or wait for on p's tables.
+ * Read-only; waits at most 1 s for a lock and 10 s for a statement. server_major is the
+ * server's major version (features are asked for only where they exist). Free *out with
+ * preflight_facts_clear. PF_ERR_PG or PF_ERR_UNREACHABLE on failure (*out is then empty). */
+PfErrCode pg_preflight(PgConn *c, const Preflight *p, int64_t long_xact_ms, int server_major,
+                       PreflightFacts *out, PfErr *err);
 void pg_survey_clear(PgSurvey *s);
 
 /* Re-read the ledger rows (used to verify after apply). */
@@ -127,6 +148,14 @@ PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed, Pg
                    PfErr *err);
 
 PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err);
+
+/* A wave's health check (docs/waves.md): run sql, which must be ONE statement returning one row
+ * of one boolean column, in a read-only transaction that is rolled back (three round trips),
+ * under statement_timeout_ms (0 = none). PF_OK sets *ok to its value; PF_ERR_PG when the query
+ * failed or its answer is not one boolean (null included), the message saying which;
+ * PF_ERR_UNREACHABLE when the connection broke. */
+PfErrCode pg_check_query(PgConn *c, const char *sql, int64_t statement_timeout_ms, bool *ok,
+                         PfErr *err);
 
 void pg_identity_clear(PgIdentity *id);
 void pg_lock_holder_clear(PgLockHolder *h);

@@ -22,6 +22,7 @@ static const char *const status_names[TARGET_STATUS_COUNT] = {
     [TARGET_OUT_OF_ORDER] = "out_of_order",
     [TARGET_MODIFIED] = "modified",
     [TARGET_FOREIGN] = "foreign",
+    [TARGET_MIGRATING] = "migrating",
     [TARGET_LOCKED] = "locked",
     [TARGET_UNREACHABLE] = "unreachable",
 };
@@ -56,6 +57,13 @@ void plan_clear(Plan *p)
         free(p->problems[i].message);
     }
     free(p->problems);
+    for (size_t i = 0; i < p->n_warnings; i++) {
+        free(p->warnings[i].migration);
+        free(p->warnings[i].message);
+        free(p->warnings[i].hint);
+        free(p->warnings[i].pids);
+    }
+    free(p->warnings);
     memset(p, 0, sizeof *p);
 }
 
@@ -226,6 +234,7 @@ bool plan_can_apply(const Plan *p, bool allow_out_of_order, const char **why)
         *why = "foreign: the ledger has rows that match no migration of this codebase; hint: "
                "check that the dsn points at the right database";
         return false;
+    case TARGET_MIGRATING:
     case TARGET_LOCKED:
         *why = "locked: another migrator holds the lock";
         return false;

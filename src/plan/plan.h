@@ -20,6 +20,7 @@ typedef enum {
     TARGET_OUT_OF_ORDER,
     TARGET_MODIFIED,
     TARGET_FOREIGN,
+    TARGET_MIGRATING, /* audit only: a migrator holds the lock; plan and apply say locked */
     TARGET_LOCKED,
     TARGET_UNREACHABLE,
     TARGET_STATUS_COUNT
@@ -60,6 +61,19 @@ typedef struct PlanMatch {
     size_t migration; /* index into the codebase */
 } PlanMatch;
 
+/* A preflight warning (plan only; src/plan/preflight.h): something the pending migrations will
+ * meet on the server. Warnings change neither the status nor the exit code. */
+typedef struct PlanWarning {
+    const char *kind; /* static: add_not_null, set_not_null, create_extension,
+                         long_transaction, lock or preflight (the checks could not run) */
+    char *migration;  /* the migration concerned, or NULL */
+    int statement;    /* 1-based statement (chunk) in that migration; 0 when none */
+    char *message;    /* one line, for people */
+    char *hint;       /* what to do about it, or NULL */
+    int *pids;        /* long_transaction, lock: the sessions concerned */
+    size_t n_pids;
+} PlanWarning;
+
 typedef struct Plan {
     TargetStatus status;
     PlanMatch *matches; /* every matched ledger row, in ledger order */
@@ -69,9 +83,11 @@ typedef struct Plan {
     size_t n_applied; /* codebase migrations found in the ledger */
     PlanProblem *problems;
     size_t n_problems;
+    PlanWarning *warnings; /* preflight, filled after classification (plan only) */
+    size_t n_warnings;
 } Plan;
 
-/* Classify. The plan owns its arrays; free them with plan_clear. Never fails. */
+/* Classify. The plan owns its arrays (warnings too); free them with plan_clear. Never fails. */
 void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out);
 void plan_clear(Plan *p);
 

@@ -45,6 +45,23 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
     cJSON *pending = cJSON_AddArrayToObject(o, "pending");
     for (size_t i = 0; i < r->plan.n_pending; i++)
         cJSON_AddItemToArray(pending, cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
+    cJSON *warnings = cJSON_AddArrayToObject(o, "warnings");
+    for (size_t i = 0; i < r->plan.n_warnings; i++) {
+        const PlanWarning *w = &r->plan.warnings[i];
+        cJSON *wo = cJSON_CreateObject();
+        cJSON_AddStringToObject(wo, "kind", w->kind);
+        cJSON_AddItemToObject(wo, "migration", str_or_null(w->migration));
+        if (w->statement > 0)
+            cJSON_AddNumberToObject(wo, "statement", w->statement);
+        else
+            cJSON_AddNullToObject(wo, "statement");
+        cJSON_AddStringToObject(wo, "message", w->message);
+        cJSON_AddItemToObject(wo, "hint", str_or_null(w->hint));
+        cJSON *pids = cJSON_AddArrayToObject(wo, "pids");
+        for (size_t k = 0; k < w->n_pids; k++)
+            cJSON_AddItemToArray(pids, cJSON_CreateNumber(w->pids[k]));
+        cJSON_AddItemToArray(warnings, wo);
+    }
     cJSON *applied = cJSON_AddArrayToObject(o, "applied");
     for (size_t i = 0; i < r->n_applied_now && i < r->plan.n_pending; i++)
         cJSON_AddItemToArray(applied, cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
@@ -99,6 +116,67 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
         cJSON_AddNullToObject(timings, "tunnel_ms");
     cJSON_AddNumberToObject(timings, "total_ms", (double)r->total_ms);
     cJSON_AddNumberToObject(o, "round_trips", r->round_trips);
+    cJSON_AddItemToObject(o, "wave", str_or_null(r->wave ? r->wave->name : NULL));
+    if (r->check_ran) {
+        cJSON *check = cJSON_AddObjectToObject(o, "check");
+        cJSON_AddBoolToObject(check, "passed", r->check_passed);
+    } else {
+        cJSON_AddNullToObject(o, "check");
+    }
+    return o;
+}
+
+/* One wave of the rollout (docs/waves.md); failures, halting and timings are apply's. */
+static cJSON *wave_json(const FleetResult *fr, const WaveResult *w)
+{
+    const InvWave *iw = w->wave;
+    bool apply = fr->mode == FLEET_APPLY;
+    bool ran = apply && (w->state == WAVE_DONE || w->state == WAVE_INTERRUPTED);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", iw->name);
+    cJSON_AddStringToObject(o, "state", fleet_wave_state_name(w->state));
+    cJSON *names = cJSON_AddArrayToObject(o, "targets");
+    size_t outcomes[OUTCOME_SKIPPED + 1] = {0}, checks_failed = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const TargetResult *r = &fr->targets[w->targets[i]];
+        cJSON_AddItemToArray(names, cJSON_CreateString(r->target->name));
+        outcomes[r->outcome]++;
+        if (r->check_ran && !r->check_passed)
+            checks_failed++;
+    }
+    if (apply) {
+        cJSON *oc = cJSON_AddObjectToObject(o, "outcomes");
+        for (int k = OUTCOME_APPLIED; k <= OUTCOME_SKIPPED; k++)
+            cJSON_AddNumberToObject(oc, fleet_outcome_name((TargetOutcome)k), (double)outcomes[k]);
+    } else {
+        cJSON_AddNullToObject(o, "outcomes");
+    }
+    if (iw->parallel > 0)
+        cJSON_AddNumberToObject(o, "parallel", iw->parallel);
+    else
+        cJSON_AddNullToObject(o, "parallel");
+    cJSON_AddStringToObject(o, "max_failures", iw->max_failures_text);
+    cJSON_AddNumberToObject(o, "allowed_failures", (double)w->allowed);
+    if (ran)
+        cJSON_AddNumberToObject(o, "failures", (double)w->failures);
+    else
+        cJSON_AddNullToObject(o, "failures");
+    cJSON_AddBoolToObject(o, "halted", w->halted);
+    cJSON_AddItemToObject(o, "reason", str_or_null(w->reason));
+    cJSON_AddItemToObject(o, "check", str_or_null(iw->check));
+    if (ran)
+        cJSON_AddNumberToObject(o, "checks_failed", (double)checks_failed);
+    else
+        cJSON_AddNullToObject(o, "checks_failed");
+    cJSON_AddItemToObject(o, "started_at", str_or_null(ran ? w->started_at : NULL));
+    if (ran)
+        cJSON_AddNumberToObject(o, "duration_ms", (double)w->duration_ms);
+    else
+        cJSON_AddNullToObject(o, "duration_ms");
+    cJSON_AddNumberToObject(o, "pause_ms", (double)iw->pause_ms);
+    cJSON_AddNumberToObject(o, "paused_ms", (double)w->paused_ms);
+    cJSON_AddBoolToObject(o, "confirm", iw->confirm);
+    cJSON_AddItemToObject(o, "confirmed", str_or_null(fleet_wave_confirm_name(w->confirm)));
     return o;
 }
 
@@ -151,6 +229,13 @@ char *report_json(const ReportContext *ctx)
             cJSON_AddNumberToObject(oc, fleet_outcome_name((TargetOutcome)o), (double)outcomes[o]);
     } else {
         cJSON_AddNullToObject(root, "outcomes");
+    }
+    if (fr->n_waves) {
+        cJSON *waves = cJSON_AddArrayToObject(root, "waves");
+        for (size_t i = 0; i < fr->n_waves; i++)
+            cJSON_AddItemToArray(waves, wave_json(fr, &fr->waves[i]));
+    } else {
+        cJSON_AddNullToObject(root, "waves");
     }
     cJSON *targets = cJSON_AddArrayToObject(root, "targets");
     for (size_t i = 0; i < fr->n; i++)

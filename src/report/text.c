@@ -40,6 +40,81 @@ static void pad(PfBuf *b, const char *s, size_t width)
         pf_buf_putc(b, ' ');
 }
 
+/* A duration as the inventory would say it: 1h, 2m, 30s, 500ms. */
+static void put_ms(PfBuf *b, int64_t ms)
+{
+    if (ms > 0 && ms % 3600000 == 0)
+        pf_buf_printf(b, "%lldh", (long long)(ms / 3600000));
+    else if (ms > 0 && ms % 60000 == 0)
+        pf_buf_printf(b, "%lldm", (long long)(ms / 60000));
+    else if (ms > 0 && ms % 1000 == 0)
+        pf_buf_printf(b, "%llds", (long long)(ms / 1000));
+    else
+        pf_buf_printf(b, "%lldms", (long long)ms);
+}
+
+static void put_threshold(PfBuf *b, const WaveResult *w)
+{
+    pf_buf_printf(b, "max_failures %s", w->wave->max_failures_text);
+    if (w->wave->max_failures_pct)
+        pf_buf_printf(b, " = %zu of %zu", w->allowed, w->n);
+}
+
+/* After the table: each wave in order, with its settings (plan, audit) or how it went. */
+static void put_waves(PfBuf *b, const FleetResult *fr)
+{
+    size_t w_name = 0;
+    for (size_t i = 0; i < fr->n_waves; i++)
+        if (strlen(fr->waves[i].wave->name) > w_name)
+            w_name = strlen(fr->waves[i].wave->name);
+    pf_buf_puts(b, "\nwaves, in order:\n");
+    for (size_t i = 0; i < fr->n_waves; i++) {
+        const WaveResult *w = &fr->waves[i];
+        const InvWave *iw = w->wave;
+        pf_buf_puts(b, "  ");
+        pad(b, iw->name, w_name + 2);
+        if (w->state == WAVE_NOT_SELECTED) {
+            pf_buf_puts(b, "not selected (--wave / --from-wave)\n");
+            continue;
+        }
+        pf_buf_printf(b, "%zu target%s", w->n, w->n == 1 ? "" : "s");
+        if (fr->mode != FLEET_APPLY) {
+            if (iw->parallel > 0)
+                pf_buf_printf(b, "; parallel %d", iw->parallel);
+            pf_buf_puts(b, "; ");
+            put_threshold(b, w);
+            if (iw->pause_ms > 0) {
+                pf_buf_puts(b, "; pause ");
+                put_ms(b, iw->pause_ms);
+            }
+            if (iw->confirm)
+                pf_buf_puts(b, "; confirm");
+            if (iw->check)
+                pf_buf_puts(b, "; check");
+            pf_buf_putc(b, '\n');
+            continue;
+        }
+        if (w->state == WAVE_SKIPPED) {
+            pf_buf_printf(b, ": skipped: %s\n", w->reason ? w->reason : "not started");
+            continue;
+        }
+        pf_buf_printf(b, ": %s, %zu failed (", fleet_wave_state_name(w->state), w->failures);
+        put_threshold(b, w);
+        pf_buf_puts(b, "), ");
+        put_ms(b, w->duration_ms);
+        if (w->paused_ms > 0) {
+            pf_buf_puts(b, "; paused ");
+            put_ms(b, w->paused_ms);
+        }
+        if (fleet_wave_confirm_name(w->confirm))
+            pf_buf_printf(b, "; confirm: %s", fleet_wave_confirm_name(w->confirm));
+        pf_buf_putc(b, '\n');
+        if (w->reason)
+            pf_buf_printf(b, "  %*s%s%s\n", (int)w_name + 2, "", w->halted ? "HALTED: " : "",
+                          w->reason);
+    }
+}
+
 static void put_detail(PfBuf *b, const TargetResult *r)
 {
     if (r->error)
@@ -56,6 +131,7 @@ char *report_text(const ReportContext *ctx)
     bool apply = fr->mode == FLEET_APPLY;
     size_t w_name = strlen("TARGET"), w_status = strlen("STATUS"), w_result = strlen("RESULT");
     size_t w_route = 0; /* a ROUTE column only when some target goes through a tunnel */
+    size_t w_wave = 0;  /* a WAVE column only when the inventory has waves */
     for (size_t i = 0; i < fr->n; i++) {
         const TargetResult *r = &fr->targets[i];
         const char *route = r->target->route;
@@ -64,6 +140,9 @@ char *report_text(const ReportContext *ctx)
         size_t n = strlen(r->target->name);
         if (n > w_name)
             w_name = n;
+        if (r->wave && strlen(r->wave->name) > w_wave)
+            w_wave =
+                strlen(r->wave->name) < strlen("WAVE") ? strlen("WAVE") : strlen(r->wave->name);
         n = strlen(status_label(r));
         if (n > w_status)
             w_status = n;
@@ -74,6 +153,8 @@ char *report_text(const ReportContext *ctx)
     PfBuf b = PF_BUF_INIT;
     if (ctx->color)
         pf_buf_puts(&b, BOLD);
+    if (w_wave)
+        pad(&b, "WAVE", w_wave + 2);
     pad(&b, "TARGET", w_name + 2);
     pad(&b, "STATUS", w_status + 2);
     pad(&b, "PENDING", 9);
@@ -101,6 +182,8 @@ char *report_text(const ReportContext *ctx)
         if (r->status == TARGET_UNREACHABLE || r->outcome == OUTCOME_FAILED ||
             r->outcome == OUTCOME_REFUSED || r->outcome == OUTCOME_INTERRUPTED)
             failed++;
+        if (w_wave)
+            pad(&b, r->wave ? r->wave->name : "", w_wave + 2);
         pad(&b, r->target->name, w_name + 2);
         if (ctx->color)
             pf_buf_puts(&b, status_color(r));
@@ -127,6 +210,14 @@ char *report_text(const ReportContext *ctx)
                 pf_buf_printf(&b, " %s", cb->migrations[r->plan.pending[p]].tag);
             pf_buf_putc(&b, '\n');
         }
+        for (size_t w = 0; w < r->plan.n_warnings; w++) {
+            const PlanWarning *pw = &r->plan.warnings[w];
+            pf_buf_printf(&b, "    %swarning%s: %s", ctx->color ? YELLOW : "",
+                          ctx->color ? RESET : "", pw->message);
+            if (pw->hint)
+                pf_buf_printf(&b, "; hint: %s", pw->hint);
+            pf_buf_putc(&b, '\n');
+        }
     }
 
     pf_buf_printf(&b, "\n%zu target%s:", fr->n, fr->n == 1 ? "" : "s");
@@ -149,5 +240,7 @@ char *report_text(const ReportContext *ctx)
                       applied_targets == 1 ? "" : "s", failed);
     if (fr->interrupted)
         pf_buf_puts(&b, "interrupted: targets not started are listed with status '-'\n");
+    if (fr->n_waves)
+        put_waves(&b, fr);
     return pf_buf_take(&b);
 }

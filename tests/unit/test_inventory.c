@@ -474,23 +474,23 @@ static void test_unknown_keys(void **state)
 {
     load_fails("target: []\n",
                "1:1: unknown key 'target' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels; hint: did you mean 'targets'?");
+               "targets, tunnels, waves; hint: did you mean 'targets'?");
     load_fails("targets: []\nversion: 2\n",
                "2:1: unknown key 'version' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels");
+               "targets, tunnels, waves");
     load_fails("targets:\n  - name: a\n    dsn: x\n    lbels: {}\n",
                "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
                "migrations, for_each, connect_timeout, lock_wait, lock_timeout, "
-               "statement_timeout, sslmode, application_name, transaction, lock_key, via; hint: "
-               "did you mean 'labels'?");
+               "statement_timeout, sslmode, application_name, transaction, lock_key, via, expect, "
+               "preflight_long_xact; hint: did you mean 'labels'?");
     load_fails("defaults:\n  timeout: 5s\ntargets: []\n",
                "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
                "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-               "transaction, lock_key, via");
+               "transaction, lock_key, via, expect, preflight_long_xact");
     load_fails("defaults: {name: x}\ntargets: []\n",
                "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
                "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-               "transaction, lock_key, via");
+               "transaction, lock_key, via, expect, preflight_long_xact");
     load_fails("migrations: {folder: x}\ntargets: []\n",
                "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema");
     load_fails("targets:\n  - name: a\n    dsn: x\n    migrations: {dir: ./m}\n",
@@ -501,7 +501,7 @@ static void test_unknown_keys(void **state)
                "schema; hint: did you mean 'schema'?");
     load_fails("x: &x {name: a}\ntargets:\n  - <<: *x\n    dsn: y\n",
                "1:1: unknown key 'x' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels");
+               "targets, tunnels, waves");
     load_fails("targets:\n  - <<: {name: a}\n    dsn: y\n",
                "2:5: merge keys ('<<') are not supported; use defaults or anchors");
 }

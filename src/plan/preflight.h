@@ -1,0 +1,112 @@
+/*
+ * Preflight: what a target's pending migrations will meet on the server, found read-only
+ * before anything runs (`plan`, `apply --dry-run`; docs/preflight.md). Two pure halves around
+ * one catalog query (pg_preflight, src/pg/preflight.c):
+ *
+ *   preflight_analyze   pending migrations -> checks: the statements that fail for reasons
+ *                       only the server knows (ADD COLUMN ... NOT NULL without a default on a
+ *                       table with rows, SET NOT NULL over NULLs, CREATE EXTENSION without the
+ *                       privilege), and the tables the migrations touch (for the lock check);
+ *   preflight_warnings  checks + the server's answers -> PlanWarnings in the target's plan.
+ *
+ * Statements are found with the codebase's lexer (sqllex.h), not parsed: a statement of
+ * another shape is simply not checked.
+ */
+#ifndef PF_PLAN_PREFLIGHT_H
+#define PF_PLAN_PREFLIGHT_H
+
+#include "codebase/codebase.h"
+#include "plan/plan.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    PREFLIGHT_ADD_NOT_NULL,     /* ALTER TABLE t ADD [COLUMN] c ... NOT NULL, no default */
+    PREFLIGHT_SET_NOT_NULL,     /* ALTER TABLE t ALTER [COLUMN] c SET NOT NULL */
+    PREFLIGHT_CREATE_EXTENSION, /* CREATE EXTENSION [IF NOT EXISTS] e */
+} PreflightCheckKind;
+
+typedef struct PreflightCheck {
+    PreflightCheckKind kind;
+    const char *migration; /* tag, borrowed from the codebase */
+    int statement;         /* 1-based statement (chunk) of the migration */
+    char *schema;          /* as written; NULL when the name is unqualified (search_path) */
+    char *name;            /* the table, or the extension */
+    char *column;          /* NOT NULL checks: the column; NULL otherwise */
+} PreflightCheck;
+
+/* A table some pending statement touches (ALTER, DROP, TRUNCATE, CREATE INDEX ON, REFERENCES,
+ * INSERT, UPDATE, DELETE, LOCK, CREATE TRIGGER/POLICY ... ON), once each. */
+typedef struct PreflightTable {
+    char *schema; /* as written; NULL when unqualified (resolved with the search_path) */
+    char *name;
+    const char *migration; /* the first pending statement touching it (tag borrowed) */
+    int statement;
+} PreflightTable;
+
+typedef struct Preflight {
+    PreflightCheck *checks; /* in run order */
+    size_t n_checks;
+    PreflightTable *tables; /* in order of first touch */
+    size_t n_tables;
+} Preflight;
+
+/* Find the checks and touched tables of the pending migrations (in run order). A check whose
+ * subject an earlier pending statement changes is left out: a NOT NULL column added to a
+ * table created, dropped, renamed, truncated or emptied before it; SET NOT NULL on a column
+ * added before it or on a table updated (backfilled) or deleted from before it; an extension
+ * already created before it. Never fails; free with preflight_clear. */
+void preflight_analyze(const CbMigration *const *pending, size_t n, Preflight *out);
+void preflight_clear(Preflight *p);
+
+/* The server's answer for one check. */
+typedef struct PreflightFact {
+    bool exists;          /* NOT NULL: the table exists; EXTENSION: it is available */
+    bool column_exists;   /* NOT NULL: the column exists already */
+    bool not_null;        /* SET NOT NULL: the column is NOT NULL already */
+    bool readable;        /* NOT NULL: the role may read the table (else rows are unknown) */
+    bool hit;             /* ADD: the table has rows; SET: the column holds NULLs */
+    bool installed;       /* EXTENSION: installed in this database */
+    bool superuser;       /* EXTENSION: the role is a superuser */
+    bool trusted;         /* EXTENSION: its default version is trusted (PostgreSQL 13+) */
+    bool needs_superuser; /* EXTENSION: its control file says superuser (the default) */
+    bool can_create;      /* EXTENSION: the role has CREATE on the database */
+} PreflightFact;
+
+/* Another session: a long transaction, or one holding (or waiting for) a lock. */
+typedef struct PreflightSession {
+    int pid; /* 0 for a prepared transaction */
+    char *user;
+    char *application_name;
+    char *client_addr;  /* "local" for a Unix socket, "" when hidden or none */
+    char *state;        /* pg_stat_activity.state, "" when hidden */
+    int64_t xact_age_s; /* age of its transaction (or session); -1 when hidden */
+    char *mode;         /* locks: "AccessShareLock", ...; NULL otherwise */
+    bool granted;       /* locks: held (true) or waited for (false) */
+    size_t table;       /* locks: index into Preflight.tables */
+} PreflightSession;
+
+typedef struct PreflightFacts {
+    char *user;                   /* current_user */
+    char *database;               /* current_database() */
+    PreflightFact *facts;         /* one per check, same order */
+    PreflightSession *long_xacts; /* transactions older than the threshold, oldest first */
+    size_t n_long_xacts;
+    PreflightSession *locks; /* by table, then pid */
+    size_t n_locks;
+} PreflightFacts;
+
+void preflight_facts_clear(PreflightFacts *f);
+
+/* Turn the answers into warnings appended to plan->warnings: one per failing check, one for
+ * the long transactions (when any; long_xact_ms only words the message), one per touched table
+ * that other sessions lock. Pure; never fails. */
+void preflight_warnings(const Preflight *p, const PreflightFacts *f, int64_t long_xact_ms,
+                        Plan *plan);
+
+/* A "preflight" warning: the checks could not run (why: one line, e.g. the server's error). */
+void preflight_failed(Plan *plan, const char *why);
+
+#endif
