@@ -77,65 +77,19 @@ typedef struct Mig {
 } Mig;
 
 /* One statement: its tokens, whose offsets point into the migration's text. */
-typedef struct Stmt {
-    const char *text;
-    const SqlToken *t;
-    size_t n;
-} Stmt;
+typedef SqlStmt Stmt;
 
 /* ---- tokens ----------------------------------------------------------------------------- */
 
-static bool kw(const Stmt *st, size_t i, const char *k)
-{
-    return i < st->n && sqllex_is(st->text, &st->t[i], k);
-}
-
-static bool op(const Stmt *st, size_t i, char c)
-{
-    return i < st->n && st->t[i].kind == SQL_TOK_OP && st->text[st->t[i].start] == c;
-}
-
-static bool is_name(const Stmt *st, size_t i)
-{
-    return i < st->n && (st->t[i].kind == SQL_TOK_WORD || st->t[i].kind == SQL_TOK_IDENT);
-}
-
-static char *ident(const Stmt *st, size_t i)
-{
-    return is_name(st, i) ? sqllex_ident(st->text, &st->t[i]) : NULL;
-}
-
-/* Skip "IF EXISTS" / "IF NOT EXISTS" at *i. */
-static void skip_if_exists(const Stmt *st, size_t *i)
-{
-    if (kw(st, *i, "if") && kw(st, *i + 1, "exists"))
-        *i += 2;
-    else if (kw(st, *i, "if") && kw(st, *i + 1, "not") && kw(st, *i + 2, "exists"))
-        *i += 3;
-}
-
-/* A possibly qualified name at *i (name, schema.name or db.schema.name), advancing *i past
- * it. *schema is NULL for an unqualified name or the public schema. False when *i holds no
- * name. */
+/* A possibly qualified name at *i; the public schema counts as unqualified (NULL). */
 static bool qname(const Stmt *st, size_t *i, char **schema, char **name)
 {
-    if (!is_name(st, *i))
+    if (!sqlstmt_qname(st, i, schema, name))
         return false;
-    char *parts[3] = {ident(st, *i), NULL, NULL};
-    size_t n = 1;
-    (*i)++;
-    while (n < 3 && op(st, *i, '.') && is_name(st, *i + 1)) {
-        parts[n++] = ident(st, *i + 1);
-        *i += 2;
-    }
-    *name = parts[n - 1];
-    *schema = n >= 2 ? parts[n - 2] : NULL;
     if (*schema && strcmp(*schema, "public") == 0) {
         free(*schema);
         *schema = NULL;
     }
-    if (n == 3)
-        free(parts[0]);
     return true;
 }
 
@@ -330,7 +284,7 @@ static const char HINT_ADMIN[] =
 /* A string literal cast to a type other than the enum ('x'::text) is no use of its value. */
 static bool cast_elsewhere(const Stmt *st, size_t i, const char *type)
 {
-    if (!(op(st, i + 1, ':') && op(st, i + 2, ':')))
+    if (!(sqlstmt_op(st, i + 1, ':') && sqlstmt_op(st, i + 2, ':')))
         return false;
     char *t = type_name(st, i + 3);
     bool other = t && strcmp(t, type) != 0;
@@ -342,7 +296,7 @@ static bool cast_elsewhere(const Stmt *st, size_t i, const char *type)
 static bool mentions_enum(const LintSql *s, const Stmt *st, const char *type)
 {
     for (size_t i = 0; i < st->n; i++) {
-        char *name = ident(st, i);
+        char *name = sqlstmt_ident(st, i);
         if (!name)
             continue;
         bool hit = strcmp(name, type) == 0;
@@ -363,9 +317,9 @@ static bool mentions_enum(const LintSql *s, const Stmt *st, const char *type)
  * string literal equal to it in a statement that names the enum or a table using it. */
 static void check_enum_use(Mig *m, const Stmt *st)
 {
-    if ((kw(st, 0, "create") || kw(st, 0, "alter")) && kw(st, 1, "type"))
+    if ((sqlstmt_kw(st, 0, "create") || sqlstmt_kw(st, 0, "alter")) && sqlstmt_kw(st, 1, "type"))
         return;
-    if (kw(st, 0, "comment"))
+    if (sqlstmt_kw(st, 0, "comment"))
         return;
     for (size_t v = 0; v < m->s->n_values; v++) {
         const EnumValue *ev = &m->s->values[v];
@@ -411,13 +365,13 @@ static void read_columns(const Stmt *st, size_t i, Column **out, size_t *n_out)
     int depth = 0;
     bool at_start = true;
     for (; i < st->n; i++) {
-        if (op(st, i, '(')) {
+        if (sqlstmt_op(st, i, '(')) {
             depth++;
             continue;
         }
-        if (op(st, i, ')') && --depth == 0)
+        if (sqlstmt_op(st, i, ')') && --depth == 0)
             break;
-        if (depth == 1 && op(st, i, ',')) {
+        if (depth == 1 && sqlstmt_op(st, i, ',')) {
             at_start = true;
             continue;
         }
@@ -426,11 +380,11 @@ static void read_columns(const Stmt *st, size_t i, Column **out, size_t *n_out)
         at_start = false;
         bool skip = false;
         for (size_t k = 0; not_columns[k] && !skip; k++)
-            skip = kw(st, i, not_columns[k]);
-        if (skip || !is_name(st, i))
+            skip = sqlstmt_kw(st, i, not_columns[k]);
+        if (skip || !sqlstmt_is_name(st, i))
             continue;
         PF_GROW(cols, cap, n + 1);
-        cols[n++] = (Column){ident(st, i), type_name(st, i + 1)};
+        cols[n++] = (Column){sqlstmt_ident(st, i), type_name(st, i + 1)};
     }
     *out = cols;
     *n_out = n;
@@ -439,36 +393,38 @@ static void read_columns(const Stmt *st, size_t i, Column **out, size_t *n_out)
 static void on_create(Mig *m, const Stmt *st)
 {
     size_t i = 1;
-    if (kw(st, i, "or") && kw(st, i + 1, "replace"))
+    if (sqlstmt_kw(st, i, "or") && sqlstmt_kw(st, i + 1, "replace"))
         i += 2;
-    if (kw(st, i, "unique"))
+    if (sqlstmt_kw(st, i, "unique"))
         i++;
-    if (kw(st, i, "index")) {
-        if (kw(st, i + 1, "concurrently"))
+    if (sqlstmt_kw(st, i, "index")) {
+        if (sqlstmt_kw(st, i + 1, "concurrently"))
             non_transactional(m, st, "CREATE INDEX CONCURRENTLY",
                               "drop CONCURRENTLY (writes to the table wait while the index "
                               "builds), or build the index outside drizzle's migrations");
         return;
     }
-    if (kw(st, i, "database") || kw(st, i, "tablespace")) {
-        non_transactional(m, st, kw(st, i, "database") ? "CREATE DATABASE" : "CREATE TABLESPACE",
+    if (sqlstmt_kw(st, i, "database") || sqlstmt_kw(st, i, "tablespace")) {
+        non_transactional(m, st,
+                          sqlstmt_kw(st, i, "database") ? "CREATE DATABASE" : "CREATE TABLESPACE",
                           HINT_ADMIN);
         return;
     }
-    if (kw(st, i, "global") || kw(st, i, "local"))
+    if (sqlstmt_kw(st, i, "global") || sqlstmt_kw(st, i, "local"))
         i++;
-    if (kw(st, i, "temporary") || kw(st, i, "temp") || kw(st, i, "unlogged"))
+    if (sqlstmt_kw(st, i, "temporary") || sqlstmt_kw(st, i, "temp") ||
+        sqlstmt_kw(st, i, "unlogged"))
         i++;
-    if (!kw(st, i, "table"))
+    if (!sqlstmt_kw(st, i, "table"))
         return;
     i++;
-    skip_if_exists(st, &i);
+    sqlstmt_skip_if_exists(st, &i);
     char *schema, *name;
     if (!qname(st, &i, &schema, &name))
         return;
     Column *cols = NULL;
     size_t n = 0;
-    if (op(st, i, '('))
+    if (sqlstmt_op(st, i, '('))
         read_columns(st, i, &cols, &n);
     Event *e =
         event_push(&m->creates, &m->n_creates, &m->cap_creates, true, schema, name, st->t[0].start);
@@ -481,21 +437,21 @@ static void on_create(Mig *m, const Stmt *st)
 
 static void on_drop(Mig *m, const Stmt *st)
 {
-    if (kw(st, 1, "index") && kw(st, 2, "concurrently")) {
+    if (sqlstmt_kw(st, 1, "index") && sqlstmt_kw(st, 2, "concurrently")) {
         non_transactional(m, st, "DROP INDEX CONCURRENTLY",
                           "drop CONCURRENTLY (the table is locked while the index goes), or drop "
                           "the index outside drizzle's migrations");
         return;
     }
-    if (kw(st, 1, "database") || kw(st, 1, "tablespace")) {
-        non_transactional(m, st, kw(st, 1, "database") ? "DROP DATABASE" : "DROP TABLESPACE",
-                          HINT_ADMIN);
+    if (sqlstmt_kw(st, 1, "database") || sqlstmt_kw(st, 1, "tablespace")) {
+        non_transactional(
+            m, st, sqlstmt_kw(st, 1, "database") ? "DROP DATABASE" : "DROP TABLESPACE", HINT_ADMIN);
         return;
     }
-    if (!kw(st, 1, "table"))
+    if (!sqlstmt_kw(st, 1, "table"))
         return;
     size_t i = 2;
-    skip_if_exists(st, &i);
+    sqlstmt_skip_if_exists(st, &i);
     char *schema, *name;
     while (qname(st, &i, &schema, &name)) {
         if (created_here(m, schema, name)) {
@@ -509,7 +465,7 @@ static void on_drop(Mig *m, const Stmt *st)
         table_drop(m->s, schema, name);
         free(schema);
         free(name);
-        if (!op(st, i, ','))
+        if (!sqlstmt_op(st, i, ','))
             break;
         i++;
     }
@@ -525,17 +481,17 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
     Table *t = table_find(m->s, schema, name);
     char *shown = display(schema, name);
     size_t j = a + 1;
-    if (kw(st, a, "add")) {
-        if (kw(st, j, "column")) {
+    if (sqlstmt_kw(st, a, "add")) {
+        if (sqlstmt_kw(st, j, "column")) {
             j++;
         } else {
             for (size_t k = 0; constraints[k]; k++) {
-                if (kw(st, j, constraints[k]))
+                if (sqlstmt_kw(st, j, constraints[k]))
                     goto out;
             }
         }
-        skip_if_exists(st, &j);
-        char *col = ident(st, j);
+        sqlstmt_skip_if_exists(st, &j);
+        char *col = sqlstmt_ident(st, j);
         if (!col)
             goto out;
         char *type = type_name(st, j + 1);
@@ -549,13 +505,13 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
             free(col);
             free(type);
         }
-    } else if (kw(st, a, "drop")) {
-        if (kw(st, j, "constraint"))
+    } else if (sqlstmt_kw(st, a, "drop")) {
+        if (sqlstmt_kw(st, j, "constraint"))
             goto out;
-        if (kw(st, j, "column"))
+        if (sqlstmt_kw(st, j, "column"))
             j++;
-        skip_if_exists(st, &j);
-        char *col = ident(st, j);
+        sqlstmt_skip_if_exists(st, &j);
+        char *col = sqlstmt_ident(st, j);
         if (!col)
             goto out;
         if (!created) {
@@ -567,21 +523,22 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
         }
         column_drop(t, col);
         free(col);
-    } else if (kw(st, a, "alter")) {
-        if (kw(st, j, "constraint"))
+    } else if (sqlstmt_kw(st, a, "alter")) {
+        if (sqlstmt_kw(st, j, "constraint"))
             goto out;
-        if (kw(st, j, "column"))
+        if (sqlstmt_kw(st, j, "column"))
             j++;
-        char *col = ident(st, j);
+        char *col = sqlstmt_ident(st, j);
         if (!col)
             goto out;
         j++;
-        if (kw(st, j, "type") ||
-            (kw(st, j, "set") && kw(st, j + 1, "data") && kw(st, j + 2, "type"))) {
+        if (sqlstmt_kw(st, j, "type") ||
+            (sqlstmt_kw(st, j, "set") && sqlstmt_kw(st, j + 1, "data") &&
+             sqlstmt_kw(st, j + 2, "type"))) {
             Column *c = column_find(t, col);
             if (c) {
                 free(c->type);
-                c->type = type_name(st, kw(st, j, "type") ? j + 1 : j + 3);
+                c->type = type_name(st, sqlstmt_kw(st, j, "type") ? j + 1 : j + 3);
             }
             if (!created)
                 emit_at(m, "alter-column-type", st->t[a].start,
@@ -592,7 +549,8 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
                         pf_strdup("check that the data converts as intended (USING for a "
                                   "non-trivial cast); on a large table prefer a new column, a "
                                   "backfill and a switch"));
-        } else if (kw(st, j, "set") && kw(st, j + 1, "not") && kw(st, j + 2, "null")) {
+        } else if (sqlstmt_kw(st, j, "set") && sqlstmt_kw(st, j + 1, "not") &&
+                   sqlstmt_kw(st, j + 2, "null")) {
             if (!created)
                 emit_at(m, "set-not-null", st->t[a].start,
                         pf_asprintf("SET NOT NULL on %s.%s, an existing column: PostgreSQL scans "
@@ -605,9 +563,9 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
                                     shown, col, col, col));
         }
         free(col);
-    } else if (kw(st, a, "rename")) {
-        if (kw(st, j, "to")) {
-            char *to = ident(st, j + 1);
+    } else if (sqlstmt_kw(st, a, "rename")) {
+        if (sqlstmt_kw(st, j, "to")) {
+            char *to = sqlstmt_ident(st, j + 1);
             if (!to)
                 goto out;
             if (t) {
@@ -621,12 +579,12 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
             free(to);
             goto out;
         }
-        if (kw(st, j, "constraint"))
+        if (sqlstmt_kw(st, j, "constraint"))
             goto out;
-        if (kw(st, j, "column"))
+        if (sqlstmt_kw(st, j, "column"))
             j++;
-        char *from = ident(st, j);
-        char *to = kw(st, j + 1, "to") ? ident(st, j + 2) : NULL;
+        char *from = sqlstmt_ident(st, j);
+        char *to = sqlstmt_kw(st, j + 1, "to") ? sqlstmt_ident(st, j + 2) : NULL;
         Column *c = from && to && !column_find(t, to) ? column_find(t, from) : NULL;
         if (c) {
             free(c->name);
@@ -635,9 +593,9 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
         }
         free(from);
         free(to);
-    } else if (kw(st, a, "detach") && kw(st, j, "partition")) {
+    } else if (sqlstmt_kw(st, a, "detach") && sqlstmt_kw(st, j, "partition")) {
         for (size_t k = j; k < b; k++) {
-            if (kw(st, k, "concurrently")) {
+            if (sqlstmt_kw(st, k, "concurrently")) {
                 non_transactional(m, st, "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY",
                                   "detach without CONCURRENTLY, or outside drizzle's migrations");
                 break;
@@ -655,9 +613,9 @@ static void on_alter_type(Mig *m, const Stmt *st)
     if (!qname(st, &i, &schema, &name))
         return;
     free(schema);
-    if (kw(st, i, "add") && kw(st, i + 1, "value")) {
+    if (sqlstmt_kw(st, i, "add") && sqlstmt_kw(st, i + 1, "value")) {
         i += 2;
-        skip_if_exists(st, &i);
+        sqlstmt_skip_if_exists(st, &i);
         if (i < st->n && st->t[i].kind == SQL_TOK_STRING) {
             LintSql *s = m->s;
             int line, col;
@@ -673,37 +631,37 @@ static void on_alter_type(Mig *m, const Stmt *st)
 
 static void on_alter(Mig *m, const Stmt *st)
 {
-    if (kw(st, 1, "system")) {
+    if (sqlstmt_kw(st, 1, "system")) {
         non_transactional(m, st, "ALTER SYSTEM", HINT_ADMIN);
         return;
     }
-    if (kw(st, 1, "type")) {
+    if (sqlstmt_kw(st, 1, "type")) {
         on_alter_type(m, st);
         return;
     }
-    if (!kw(st, 1, "table"))
+    if (!sqlstmt_kw(st, 1, "table"))
         return;
     size_t i = 2;
-    skip_if_exists(st, &i);
-    if (kw(st, i, "only"))
+    sqlstmt_skip_if_exists(st, &i);
+    if (sqlstmt_kw(st, i, "only"))
         i++;
-    if (kw(st, i, "all") && kw(st, i + 1, "in"))
+    if (sqlstmt_kw(st, i, "all") && sqlstmt_kw(st, i + 1, "in"))
         return;
     char *schema, *name;
     if (!qname(st, &i, &schema, &name))
         return;
-    if (op(st, i, '*'))
+    if (sqlstmt_op(st, i, '*'))
         i++;
     /* Actions are separated by commas outside parentheses. */
     while (i < st->n) {
         size_t b = i;
         int depth = 0;
         for (; b < st->n; b++) {
-            if (op(st, b, '('))
+            if (sqlstmt_op(st, b, '('))
                 depth++;
-            else if (op(st, b, ')'))
+            else if (sqlstmt_op(st, b, ')'))
                 depth--;
-            else if (depth == 0 && op(st, b, ','))
+            else if (depth == 0 && sqlstmt_op(st, b, ','))
                 break;
         }
         alter_action(m, st, schema, name, i, b);
@@ -717,17 +675,17 @@ static void on_reindex(Mig *m, const Stmt *st)
 {
     bool concurrently = false;
     for (size_t k = 1; k < st->n; k++)
-        concurrently = concurrently || kw(st, k, "concurrently");
+        concurrently = concurrently || sqlstmt_kw(st, k, "concurrently");
     size_t i = 1;
-    if (op(st, i, '(')) {
-        while (i < st->n && !op(st, i, ')'))
+    if (sqlstmt_op(st, i, '(')) {
+        while (i < st->n && !sqlstmt_op(st, i, ')'))
             i++;
         i++;
     }
-    const char *what = kw(st, i, "schema")     ? "REINDEX SCHEMA"
-                       : kw(st, i, "database") ? "REINDEX DATABASE"
-                       : kw(st, i, "system")   ? "REINDEX SYSTEM"
-                                               : NULL;
+    const char *what = sqlstmt_kw(st, i, "schema")     ? "REINDEX SCHEMA"
+                       : sqlstmt_kw(st, i, "database") ? "REINDEX DATABASE"
+                       : sqlstmt_kw(st, i, "system")   ? "REINDEX SYSTEM"
+                                                       : NULL;
     if (concurrently)
         what = "REINDEX ... CONCURRENTLY";
     if (what)
@@ -739,15 +697,15 @@ static void statement(Mig *m, const Stmt *st)
     if (st->n == 0)
         return;
     check_enum_use(m, st);
-    if (kw(st, 0, "create"))
+    if (sqlstmt_kw(st, 0, "create"))
         on_create(m, st);
-    else if (kw(st, 0, "drop"))
+    else if (sqlstmt_kw(st, 0, "drop"))
         on_drop(m, st);
-    else if (kw(st, 0, "alter"))
+    else if (sqlstmt_kw(st, 0, "alter"))
         on_alter(m, st);
-    else if (kw(st, 0, "reindex"))
+    else if (sqlstmt_kw(st, 0, "reindex"))
         on_reindex(m, st);
-    else if (kw(st, 0, "vacuum"))
+    else if (sqlstmt_kw(st, 0, "vacuum"))
         non_transactional(m, st, "VACUUM",
                           "run VACUUM outside the migrations (autovacuum usually does it)");
 }
@@ -795,12 +753,12 @@ static void lint_chunk(Mig *m, size_t base, size_t len, size_t cut_at)
         PF_GROW(toks, cap, n + 1);
         toks[n++] = t;
         Stmt st = {m->text, toks, n};
-        if (atomic == 0 && n >= 2 && kw(&st, 0, "create") && kw(&st, n - 2, "begin") &&
-            kw(&st, n - 1, "atomic"))
+        if (atomic == 0 && n >= 2 && sqlstmt_kw(&st, 0, "create") &&
+            sqlstmt_kw(&st, n - 2, "begin") && sqlstmt_kw(&st, n - 1, "atomic"))
             atomic = 1;
-        else if (atomic > 0 && kw(&st, n - 1, "case"))
+        else if (atomic > 0 && sqlstmt_kw(&st, n - 1, "case"))
             atomic++;
-        else if (atomic > 0 && kw(&st, n - 1, "end"))
+        else if (atomic > 0 && sqlstmt_kw(&st, n - 1, "end"))
             atomic--;
     }
     statement(m, &(Stmt){m->text, toks, n});

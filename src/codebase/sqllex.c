@@ -8,6 +8,7 @@
 
 #include "core/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void sqllex_init(SqlLexer *lx, const char *text, size_t len)
@@ -291,4 +292,53 @@ char *sqllex_string(const char *text, const SqlToken *tok)
     }
     out[o] = '\0';
     return out;
+}
+
+bool sqlstmt_kw(const SqlStmt *st, size_t i, const char *k)
+{
+    return i < st->n && sqllex_is(st->text, &st->t[i], k);
+}
+
+bool sqlstmt_op(const SqlStmt *st, size_t i, char c)
+{
+    return i < st->n && st->t[i].kind == SQL_TOK_OP && st->text[st->t[i].start] == c;
+}
+
+bool sqlstmt_is_name(const SqlStmt *st, size_t i)
+{
+    return i < st->n && (st->t[i].kind == SQL_TOK_WORD || st->t[i].kind == SQL_TOK_IDENT);
+}
+
+char *sqlstmt_ident(const SqlStmt *st, size_t i)
+{
+    return sqlstmt_is_name(st, i) ? sqllex_ident(st->text, &st->t[i]) : NULL;
+}
+
+void sqlstmt_skip_if_exists(const SqlStmt *st, size_t *i)
+{
+    if (sqlstmt_kw(st, *i, "if") && sqlstmt_kw(st, *i + 1, "exists"))
+        *i += 2;
+    else if (sqlstmt_kw(st, *i, "if") && sqlstmt_kw(st, *i + 1, "not") &&
+             sqlstmt_kw(st, *i + 2, "exists"))
+        *i += 3;
+}
+
+bool sqlstmt_qname(const SqlStmt *st, size_t *i, char **schema, char **name)
+{
+    if (!sqlstmt_is_name(st, *i))
+        return false;
+    char *parts[3] = {sqlstmt_ident(st, *i), NULL, NULL};
+    size_t n = 1;
+    (*i)++;
+    while (n < 3 && sqlstmt_op(st, *i, '.') && sqlstmt_is_name(st, *i + 1)) {
+        parts[n++] = sqlstmt_ident(st, *i + 1);
+        *i += 2;
+    }
+    if (sqlstmt_op(st, *i, '*'))
+        (*i)++;
+    *name = parts[n - 1];
+    *schema = n >= 2 ? parts[n - 2] : NULL;
+    if (n == 3)
+        free(parts[0]);
+    return true;
 }

@@ -58,4 +58,28 @@ char *sqllex_ident(const char *text, const SqlToken *tok);
  * NULL for other kinds. Caller frees. */
 char *sqllex_string(const char *text, const SqlToken *tok);
 
+/* A statement as a run of tokens over its text, and the cursor helpers the analyses built on
+ * the lexer (lint, plan preflight) share. Every index may be past the end: the helpers then
+ * answer false or NULL. */
+typedef struct SqlStmt {
+    const char *text;
+    const SqlToken *t;
+    size_t n;
+} SqlStmt;
+
+/* Token i is the keyword k (case-insensitive, unquoted). */
+bool sqlstmt_kw(const SqlStmt *st, size_t i, const char *k);
+/* Token i is the one-character operator c. */
+bool sqlstmt_op(const SqlStmt *st, size_t i, char c);
+/* Token i is a word or a quoted identifier. */
+bool sqlstmt_is_name(const SqlStmt *st, size_t i);
+/* Token i as an identifier (folded or unquoted), or NULL when it is no name; caller frees. */
+char *sqlstmt_ident(const SqlStmt *st, size_t i);
+/* Skip "IF EXISTS" / "IF NOT EXISTS" at *i. */
+void sqlstmt_skip_if_exists(const SqlStmt *st, size_t *i);
+/* A possibly qualified name at *i (name, schema.name or db.schema.name), advancing *i past it
+ * and a trailing '*'. *schema is NULL when unqualified. Caller frees both. False when *i holds
+ * no name. */
+bool sqlstmt_qname(const SqlStmt *st, size_t *i, char **schema, char **name);
+
 #endif

@@ -15,63 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- statements ------------------------------------------------------------------------- */
-
-typedef struct Stmt {
-    const char *text;
-    const SqlToken *t;
-    size_t n;
-} Stmt;
-
-static bool kw(const Stmt *st, size_t i, const char *k)
-{
-    return i < st->n && sqllex_is(st->text, &st->t[i], k);
-}
-
-static bool op(const Stmt *st, size_t i, char c)
-{
-    return i < st->n && st->t[i].kind == SQL_TOK_OP && st->text[st->t[i].start] == c;
-}
-
-static bool is_name(const Stmt *st, size_t i)
-{
-    return i < st->n && (st->t[i].kind == SQL_TOK_WORD || st->t[i].kind == SQL_TOK_IDENT);
-}
-
-static char *ident(const Stmt *st, size_t i)
-{
-    return is_name(st, i) ? sqllex_ident(st->text, &st->t[i]) : NULL;
-}
-
-static void skip_if_exists(const Stmt *st, size_t *i)
-{
-    if (kw(st, *i, "if") && kw(st, *i + 1, "exists"))
-        *i += 2;
-    else if (kw(st, *i, "if") && kw(st, *i + 1, "not") && kw(st, *i + 2, "exists"))
-        *i += 3;
-}
-
-/* A table name at *i (name, schema.name or db.schema.name), advancing past it and a trailing
- * '*'. *schema is NULL when unqualified. False when *i holds no name. */
-static bool qname(const Stmt *st, size_t *i, char **schema, char **name)
-{
-    if (!is_name(st, *i))
-        return false;
-    char *parts[3] = {ident(st, *i), NULL, NULL};
-    size_t n = 1;
-    (*i)++;
-    while (n < 3 && op(st, *i, '.') && is_name(st, *i + 1)) {
-        parts[n++] = ident(st, *i + 1);
-        *i += 2;
-    }
-    if (op(st, *i, '*'))
-        (*i)++;
-    *name = parts[n - 1];
-    *schema = n >= 2 ? parts[n - 2] : NULL;
-    if (n == 3)
-        free(parts[0]);
-    return true;
-}
+typedef SqlStmt Stmt; /* tokens and cursor helpers are the lexer's (codebase/sqllex.h) */
 
 /* ---- what earlier pending statements did ------------------------------------------------- */
 
@@ -173,7 +117,7 @@ static void check(Ctx *c, PreflightCheckKind kind, const char *schema, const cha
 static bool touch_at(Ctx *c, const Stmt *st, size_t *i, bool changed)
 {
     char *schema, *name;
-    if (!qname(st, i, &schema, &name))
+    if (!sqlstmt_qname(st, i, &schema, &name))
         return false;
     touch(c, schema, name);
     if (changed)
@@ -187,7 +131,7 @@ static bool touch_at(Ctx *c, const Stmt *st, size_t *i, bool changed)
 static void touch_references(Ctx *c, const Stmt *st, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++) {
-        if (kw(st, i, "references")) {
+        if (sqlstmt_kw(st, i, "references")) {
             size_t j = i + 1;
             touch_at(c, st, &j, false);
         }
@@ -199,11 +143,11 @@ static size_t action_end(const Stmt *st, size_t i)
 {
     int depth = 0;
     for (; i < st->n; i++) {
-        if (op(st, i, '('))
+        if (sqlstmt_op(st, i, '('))
             depth++;
-        else if (op(st, i, ')'))
+        else if (sqlstmt_op(st, i, ')'))
             depth--;
-        else if (depth == 0 && op(st, i, ','))
+        else if (depth == 0 && sqlstmt_op(st, i, ','))
             break;
     }
     return i;
@@ -226,36 +170,36 @@ static void add_column(Ctx *c, const Stmt *st, size_t i, size_t end, const char 
 {
     static const char *const table_constraints[] = {"constraint", "primary", "unique", "check",
                                                     "foreign",    "exclude", NULL};
-    bool explicit_column = kw(st, i, "column");
+    bool explicit_column = sqlstmt_kw(st, i, "column");
     if (explicit_column) {
         i++;
     } else {
         for (const char *const *k = table_constraints; *k; k++)
-            if (kw(st, i, *k))
+            if (sqlstmt_kw(st, i, *k))
                 return;
     }
-    skip_if_exists(st, &i);
-    char *column = i < end ? ident(st, i) : NULL;
+    sqlstmt_skip_if_exists(st, &i);
+    char *column = i < end ? sqlstmt_ident(st, i) : NULL;
     if (!column)
         return;
     i++;
-    char *type = i < end ? ident(st, i) : NULL;
+    char *type = i < end ? sqlstmt_ident(st, i) : NULL;
     bool not_null = false, has_default = type && is_serial(type), generated = false;
     free(type);
     int depth = 0;
     for (; i < end; i++) {
-        if (op(st, i, '('))
+        if (sqlstmt_op(st, i, '('))
             depth++;
-        else if (op(st, i, ')'))
+        else if (sqlstmt_op(st, i, ')'))
             depth--;
         if (depth != 0)
             continue;
-        if ((kw(st, i, "not") && kw(st, i + 1, "null")) ||
-            (kw(st, i, "primary") && kw(st, i + 1, "key")))
+        if ((sqlstmt_kw(st, i, "not") && sqlstmt_kw(st, i + 1, "null")) ||
+            (sqlstmt_kw(st, i, "primary") && sqlstmt_kw(st, i + 1, "key")))
             not_null = true;
-        else if (kw(st, i, "default") && !kw(st, i + 1, "null"))
+        else if (sqlstmt_kw(st, i, "default") && !sqlstmt_kw(st, i + 1, "null"))
             has_default = true;
-        else if (kw(st, i, "generated"))
+        else if (sqlstmt_kw(st, i, "generated"))
             generated = true;
     }
     if (not_null && !has_default && !generated && may_check)
@@ -268,11 +212,12 @@ static void add_column(Ctx *c, const Stmt *st, size_t i, size_t end, const char 
 static void alter_column(Ctx *c, const Stmt *st, size_t i, size_t end, const char *schema,
                          const char *table)
 {
-    if (kw(st, i, "column"))
+    if (sqlstmt_kw(st, i, "column"))
         i++;
-    if (i + 3 >= end || !kw(st, i + 1, "set") || !kw(st, i + 2, "not") || !kw(st, i + 3, "null"))
+    if (i + 3 >= end || !sqlstmt_kw(st, i + 1, "set") || !sqlstmt_kw(st, i + 2, "not") ||
+        !sqlstmt_kw(st, i + 3, "null"))
         return;
-    char *column = ident(st, i);
+    char *column = sqlstmt_ident(st, i);
     if (!column)
         return;
     if (!happened(c, EV_CHANGED, schema, table, NULL) &&
@@ -284,28 +229,28 @@ static void alter_column(Ctx *c, const Stmt *st, size_t i, size_t end, const cha
 
 static void alter_table(Ctx *c, const Stmt *st, size_t i)
 {
-    skip_if_exists(st, &i);
-    if (kw(st, i, "only"))
+    sqlstmt_skip_if_exists(st, &i);
+    if (sqlstmt_kw(st, i, "only"))
         i++;
     char *schema, *table;
-    if (!qname(st, &i, &schema, &table))
+    if (!sqlstmt_qname(st, &i, &schema, &table))
         return;
     touch(c, schema, table);
-    if (kw(st, i, "rename") && kw(st, i + 1, "to")) {
+    if (sqlstmt_kw(st, i, "rename") && sqlstmt_kw(st, i + 1, "to")) {
         event(c, EV_CHANGED, schema, table, NULL);
-        char *to = ident(st, i + 2);
+        char *to = sqlstmt_ident(st, i + 2);
         if (to)
             event(c, EV_CHANGED, schema, to, NULL);
         free(to);
-    } else if (kw(st, i, "set") && kw(st, i + 1, "schema")) {
+    } else if (sqlstmt_kw(st, i, "set") && sqlstmt_kw(st, i + 1, "schema")) {
         event(c, EV_CHANGED, schema, table, NULL);
     } else {
         bool changed = happened(c, EV_CHANGED, schema, table, NULL);
         while (i < st->n) {
             size_t end = action_end(st, i);
-            if (kw(st, i, "add"))
+            if (sqlstmt_kw(st, i, "add"))
                 add_column(c, st, i + 1, end, schema, table, !changed);
-            else if (kw(st, i, "alter"))
+            else if (sqlstmt_kw(st, i, "alter"))
                 alter_column(c, st, i + 1, end, schema, table);
             touch_references(c, st, i, end);
             i = end + 1;
@@ -318,11 +263,11 @@ static void alter_table(Ctx *c, const Stmt *st, size_t i)
 /* DROP TABLE / TRUNCATE [TABLE] / LOCK [TABLE]: a list of tables from i. */
 static void table_list(Ctx *c, const Stmt *st, size_t i, bool changed)
 {
-    skip_if_exists(st, &i);
+    sqlstmt_skip_if_exists(st, &i);
     for (;;) {
-        if (kw(st, i, "only"))
+        if (sqlstmt_kw(st, i, "only"))
             i++;
-        if (!touch_at(c, st, &i, changed) || !op(st, i, ','))
+        if (!touch_at(c, st, &i, changed) || !sqlstmt_op(st, i, ','))
             return;
         i++;
     }
@@ -331,25 +276,25 @@ static void table_list(Ctx *c, const Stmt *st, size_t i, bool changed)
 /* The first top-level ON after i, then the table. */
 static void on_table(Ctx *c, const Stmt *st, size_t i)
 {
-    for (; i < st->n && !kw(st, i, "on"); i++)
-        if (op(st, i, '('))
+    for (; i < st->n && !sqlstmt_kw(st, i, "on"); i++)
+        if (sqlstmt_op(st, i, '('))
             return;
-    if (!kw(st, i, "on"))
+    if (!sqlstmt_kw(st, i, "on"))
         return;
     i++;
-    if (kw(st, i, "only"))
+    if (sqlstmt_kw(st, i, "only"))
         i++;
     touch_at(c, st, &i, false);
 }
 
 static void create(Ctx *c, const Stmt *st, size_t i)
 {
-    if (kw(st, i, "or") && kw(st, i + 1, "replace"))
+    if (sqlstmt_kw(st, i, "or") && sqlstmt_kw(st, i + 1, "replace"))
         i += 2;
-    if (kw(st, i, "extension")) {
+    if (sqlstmt_kw(st, i, "extension")) {
         i++;
-        skip_if_exists(st, &i);
-        char *name = ident(st, i);
+        sqlstmt_skip_if_exists(st, &i);
+        char *name = sqlstmt_ident(st, i);
         if (!name)
             return;
         if (!happened(c, EV_EXTENSION, NULL, name, NULL))
@@ -358,27 +303,27 @@ static void create(Ctx *c, const Stmt *st, size_t i)
         free(name);
         return;
     }
-    if (kw(st, i, "unique"))
+    if (sqlstmt_kw(st, i, "unique"))
         i++;
-    if (kw(st, i, "index") || kw(st, i, "trigger") || kw(st, i, "policy") ||
-        (kw(st, i, "constraint") && kw(st, i + 1, "trigger"))) {
+    if (sqlstmt_kw(st, i, "index") || sqlstmt_kw(st, i, "trigger") || sqlstmt_kw(st, i, "policy") ||
+        (sqlstmt_kw(st, i, "constraint") && sqlstmt_kw(st, i + 1, "trigger"))) {
         on_table(c, st, i + 1);
         return;
     }
-    while (kw(st, i, "global") || kw(st, i, "local") || kw(st, i, "temp") ||
-           kw(st, i, "temporary") || kw(st, i, "unlogged"))
+    while (sqlstmt_kw(st, i, "global") || sqlstmt_kw(st, i, "local") || sqlstmt_kw(st, i, "temp") ||
+           sqlstmt_kw(st, i, "temporary") || sqlstmt_kw(st, i, "unlogged"))
         i++;
-    if (!kw(st, i, "table"))
+    if (!sqlstmt_kw(st, i, "table"))
         return;
     i++;
-    skip_if_exists(st, &i);
+    sqlstmt_skip_if_exists(st, &i);
     char *schema, *name;
-    if (!qname(st, &i, &schema, &name))
+    if (!sqlstmt_qname(st, &i, &schema, &name))
         return;
     event(c, EV_CHANGED, schema, name, NULL);
     free(schema);
     free(name);
-    if (kw(st, i, "partition") && kw(st, i + 1, "of")) {
+    if (sqlstmt_kw(st, i, "partition") && sqlstmt_kw(st, i + 1, "of")) {
         i += 2;
         touch_at(c, st, &i, false);
     }
@@ -388,35 +333,35 @@ static void create(Ctx *c, const Stmt *st, size_t i)
 static void statement(Ctx *c, const Stmt *st)
 {
     size_t i = 0;
-    if (kw(st, 0, "alter") && kw(st, 1, "table")) {
+    if (sqlstmt_kw(st, 0, "alter") && sqlstmt_kw(st, 1, "table")) {
         alter_table(c, st, 2);
-    } else if (kw(st, 0, "create")) {
+    } else if (sqlstmt_kw(st, 0, "create")) {
         create(c, st, 1);
-    } else if (kw(st, 0, "drop") && kw(st, 1, "table")) {
+    } else if (sqlstmt_kw(st, 0, "drop") && sqlstmt_kw(st, 1, "table")) {
         table_list(c, st, 2, true);
-    } else if (kw(st, 0, "truncate")) {
-        table_list(c, st, kw(st, 1, "table") ? 2 : 1, true);
-    } else if (kw(st, 0, "lock")) {
-        table_list(c, st, kw(st, 1, "table") ? 2 : 1, false);
-    } else if (kw(st, 0, "insert") && kw(st, 1, "into")) {
+    } else if (sqlstmt_kw(st, 0, "truncate")) {
+        table_list(c, st, sqlstmt_kw(st, 1, "table") ? 2 : 1, true);
+    } else if (sqlstmt_kw(st, 0, "lock")) {
+        table_list(c, st, sqlstmt_kw(st, 1, "table") ? 2 : 1, false);
+    } else if (sqlstmt_kw(st, 0, "insert") && sqlstmt_kw(st, 1, "into")) {
         i = 2;
         touch_at(c, st, &i, false);
-    } else if (kw(st, 0, "update")) {
-        i = kw(st, 1, "only") ? 2 : 1;
+    } else if (sqlstmt_kw(st, 0, "update")) {
+        i = sqlstmt_kw(st, 1, "only") ? 2 : 1;
         char *schema, *name;
-        if (qname(st, &i, &schema, &name)) {
+        if (sqlstmt_qname(st, &i, &schema, &name)) {
             touch(c, schema, name);
             event(c, EV_UPDATED, schema, name, NULL);
             free(schema);
             free(name);
         }
-    } else if (kw(st, 0, "delete") && kw(st, 1, "from")) {
-        i = kw(st, 2, "only") ? 3 : 2;
+    } else if (sqlstmt_kw(st, 0, "delete") && sqlstmt_kw(st, 1, "from")) {
+        i = sqlstmt_kw(st, 2, "only") ? 3 : 2;
         char *schema, *name;
-        if (qname(st, &i, &schema, &name)) {
+        if (sqlstmt_qname(st, &i, &schema, &name)) {
             bool where = false;
             for (size_t j = i; j < st->n; j++)
-                where = where || kw(st, j, "where");
+                where = where || sqlstmt_kw(st, j, "where");
             touch(c, schema, name);
             event(c, where ? EV_UPDATED : EV_CHANGED, schema, name, NULL);
             free(schema);
