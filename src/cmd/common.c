@@ -31,6 +31,16 @@ void cmd_error(const PfErr *err)
 
 Inventory *cmd_load_selection(const CmdSelection *s, size_t **idx, size_t *n_idx)
 {
+    PluginHost *host = NULL;
+    Inventory *inv = cmd_load_selection_plugins(s, idx, n_idx, &host);
+    plugin_host_free(host); /* loaded for discovery only */
+    return inv;
+}
+
+Inventory *cmd_load_selection_plugins(const CmdSelection *s, size_t **idx, size_t *n_idx,
+                                      PluginHost **host)
+{
+    *host = NULL;
     const char *path = s->inventory_path;
     if (!path)
         path = getenv("PGFLEET_INVENTORY");
@@ -38,13 +48,15 @@ Inventory *cmd_load_selection(const CmdSelection *s, size_t **idx, size_t *n_idx
         path = "pgfleet.yaml";
     PfErr err;
     Inventory *inv = NULL;
-    if (inv_load(path, &inv, &err) != PF_OK) {
+    if (inv_load_discover(path, plugin_host_inv_discover, host, &inv, &err) != PF_OK) {
         cmd_error(&err);
         return NULL;
     }
     if (inv_select(inv, s->globs, s->n_globs, s->selectors, s->n_selectors, idx, n_idx, &err) !=
         PF_OK) {
         cmd_error(&err);
+        plugin_host_free(*host);
+        *host = NULL;
         inv_free(inv);
         return NULL;
     }

@@ -143,7 +143,8 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                                       : PF_LOG_DEBUG);
 
     size_t *idx = NULL, n_idx = 0;
-    Inventory *inv = cmd_load_selection(&sel, &idx, &n_idx);
+    PluginHost *plugins = NULL;
+    Inventory *inv = cmd_load_selection_plugins(&sel, &idx, &n_idx, &plugins);
     cmd_selection_free(&sel);
     if (!inv)
         return PF_EXIT_INVALID;
@@ -191,6 +192,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .wave_first = wave_first,
         .wave_end = wave_end,
         .assume_yes = assume_yes,
+        .plugins = plugins,
         .progress = verbosity >= 0 && verbosity < 2 && isatty(STDERR_FILENO),
     };
     FleetResult result;
@@ -225,6 +227,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     free(kept);
     fleet_result_clear(&result);
 out:
+    plugin_host_free(plugins); /* fini, after run_end */
     cb_free(cb);
     inv_free(inv);
     free(idx);

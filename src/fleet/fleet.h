@@ -11,6 +11,7 @@
 #include "inventory/inventory.h"
 #include "pg/pg.h"
 #include "plan/plan.h"
+#include "plugin/host.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,6 +69,9 @@ typedef struct FleetRun {
      * assume_yes (--yes) answers every confirm without asking. */
     size_t wave_first, wave_end;
     bool assume_yes;
+    /* Plugins (docs/plugins.md) that get the run's events, or NULL. */
+    PluginHost *plugins;
+    char run_id[48]; /* set by fleet_run: "20261122T183417Z-4242" (UTC start, pid) */
 } FleetRun;
 
 typedef enum {
@@ -114,6 +118,9 @@ typedef struct FleetResult {
     int64_t duration_ms;
     WaveResult *waves; /* every wave of the inventory, in order; NULL when it has none */
     size_t n_waves;
+    char run_id[48];
+    char **plugin_errors; /* plugin callbacks that failed during the run (owned), in order */
+    size_t n_plugin_errors;
 } FleetResult;
 
 /* Run the fleet. Blocks SIGINT/SIGTERM for its duration and handles them itself: no new target

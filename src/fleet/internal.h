@@ -61,4 +61,17 @@ WaveConfirm fleet_wave_ask(const WaveResult *done, const WaveResult *next,
  * turns the outcome into failed, with the reason in res->error. */
 void fleet_wave_check(PgConn *conn, TargetResult *res, const volatile int *interrupted);
 
+/* ---- plugin events (events.c); no-ops when run->plugins is NULL ---- */
+
+void fleet_event_run(const FleetRun *run, const FleetResult *res, PgfleetEventKind kind);
+/* wave_start / wave_end; next: the wave a veto would stop (wave_end). Returns the veto text
+ * (caller frees) when a plugin vetoed wave_end, else NULL. */
+char *fleet_event_wave(const FleetRun *run, const WaveResult *w, const WaveResult *next,
+                       PgfleetEventKind kind);
+/* target_start / target_end, on the worker thread. */
+void fleet_event_target(const FleetRun *run, const TargetResult *res, PgfleetEventKind kind);
+/* migration_before / migration_after of migs[i] (of n); result for after. */
+void fleet_event_migration(const FleetRun *run, const TargetResult *res, PgfleetEventKind kind,
+                           const char *tag, size_t i, size_t n, const char *result);
+
 #endif

@@ -148,8 +148,21 @@ static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *sur
         .lock_timeout_ms = t->settings.lock_timeout_ms,
         .statement_timeout_ms = t->settings.statement_timeout_ms,
     };
+    /* Plugins: every migration is "before" right before the one round trip that runs them
+     * all, and "after" once it returned, with what became of each (docs/plugins.md). */
+    size_t n = res->plan.n_pending;
+    for (size_t i = 0; i < n; i++)
+        fleet_event_migration(run, res, PGFLEET_EVENT_MIGRATION_BEFORE, migs[i]->tag, i, n, NULL);
     PfErr err;
     PfErrCode rc = pg_apply(conn, &req, &res->n_applied_now, &res->failure, &err);
+    for (size_t i = 0; i < n; i++) {
+        const char *what =
+            i < res->n_applied_now ? "applied"
+            : rc != PF_OK && res->failure.tag && strcmp(res->failure.tag, migs[i]->tag) == 0
+                ? "failed"
+                : "not_applied";
+        fleet_event_migration(run, res, PGFLEET_EVENT_MIGRATION_AFTER, migs[i]->tag, i, n, what);
+    }
     free(migs);
     free(names);
     if (rc != PF_OK) {

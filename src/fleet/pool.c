@@ -27,6 +27,10 @@
  *   so SIGINT during a pause or a prompt stops the run with the report so far. `quiet`
  *   (queue_mutex) keeps the progress line off the terminal while a prompt is on it. plan and
  *   audit, being read-only, run every target in one batch.
+ * - Plugins (docs/plugins.md, events.c): run and wave events are sent from the main thread,
+ *   target and migration events from the worker running the target. The plugin host
+ *   (src/plugin/) creates no thread; it holds one mutex around every call into a plugin, so
+ *   callbacks never overlap, and a slow one makes the other workers wait at their next event.
  */
 #include "fleet/internal.h"
 
@@ -109,7 +113,9 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->slot_mutex);
         w->slot->target = res->target->name;
         pthread_mutex_unlock(&p->slot_mutex);
+        fleet_event_target(p->run, res, PGFLEET_EVENT_TARGET_START);
         fleet_job_run(p->run, res, &p->interrupted, w->slot);
+        fleet_event_target(p->run, res, PGFLEET_EVENT_TARGET_END);
         pthread_mutex_lock(&p->slot_mutex);
         w->slot->target = NULL;
         pthread_mutex_unlock(&p->slot_mutex);
@@ -284,6 +290,7 @@ static PfErrCode run_waves(Pool *p, WaveResult *waves, size_t n_waves, PfErr *er
                    w->n == 1 ? "" : "s", workers);
         }
         pf_utc_iso8601(w->started_at);
+        fleet_event_wave(run, w, NULL, PGFLEET_EVENT_WAVE_START);
         int64_t t0 = pf_now_ms();
         PfErrCode rc = pool_work(p, w->targets, w->n, workers, err);
         w->duration_ms = pf_now_ms() - t0;
@@ -294,13 +301,23 @@ static PfErrCode run_waves(Pool *p, WaveResult *waves, size_t n_waves, PfErr *er
         if (p->interrupted) {
             free(w->reason);
             w->reason = pf_strdup("interrupted while its targets ran");
-            continue;
         }
+        WaveResult *next = fleet_wave_next(waves, n_waves, i);
+        char *veto = fleet_event_wave(run, w, next, PGFLEET_EVENT_WAVE_END);
+        if (veto && next && !w->halted && !p->interrupted) {
+            /* A plugin stopped the rollout here, as max_failures would. */
+            w->halted = true;
+            free(w->reason);
+            w->reason = pf_asprintf("wave %s halted the rollout: %s", iw ? iw->name : "", veto);
+            pf_log(PF_LOG_WARN, NULL, "%s", w->reason);
+        }
+        free(veto);
+        if (p->interrupted)
+            continue;
         if (w->halted) {
             stop = w->reason;
             continue;
         }
-        WaveResult *next = fleet_wave_next(waves, n_waves, i);
         if (!iw || w->n == 0 || !next)
             continue;
         /* Nothing applied (all in sync, as when re-running): nothing to let settle. */
@@ -372,6 +389,20 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     }
     pf_utc_iso8601(out->started_at);
     int64_t t0 = pf_now_ms();
+    /* The run's own copy: it carries the run id every plugin event names. */
+    FleetRun run_copy = *run;
+    run = &run_copy;
+    {
+        char compact[32];
+        size_t k = 0;
+        for (const char *c = out->started_at; *c && k < sizeof compact - 1; c++)
+            if (*c != '-' && *c != ':')
+                compact[k++] = *c;
+        compact[k] = '\0';
+        snprintf(run_copy.run_id, sizeof run_copy.run_id, "%s-%ld", compact, (long)getpid());
+        memcpy(out->run_id, run_copy.run_id, sizeof out->run_id);
+    }
+    fleet_event_run(run, out, PGFLEET_EVENT_RUN_START);
 
     Pool p;
     memset(&p, 0, sizeof p);
@@ -442,6 +473,12 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     } else {
         fleet_waves_free(waves, n_waves);
     }
+    fleet_event_run(run, out, PGFLEET_EVENT_RUN_END);
+    size_t n_errors;
+    const char *const *errors = plugin_host_errors(run->plugins, &n_errors);
+    out->plugin_errors = pf_calloc(n_errors ? n_errors : 1, sizeof *out->plugin_errors);
+    for (size_t i = 0; i < n_errors; i++)
+        out->plugin_errors[out->n_plugin_errors++] = pf_strdup(errors[i]);
     pthread_mutex_destroy(&p.queue_mutex);
     pthread_mutex_destroy(&p.slot_mutex);
     free(p.slots);
@@ -464,6 +501,9 @@ void fleet_result_clear(FleetResult *r)
     }
     free(r->targets);
     fleet_waves_free(r->waves, r->n_waves);
+    for (size_t i = 0; i < r->n_plugin_errors; i++)
+        free(r->plugin_errors[i]);
+    free(r->plugin_errors);
     memset(r, 0, sizeof *r);
 }
 

@@ -129,6 +129,15 @@ typedef struct InvWave {
     size_t n_targets;
 } InvWave;
 
+/* A plugin to load (docs/plugins.md), from the top-level `plugins` list. */
+typedef struct InvPlugin {
+    char *path;       /* expanded; `~` is $HOME, relative to the inventory file's directory */
+    InvLabel *config; /* the `config` mapping, values expanded; a list is joined with "," */
+    size_t n_config;
+    int line; /* where the entry stands in the file (1-based) */
+    int column;
+} InvPlugin;
+
 typedef struct Inventory {
     char *path;
     char *migrations_dir; /* resolved relative to the inventory file; NULL when not given */
@@ -138,7 +147,9 @@ typedef struct Inventory {
     size_t n_tunnels;
     InvWave *waves; /* in file order; none when the file has no waves (one implicit wave) */
     size_t n_waves;
-    size_t *wave_of; /* per target: the index of the first wave selecting it (NULL: no waves) */
+    size_t *wave_of;    /* per target: the index of the first wave selecting it (NULL: no waves) */
+    InvPlugin *plugins; /* in file order; loaded by src/plugin/, not here */
+    size_t n_plugins;
 } Inventory;
 
 /* Load and validate the file. Errors (PF_ERR_INPUT, message "FILE:LINE:COL: ..."): YAML
@@ -148,6 +159,27 @@ typedef struct Inventory {
  * NULL. */
 PfErrCode inv_load(const char *path, Inventory **out, PfErr *err);
 void inv_free(Inventory *inv);
+
+/* ---- discovery: targets that plugins add (docs/plugins.md) ---- */
+
+typedef struct InvDiscovery InvDiscovery; /* handed to the callback; valid during it only */
+
+/* Called by inv_load_discover once the file's targets are loaded and checked for duplicates,
+ * before waves choose among them: inv->plugins is set, and inv_discovered_add adds targets.
+ * Return PF_OK, or an error (err set; the load fails with it). */
+typedef PfErrCode (*InvDiscoverFn)(void *ctx, Inventory *inv, InvDiscovery *d, PfErr *err);
+
+/* inv_load, calling discover (may be NULL) as above. */
+PfErrCode inv_load_discover(const char *path, InvDiscoverFn discover, void *ctx, Inventory **out,
+                            PfErr *err);
+
+/* Add a target found by the plugin source: name and dsn required; schema and table NULL for
+ * the inventory's; the defaults apply as to a file's target. PF_ERR_INPUT ("FILE:LINE:COL:
+ * plugin PATH: target 'x' ...", at the plugin's entry) for an empty name or dsn, a bad label
+ * key, a bad schema or table, or a name the inventory already has. Copies everything. */
+PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const char *name,
+                             const char *dsn, const InvLabel *labels, size_t n_labels,
+                             const char *schema, const char *table, PfErr *err);
 
 /* Expand ${VAR} and ${VAR:-default} in s using getenv, and ${each}/${each.KEY} from the
  * given bindings (n_each pairs, key "" for a scalar item; may be 0). Returns a new string, or

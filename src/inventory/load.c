@@ -22,8 +22,9 @@
 
 #define PREFLIGHT_LONG_XACT_MS 60000 /* default preflight_long_xact (docs/inventory.md) */
 
-static const char *const TOP_KEYS[] = {"migrations", "defaults", "targets",
-                                       "tunnels",    "waves",    NULL};
+static const char *const TOP_KEYS[] = {"migrations", "defaults", "targets", "tunnels",
+                                       "waves",      "plugins",  NULL};
+static const char *const PLUGIN_KEYS[] = {"path", "config", NULL};
 static const char *const MIGRATIONS_KEYS[] = {"dir", "table", "schema", NULL};
 static const char *const TARGET_MIGRATIONS_KEYS[] = {"table", "schema", NULL};
 static const char *const SETTING_KEYS[] = {"connect_timeout",
@@ -95,7 +96,14 @@ typedef struct Loader {
     InvLabel *each;
     size_t n_each;
     bool in_for_each;
+    InvDiscoverFn discover; /* plugins' discovery, or NULL */
+    void *discover_ctx;
 } Loader;
+
+/* What a discovery callback adds targets through: the loader, with the plugin it runs for. */
+struct InvDiscovery {
+    Loader *L;
+};
 
 static PfErrCode fail_at(Loader *L, int line, int column, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -1174,6 +1182,161 @@ static PfErrCode load_entry(Loader *L, const yaml_node_t *entry, size_t entry_in
     return PF_OK;
 }
 
+/* ---- plugins (docs/plugins.md) ---- */
+
+static void plugin_free(InvPlugin *p)
+{
+    free(p->path);
+    for (size_t i = 0; i < p->n_config; i++) {
+        free(p->config[i].key);
+        free(p->config[i].value);
+    }
+    free(p->config);
+}
+
+/* A config value: a scalar (expanded), or a list of scalars joined with ",". */
+static PfErrCode plugin_config_value(Loader *L, const yaml_node_t *key, const yaml_node_t *val,
+                                     char **out)
+{
+    if (val->type == YAML_SCALAR_NODE)
+        return is_null(val) ? (*out = pf_strdup(""), PF_OK) : expand(L, val, out);
+    if (val->type != YAML_SEQUENCE_NODE)
+        return fail(L, val, "plugin config '%s' must be a scalar or a list of scalars, not %s",
+                    text(key), kind(val));
+    PfBuf b = PF_BUF_INIT;
+    pf_buf_puts(&b, "");
+    for (yaml_node_item_t *i = val->data.sequence.items.start; i < val->data.sequence.items.top;
+         i++) {
+        yaml_node_t *item = node(L, *i);
+        char *v;
+        if (item->type != YAML_SCALAR_NODE) {
+            free(pf_buf_take(&b));
+            return fail(L, item, "plugin config '%s' must be a list of scalars, not of %s",
+                        text(key), kind(item));
+        }
+        if (expand(L, item, &v) != PF_OK) {
+            free(pf_buf_take(&b));
+            return PF_ERR_INPUT;
+        }
+        pf_buf_printf(&b, "%s%s", i == val->data.sequence.items.start ? "" : ",", v);
+        free(v);
+    }
+    *out = pf_buf_take(&b);
+    return PF_OK;
+}
+
+static PfErrCode load_plugin(Loader *L, const yaml_node_t *entry)
+{
+    if (entry->type != YAML_MAPPING_NODE)
+        return fail(L, entry,
+                    "a plugins entry must be a mapping {path: ..., config: {...}}, not %s",
+                    kind(entry));
+    if (check_keys(L, entry, PLUGIN_KEYS, "in a plugins entry") != PF_OK)
+        return PF_ERR_INPUT;
+    yaml_node_t *path = map_get(L, entry, "path"), *config = map_get(L, entry, "config");
+    if (!path)
+        return fail(L, entry, "missing key 'path' in a plugins entry");
+    if (want_scalar(L, path, "path", "a file path") != PF_OK)
+        return PF_ERR_INPUT;
+    InvPlugin p = {.line = (int)entry->start_mark.line + 1,
+                   .column = (int)entry->start_mark.column + 1};
+    char *raw;
+    if (expand_nonempty(L, path, "path", &raw) != PF_OK)
+        return PF_ERR_INPUT;
+    p.path = tunnel_path(L, raw);
+    free(raw);
+    bool present = false;
+    if (config && want_mapping(L, config, "config", &present) != PF_OK) {
+        plugin_free(&p);
+        return PF_ERR_INPUT;
+    }
+    if (present) {
+        size_t n = (size_t)(config->data.mapping.pairs.top - config->data.mapping.pairs.start);
+        p.config = pf_calloc(n ? n : 1, sizeof *p.config);
+        for (yaml_node_pair_t *q = config->data.mapping.pairs.start;
+             q < config->data.mapping.pairs.top; q++) {
+            yaml_node_t *key = node(L, q->key);
+            char *v;
+            if (key->type != YAML_SCALAR_NODE || !*text(key)) {
+                plugin_free(&p);
+                return fail(L, key, "plugin config keys must be non-empty scalars");
+            }
+            if (plugin_config_value(L, key, node(L, q->value), &v) != PF_OK) {
+                plugin_free(&p);
+                return PF_ERR_INPUT;
+            }
+            p.config[p.n_config].key = pf_strdup(text(key));
+            p.config[p.n_config].value = v;
+            p.n_config++;
+        }
+    }
+    Inventory *inv = L->inv;
+    inv->plugins = pf_realloc(inv->plugins, (inv->n_plugins + 1) * sizeof *inv->plugins);
+    inv->plugins[inv->n_plugins++] = p;
+    return PF_OK;
+}
+
+static PfErrCode load_plugins(Loader *L, const yaml_node_t *n)
+{
+    bool present = false;
+    if (want_sequence(L, n, "plugins", &present) != PF_OK)
+        return PF_ERR_INPUT;
+    if (!present)
+        return PF_OK;
+    for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+        if (load_plugin(L, node(L, *i)) != PF_OK)
+            return PF_ERR_INPUT;
+    return PF_OK;
+}
+
+static bool label_key_ok(const char *k)
+{
+    return *k && strcmp(k, "name") != 0 && !strpbrk(k, ",=! \t\r\n");
+}
+
+PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const char *name,
+                             const char *dsn, const InvLabel *labels, size_t n_labels,
+                             const char *schema, const char *table, PfErr *err)
+{
+    Loader *L = d->L;
+    Inventory *inv = L->inv;
+    const char *what = NULL;
+    if (!name || !*name)
+        what = "a discovered target has no name";
+    else if (!dsn || !*dsn)
+        what = "has no dsn";
+    else if ((schema && (!*schema || strlen(schema) > MAX_IDENT_LEN)) ||
+             (table && (!*table || strlen(table) > MAX_IDENT_LEN)))
+        what = "has an empty ledger schema or table, or one longer than 63 bytes";
+    for (size_t i = 0; !what && i < n_labels; i++)
+        if (!labels[i].key || !label_key_ok(labels[i].key) || !labels[i].value)
+            what = "has a bad label key (non-empty, not 'name', without ',', '=', '!' or "
+                   "whitespace)";
+    for (size_t i = 0; !what && i < inv->n; i++)
+        if (strcmp(inv->targets[i].name, name) == 0)
+            what = "duplicates the name of a target already in the inventory";
+    if (what)
+        return pf_err_set(err, PF_ERR_INPUT, "%s:%d:%d: plugin %s: target '%s' %s", L->path,
+                          source->line, source->column, source->path, name ? name : "", what);
+    InvTarget t = {0};
+    t.name = pf_strdup(name);
+    t.dsn = pf_strdup(dsn);
+    t.dsn_masked = inv_mask_dsn(dsn);
+    t.labels = pf_calloc(n_labels ? n_labels : 1, sizeof *t.labels);
+    for (size_t i = 0; i < n_labels; i++)
+        t.labels[t.n_labels++] = (InvLabel){pf_strdup(labels[i].key), pf_strdup(labels[i].value)};
+    t.schema = pf_strdup(schema ? schema : L->schema);
+    t.table = pf_strdup(table ? table : L->table);
+    settings_copy(&t.settings, &L->defaults);
+    t.via = pf_strdup(L->default_via);
+    t.route = route_of(inv, t.via);
+    t.line = source->line;
+    t.column = source->column;
+    PF_GROW(inv->targets, L->targets_cap, inv->n + 1);
+    inv->targets[inv->n++] = t;
+    return PF_OK;
+}
+
 /* ---- duplicate names ---- */
 
 typedef struct NameRef {
@@ -1283,6 +1446,8 @@ static PfErrCode load_root(Loader *L)
         return PF_ERR_INPUT;
     if ((n = map_get(L, root, "defaults")) && load_defaults(L, n) != PF_OK)
         return PF_ERR_INPUT;
+    if ((n = map_get(L, root, "plugins")) && load_plugins(L, n) != PF_OK)
+        return PF_ERR_INPUT;
     if (!(n = map_get(L, root, "targets")))
         return fail(L, root, "missing key 'targets' at top level");
     bool present;
@@ -1297,6 +1462,12 @@ static PfErrCode load_root(Loader *L)
     }
     if (check_duplicates(L) != PF_OK)
         return PF_ERR_INPUT;
+    /* Plugins add their targets after the file's own, before waves choose among them. */
+    if (L->discover) {
+        InvDiscovery d = {L};
+        if (L->discover(L->discover_ctx, L->inv, &d, L->err) != PF_OK)
+            return L->err->code ? L->err->code : PF_ERR_INPUT;
+    }
     /* Waves last: they choose among the targets (waves.c). */
     if ((n = map_get(L, root, "waves")))
         return inv_waves_load(L->path, L->doc, n, L->inv, L->err);
@@ -1304,6 +1475,12 @@ static PfErrCode load_root(Loader *L)
 }
 
 PfErrCode inv_load(const char *path, Inventory **out, PfErr *err)
+{
+    return inv_load_discover(path, NULL, NULL, out, err);
+}
+
+PfErrCode inv_load_discover(const char *path, InvDiscoverFn discover, void *ctx, Inventory **out,
+                            PfErr *err)
 {
     *out = NULL;
     char *data;
@@ -1313,7 +1490,7 @@ PfErrCode inv_load(const char *path, Inventory **out, PfErr *err)
         return rc;
 
     PfErr local;
-    Loader L = {.path = path, .err = err ? err : &local};
+    Loader L = {.path = path, .err = err ? err : &local, .discover = discover, .discover_ctx = ctx};
     pf_err_clear(L.err);
     L.inv = pf_calloc(1, sizeof *L.inv);
     L.inv->path = pf_strdup(path);
@@ -1377,6 +1554,9 @@ void inv_free(Inventory *inv)
         tunnel_free(&inv->tunnels[i]);
     free(inv->tunnels);
     inv_waves_free(inv);
+    for (size_t i = 0; i < inv->n_plugins; i++)
+        plugin_free(&inv->plugins[i]);
+    free(inv->plugins);
     free(inv->migrations_dir);
     free(inv->path);
     free(inv);

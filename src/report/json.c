@@ -189,6 +189,8 @@ char *report_json(const ReportContext *ctx)
     cJSON_AddStringToObject(root, "pgfleet_version", PGFLEET_VERSION);
     cJSON_AddStringToObject(root, "command", fleet_mode_name(fr->mode));
     cJSON_AddStringToObject(root, "started_at", fr->started_at);
+    if (*fr->run_id)
+        cJSON_AddStringToObject(root, "run_id", fr->run_id);
     cJSON_AddNumberToObject(root, "duration_ms", (double)fr->duration_ms);
     cJSON_AddBoolToObject(root, "interrupted", fr->interrupted);
     cJSON_AddNumberToObject(root, "exit_code", ctx->exit_code);
@@ -240,6 +242,12 @@ char *report_json(const ReportContext *ctx)
     cJSON *targets = cJSON_AddArrayToObject(root, "targets");
     for (size_t i = 0; i < fr->n; i++)
         cJSON_AddItemToArray(targets, target_json(cb, fr, &fr->targets[i]));
+    /* Plugin callbacks that failed (docs/plugins.md); present only when there were some. */
+    if (fr->n_plugin_errors) {
+        cJSON *pe = cJSON_AddArrayToObject(root, "plugin_errors");
+        for (size_t i = 0; i < fr->n_plugin_errors; i++)
+            cJSON_AddItemToArray(pe, cJSON_CreateString(fr->plugin_errors[i]));
+    }
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     char *out = pf_asprintf("%s\n", s);

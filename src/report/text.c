@@ -242,5 +242,10 @@ char *report_text(const ReportContext *ctx)
         pf_buf_puts(&b, "interrupted: targets not started are listed with status '-'\n");
     if (fr->n_waves)
         put_waves(&b, fr);
+    if (fr->n_plugin_errors) {
+        pf_buf_printf(&b, "\nplugin errors (%zu):\n", fr->n_plugin_errors);
+        for (size_t i = 0; i < fr->n_plugin_errors; i++)
+            pf_buf_printf(&b, "  %s\n", fr->plugin_errors[i]);
+    }
     return pf_buf_take(&b);
 }
