@@ -258,7 +258,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
                                     : OUTCOME_NONE;
         res->error = pf_strdup(err.msg);
         pf_log(PF_LOG_WARN, t->name, "%s", err.msg);
-        goto done;
+        goto unlock; /* what the survey read or took before failing is still released */
     }
     res->identity = survey.identity;
     memset(&survey.identity, 0, sizeof survey.identity);
@@ -302,7 +302,6 @@ unlock:
     if (survey.lock_acquired && pg_lock_release(conn, res->lock_key, &err) != PF_OK)
         pf_log(PF_LOG_DEBUG, t->name, "unlock: %s (the lock goes with the session)", err.msg);
     pg_survey_clear(&survey);
-done:
     tunnel_blame(fwd, res);
     res->round_trips = pg_conn_round_trips(conn);
     job_slot_detach(slot);
