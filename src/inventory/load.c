@@ -27,35 +27,13 @@ static const char *const TOP_KEYS[] = {"migrations", "defaults", "targets", "tun
 static const char *const PLUGIN_KEYS[] = {"path", "config", NULL};
 static const char *const MIGRATIONS_KEYS[] = {"dir", "table", "schema", NULL};
 static const char *const TARGET_MIGRATIONS_KEYS[] = {"table", "schema", NULL};
-static const char *const SETTING_KEYS[] = {"connect_timeout",
-                                           "lock_wait",
-                                           "lock_timeout",
-                                           "statement_timeout",
-                                           "sslmode",
-                                           "application_name",
-                                           "transaction",
-                                           "lock_key",
-                                           "via",
-                                           "expect",
-                                           "preflight_long_xact",
-                                           NULL};
-static const char *const TARGET_KEYS[] = {"name",
-                                          "dsn",
-                                          "labels",
-                                          "migrations",
-                                          "for_each",
-                                          "connect_timeout",
-                                          "lock_wait",
-                                          "lock_timeout",
-                                          "statement_timeout",
-                                          "sslmode",
-                                          "application_name",
-                                          "transaction",
-                                          "lock_key",
-                                          "via",
-                                          "expect",
-                                          "preflight_long_xact",
-                                          NULL};
+/* The settings keys, allowed in defaults and on every target (listed once, used twice). */
+#define SETTING_KEY_NAMES                                                                          \
+    "connect_timeout", "lock_wait", "lock_timeout", "statement_timeout", "sslmode",                \
+        "application_name", "transaction", "lock_key", "via", "expect", "preflight_long_xact"
+static const char *const SETTING_KEYS[] = {SETTING_KEY_NAMES, NULL};
+static const char *const TARGET_KEYS[] = {
+    "name", "dsn", "labels", "migrations", "for_each", SETTING_KEY_NAMES, NULL};
 static const char *const EXPECT_KEYS[] = {"database", "user", "system_identifier", NULL};
 static const char *const TUNNEL_KEYS[] = {"host",
                                           "port",
