@@ -77,17 +77,9 @@ int cmd_diff(int argc, char **argv)
     report_diff(before, after, &d);
     int code = d.n > 0 ? DIFF_EXIT_CHANGED : PF_EXIT_OK;
     char *doc = json ? report_diff_json(before, after, &d) : report_diff_text(before, after, &d);
-    if (output) {
-        if (pf_write_file_atomic(output, doc, strlen(doc), &err) != PF_OK) {
-            cmd_error(&err);
-            code = PF_EXIT_INVALID;
-        }
-    } else {
-        fputs(doc, stdout);
-        if (fflush(stdout) != 0) {
-            fprintf(stderr, "pgfleet: writing to stdout failed\n");
-            code = PF_EXIT_INVALID;
-        }
+    if (pf_write_output(output, doc, "the differences", &err) != PF_OK) {
+        cmd_error(&err);
+        code = PF_EXIT_INVALID;
     }
     free(doc);
     report_diff_clear(&d);

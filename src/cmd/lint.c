@@ -132,17 +132,9 @@ int cmd_lint(int argc, char **argv)
     }
     code = exit_code(r);
     char *doc = json ? report_lint_json(r, code) : report_lint_text(r);
-    if (output) {
-        if (pf_write_file_atomic(output, doc, strlen(doc), &err) != PF_OK) {
-            cmd_error(&err);
-            code = PF_EXIT_INVALID;
-        }
-    } else {
-        fputs(doc, stdout);
-        if (fflush(stdout) != 0) {
-            fprintf(stderr, "pgfleet: writing the findings to stdout failed\n");
-            code = PF_EXIT_INVALID;
-        }
+    if (pf_write_output(output, doc, "the findings", &err) != PF_OK) {
+        cmd_error(&err);
+        code = PF_EXIT_INVALID;
     }
     free(doc);
 out:

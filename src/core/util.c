@@ -76,6 +76,16 @@ PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, P
     return PF_OK;
 }
 
+PfErrCode pf_write_output(const char *path, const char *doc, const char *what, PfErr *err)
+{
+    if (path)
+        return pf_write_file_atomic(path, doc, strlen(doc), err);
+    fputs(doc, stdout);
+    if (fflush(stdout) != 0)
+        return pf_err_set(err, PF_ERR_IO, "writing %s to stdout failed", what);
+    return PF_OK;
+}
+
 bool pf_parse_duration_ms(const char *s, int64_t *ms)
 {
     if (!s || !*s)

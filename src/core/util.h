@@ -14,6 +14,10 @@ PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err);
 /* Write a file atomically (temp file + rename in the same directory). */
 PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, PfErr *err);
 
+/* Write a finished document to path (atomically, as above) or, when path is NULL, to stdout.
+ * what names the document in the error ("the report"). */
+PfErrCode pf_write_output(const char *path, const char *doc, const char *what, PfErr *err);
+
 /* Parse "30s", "500ms", "2m", "1h", or a bare number of seconds, into milliseconds.
  * "0" means no limit. Returns false on malformed input. */
 bool pf_parse_duration_ms(const char *s, int64_t *ms);

@@ -36,14 +36,7 @@ PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char
         if (formats[i].format == format)
             render = formats[i].render;
     char *doc = render(ctx);
-    PfErrCode rc = PF_OK;
-    if (path) {
-        rc = pf_write_file_atomic(path, doc, strlen(doc), err);
-    } else {
-        fputs(doc, stdout);
-        if (fflush(stdout) != 0)
-            rc = pf_err_set(err, PF_ERR_IO, "writing the report to stdout failed");
-    }
+    PfErrCode rc = pf_write_output(path, doc, "the report", err);
     free(doc);
     return rc;
 }
