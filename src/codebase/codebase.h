@@ -57,8 +57,10 @@ char *cb_utf8_decode(const char *bytes, size_t len, size_t *out_len);
 /* sha256 of data as 64 lowercase hex digits + NUL. */
 void cb_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* drizzle's hash of a file's raw bytes: sha256 of cb_utf8_decode(bytes). */
-void cb_drizzle_hash(const char *bytes, size_t len, char out[65]);
+/* A migration file's raw bytes as drizzle-orm reads them: returns the text it executes
+ * (cb_utf8_decode, caller frees; *text_len its length, may be NULL) and fills hash with drizzle's
+ * hash, sha256 hex of that text. The reader and the hash tests both call this one function. */
+char *cb_drizzle_hash(const char *bytes, size_t len, size_t *text_len, char hash[65]);
 
 /* Split text on the literal "--> statement-breakpoint", keeping everything else verbatim
  * (empty chunks kept, nothing trimmed), like JavaScript's String.prototype.split.

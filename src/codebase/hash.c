@@ -23,10 +23,12 @@ void cb_sha256_hex(const void *data, size_t len, char out[65])
     out[64] = '\0';
 }
 
-void cb_drizzle_hash(const char *bytes, size_t len, char out[65])
+char *cb_drizzle_hash(const char *bytes, size_t len, size_t *text_len, char hash[65])
 {
     size_t n;
     char *text = cb_utf8_decode(bytes, len, &n);
-    cb_sha256_hex(text, n, out);
-    free(text);
+    cb_sha256_hex(text, n, hash);
+    if (text_len)
+        *text_len = n;
+    return text;
 }

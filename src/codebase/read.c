@@ -36,9 +36,8 @@ PfErrCode cb_load(CbMigration *m, PfErr *err)
     PfErrCode rc = pf_read_file(m->path, &raw, &len, err);
     if (rc != PF_OK)
         return rc;
-    m->sql = cb_utf8_decode(raw, len, &m->sql_len);
+    m->sql = cb_drizzle_hash(raw, len, &m->sql_len, m->hash);
     free(raw);
-    cb_sha256_hex(m->sql, m->sql_len, m->hash);
     cb_split(m->sql, m->sql_len, &m->chunks, &m->n_chunks);
     return PF_OK;
 }
