@@ -31,12 +31,14 @@ write_inv() {
         [ -z "$waves" ] || printf 'waves:\n%s\n' "$waves"
     } >"$file"
 }
-# The recorded events with the run id replaced by RUN (checked to be one id first).
+# recorded FILE REPORT: the recorded events with the run id of the JSON report REPORT replaced
+# by RUN. Any other run id stays as it is, so the comparison that follows fails on it; and every
+# run= must be that one id.
 recorded() {
-    local ids
-    ids=$(grep -o 'run=[^ ]*' "$1" | sort -u | wc -l)
-    [ "$ids" = 1 ] || fail "$1: one run id expected, got $ids"
-    sed 's/run=[^ ]*/run=RUN/' "$1"
+    local id
+    id=$(jget "$2" 'd["run_id"]')
+    assert_eq "run=$id" "$(grep -o 'run=[^ ]*' "$1" | sort -u)" "$1: one run id, the report's" >&2
+    sed "s/run=$id\( \|\$\)/run=RUN\1/" "$1"
 }
 
 # --- every event, once, in order, with its data ---------------------------------------------------
@@ -73,12 +75,13 @@ migration_after target=r2 migration=0001_more 2/2 result=failed
 target_end target=r2 wave=rest labels=env:test status=uninitialized outcome=failed pending=2 applied= error=migration 0001_more, statement 1 failed: relation \"more\" already exists (SQLSTATE 42P07)
 wave_end wave=rest state=done failures=1 halted=0 next=-
 run_end run=RUN exit=2
-fini" "$(recorded "$REC")" "apply: every event once, in order, with its data"
+fini" "$(recorded "$REC" "$PF_TMP/order.out")" "apply: every event once, in order, with its data"
 assert_eq "$(jget "$PF_TMP/order.out" 'd.get("plugin_errors")')" "null" "no plugin errors in the report"
 
 # plan: target events only (no wave events, no migrations run)
 rm -f "$REC"
 pf order_plan plan -i "$PF_TMP/order.yaml" -j 1 -f json
+assert_eq 0 "$RC" "plan: exit 0 (stderr: $(pf_err order_plan))"
 assert_lines "run_start run=RUN command=plan targets=3
 target_start target=c1 wave=canary labels=env:test
 target_end target=c1 wave=canary labels=env:test status=in_sync outcome=none pending=0 applied= error=-
@@ -87,7 +90,7 @@ target_end target=r1 wave=rest labels=env:test status=in_sync outcome=none pendi
 target_start target=r2 wave=rest labels=env:test
 target_end target=r2 wave=rest labels=env:test status=uninitialized outcome=none pending=2 applied= error=-
 run_end run=RUN exit=0
-fini" "$(recorded "$REC")" "plan: run and target events only"
+fini" "$(recorded "$REC" "$PF_TMP/order_plan.out")" "plan: run and target events only"
 
 # --- a veto at wave end stops the next wave -------------------------------------------------------
 pg_createdb v1 v2 v3
@@ -109,7 +112,7 @@ assert_eq "done true $REASON|skipped false $REASON" \
 assert_contains "$(pf_err veto)" "pgfleet: warning: $REASON" "veto: logged"
 assert_eq "no ledger" "$(db_state v2 | head -n 1)" "veto: v2 untouched"
 assert_eq "wave_end wave=canary state=done failures=0 halted=0 next=rest
-run_end run=RUN exit=2" "$(recorded "$REC" | tail -n 3 | head -n 2)" "veto: no event of the vetoed wave"
+run_end run=RUN exit=2" "$(recorded "$REC" "$R" | tail -n 3 | head -n 2)" "veto: no event of the vetoed wave"
 
 # --- loading errors: exit 3, the plugin's path named, nothing run -------------------------------
 pg_createdb l1
@@ -143,6 +146,7 @@ MSG="plugin record ($PLUG/record.so): target_end on e1: record: asked to fail on
 assert_eq "$MSG" "$(jget "$PF_TMP/err.out" 'd["plugin_errors"]')" "json report: plugin_errors"
 assert_contains "$(pf_err err)" "pgfleet: error: e1: $MSG" "stderr: the error is logged"
 pf err_text apply -i "$PF_TMP/err.yaml"
+assert_eq 0 "$RC" "text report: exit 0 (in sync already)"
 assert_contains "$(pf_out err_text)" "plugin errors (1):
   $MSG" "text report: plugin errors"
 
@@ -272,9 +276,11 @@ assert_eq "1 t t" "$(pg_psql ops "select count(distinct run_id), bool_and(durati
     "history-pg: one run id, durations and start times"
 assert_eq "$RUN_ID" "$(pg_psql ops 'select distinct run_id from fleet.history')" "history-pg: the run id is the report's"
 pf hist2 plan -i "$PF_TMP/hist.yaml"
+assert_eq 0 "$RC" "history-pg: plan exits 0 (stderr: $(pf_err hist2))"
 assert_eq "4 2" "$(pg_psql ops "select count(*), count(distinct run_id) from fleet.history" | tr '|' ' ')" "history-pg: a second run adds its rows"
 write_inv "$PF_TMP/hist_bad.yaml" "  - {path: \"$PLUG/history-pg.so\", config: {dsn: \"$(pf_dsn ops)\", table: nope.history}}" "" h1
 pf hist_bad plan -i "$PF_TMP/hist_bad.yaml" -f json
+assert_eq 0 "$RC" "history-pg: a failure to write does not change the exit code"
 assert_contains "$(jget "$PF_TMP/hist_bad.out" 'd["plugin_errors"]')" "run_end: creating the table: ERROR:  schema \"nope\" does not exist" \
     "history-pg: a failure to write is reported"
 

@@ -3,7 +3,7 @@
 # uninitialized and for a behind target, in apply, plan and audit.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
-pg_createdb rt_small rt_big rt_small_b rt_big_b
+pg_createdb rt_small rt_big rt_small_b rt_big_b rt_none
 
 W=$PF_WHEN0
 SMALL=$PF_TMP/small # 1 migration of 1 statement
@@ -29,27 +29,36 @@ for m in $(seq 1 10); do
 done
 
 INV=$PF_TMP/fleet.yaml
-inv_write "$INV" "$SMALL" "" rt_small rt_big rt_small_b rt_big_b
-rt() { # rt NAME TARGET FOLDER ARGS...: round_trips of TARGET in a run of ARGS with FOLDER
+inv_write "$INV" "$SMALL" "" rt_small rt_big rt_small_b rt_big_b rt_none
+# rt NAME TARGET FOLDER ARGS...: a run of ARGS on TARGET with FOLDER, which must exit 0; RT =
+# TARGET's round_trips. (Not a $(...): its assertions' output would be taken for the value.)
+RT=
+rt() {
     local name=$1 target=$2 folder=$3
     shift 3
     pf "$name" "$@" -i "$INV" -m "$folder" -t "$target" -f json
-    [ "$RC" = 0 ] || [ "$RC" = 1 ] || fail "$name: exit $RC: $(pf_err "$name")"
-    jt "$PF_TMP/$name.out" "$target" 't["round_trips"]'
+    assert_eq 0 "$RC" "$name: exit 0 (stderr: $(pf_err "$name"))"
+    RT=$(jt "$PF_TMP/$name.out" "$target" 't["round_trips"]')
 }
 
 # --- uninitialized targets -------------------------------------------------------------------------
-P_SMALL=$(rt plan_small rt_small "$SMALL" plan)
-P_BIG=$(rt plan_big rt_big "$BIG" plan)
-A_SMALL=$(rt apply_small rt_small "$SMALL" apply)
-A_BIG=$(rt apply_big rt_big "$BIG" apply)
+rt plan_small rt_small "$SMALL" plan
+P_SMALL=$RT
+rt plan_big rt_big "$BIG" plan
+P_BIG=$RT
+rt apply_small rt_small "$SMALL" apply
+A_SMALL=$RT
+rt apply_big rt_big "$BIG" apply
+A_BIG=$RT
 assert_eq "uninitialized applied 1" \
     "$(jt "$PF_TMP/apply_small.out" rt_small 't["status"] + " " + t["outcome"] + " " + str(len(t["applied"]))')" "small: applied 1 migration"
 assert_eq "uninitialized applied 10" \
     "$(jt "$PF_TMP/apply_big.out" rt_big 't["status"] + " " + t["outcome"] + " " + str(len(t["applied"]))')" "big: applied 10 migrations"
 assert_eq 200 "$(pg_psql rt_big "select count(*) from pg_tables where tablename like 'big\_%'")" "big: 200 statements ran"
-U_SMALL=$(rt audit_small rt_small "$SMALL" audit)
-U_BIG=$(rt audit_big rt_big "$BIG" audit)
+rt audit_small rt_small "$SMALL" audit
+U_SMALL=$RT
+rt audit_big rt_big "$BIG" audit
+U_BIG=$RT
 echo "observed: uninitialized: plan $P_SMALL vs $P_BIG, apply (1x1) $A_SMALL vs (10x20) $A_BIG; audit after: $U_SMALL vs $U_BIG"
 assert_eq "$P_SMALL" "$P_BIG" "plan: same round trips for 1x1 and 10x20 pending"
 assert_eq "$A_SMALL" "$A_BIG" "apply of an uninitialized target: same round trips for 1x1 and 10x20 statements"
@@ -58,16 +67,33 @@ assert_eq "$U_SMALL" "$U_BIG" "audit: same round trips for 1 and 10 applied migr
 # something is pending; apply uninitialized 4.
 assert_eq "2 2 4 4 2 2" "$P_SMALL $P_BIG $A_SMALL $A_BIG $U_SMALL $U_BIG" \
     "round trips as documented: plan (no ledger, preflight) 2, apply (uninitialized) 4, audit (ledger) 2"
-IN_SYNC=$(rt apply_again rt_big "$BIG" apply)
+rt apply_again rt_big "$BIG" apply
+IN_SYNC=$RT
+assert_eq unchanged "$(jt "$PF_TMP/apply_again.out" rt_big 't["outcome"]')" "apply again: in sync, unchanged"
 assert_eq 3 "$IN_SYNC" "round trips as documented: apply of an in_sync target 3"
+rt plan_sync rt_big "$BIG" plan
+assert_eq 2 "$RT" "round trips as documented: plan with a ledger and nothing pending 2"
+pf audit_none audit -i "$INV" -m "$SMALL" -t rt_none -f json
+assert_eq 1 "$RC" "audit of an uninitialized target: exit 1 (not in sync)"
+assert_eq "uninitialized 1" "$(jt "$PF_TMP/audit_none.out" rt_none 't["status"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: audit without a ledger 1"
 
 # --- behind targets --------------------------------------------------------------------------------
 pf prep_small apply -i "$INV" -m "$BASE" -t rt_small_b
+assert_eq 0 "$RC" "rt_small_b: the base applied (stderr: $(pf_err prep_small))"
 pf prep_big apply -i "$INV" -m "$BASE" -t rt_big_b
-PB_SMALL=$(rt plan_small_b rt_small_b "$SMALL_B" plan)
-PB_BIG=$(rt plan_big_b rt_big_b "$BIG_B" plan)
-AB_SMALL=$(rt apply_small_b rt_small_b "$SMALL_B" apply)
-AB_BIG=$(rt apply_big_b rt_big_b "$BIG_B" apply)
+assert_eq 0 "$RC" "rt_big_b: the base applied (stderr: $(pf_err prep_big))"
+rt plan_small_b rt_small_b "$SMALL_B" plan
+PB_SMALL=$RT
+rt plan_big_b rt_big_b "$BIG_B" plan
+PB_BIG=$RT
+assert_eq "behind 1 | behind 10" \
+    "$(jt "$PF_TMP/plan_small_b.out" rt_small_b 't["status"] + " " + str(len(t["pending"]))') | $(jt "$PF_TMP/plan_big_b.out" rt_big_b 't["status"] + " " + str(len(t["pending"]))')" \
+    "behind: plan sees 1 and 10 pending migrations"
+rt apply_small_b rt_small_b "$SMALL_B" apply
+AB_SMALL=$RT
+rt apply_big_b rt_big_b "$BIG_B" apply
+AB_BIG=$RT
 assert_eq "behind 1 | behind 10" \
     "$(jt "$PF_TMP/apply_small_b.out" rt_small_b 't["status"] + " " + str(len(t["applied"]))') | $(jt "$PF_TMP/apply_big_b.out" rt_big_b 't["status"] + " " + str(len(t["applied"]))')" \
     "behind: 1 and 10 migrations applied"
@@ -85,7 +111,9 @@ mig_add "$ALL" 0011_one $((W + 20000)) 'CREATE TABLE "last_one" ("id" integer);'
 pg_createdb rt_same_small rt_same_big
 inv_write "$PF_TMP/same.yaml" "$ALL" "" rt_same_small rt_same_big
 pf same_prep1 apply -i "$PF_TMP/same.yaml" -m "$BIG_B" -t rt_same_small
+assert_eq 0 "$RC" "rt_same_small: all but the last applied (stderr: $(pf_err same_prep1))"
 pf same_prep2 apply -i "$PF_TMP/same.yaml" -m "$BASE" -t rt_same_big
+assert_eq 0 "$RC" "rt_same_big: the base applied (stderr: $(pf_err same_prep2))"
 pf same apply -i "$PF_TMP/same.yaml" -f json
 assert_eq 0 "$RC" "one run with both targets: exit 0"
 assert_lines "rt_same_small behind 1

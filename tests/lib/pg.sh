@@ -6,6 +6,13 @@
 #   pg_createdb NAME... -> creates databases
 #   pg_psql DB SQL      -> runs SQL on DB, prints unaligned tuples-only output
 #   fail MSG / pass MSG / assert_eq WANT GOT MSG / assert_contains HAYSTACK NEEDLE MSG
+#   pf_done             -> call last: exits 1 when any assertion failed
+#
+# A failure fails the test wherever `fail` runs: inside $(...), a pipeline, ( ... ) or a
+# background job, whose variables die with them. Each failure is a line in $PF_FAIL_FILE (made
+# when this file is sourced, not exported, so a test script run by a test has its own), and both
+# pf_done and the exit trap read that file: a script that exits 0, or never calls pf_done, after
+# a failure still exits 1.
 #
 # initdb refuses to run as root, so as root the cluster runs as the `postgres` system user.
 
@@ -13,7 +20,8 @@ set -euo pipefail
 
 PF_PG_BIN=${PF_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 PGFLEET=${PGFLEET:-pgfleet}
-PF_FAILURES=0
+PF_FAIL_FILE=$(mktemp "${TMPDIR:-/tmp}/pgfleet-failures.XXXXXX")
+trap pf_cleanup EXIT
 
 pf_as_pg() {
     if [ "$(id -u)" = 0 ]; then
@@ -24,10 +32,16 @@ pf_as_pg() {
 }
 
 pf_cleanup() {
-    local rc=$?
+    local rc=$? n
     [ -n "${PF_TMP:-}" ] && pf_cluster_stop "$PF_TMP/cluster"
     [ -n "${PF_CLEANUP_HOOK:-}" ] && eval "$PF_CLEANUP_HOOK" || true
     [ -n "${PF_TMP:-}" ] && rm -rf "$PF_TMP"
+    n=$(pf_failures)
+    if [ "$n" -ne 0 ]; then
+        echo "$n assertion(s) failed" >&2
+        [ "$rc" -ne 0 ] || rc=1
+    fi
+    rm -f "$PF_FAIL_FILE"
     exit "$rc"
 }
 
@@ -112,8 +126,19 @@ pg_psql() {
 }
 
 fail() {
-    echo "FAIL: $*" >&2
-    PF_FAILURES=$((PF_FAILURES + 1))
+    local msg="$*"
+    echo "FAIL: $msg" >&2
+    # One line per failure (O_APPEND: concurrent writers do not mix lines).
+    printf '%s\n' "${msg//$'\n'/ | }" >>"$PF_FAIL_FILE"
+}
+
+# The number of failures so far, in this shell and every subshell of it.
+pf_failures() {
+    if [ -s "$PF_FAIL_FILE" ]; then
+        wc -l <"$PF_FAIL_FILE" | tr -d ' '
+    else
+        echo 0
+    fi
 }
 
 pass() {
@@ -134,9 +159,10 @@ assert_not_contains() {
 
 # Call last: exits non-zero when any assertion failed.
 pf_done() {
-    if [ "$PF_FAILURES" -ne 0 ]; then
-        echo "$PF_FAILURES assertion(s) failed" >&2
-        exit 1
+    local n
+    n=$(pf_failures)
+    if [ "$n" -ne 0 ]; then
+        exit 1 # pf_cleanup says how many
     fi
     echo "all assertions passed"
 }
