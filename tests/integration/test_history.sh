@@ -72,7 +72,11 @@ assert_eq 2 "$RC" "audit 3: exit 2 (h_c unreachable)"
 A3=$(newest)
 sleep 1
 pf audit4 audit -i "$INV" --report-dir "$H" -q
+assert_eq 2 "$RC" "audit 4 (-q): exit 2 (h_c unreachable)"
 A4=$(newest)
+assert_contains "$(pf_err audit3)" "h_c: unreachable:" "without -q: the unreachable target is a warning on stderr"
+assert_eq "" "$(pf_err audit4)" "-q: no warning on stderr"
+assert_eq 1 "$(grep -c '^h_c  *unreachable ' "$PF_TMP/audit4.out")" "-q: the text report is still printed"
 assert_eq 3 "$(ls "$H" | grep -c '^pgfleet-audit-')" "three audits kept"
 assert_eq "$A1 $A3 $A4" "$(ls "$H" | grep '^pgfleet-audit-' | tr '\n' ' ' | sed 's/ $//')" \
     "the audits' names sort in run order"
@@ -133,6 +137,7 @@ assert_eq 3 "$RC" "diff: a truncated report: exit 3"
 assert_eq "pgfleet: $PF_TMP/cut.json: not valid JSON (line 4)" "$(pf_err cut)" \
     "diff: a truncated report: the file and the line"
 pf lintjson lint -m "$MIG" -f json -o "$PF_TMP/lint.json"
+assert_eq 0 "$RC" "lint -f json -o: exit 0 (stderr: $(pf_err lintjson))"
 pf notreport diff "$H/$A1" "$PF_TMP/lint.json"
 assert_eq 3 "$RC" "diff: a lint report: exit 3"
 assert_eq "pgfleet: $PF_TMP/lint.json: not a pgfleet report; hint: pass the JSON report of plan, apply or audit (-f json, or a file kept by --report-dir)" \
@@ -150,8 +155,10 @@ assert_eq 0 "$RC" "diff --help: exit 0"
 assert_contains "$(pf_out help)" "usage: pgfleet diff OLD.json NEW.json [-f text|json] [-o FILE]" \
     "diff --help: the usage line"
 pf help2 help diff
+assert_eq 0 "$RC" "pgfleet help diff: exit 0"
 assert_eq "$(pf_out help)" "$(pf_out help2)" "pgfleet help diff = pgfleet diff --help"
 pf top --help
+assert_eq 0 "$RC" "pgfleet --help: exit 0"
 assert_contains "$(pf_out top)" "  diff       compare two JSON reports" "pgfleet --help lists diff"
 
 # ---- a --report-dir that cannot be used: exit 3, nothing run ------------------------------------
@@ -166,6 +173,7 @@ assert_eq "pgfleet: $PF_TMP/a-file/sub: cannot create the report directory: Not 
     "$(pf_err under)" "--report-dir under a file: the message"
 assert_eq f "$(has_schema h_d drizzle)" "--report-dir unusable: apply ran nothing"
 pf help_audit audit --help
+assert_eq 0 "$RC" "audit --help: exit 0"
 assert_contains "$(pf_out help_audit)" "--report-dir DIR" "audit --help mentions --report-dir"
 
 pf_done

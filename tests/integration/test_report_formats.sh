@@ -93,6 +93,7 @@ prep st_foreign "$FULL"
 pg_psql st_foreign "insert into drizzle.__drizzle_migrations (hash, created_at) values ('$(printf f | sha256sum | cut -c1-64)', $((W + 1500)))"
 prep st_locked "$FULL"
 pf inv inventory -i "$INV" -f json
+assert_eq 0 "$RC" "inventory -f json: exit 0 (stderr: $(pf_err inv))"
 lock_hold st_locked "$(jget "$PF_TMP/inv.out" '[t["lock_key"] for t in d["targets"] if t["name"] == "st_locked"][0]')" report-test-holder
 
 # apply changes st_behind and st_uninit: put them back before each apply.
@@ -195,6 +196,7 @@ assert_eq "pgfleet audit: unknown format 'xml' (expected text, json, junit, prom
     "$(pf_err bad_format)" "unknown format: the message names every format"
 for cmd in plan apply audit; do
     pf "help_$cmd" "$cmd" --help
+    assert_eq 0 "$RC" "$cmd --help: exit 0"
     assert_contains "$(pf_out "help_$cmd")" "text (default), json, junit, prometheus," "$cmd --help lists the formats"
 done
 pf md_stdout audit -i "$INV" -f markdown -t st_sync
@@ -205,6 +207,7 @@ assert_eq "### pgfleet audit: in sync" "$(pf_out md_stdout | head -n 1)" "markdo
 PROM_DIR=$PF_TMP/textfile
 mkdir -p "$PROM_DIR"
 pf prom1 audit -i "$INV" -f prometheus -o "$PROM_DIR/pgfleet.prom" -t 'st_[a-s]*'
+assert_eq 1 "$RC" "Prometheus -o: audit exits 1 (not in sync) (stderr: $(pf_err prom1))"
 INODE1=$(stat -c %i "$PROM_DIR/pgfleet.prom")
 # A reader reads the file in a loop while audits rewrite it; every read must be whole.
 "$PF_PY" - "$PROM_DIR/pgfleet.prom" "$PF_TMP/prom.stop" >"$PF_TMP/prom.reader" 2>&1 <<'PY' &
@@ -223,6 +226,7 @@ READER=$!
 PF_BG_PIDS+=("$READER")
 for i in 1 2 3 4 5; do
     pf "prom_again$i" audit -i "$INV" -f prometheus -o "$PROM_DIR/pgfleet.prom" -t 'st_[a-s]*'
+    assert_eq 1 "$RC" "Prometheus -o: audit $i exits 1"
 done
 touch "$PF_TMP/prom.stop"
 pf_bg_reap "$READER"
@@ -293,6 +297,7 @@ browser --window-size=1400,1000 --screenshot="$PF_TMP/big.png" "file://$PF_TMP/b
 [ -n "${PF_KEEP_SCREENSHOTS:-}" ] && cp "$PF_TMP/big.png" "$PF_KEEP_SCREENSHOTS/big-audit.png"
 
 pf big_md audit -i "$BIGINV" -j 8 -f markdown -o "$PF_TMP/big.md" --report-dir "$PF_TMP/big-md"
+assert_eq 2 "$RC" "500 targets: audit -f markdown exits 2 (50 unreachable)"
 check big.md markdown "$PF_TMP/big.md" "$(ls "$PF_TMP"/big-md/*.json)"
 assert_eq "… and 325 more not in sync: see the full report." "$(grep '^… and' "$PF_TMP/big.md")" \
     "500 targets: Markdown lists 50 targets not in sync and counts the rest"
