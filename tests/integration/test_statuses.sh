@@ -1,6 +1,7 @@
 # Every status, produced for real and detected by plan (JSON) and audit, with the documented
 # exit codes; several problems on one target are all listed; apply refuses the dangerous
-# statuses without changing anything (exit 1); --allow-out-of-order applies the skipped one.
+# statuses without changing anything (exit 1); --allow-out-of-order applies the skipped one, and
+# a migration merged later, older than the newest created_at, is out_of_order on that ledger.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 
@@ -50,6 +51,7 @@ pg_psql st_multi "insert into drizzle.__drizzle_migrations (hash, created_at) va
 pg_psql st_multi "insert into drizzle.__drizzle_migrations (hash, created_at) values ('$(printf n | sha256sum | cut -c1-64)', $((W + 9000)))" # ... and ahead
 
 pf inv inventory -i "$INV" -f json
+assert_eq 0 "$RC" "inventory -f json: exit 0 (stderr: $(pf_err inv))"
 LOCK_KEY=$(jget "$PF_TMP/inv.out" '[t["lock_key"] for t in d["targets"] if t["name"] == "st_locked"][0]')
 echo "observed: lock_key of st_locked: $LOCK_KEY"
 lock_hold st_locked "$LOCK_KEY" status-test-holder
@@ -108,6 +110,7 @@ R=$PF_TMP/plan_st_unreachable.out
 assert_contains "$(jt "$R" st_unreachable 't["error"]["message"]')" "Connection refused" \
     "unreachable: libpq's reason"
 pf plan_multi_text plan -i "$INV" -t st_multi
+assert_eq 1 "$RC" "st_multi: the text plan exits 1"
 for i in 0 1 2 3; do
     msg=$(jt "$PF_TMP/plan_st_multi.out" st_multi "t['problems'][$i]['message']")
     assert_contains "$(pf_out plan_multi_text)" "$msg" "st_multi: the text report lists problem $((i + 1)) of 4"
@@ -182,6 +185,29 @@ $HB $((W + 2000))
 tables: a b c" "$(db_state st_ooo)" "st_ooo: the ledger gained 0001_b's row with its own created_at"
 pf audit_ooo audit -i "$INV" -t st_ooo
 assert_eq 0 "$RC" "st_ooo: in_sync afterwards"
+
+# After that apply the ledger's last row (by id) is 0001_b (W+2000), not the newest (0002_c,
+# W+3000). A migration merged later with a `when` between the two is still out_of_order; one
+# newer than every row is behind.
+LATE=$PF_TMP/late
+cp -r "$FULL" "$LATE"
+mig_add "$LATE" 0003_late $((W + 2500)) 'CREATE TABLE "late" ("id" integer);'
+pf plan_late plan -i "$INV" -m "$LATE" -t st_ooo -f json
+assert_eq 1 "$RC" "st_ooo + a late migration: plan exits 1 (stderr: $(pf_err plan_late))"
+assert_eq "out_of_order 0003_late" "$(jt "$PF_TMP/plan_late.out" st_ooo 't["status"] + " " + show(t["pending"])')" \
+    "st_ooo + a late migration: out_of_order, judged against the newest created_at, not the last row"
+assert_contains "$(jt "$PF_TMP/plan_late.out" st_ooo 't["problems"][0]["message"]')" \
+    "(created_at $((W + 3000)))" "st_ooo + a late migration: the problem names the newest created_at"
+pf apply_late apply -i "$INV" -m "$LATE" -t st_ooo -f json
+assert_eq 1 "$RC" "st_ooo + a late migration: apply refuses it (exit 1)"
+assert_eq f "$(has_table st_ooo late)" "st_ooo + a late migration: not applied"
+NEWER=$PF_TMP/newer
+cp -r "$FULL" "$NEWER"
+mig_add "$NEWER" 0003_newer $((W + 4000)) 'CREATE TABLE "newer" ("id" integer);'
+pf plan_newer plan -i "$INV" -m "$NEWER" -t st_ooo -f json
+assert_eq 0 "$RC" "st_ooo + a newer migration: plan exits 0"
+assert_eq "behind 0003_newer" "$(jt "$PF_TMP/plan_newer.out" st_ooo 't["status"] + " " + show(t["pending"])')" \
+    "st_ooo + a newer migration: behind"
 
 # apply on the harmless statuses, for completeness
 pf apply_rest apply -i "$INV" -t st_sync -t st_behind -t st_uninit -t st_locked -f json

@@ -1,7 +1,8 @@
 # Halting a rollout: a broken canary stops it (later waves untouched, reported skipped with the
 # reason, exit 2); re-running after the fix is safe; max_failures as a percentage (2 of 5
 # failing passes 50%, 3 of 5 halts); a `check:` query that returns false or fails counts as a
-# failure of its target (and cannot write); --from-wave resumes, --wave runs one wave only.
+# failure of its target (and cannot write); --from-wave resumes, --wave runs one wave only; a
+# canary that apply refuses (out_of_order, or foreign by its expect) halts the rollout too.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 
@@ -213,5 +214,53 @@ assert_eq "null null null null null" "$(jget "$PF_TMP/check_plan.out" '[t["check
     "plan runs no check"
 assert_eq 0 "$(pg_psql postgres "select count(*) from pg_locks where locktype = 'advisory'")" \
     "no advisory lock left behind"
+
+# --- a refused canary halts the rollout (docs/waves.md: refused counts as a failure) ------------
+# r_ooo got 0000 and 0002 from a branch without 0001: with the full folder 0001_more is
+# out_of_order, and apply refuses it. r_foreign's dsn reaches r_wrong where it expects r_right.
+pg_createdb r_ooo r_right r_wrong r_next1 r_next2
+NO_MORE=$PF_TMP/no_more
+cp -r "$MIG" "$NO_MORE"
+mig_del "$NO_MORE" 0001_more
+inv_write "$PF_TMP/ooo_prep.yaml" "$NO_MORE" "" r_ooo
+pf ooo_prep apply -i "$PF_TMP/ooo_prep.yaml"
+assert_eq 0 "$RC" "r_ooo: 0000 and 0002 applied from the branch (stderr: $(pf_err ooo_prep))"
+for case in ooo foreign; do
+    {
+        echo "migrations: {dir: \"$MIG\"}"
+        echo "targets:"
+        if [ "$case" = ooo ]; then
+            echo "  - {name: r_canary, dsn: \"$(pf_dsn r_ooo)\"}"
+        else
+            echo "  - {name: r_canary, dsn: \"$(pf_dsn r_wrong)\", expect: {database: r_right}}"
+        fi
+        echo "  - {name: r_next1, dsn: \"$(pf_dsn r_next1)\"}"
+        echo "  - {name: r_next2, dsn: \"$(pf_dsn r_next2)\"}"
+        echo "waves:"
+        echo "  - {name: canary, targets: [r_canary]}"
+        echo "  - {name: rest, select: all}"
+    } >"$PF_TMP/refuse_$case.yaml"
+    pf "refuse_$case" apply -i "$PF_TMP/refuse_$case.yaml" -f json
+    R=$PF_TMP/refuse_$case.out
+    assert_eq 2 "$RC" "$case canary: exit 2 (a wave halted the rollout) (stderr: $(pf_err "refuse_$case"))"
+    want_status=out_of_order
+    [ "$case" = ooo ] || want_status=foreign
+    assert_lines "r_canary $want_status true refused
+r_next1 null false skipped
+r_next2 null false skipped" "$(jtargets "$R" 'show(t["status"]) + " " + show(t["started"]) + " " + t["outcome"]')" \
+        "$case canary: refused, and the next wave not started"
+    assert_eq "done true 1 0|skipped false" \
+        "$(jget "$R" '"|".join(" ".join(show(x) for x in ([w["state"], w["halted"]] + ([w["failures"], w["allowed_failures"]] if w["state"] == "done" else []))) for w in d["waves"])')" \
+        "$case canary: the refused target is the wave's 1 failure > 0 allowed: halted"
+    assert_eq "wave canary halted the rollout: 1 failure > max_failures 0" \
+        "$(jt "$R" r_next1 't["error"]["message"]')" "$case canary: the skipped targets say why"
+    for db in r_next1 r_next2; do
+        assert_lines "no ledger
+tables: " "$(db_state "$db")" "$case canary: $db untouched"
+    done
+done
+assert_eq "no ledger" "$(db_state r_wrong | head -n 1)" "foreign canary: nothing run on the database it reached"
+assert_eq 2 "$(pg_psql r_ooo 'select count(*) from drizzle.__drizzle_migrations')" \
+    "out_of_order canary: nothing applied (still 0000 and 0002)"
 
 pf_done

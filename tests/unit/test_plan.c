@@ -90,6 +90,68 @@ static void test_out_of_order(void **state)
     plan_clear(&p);
 }
 
+/* What `apply --allow-out-of-order` leaves behind: 0001 applied last, so the row with the
+ * largest id is not the newest. A migration merged later still older than the newest created_at
+ * is out_of_order (judged against 3000, not against the last row's 2000); one newer than every
+ * row is plainly pending. */
+static void test_out_of_order_after_allowed_apply(void **state)
+{
+    CbMigration late[5] = {
+        {.tag = "0000_init", .when = 1000, .hash = "aaaa"},
+        {.tag = "0001_users", .when = 2000, .hash = "bbbb"},
+        {.tag = "0002_late", .when = 2500, .hash = "dddd"},
+        {.tag = "0003_orgs", .when = 3000, .hash = "cccc"},
+        {.tag = "0004_next", .when = 4000, .hash = "eeee"},
+    };
+    Codebase lcb = {.dir = "x", .layout = CB_LAYOUT_JOURNAL, .migrations = late, .n = 4};
+    LedgerRow rows[] = {row(1, "aaaa", 1000), row(2, "cccc", 3000), row(3, "bbbb", 2000)};
+    Ledger l = {.exists = true, .rows = rows, .n = 3};
+    Plan p;
+    plan_classify(&lcb, &l, &p);
+    assert_int_equal(p.status, TARGET_OUT_OF_ORDER);
+    assert_int_equal(p.n_applied, 3);
+    assert_int_equal(p.n_pending, 1);
+    assert_int_equal(p.pending[0], 2);
+    assert_int_equal(p.n_problems, 1);
+    assert_int_equal(p.problems[0].kind, TARGET_OUT_OF_ORDER);
+    assert_string_equal(p.problems[0].tag, "0002_late");
+    assert_non_null(strstr(p.problems[0].message, "(created_at 3000)"));
+    plan_clear(&p);
+
+    /* Without 0002_late, 0004_next (newer than every row) is behind. */
+    late[2] = late[3];
+    late[3] = late[4];
+    plan_classify(&lcb, &l, &p);
+    assert_int_equal(p.status, TARGET_BEHIND);
+    assert_int_equal(p.n_pending, 1);
+    assert_int_equal(p.pending[0], 3);
+    assert_int_equal(p.n_problems, 0);
+    plan_clear(&p);
+}
+
+/* "Older than, or as old as": two journal entries with the same `when`, the ledger holding the
+ * first. drizzle 0.x runs a migration only when its `when` is above the newest created_at, so it
+ * skips the second: out_of_order, not behind. */
+static void test_out_of_order_as_old_as(void **state)
+{
+    CbMigration same[3] = {
+        {.tag = "0000_init", .when = 1000, .hash = "aaaa"},
+        {.tag = "0001_users", .when = 2000, .hash = "bbbb"},
+        {.tag = "0002_twin", .when = 2000, .hash = "dddd"},
+    };
+    Codebase scb = {.dir = "x", .layout = CB_LAYOUT_JOURNAL, .migrations = same, .n = 3};
+    LedgerRow rows[] = {row(1, "aaaa", 1000), row(2, "bbbb", 2000)};
+    Ledger l = {.exists = true, .rows = rows, .n = 2};
+    Plan p;
+    plan_classify(&scb, &l, &p);
+    assert_int_equal(p.status, TARGET_OUT_OF_ORDER);
+    assert_int_equal(p.n_pending, 1);
+    assert_int_equal(p.pending[0], 2);
+    assert_int_equal(p.n_problems, 1);
+    assert_string_equal(p.problems[0].tag, "0002_twin");
+    plan_clear(&p);
+}
+
 static void test_modified(void **state)
 {
     LedgerRow rows[] = {row(1, "aaaa", 1000), row(2, "ffff", 2000)};
@@ -203,6 +265,8 @@ int main(void)
         cmocka_unit_test(test_in_sync),
         cmocka_unit_test(test_behind_lists_pending_in_order),
         cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_out_of_order_after_allowed_apply),
+        cmocka_unit_test(test_out_of_order_as_old_as),
         cmocka_unit_test(test_modified),
         cmocka_unit_test(test_ahead),
         cmocka_unit_test(test_foreign),
