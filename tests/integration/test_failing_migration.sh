@@ -1,7 +1,8 @@
 # A failing statement: the report names the migration, the statement, the SQLSTATE and the
 # server's message; nothing of the failed transaction remains (with the default
 # `transaction: all`, not even the ledger); with `transaction: per-migration` the migrations
-# before the failing one stay committed.
+# before the failing one stay committed; the failed transaction is rolled back before anything
+# else is sent on the session.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 pg_createdb fail_all fail_behind fail_syntax fail_per
@@ -126,5 +127,16 @@ assert_eq 1 "$RC" "per-migration: audit afterwards exits 1"
 assert_eq "behind 0001_two 0002_three" \
     "$(jt "$PF_TMP/per_audit.out" fail_per 't["status"] + " " + show(t["pending"])')" \
     "per-migration: audit says behind with 0001_two 0002_three pending"
+
+# After each failure above, pgfleet ended the failed transaction (ROLLBACK) before sending
+# anything else on that session: the server refused none of its later statements (the unlock
+# included), which it logs as "current transaction is aborted".
+LOG=$PF_TMP/cluster/postgres.log
+assert_eq 4 "$(grep -c 'ERROR:  relation "missing_table" does not exist' "$LOG" || true)" \
+    "the server logs errors: the 4 failing runs on missing_table"
+assert_eq "" "$(grep 'current transaction is aborted' "$LOG" || true)" \
+    "no statement after a failure was refused: the failed transaction was rolled back"
+assert_eq 0 "$(pg_psql postgres "select count(*) from pg_locks where locktype = 'advisory'")" \
+    "no advisory lock left behind"
 
 pf_done
