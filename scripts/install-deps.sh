@@ -9,11 +9,24 @@ packages=(build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev li
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
+# What scripts/test.sh runs must be there afterwards, whatever dpkg says: the format check
+# fails rather than being skipped.
+require_commands() {
+    local cmd
+    for cmd in cmake pkg-config clang-format psql jq python3 node npm; do
+        if ! command -v "$cmd" >/dev/null 2>&1; then
+            echo "install-deps: $cmd is not on PATH after installing" >&2
+            exit 1
+        fi
+    done
+}
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+    require_commands
     echo "install-deps: everything is installed"
     exit 0
 fi
@@ -25,3 +38,4 @@ $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
     >/dev/null
 # The packaged cluster is not used: tests and the demo start their own.
+require_commands

@@ -9,8 +9,8 @@ bash scripts/install-deps.sh
 bash tests/interop/setup.sh
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DPGFLEET_SANITIZE=ON >/dev/null
 cmake --build build-test -j"$(nproc)"
-if command -v clang-format >/dev/null 2>&1; then
-    bash scripts/check-format.sh
-fi
+# The format check is a ctest test too (format/check-format); first, so that a missing
+# clang-format or a misformatted file stops the run before the long tests.
+bash scripts/check-format.sh
 cd build-test
 ctest --output-on-failure -j"$(nproc)" "$@"
