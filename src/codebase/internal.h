@@ -19,6 +19,11 @@ CbMigration *cb_push(Codebase *cb, size_t *cap);
 /* Read m->path and fill sql, sql_len, chunks and hash. Errors name the file. */
 PfErrCode cb_load(CbMigration *m, PfErr *err);
 
+/* Whether the decoded text of the migration file at path can reach the server intact: it
+ * must hold no NUL byte (a query string ends at the first one). The error names
+ * path:line:column of the first NUL (PF_ERR_INPUT). Called by every reader, lint included. */
+PfErrCode cb_check_text(const char *path, const char *text, size_t len, PfErr *err);
+
 /* split.c: where cb_split's chunks lie in sql (offset and length of each, in order; the
  * markers are between them). *spans is the caller's to free. */
 typedef struct CbSpan {

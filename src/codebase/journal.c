@@ -1,8 +1,11 @@
 /*
  * The drizzle-kit 0.x layout: meta/_journal.json lists the migrations, each <tag>.sql beside
  * meta/. drizzle-orm runs the entries in list order and trusts the journal blindly; we refuse
- * the journals on which that goes wrong silently (a duplicate tag, a `when` that does not
- * increase, which drizzle's high-water mark would skip forever).
+ * a duplicate tag (drizzle would run the file twice). A `when` that does not increase is read
+ * as drizzle reads it, because real journals keep such entries for good: fresh databases get
+ * every entry in list order, and the entry gets a note on the codebase, since drizzle's
+ * high-water mark skips it on any database already past its `when` (plan.c calls it
+ * out_of_order there).
  */
 #include "codebase/internal.h"
 
@@ -91,9 +94,25 @@ static PfErrCode check_file(const char *journal, size_t i, const char *tag, cons
     return PF_OK;
 }
 
+/* A note for an entry whose `when` is not above high's, the greatest of the earlier ones. */
+static void note_when(Codebase *cb, size_t *cap, const CbMigration *m, const CbMigration *high)
+{
+    PF_GROW(cb->notes, *cap, cb->n_notes + 1);
+    cb->notes[cb->n_notes++] = (CbNote){
+        .kind = "when_not_increasing",
+        .migration = pf_strdup(m->tag),
+        .message = pf_asprintf(
+            "%s (when %lld) is listed after %s (when %lld): fresh databases get it in journal "
+            "order, as drizzle-orm does, but a database that already has a newer migration "
+            "(such as %s) never gets it from drizzle-orm, and is out_of_order for it; hint: "
+            "review it, then apply it there with --allow-out-of-order",
+            m->tag, (long long)m->when, high->tag, (long long)high->when, high->tag),
+    };
+}
+
 static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entries, PfErr *err)
 {
-    size_t cap = 0, i = 0;
+    size_t cap = 0, notes_cap = 0, i = 0, high = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, entries)
     {
@@ -122,17 +141,6 @@ static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entri
                 return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu: duplicate tag %s (entry %zu)",
                                   path, i, t, j);
         }
-        if (cb->n > 0) {
-            const CbMigration *prev = &cb->migrations[cb->n - 1];
-            if ((int64_t)w <= prev->when)
-                return pf_err_set(err, PF_ERR_INPUT,
-                                  "%s: entry %zu (tag %s, when %lld) is not after entry %zu "
-                                  "(tag %s, when %lld): drizzle-orm would skip it on every "
-                                  "database that has %s; hint: if %s has not been applied "
-                                  "anywhere yet, give it a \"when\" greater than %lld",
-                                  path, i, t, (long long)w, i - 1, prev->tag, (long long)prev->when,
-                                  prev->tag, t, (long long)prev->when);
-        }
         char *name = pf_asprintf("%s.sql", t);
         char *file = cb_join(cb->dir, name);
         free(name);
@@ -148,6 +156,10 @@ static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entri
         rc = cb_load(m, err);
         if (rc != PF_OK)
             return rc;
+        if (cb->n > 1 && m->when <= cb->migrations[high].when)
+            note_when(cb, &notes_cap, m, &cb->migrations[high]);
+        else
+            high = cb->n - 1;
         i++;
     }
     return PF_OK;

@@ -697,6 +697,12 @@ static PfErrCode lint_statements(Linter *L, PfErr *err)
         size_t text_len;
         char *text = cb_utf8_decode(raw, len, &text_len);
         free(raw);
+        /* As for plan and apply: a NUL is invalid input, not a finding to weigh. */
+        rc = cb_check_text(L->migs[i].path, text, text_len, err);
+        if (rc != PF_OK) {
+            free(text);
+            break;
+        }
         lint_sql_migration(s, &L->out, L->migs[i].path, L->migs[i].name, text, text_len);
         free(text);
         L->out.r->migrations++;

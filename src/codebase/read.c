@@ -38,8 +38,28 @@ PfErrCode cb_load(CbMigration *m, PfErr *err)
         return rc;
     m->sql = cb_drizzle_hash(raw, len, &m->sql_len, m->hash);
     free(raw);
+    rc = cb_check_text(m->path, m->sql, m->sql_len, err);
+    if (rc != PF_OK)
+        return rc;
     cb_split(m->sql, m->sql_len, &m->chunks, &m->n_chunks);
     return PF_OK;
+}
+
+/* Decoding leaves valid UTF-8 (U+FFFD for each invalid sequence), which a UTF-8 connection
+ * carries byte for byte; only a NUL cannot pass: libpq and the protocol end a query string at
+ * it, so the statements after it would silently never run. */
+PfErrCode cb_check_text(const char *path, const char *text, size_t len, PfErr *err)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (!nul)
+        return PF_OK;
+    size_t line, col;
+    cb_text_position(text, (size_t)(nul - text), &line, &col);
+    return pf_err_set(err, PF_ERR_INPUT,
+                      "%s:%zu:%zu: a NUL byte: PostgreSQL cannot receive it in a query, and "
+                      "nothing after it would run; hint: delete it (a file saved as UTF-16 is "
+                      "full of them: save it as UTF-8)",
+                      path, line, col);
 }
 
 /* The folder as given, less trailing slashes ("/" stays "/"). */
@@ -134,6 +154,11 @@ void cb_free(Codebase *cb)
         free(m->chunks);
     }
     free(cb->migrations);
+    for (size_t i = 0; i < cb->n_notes; i++) {
+        free(cb->notes[i].migration);
+        free(cb->notes[i].message);
+    }
+    free(cb->notes);
     free(cb->dir);
     free(cb);
 }

@@ -3,8 +3,11 @@
  *
  * A row matches the codebase migration whose `when` equals its created_at; for the v1 layout a
  * row that carries a name matches the folder of that name first. out_of_order exists only for
- * the journal layout, whose migrator compares timestamps. Every mismatch becomes a
- * problem, and the status is the most serious problem (TargetStatus is ordered by severity).
+ * the journal layout, whose migrator compares timestamps: an unapplied migration is out of
+ * order when its `when` is not above the newest created_at in the ledger (drizzle's
+ * high-water mark, whatever the order of the rows), which also covers journals whose `when`
+ * goes back. Every mismatch becomes a problem, and the status is the most serious problem
+ * (TargetStatus is ordered by severity).
  */
 #include "plan/plan.h"
 
@@ -109,11 +112,13 @@ static long match_when(const Codebase *cb, int64_t when, const char *hash, bool 
 }
 
 /* Index of the codebase migration a ledger row stands for, or -1.
- * Journal layout: created_at equals `when` (drizzle 0.x's own key).
+ * Journal layout: created_at equals `when` (drizzle 0.x's own key). A journal whose `when` goes
+ * back may repeat a value: the hash breaks the tie, and failing that (an edited file) the first
+ * such migration no earlier row took (taken: per migration, whether a row matched it).
  * Folder layout: the row's name; for a row written by drizzle 0.x (no name), drizzle v1's
  * upgrade rule: created_at rounded down to the second, the hash breaking ties, and failing
  * that any migration with the same hash. */
-static long match_row(const Codebase *cb, const LedgerRow *row)
+static long match_row(const Codebase *cb, const LedgerRow *row, const bool *taken)
 {
     bool several;
     if (cb->layout == CB_LAYOUT_FOLDERS) {
@@ -128,8 +133,13 @@ static long match_row(const Codebase *cb, const LedgerRow *row)
             m = match_when(cb, row->created_at / 1000 * 1000, row->hash, &several);
         return m >= 0 ? m : match_hash(cb, row->hash);
     }
-    /* Journal `when` values are unique (cb_read checks that they increase). */
-    return row->has_created_at ? match_when(cb, row->created_at, row->hash, &several) : -1;
+    if (!row->has_created_at)
+        return -1;
+    long m = match_when(cb, row->created_at, row->hash, &several);
+    for (size_t i = 0; m < 0 && several && i < cb->n; i++)
+        if (cb->migrations[i].when == row->created_at && !taken[i])
+            m = (long)i;
+    return m;
 }
 
 void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
@@ -137,7 +147,13 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
     memset(out, 0, sizeof *out);
     size_t problems_cap = 0, matches_cap = 0;
     bool *applied = pf_calloc(cb->n ? cb->n : 1, sizeof *applied);
-    const CbMigration *head = cb_head(cb);
+    /* A row is ahead when newer than every migration: in a journal whose `when` goes back the
+     * last entry is not the newest. */
+    bool have_newest = cb->n > 0;
+    int64_t newest = 0;
+    for (size_t i = 0; i < cb->n; i++)
+        if (i == 0 || cb->migrations[i].when > newest)
+            newest = cb->migrations[i].when;
 
     bool have_max = false;
     int64_t max_created = 0;
@@ -147,13 +163,13 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
             max_created = row->created_at;
             have_max = true;
         }
-        long m = match_row(cb, row);
+        long m = match_row(cb, row, applied);
         if (m < 0) {
-            bool newer = row->has_created_at && (!head || row->created_at > head->when);
+            bool newer = row->has_created_at && (!have_newest || row->created_at > newest);
             if (newer)
                 add_problem(out, &problems_cap, TARGET_AHEAD, NULL, row->id,
-                            pf_asprintf("ledger row %lld (created_at %lld%s%s) is newer than the "
-                                        "codebase's last migration",
+                            pf_asprintf("ledger row %lld (created_at %lld%s%s) is newer than "
+                                        "every migration of the codebase",
                                         (long long)row->id, (long long)row->created_at,
                                         row->name ? ", name " : "", row->name ? row->name : ""));
             else {
@@ -196,7 +212,8 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
         if (cb->layout == CB_LAYOUT_JOURNAL && have_max && mig->when <= max_created)
             add_problem(out, &problems_cap, TARGET_OUT_OF_ORDER, mig->tag, 0,
                         pf_asprintf("%s (when %lld) is older than the newest applied migration "
-                                    "(created_at %lld): drizzle's migrator would skip it",
+                                    "(created_at %lld): drizzle's migrator would skip it; hint: "
+                                    "review it, then apply it with --allow-out-of-order",
                                     mig->tag, (long long)mig->when, (long long)max_created));
     }
     free(applied);

@@ -450,14 +450,76 @@ static void test_journal_dup_tag(void **state)
                  "journal_dup_tag/meta/_journal.json: entry 2: duplicate tag 0000_a (entry 0)");
 }
 
+/* A `when` that goes back is read as drizzle-orm reads it: list order, one note per entry
+ * concerned (real journals keep such entries for good). */
 static void test_journal_when_not_increasing(void **state)
 {
-    expect_error(DATA "journal_when_not_increasing", PF_ERR_INPUT,
-                 DATA "journal_when_not_increasing/meta/_journal.json: entry 2 (tag "
-                      "0002_merged_late, when 1690000000000) is not after entry 1 (tag 0001_b, "
-                      "when 1700000005000): drizzle-orm would skip it on every database that has "
-                      "0001_b; hint: if 0002_merged_late has not been applied anywhere yet, give "
-                      "it a \"when\" greater than 1700000005000");
+    Codebase *cb = expect_ok(DATA "journal_when_not_increasing");
+    assert_int_equal(cb->n, 4);
+    static const struct {
+        const char *tag;
+        int64_t when;
+    } want[] = {{"0000_a", 1700000000000},
+                {"0001_b", 1700000005000},
+                {"0002_merged_late", 1690000000000},
+                {"0003_c", 1700000009000}};
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(cb->migrations[i].tag, want[i].tag);
+        assert_int_equal(cb->migrations[i].when, want[i].when);
+    }
+    assert_string_equal(cb_head(cb)->tag, "0003_c");
+    assert_int_equal(cb->n_notes, 1);
+    assert_string_equal(cb->notes[0].kind, "when_not_increasing");
+    assert_string_equal(cb->notes[0].migration, "0002_merged_late");
+    assert_string_equal(cb->notes[0].message,
+                        "0002_merged_late (when 1690000000000) is listed after 0001_b (when "
+                        "1700000005000): fresh databases get it in journal order, as drizzle-orm "
+                        "does, but a database that already has a newer migration (such as "
+                        "0001_b) never gets it from drizzle-orm, and is out_of_order for it; "
+                        "hint: review it, then apply it there with --allow-out-of-order");
+    cb_free(cb);
+}
+
+/* Every entry concerned gets its note, each against the greatest earlier `when`; an equal
+ * `when` is not above it. */
+static void test_journal_when_notes(void **state)
+{
+    static const struct {
+        const char *journal, *notes; /* notes: "migration<high" per note */
+    } cases[] = {
+        {"{\"entries\": [{\"tag\": \"0000_a\", \"when\": 5}, {\"tag\": \"0001_b\", \"when\": 5}]}",
+         "0001_b<0000_a "},
+        {"{\"entries\": [{\"tag\": \"0000_a\", \"when\": 1}, {\"tag\": \"0001_b\", \"when\": 2}]}",
+         ""},
+        {"{\"entries\": [{\"tag\": \"0000_a\", \"when\": 9}, {\"tag\": \"0001_b\", \"when\": 2}, "
+         "{\"tag\": \"0002_c\", \"when\": 3}, {\"tag\": \"0003_d\", \"when\": 10}, "
+         "{\"tag\": \"0004_e\", \"when\": 4}]}",
+         "0001_b<0000_a 0002_c<0000_a 0004_e<0003_d "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *dir = journal_dir(cases[i].journal);
+        for (const char *t = "0002_c\0"
+                             "0003_d\0"
+                             "0004_e\0";
+             *t; t += strlen(t) + 1) {
+            char *name = pf_asprintf("%s.sql", t);
+            put_str(dir, name, "SELECT 1;");
+            free(name);
+        }
+        Codebase *cb = expect_ok(dir);
+        char got[256] = "";
+        for (size_t k = 0; k < cb->n_notes; k++) {
+            const char *after = strstr(cb->notes[k].message, " is listed after ");
+            assert_non_null(after);
+            after += strlen(" is listed after ");
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s<%.*s ",
+                     cb->notes[k].migration, (int)strcspn(after, " "), after);
+        }
+        assert_string_equal(got, cases[i].notes);
+        cb_free(cb);
+        rm_rf(dir);
+        free(dir);
+    }
 }
 
 /* A tmp folder with the given journal and files 0000_a.sql, 0001_b.sql. */
@@ -499,11 +561,6 @@ static void test_journal_errors(void **state)
         {"{\"dialect\": \"mysql\", \"entries\": []}",
          ": dialect \"mysql\" is not postgresql; pgfleet applies PostgreSQL migrations only"},
         {"{\"dialect\": 1, \"entries\": []}", ": \"dialect\" is not a string"},
-        /* equal `when` is not "after" */
-        {"{\"entries\": [{\"tag\": \"0000_a\", \"when\": 5}, {\"tag\": \"0001_b\", \"when\": 5}]}",
-         ": entry 1 (tag 0001_b, when 5) is not after entry 0 (tag 0000_a, when 5): drizzle-orm "
-         "would skip it on every database that has 0000_a; hint: if 0001_b has not been applied "
-         "anywhere yet, give it a \"when\" greater than 5"},
         {"{\"entries\": [{\"tag\": \"0000_a\", \"when\": 1}, {\"tag\": \"0002_c\", \"when\": 2}]}",
          ": entry 1 (tag 0002_c): file <dir>/0002_c.sql not found"},
         /* positions: line:column, columns in characters */
@@ -576,6 +633,54 @@ static void test_journal_invalid_utf8(void **state)
                                          "\n\xEF\xBF\xBD\xEF\xBF\xBDSELECT 2;\xEF\xBF\xBD"};
     expect_chunks(m, 2, chunks);
     cb_free(cb);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* A NUL byte cannot reach the server (a query string ends there): the folder is refused at
+ * read time, naming file:line:column (columns in characters of the decoded text). */
+static void test_journal_nul_byte(void **state)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *pos;
+    } cases[] = {
+#define BYTES(s) s, sizeof s - 1
+        {BYTES("SELECT 1;\0SELECT 2;"), ":1:10"},
+        {BYTES("\0"), ":1:1"},
+        /* é counts one, the invalid FF one (its U+FFFD) */
+        {BYTES("SELECT 1;\n" MARKER "\n'\xC3\xA9\xFF' \0"), ":3:6"},
+        {BYTES("SELECT 1;\r\nSELECT 2;\0"), ":2:10"},
+        /* UTF-16LE: the first NUL is the second byte */
+        {BYTES("S\0E\0"), ":1:2"},
+#undef BYTES
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *dir = journal_dir("{\"entries\": [{\"tag\": \"0000_a\", \"when\": 1}, "
+                                "{\"tag\": \"0001_b\", \"when\": 2}]}");
+        put(dir, "0001_b.sql", cases[i].bytes, cases[i].len);
+        char *msg = pf_asprintf("%s/0001_b.sql%s: a NUL byte: PostgreSQL cannot receive it in a "
+                                "query, and nothing after it would run; hint: delete it (a file "
+                                "saved as UTF-16 is full of them: save it as UTF-8)",
+                                dir, cases[i].pos);
+        expect_error(dir, PF_ERR_INPUT, msg);
+        free(msg);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
+static void test_v1_nul_byte(void **state)
+{
+    char *dir = make_tmp();
+    put(dir, "20240101000000_x/migration.sql", "SELECT 1;\n\0", 11);
+    char *msg = pf_asprintf("%s/20240101000000_x/migration.sql:2:1: a NUL byte: PostgreSQL cannot "
+                            "receive it in a query, and nothing after it would run; hint: delete "
+                            "it (a file saved as UTF-16 is full of them: save it as UTF-8)",
+                            dir);
+    expect_error(dir, PF_ERR_INPUT, msg);
+    free(msg);
     rm_rf(dir);
     free(dir);
 }
@@ -874,6 +979,9 @@ int main(void)
         cmocka_unit_test(test_journal_bad_json),
         cmocka_unit_test(test_journal_dup_tag),
         cmocka_unit_test(test_journal_when_not_increasing),
+        cmocka_unit_test(test_journal_when_notes),
+        cmocka_unit_test(test_journal_nul_byte),
+        cmocka_unit_test(test_v1_nul_byte),
         cmocka_unit_test(test_journal_errors),
         cmocka_unit_test(test_journal_accepted_variants),
         cmocka_unit_test(test_journal_invalid_utf8),

@@ -299,6 +299,21 @@ static void test_not_a_migrations_folder(void **state)
     assert_string_equal(err.msg, DATA "not_migrations/README.md: not a directory");
 }
 
+/* A NUL byte cannot reach the server: invalid input for lint as for plan and apply (exit 3),
+ * naming file:line:column, not a finding among others. */
+static void test_nul_byte(void **state)
+{
+    (void)state;
+    LintResult *r = (LintResult *)1;
+    PfErr err;
+    assert_int_equal(lint_folder(DATA "nul_byte", &r, &err), PF_ERR_INPUT);
+    assert_null(r);
+    assert_string_equal(err.msg, DATA "nul_byte/0001_nul.sql:2:53: a NUL byte: PostgreSQL cannot "
+                                      "receive it in a query, and nothing after it would run; "
+                                      "hint: delete it (a file saved as UTF-16 is full of them: "
+                                      "save it as UTF-8)");
+}
+
 /* ---- statements ------------------------------------------------------------------------- */
 
 /* DROP TABLE of two existing tables (one schema-qualified); a table created and dropped in
@@ -631,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_v1_missing_sql),
         cmocka_unit_test(test_v1_bad_name),
         cmocka_unit_test(test_not_a_migrations_folder),
+        cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_drop_table),
         cmocka_unit_test(test_drop_column),
         cmocka_unit_test(test_drop_create),
