@@ -88,10 +88,10 @@ void fleet_event_target(const FleetRun *run, const TargetResult *res, PgfleetEve
         ev.error = res->error;
         ev.n_pending = res->plan.n_pending;
         ev.duration_ms = res->total_ms;
-        size_t n = res->n_applied_now <= res->plan.n_pending ? res->n_applied_now : 0;
+        size_t n = res->n_applied_now;
         applied = pf_calloc(n ? n : 1, sizeof *applied);
         for (size_t i = 0; i < n; i++)
-            applied[i] = run->cb->migrations[res->plan.pending[i]].tag;
+            applied[i] = run->cb->migrations[res->applied_now[i]].tag;
         ev.applied = applied;
         ev.n_applied = n;
     }

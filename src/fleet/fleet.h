@@ -44,7 +44,12 @@ typedef struct TargetResult {
     char *error; /* one line for people, or NULL */
     bool has_failure;
     PgFailure failure;    /* the failed statement, when has_failure */
-    size_t n_applied_now; /* how many of plan.pending were committed by this run */
+    /* What this run added to the ledger, read back from it after apply (success or failure):
+     * codebase indexes of the rows it gained, in ledger order. ledger_unknown: the ledger
+     * could not be read back (the connection broke and could not be opened again). */
+    size_t *applied_now;
+    size_t n_applied_now;
+    bool ledger_unknown;
     int64_t lock_key;
     int64_t connect_ms;
     int64_t tunnel_ms; /* getting the tunnel's forward (0 when direct), before connect_ms */

@@ -81,21 +81,45 @@ static char *failure_text(const PgFailure *f)
         pf_buf_printf(&b, "; detail: %s", f->detail);
     if (f->hint)
         pf_buf_printf(&b, "; hint: %s", f->hint);
+    if (f->escape_tag) {
+        bool same = f->tag && strcmp(f->tag, f->escape_tag) == 0;
+        pf_buf_printf(&b,
+                      "; %s failed after %s%s statement %d ended drizzle's transaction: what ran "
+                      "outside a transaction since then stays applied, %s has no ledger row; "
+                      "hint: fix the failing "
+                      "statement, then apply again (statements that stayed applied must not fail "
+                      "a second time), or record the migration with pgfleet mark-applied",
+                      f->tag ? f->tag : "the run", same ? "its own" : f->escape_tag,
+                      same ? "" : "'s",
+                      f->escape_statement, f->tag ? f->tag : "the failed migration");
+    }
     return pf_buf_take(&b);
 }
 
-/* After a successful apply: every migration must be in the ledger with the right hash. */
-static bool verify(const FleetRun *run, PgConn *conn, const Ledger *before, TargetResult *res,
-                   PfErr *err)
+/* What this apply added to the ledger: the rows of after that before lacks, as codebase
+ * indexes (res->applied_now). Rows that match no migration are not counted. */
+static void ledger_gained(const Codebase *cb, const Ledger *before, const Ledger *after,
+                          TargetResult *res)
 {
-    const InvTarget *t = res->target;
-    Ledger after = {0};
-    after.exists = true;
-    after.has_name_column = before->has_name_column || run->cb->layout == CB_LAYOUT_FOLDERS;
-    if (pg_ledger_read(conn, t->schema, t->table, &after, err) != PF_OK)
-        return false;
+    Plan p;
+    plan_classify(cb, after, &p);
+    res->applied_now = pf_calloc(p.n_matches ? p.n_matches : 1, sizeof *res->applied_now);
+    res->n_applied_now = 0;
+    for (size_t i = 0; i < p.n_matches; i++) {
+        bool old = false;
+        for (size_t k = 0; k < before->n && !old; k++)
+            old = before->rows[k].id == p.matches[i].ledger_id;
+        if (!old)
+            res->applied_now[res->n_applied_now++] = p.matches[i].migration;
+    }
+    plan_clear(&p);
+}
+
+/* After a successful apply: every migration must be in the ledger with the right hash. */
+static bool verify(const Codebase *cb, const Ledger *after, PfErr *err)
+{
     Plan check;
-    plan_classify(run->cb, &after, &check);
+    plan_classify(cb, after, &check);
     bool ok = check.n_pending == 0;
     for (size_t i = 0; i < check.n_problems; i++)
         if (check.problems[i].kind == TARGET_MODIFIED)
@@ -106,12 +130,63 @@ static bool verify(const FleetRun *run, PgConn *conn, const Ledger *before, Targ
                    "migration(s) and %zu problem(s)",
                    check.n_pending, check.n_problems);
     plan_clear(&check);
-    ledger_clear(&after);
     return ok;
 }
 
-static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *survey,
-                          TargetResult *res, const volatile int *interrupted)
+static PfErrCode job_connect(const InvTarget *t, SshForward *fwd, PgConn **conn, PfErr *err)
+{
+    return fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1",
+                                 ssh_forward_port(fwd), conn, err)
+               : pg_conn_open(t->name, t->dsn, &t->settings, conn, err);
+}
+
+/* Read the ledger as it is after an apply. On success it exists and has the columns the
+ * apply gave it; after a failure anything may be (read both); after a broken connection, on
+ * a new one. False (res->ledger_unknown) when it cannot be read. */
+static bool read_back(const FleetRun *run, PgConn *conn, SshForward *fwd, const Ledger *before,
+                      PfErrCode apply_rc, TargetResult *res, Ledger *after)
+{
+    const InvTarget *t = res->target;
+    PfErr err;
+    PfErrCode rc;
+    memset(after, 0, sizeof *after);
+    if (apply_rc == PF_OK) {
+        after->exists = true;
+        after->has_name_column = before->has_name_column || run->cb->layout == CB_LAYOUT_FOLDERS;
+        rc = pg_ledger_read(conn, t->schema, t->table, after, &err);
+    } else if (apply_rc == PF_ERR_UNREACHABLE) {
+        PgConn *again = NULL;
+        rc = job_connect(t, fwd, &again, &err);
+        if (rc == PF_OK)
+            rc = pg_ledger_read_fresh(again, t->schema, t->table, after, &err);
+        pg_conn_free(again);
+    } else {
+        rc = pg_ledger_read_fresh(conn, t->schema, t->table, after, &err);
+    }
+    if (rc != PF_OK) {
+        res->ledger_unknown = true;
+        pf_log(PF_LOG_ERROR, t->name,
+               "the ledger could not be read back after applying (%s); hint: run pgfleet audit "
+               "to see what it holds",
+               err.msg);
+        ledger_clear(after);
+        return false;
+    }
+    ledger_gained(run->cb, before, after, res);
+    return true;
+}
+
+static bool applied_now_has(const TargetResult *res, size_t migration)
+{
+    for (size_t i = 0; i < res->n_applied_now; i++)
+        if (res->applied_now[i] == migration)
+            return true;
+    return false;
+}
+
+static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
+                          const PgSurvey *survey, TargetResult *res,
+                          const volatile int *interrupted)
 {
     const InvTarget *t = res->target;
     const char *why = NULL;
@@ -147,20 +222,24 @@ static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *sur
         .per_migration = t->settings.transaction == INV_TX_PER_MIGRATION,
         .lock_timeout_ms = t->settings.lock_timeout_ms,
         .statement_timeout_ms = t->settings.statement_timeout_ms,
+        .interrupted = interrupted,
     };
-    /* Plugins: every migration is "before" right before the one round trip that runs them
-     * all, and "after" once it returned, with what became of each (docs/plugins.md). */
+    /* Plugins: every migration is "before" right before the apply starts, and "after" once it
+     * ended, with what became of each as the ledger says (docs/plugins.md). */
     size_t n = res->plan.n_pending;
     for (size_t i = 0; i < n; i++)
         fleet_event_migration(run, res, PGFLEET_EVENT_MIGRATION_BEFORE, migs[i]->tag, i, n, NULL);
     PfErr err;
-    PfErrCode rc = pg_apply(conn, &req, &res->n_applied_now, &res->failure, &err);
+    PfErrCode rc = pg_apply(conn, &req, &res->failure, &err);
+    Ledger after;
+    bool known = read_back(run, conn, fwd, &survey->ledger, rc, res, &after);
     for (size_t i = 0; i < n; i++) {
         const char *what =
-            i < res->n_applied_now ? "applied"
+            applied_now_has(res, res->plan.pending[i]) ? "applied"
             : rc != PF_OK && res->failure.tag && strcmp(res->failure.tag, migs[i]->tag) == 0
                 ? "failed"
-                : "not_applied";
+            : known ? "not_applied"
+                    : "unknown";
         fleet_event_migration(run, res, PGFLEET_EVENT_MIGRATION_AFTER, migs[i]->tag, i, n, what);
     }
     free(migs);
@@ -170,16 +249,19 @@ static void apply_pending(const FleetRun *run, PgConn *conn, const PgSurvey *sur
         res->outcome = *interrupted ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
         res->error = rc == PF_ERR_UNREACHABLE ? pf_strdup(err.msg) : failure_text(&res->failure);
         pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
-        return;
-    }
-    if (!verify(run, conn, &survey->ledger, res, &err)) {
+    } else if (!known) {
+        res->outcome = OUTCOME_FAILED;
+        res->error = pf_strdup("applied, but the ledger could not be read back to verify it; "
+                               "hint: run pgfleet audit");
+    } else if (!verify(run->cb, &after, &err)) {
         res->outcome = OUTCOME_FAILED;
         res->error = pf_strdup(err.msg);
         pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
-        return;
+    } else {
+        res->outcome = OUTCOME_APPLIED;
+        pf_log(PF_LOG_INFO, t->name, "applied %zu migration(s)", res->n_applied_now);
     }
-    res->outcome = OUTCOME_APPLIED;
-    pf_log(PF_LOG_INFO, t->name, "applied %zu migration(s)", res->n_applied_now);
+    ledger_clear(&after);
 }
 
 /* A target with via: the tunnel's forward to its dsn's host and port (see src/ssh/ssh.h). */
@@ -230,9 +312,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
     int64_t t1 = pf_now_ms();
     res->tunnel_ms = t->via ? t1 - t0 : 0;
     if (orc == PF_OK)
-        orc = fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1",
-                                    ssh_forward_port(fwd), &conn, &err)
-                  : pg_conn_open(t->name, t->dsn, &t->settings, &conn, &err);
+        orc = job_connect(t, fwd, &conn, &err);
     if (orc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
@@ -292,7 +372,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         if (*interrupted)
             res->outcome = OUTCOME_INTERRUPTED;
         else
-            apply_pending(run, conn, &survey, res, interrupted);
+            apply_pending(run, conn, fwd, &survey, res, interrupted);
         /* The wave's health gate, still under the lock (waves.c). */
         fleet_wave_check(conn, res, interrupted);
     } else if (run->mode == FLEET_PLAN && !*interrupted) {

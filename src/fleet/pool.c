@@ -497,6 +497,7 @@ void fleet_result_clear(FleetResult *r)
         pg_identity_clear(&t->identity);
         pg_lock_holder_clear(&t->holder);
         pg_failure_clear(&t->failure);
+        free(t->applied_now);
         free(t->error);
     }
     free(r->targets);

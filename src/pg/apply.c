@@ -1,16 +1,24 @@
 /*
- * Applying migrations in one round trip.
+ * Applying migrations as drizzle-orm does, in as few round trips as that allows.
  *
- * Drizzle sends each statement chunk as its own simple query; pgfleet sends the whole batch as
- * ONE simple query holding every chunk, so a target behind an SSH tunnel or a WAN link pays one
- * round trip however many statements it has. The server runs the statements of one query
- * string in order and stops at the first error, so the semantics are drizzle's: the same
- * statements, the same transaction boundaries, the same ledger rows.
+ * Drizzle sends each statement chunk as its own simple query inside one BEGIN ... COMMIT.
+ * While the chunks stay inside that transaction, pgfleet sends them all as ONE simple query,
+ * so a target behind an SSH tunnel or a WAN link pays one round trip however many statements
+ * it has: the server runs the statements of one query string in order and stops at the first
+ * error, so the semantics are drizzle's: the same statements, the same transaction, the same
+ * ledger rows.
+ *
+ * A chunk that ends the transaction itself (COMMIT, ROLLBACK...: cb_escape_chunk) ends
+ * the batch. From the next chunk on, what drizzle does depends on each chunk being its own
+ * query (after a COMMIT each one autocommits; CREATE INDEX CONCURRENTLY and procedures that
+ * commit need exactly that), so pgfleet sends them one by one too, ledger inserts included,
+ * until the end of the run (per-migration: the end of that migration), and commits a
+ * transaction that a chunk opened again, as drizzle's final commit does.
  *
  * To say which statement failed, a tiny marker query `SELECT 'm:c' AS pgfleet_mark` precedes
- * each chunk: the last marker returned before the error names the migration and the chunk. A
- * syntax error fails the whole string before anything runs; its position (in characters) is
- * mapped back to the chunk through the offsets recorded while building the batch.
+ * each chunk of a batch: the last marker returned before the error names the migration and the
+ * chunk. A syntax error fails the whole string before anything runs; its position (in
+ * characters) is mapped back to the chunk through the offsets recorded while building it.
  */
 #include "pg/internal.h"
 
@@ -67,6 +75,7 @@ void pg_failure_clear(PgFailure *f)
     free(f->message);
     free(f->detail);
     free(f->hint);
+    free(f->escape_tag);
     memset(f, 0, sizeof *f);
 }
 
@@ -105,12 +114,11 @@ static void put_ledger_upgrade(Batch *b, const char *qs, const char *qt, const P
     }
 }
 
-static void build_batch(const PgApplyRequest *req, int server_version, Batch *b)
+static void put_prologue(Batch *b, const PgApplyRequest *req, int server_version)
 {
-    char *qs = pg_quote_ident(req->schema), *qt = pg_quote_ident(req->table);
-    /* The whole batch is one message: without this the server would run it to the end (and
-     * commit) even after pgfleet or its tunnel went away. PostgreSQL 14+ checks the client
-     * between statements of a long run and aborts the transaction when it is gone. */
+    /* The batch is one message: without this the server would run it to the end (and commit)
+     * even after pgfleet or its tunnel went away. PostgreSQL 14+ checks the client between
+     * statements of a long run and aborts the transaction when it is gone. */
     if (server_version >= 140000)
         batch_put(b, "SET client_connection_check_interval = '1s';\n");
     if (req->lock_timeout_ms > 0) {
@@ -124,48 +132,87 @@ static void build_batch(const PgApplyRequest *req, int server_version, Batch *b)
         batch_put(b, s);
         free(s);
     }
+}
+
+/* drizzle's ledger row for mig (caller frees). */
+static char *ledger_insert_sql(const PgApplyRequest *req, const CbMigration *mig)
+{
+    char *qs = pg_quote_ident(req->schema), *qt = pg_quote_ident(req->table), *ins;
+    if (req->ledger_has_name) {
+        char *name = pg_quote_literal(mig->tag);
+        ins = pf_asprintf("insert into %s.%s (\"hash\", \"created_at\", \"name\") values "
+                          "('%s', %lld, %s);\n",
+                          qs, qt, mig->hash, (long long)mig->when, name);
+        free(name);
+    } else {
+        ins = pf_asprintf("insert into %s.%s (\"hash\", \"created_at\") values ('%s', %lld);\n",
+                          qs, qt, mig->hash, (long long)mig->when);
+    }
+    free(qs);
+    free(qt);
+    return ins;
+}
+
+static void put_span(Batch *b, size_t migration, int chunk)
+{
+    PF_GROW(b->spans, b->cap_spans, b->n_spans + 1);
+    b->spans[b->n_spans++] = (ChunkSpan){b->chars, migration, chunk};
+}
+
+/* One batch: everything from migration *m on that can share drizzle's transaction, i.e. up to
+ * and including the first chunk that leaves it. Sets *escape to that chunk's 1-based number
+ * (migration *m then is the escaping one), or leaves it 0 when the batch reached the end. */
+static void build_batch(const PgApplyRequest *req, int server_version, bool first, size_t *m,
+                        size_t *escape, Batch *b)
+{
+    *escape = 0;
+    if (first)
+        put_prologue(b, req, server_version);
+    if (first && (req->create_ledger || req->upgrade_ledger)) {
+        /* drizzle creates (v1: upgrades) the ledger before its transaction: that stays when a
+         * migration fails. The COMMIT ends the message's implicit block there. */
+        char *qs = pg_quote_ident(req->schema), *qt = pg_quote_ident(req->table);
+        if (req->create_ledger)
+            put_ledger_ddl(b, qs, qt, req->ledger_has_name);
+        if (req->upgrade_ledger)
+            put_ledger_upgrade(b, qs, qt, req);
+        batch_put(b, "COMMIT;\n");
+        free(qs);
+        free(qt);
+    }
     batch_put(b, "BEGIN;\n");
-    if (req->create_ledger)
-        put_ledger_ddl(b, qs, qt, req->ledger_has_name);
-    if (req->upgrade_ledger)
-        put_ledger_upgrade(b, qs, qt, req);
-    for (size_t m = 0; m < req->n; m++) {
-        const CbMigration *mig = req->migrations[m];
-        if (m > 0 && req->per_migration)
+    size_t start = *m;
+    for (; *m < req->n; (*m)++) {
+        const CbMigration *mig = req->migrations[*m];
+        if (*m > start && req->per_migration)
             batch_put(b, "BEGIN;\n");
-        for (size_t c = 0; c < mig->n_chunks; c++) {
+        size_t esc = cb_escape_chunk(mig);
+        size_t upto = esc ? esc : mig->n_chunks;
+        for (size_t c = 0; c < upto; c++) {
             char what[32];
             snprintf(what, sizeof what, "%zu", c + 1);
-            batch_mark(b, m, what);
-            PF_GROW(b->spans, b->cap_spans, b->n_spans + 1);
-            b->spans[b->n_spans++] = (ChunkSpan){b->chars, m, (int)c + 1};
+            batch_mark(b, *m, what);
+            put_span(b, *m, (int)c + 1);
             batch_put(b, mig->chunks[c]);
-            /* A newline first: a chunk may end inside a line comment. */
-            batch_put(b, "\n;\n");
+            /* A newline first: a chunk may end inside a line comment. Nothing of pgfleet's
+             * follows an escaping chunk in the same message: what it leaves open (an implicit
+             * block after its COMMIT) must end with the message, as it does for drizzle. */
+            batch_put(b, esc && c + 1 == esc ? "\n" : "\n;\n");
         }
-        PF_GROW(b->spans, b->cap_spans, b->n_spans + 1);
-        b->spans[b->n_spans++] = (ChunkSpan){b->chars, m, 0};
-        batch_mark(b, m, "ledger");
-        char *ins;
-        if (req->ledger_has_name) {
-            char *name = pg_quote_literal(mig->tag);
-            ins = pf_asprintf("insert into %s.%s (\"hash\", \"created_at\", \"name\") values "
-                              "('%s', %lld, %s);\n",
-                              qs, qt, mig->hash, (long long)mig->when, name);
-            free(name);
-        } else {
-            ins = pf_asprintf("insert into %s.%s (\"hash\", \"created_at\") values ('%s', %lld);\n",
-                              qs, qt, mig->hash, (long long)mig->when);
+        if (esc) {
+            *escape = esc;
+            return;
         }
+        put_span(b, *m, 0);
+        batch_mark(b, *m, "ledger");
+        char *ins = ledger_insert_sql(req, mig);
         batch_put(b, ins);
         free(ins);
-        if (req->per_migration || m + 1 == req->n)
+        if (req->per_migration || *m + 1 == req->n)
             batch_put(b, "COMMIT;\n");
     }
     if (req->n == 0)
         batch_put(b, "COMMIT;\n");
-    free(qs);
-    free(qt);
 }
 
 /* The chunk containing a 1-based character position, or NULL. */
@@ -195,7 +242,7 @@ static void fill_failure(const PgApplyRequest *req, const Batch *b, const PgResu
         }
     }
     const char *pos = error ? PQresultErrorField(error, PG_DIAG_STATEMENT_POSITION) : NULL;
-    if (pos && mig < 0) {
+    if (pos && mig < 0 && b) {
         const ChunkSpan *s = span_at(b, strtol(pos, NULL, 10));
         if (s) {
             mig = (long)s->migration;
@@ -216,25 +263,123 @@ static void fill_failure(const PgApplyRequest *req, const Batch *b, const PgResu
     }
 }
 
-PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed, PgFailure *failure,
-                   PfErr *err)
+/* Whether the escaping chunk that failed had ended the transaction before its failing
+ * statement: a COMMIT or ROLLBACK result after its marker. */
+static bool ended_before_error(const PgResults *r)
+{
+    for (int i = r->error_index - 1; i >= 0; i--) {
+        const PGresult *res = r->res[i];
+        if (PQnfields(res) == 1 && strcmp(PQfname(res, 0), MARK_COLUMN) == 0)
+            return false;
+        const char *tag = PQcmdStatus((PGresult *)res);
+        if (strcmp(tag, "COMMIT") == 0 || strcmp(tag, "ROLLBACK") == 0 ||
+            strcmp(tag, "PREPARE TRANSACTION") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Send one batch; on a failure fill *failure from its markers. The batch ends with migration
+ * esc_m's chunk esc when esc > 0. */
+static PfErrCode run_batch(PgConn *c, const PgApplyRequest *req, const Batch *b, size_t esc_m,
+                           size_t esc, PgFailure *failure, PfErr *err)
+{
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, b->sql.data, &r, err);
+    if (rc != PF_OK) {
+        fill_failure(req, b, &r, r.error_index >= 0 ? r.res[r.error_index] : NULL, failure);
+        if (esc && failure->statement == (int)esc && failure->tag &&
+            strcmp(failure->tag, req->migrations[esc_m]->tag) == 0 && ended_before_error(&r)) {
+            failure->escape_tag = pf_strdup(failure->tag);
+            failure->escape_statement = (int)esc;
+        }
+    }
+    pg_results_clear(&r);
+    return rc;
+}
+
+/* Send one chunk (or ledger insert) on its own, as drizzle sends it. statement is the chunk's
+ * 1-based number, 0 for the insert. */
+static PfErrCode run_solo(PgConn *c, const PgApplyRequest *req, size_t m, int statement,
+                          const char *sql, PgFailure *failure, PfErr *err)
+{
+    if (req->interrupted && *req->interrupted) {
+        failure->tag = pf_strdup(req->migrations[m]->tag);
+        failure->statement = statement;
+        snprintf(failure->sqlstate, sizeof failure->sqlstate, "57014");
+        failure->message = pf_strdup("interrupted before this statement was sent");
+        return pf_err_set(err, PF_ERR_PG, "interrupted");
+    }
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, sql, &r, err);
+    if (rc != PF_OK) {
+        fill_failure(req, NULL, &r, r.error_index >= 0 ? r.res[r.error_index] : NULL, failure);
+        free(failure->tag);
+        failure->tag = pf_strdup(req->migrations[m]->tag);
+        failure->statement = statement;
+    }
+    pg_results_clear(&r);
+    return rc;
+}
+
+/* After migration esc_m's chunk esc left the transaction: run the rest of that migration, and
+ * (one transaction for all) of every later one, one query per chunk and per ledger insert, as
+ * drizzle does; then commit a transaction a chunk opened again, as drizzle's final commit does.
+ * Returns the index of the first migration not run. */
+static PfErrCode run_escaped(PgConn *c, const PgApplyRequest *req, size_t esc_m, size_t esc,
+                             size_t *next, PgFailure *failure, PfErr *err)
+{
+    size_t end = req->per_migration ? esc_m + 1 : req->n;
+    PfErrCode rc = PF_OK;
+    for (size_t m = esc_m; m < end && rc == PF_OK; m++) {
+        const CbMigration *mig = req->migrations[m];
+        for (size_t ch = m == esc_m ? esc : 0; ch < mig->n_chunks && rc == PF_OK; ch++)
+            rc = run_solo(c, req, m, (int)ch + 1, mig->chunks[ch], failure, err);
+        if (rc == PF_OK) {
+            char *ins = ledger_insert_sql(req, mig);
+            rc = run_solo(c, req, m, 0, ins, failure, err);
+            free(ins);
+        }
+    }
+    if (rc != PF_OK) {
+        failure->escape_tag = pf_strdup(req->migrations[esc_m]->tag);
+        failure->escape_statement = (int)esc;
+        return rc;
+    }
+    if (PQtransactionStatus(c->conn) == PQTRANS_INTRANS) {
+        PgResults r;
+        rc = pg_exec_all(c, "COMMIT", &r, err);
+        if (rc != PF_OK) {
+            fill_failure(req, NULL, &r, r.error_index >= 0 ? r.res[r.error_index] : NULL,
+                         failure);
+            failure->tag = pf_strdup(req->migrations[end - 1]->tag);
+        }
+        pg_results_clear(&r);
+    }
+    *next = end;
+    return rc;
+}
+
+PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PfErr *err)
 {
     memset(failure, 0, sizeof *failure);
-    *n_committed = 0;
-    Batch b = {PF_BUF_INIT, 0, NULL, 0, 0};
-    build_batch(req, PQserverVersion(c->conn), &b);
-    PgResults r;
-    PfErrCode rc = pg_exec_all(c, b.sql.data, &r, err);
-
-    for (int i = 0; i < r.n && (r.error_index < 0 || i < r.error_index); i++)
-        if (PQresultStatus(r.res[i]) == PGRES_COMMAND_OK &&
-            strcmp(PQcmdStatus(r.res[i]), "COMMIT") == 0)
-            (*n_committed)++;
-    if (!req->per_migration && *n_committed > 0)
-        *n_committed = req->n;
+    PfErrCode rc = PF_OK;
+    size_t m = 0;
+    bool first = true;
+    do {
+        Batch b = {PF_BUF_INIT, 0, NULL, 0, 0};
+        size_t esc = 0, esc_m;
+        build_batch(req, PQserverVersion(c->conn), first, &m, &esc, &b);
+        first = false;
+        esc_m = m;
+        rc = run_batch(c, req, &b, esc_m, esc, failure, err);
+        pf_buf_free(&b.sql);
+        free(b.spans);
+        if (rc == PF_OK && esc)
+            rc = run_escaped(c, req, esc_m, esc, &m, failure, err);
+    } while (rc == PF_OK && m < req->n);
 
     if (rc != PF_OK) {
-        fill_failure(req, &b, &r, r.error_index >= 0 ? r.res[r.error_index] : NULL, failure);
         if (!failure->message)
             failure->message = pf_strdup(err->msg);
         if (rc == PF_ERR_PG && PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
@@ -244,8 +389,5 @@ PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed, Pg
             pg_results_clear(&rb);
         }
     }
-    pg_results_clear(&r);
-    pf_buf_free(&b.sql);
-    free(b.spans);
     return rc;
 }

@@ -122,14 +122,57 @@ static bool read_holder(const PGresult *res, PgLockHolder *h)
     return true;
 }
 
-static PfErrCode query_holder(PgConn *c, int64_t key, PgSurvey *out, PfErr *err)
+/* Who holds the lock: h stays empty (NULL fields) when nobody does any more. */
+static PfErrCode query_holder(PgConn *c, int64_t key, PgLockHolder *h, PfErr *err)
 {
     char *sql = holder_sql(key);
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);
     if (rc == PF_OK && r.n >= 1)
-        read_holder(r.res[0], &out->holder);
+        read_holder(r.res[0], h);
+    pg_results_clear(&r);
+    return rc;
+}
+
+/* Wait up to lock_wait_ms for the lock: lock_timeout bounds advisory lock waits too. The SET
+ * is undone by the implicit transaction's rollback when the wait times out (or is cancelled);
+ * that is no error here, only a broken connection is. */
+static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms,
+                               const char *exist, PgSurvey *out, PfErr *err)
+{
+    char *sql = pf_asprintf("SET lock_timeout = '%lldms'; SELECT pg_catalog.pg_advisory_lock("
+                            "%lld); SET lock_timeout = DEFAULT; %s",
+                            (long long)lock_wait_ms, (long long)lock_key, exist);
+    PfErr wait_err;
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, sql, &r, &wait_err);
+    free(sql);
+    if (rc == PF_OK && r.n >= 4) {
+        out->lock_acquired = true;
+        read_existence(r.res[3], &out->ledger);
+    }
+    pg_results_clear(&r);
+    if (rc == PF_ERR_UNREACHABLE) {
+        *err = wait_err;
+        return rc;
+    }
+    return PF_OK;
+}
+
+/* One more pg_try_advisory_lock, with the existence check under it when it is granted. */
+static PfErrCode try_lock_again(PgConn *c, int64_t lock_key, const char *exist, PgSurvey *out,
+                                PfErr *err)
+{
+    char *sql = pf_asprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld); %s",
+                            (long long)lock_key, exist);
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, sql, &r, err);
+    free(sql);
+    if (rc == PF_OK && r.n >= 2 && strcmp(PQgetvalue(r.res[0], 0, 0), "t") == 0) {
+        out->lock_acquired = true;
+        read_existence(r.res[1], &out->ledger);
+    }
     pg_results_clear(&r);
     return rc;
 }
@@ -169,6 +212,25 @@ PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledge
     out->n = (size_t)rows;
     pg_results_clear(&r);
     return PF_OK;
+}
+
+PfErrCode pg_ledger_read_fresh(PgConn *c, const char *schema, const char *table, Ledger *out,
+                               PfErr *err)
+{
+    ledger_clear(out);
+    out->exists = out->has_name_column = false;
+    char *exist = existence_sql(schema, table);
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, exist, &r, err);
+    free(exist);
+    if (rc == PF_OK && r.n >= 1)
+        read_existence(r.res[r.n - 1], out);
+    pg_results_clear(&r);
+    if (rc != PF_OK) {
+        pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
+        return rc;
+    }
+    return pg_ledger_read(c, schema, table, out, err);
 }
 
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
@@ -233,33 +295,36 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
         return PF_OK;
     }
 
-    if (mode == PG_LOCK_TAKE && !out->lock_acquired && lock_wait_ms > 0) {
-        /* Wait for it: lock_timeout bounds advisory lock waits too. The SET is undone by the
-         * implicit transaction's rollback when the wait times out. */
-        char *sql = pf_asprintf("SET lock_timeout = '%lldms'; SELECT pg_catalog.pg_advisory_lock("
-                                "%lld); SET lock_timeout = DEFAULT; %s",
-                                (long long)lock_wait_ms, (long long)lock_key, exist);
-        PfErr wait_err;
-        rc = pg_exec_all(c, sql, &r, &wait_err);
-        free(sql);
-        if (rc == PF_OK && r.n >= 4) {
-            out->lock_acquired = true;
-            read_existence(r.res[3], &out->ledger);
-        } else if (rc == PF_ERR_UNREACHABLE) {
-            *err = wait_err;
-            pg_results_clear(&r);
-            free(exist);
-            return rc;
+    /* Not locked: wait for it (lock_wait), then ask who holds it. The holder can let go
+     * between our attempt and that question; then there is nobody to report and the lock
+     * is free: try again (a few times: each attempt found a different holder that left). */
+    for (int attempt = 0; mode == PG_LOCK_TAKE && !out->lock_acquired; attempt++) {
+        if (lock_wait_ms > 0 && attempt == 0) {
+            rc = wait_for_lock(c, lock_key, lock_wait_ms, exist, out, err);
+            if (rc != PF_OK || out->lock_acquired)
+                break;
         }
-        pg_results_clear(&r);
-        rc = PF_OK;
+        PgLockHolder h = {0};
+        rc = query_holder(c, lock_key, &h, err);
+        if (rc != PF_OK) {
+            pg_lock_holder_clear(&h);
+            break;
+        }
+        if (h.application_name || attempt >= 4) {
+            out->locked_by_other = true;
+            out->holder = h;
+            if (!h.application_name) /* it kept changing hands: say so, not a stale pid */
+                out->holder = (PgLockHolder){0, pf_strdup(""), pf_strdup(""), pf_strdup(""), 0};
+            free(exist);
+            return PF_OK;
+        }
+        rc = try_lock_again(c, lock_key, exist, out, err);
+        if (rc != PF_OK)
+            break;
     }
     free(exist);
-
-    if (mode == PG_LOCK_TAKE && !out->lock_acquired) {
-        out->locked_by_other = true;
-        return query_holder(c, lock_key, out, err);
-    }
+    if (rc != PF_OK)
+        return rc;
     return pg_ledger_read(c, schema, table, &out->ledger, err);
 }
 

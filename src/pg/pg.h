@@ -46,6 +46,10 @@ typedef struct PgFailure {
     char *message;
     char *detail;
     char *hint;
+    /* The failure came after escape_tag's chunk escape_statement left drizzle's transaction:
+     * what ran since then outside a transaction stays committed. NULL / 0 otherwise. */
+    char *escape_tag;
+    int escape_statement;
 } PgFailure;
 
 typedef enum { PG_LOCK_CHECK, PG_LOCK_TAKE } PgLockMode;
@@ -117,6 +121,11 @@ void pg_survey_clear(PgSurvey *s);
 /* Re-read the ledger rows (used to verify after apply). */
 PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out, PfErr *err);
 
+/* Whether the ledger exists, which columns it has, and its rows: pg_ledger_read for when that
+ * is not known (after a failed apply). Two round trips. */
+PfErrCode pg_ledger_read_fresh(PgConn *c, const char *schema, const char *table, Ledger *out,
+                               PfErr *err);
+
 /* A ledger row's id and the v1 folder name it gets when an old ledger is upgraded. */
 typedef struct PgLedgerName {
     int64_t id;
@@ -138,14 +147,15 @@ typedef struct PgApplyRequest {
     bool per_migration;      /* commit each migration on its own */
     int64_t lock_timeout_ms; /* 0 = none */
     int64_t statement_timeout_ms;
+    const volatile int *interrupted; /* stop before the next query when set; may be NULL */
 } PgApplyRequest;
 
-/* Run the migrations in one round trip. On a failed statement: the open transaction is rolled
- * back, *failure says where and why, and PF_ERR_PG is returned; *n_committed counts the
- * migrations committed before it (only non-zero with per_migration). Free failure with
- * pg_failure_clear. */
-PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, size_t *n_committed, PgFailure *failure,
-                   PfErr *err);
+/* Run the migrations as drizzle-orm would (src/pg/apply.c): one round trip for everything
+ * that stays inside drizzle's transaction, then one per chunk after a chunk left it. On a
+ * failed statement: a transaction left open is rolled back, *failure says where and why, and
+ * PF_ERR_PG is returned (PF_ERR_UNREACHABLE when the connection broke). What stayed committed
+ * is for the caller to read back from the ledger. Free failure with pg_failure_clear. */
+PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PfErr *err);
 
 PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err);
 

@@ -21,7 +21,8 @@ void report_tally(const FleetResult *fr, ReportTally *t)
             t->outcome[r->outcome]++;
         if (report_target_ok(fr, r))
             t->ok++;
-        if (r->outcome == OUTCOME_APPLIED) {
+        /* From the ledgers: a failed target keeps what it committed before the failure. */
+        if (r->n_applied_now > 0) {
             t->applied_targets++;
             t->applied_migrations += r->n_applied_now;
         }
@@ -51,8 +52,14 @@ const char *report_status_label(const TargetResult *r)
 
 size_t report_pending_after(const TargetResult *r)
 {
-    size_t done = r->n_applied_now < r->plan.n_pending ? r->n_applied_now : r->plan.n_pending;
-    return r->plan.n_pending - done;
+    size_t left = 0;
+    for (size_t i = 0; i < r->plan.n_pending; i++) {
+        bool done = false;
+        for (size_t k = 0; k < r->n_applied_now && !done; k++)
+            done = r->applied_now[k] == r->plan.pending[i];
+        left += !done;
+    }
+    return left;
 }
 
 const char *report_detail(const TargetResult *r)
@@ -145,7 +152,10 @@ void report_cells(const Codebase *cb, const FleetResult *fr, const TargetResult 
             cells[p->matches[i].migration] = CELL_APPLIED;
     for (size_t i = 0; i < p->n_pending; i++)
         if (p->pending[i] < cb->n)
-            cells[p->pending[i]] = i < r->n_applied_now ? CELL_APPLIED_NOW : CELL_PENDING;
+            cells[p->pending[i]] = CELL_PENDING;
+    for (size_t i = 0; i < r->n_applied_now; i++)
+        if (r->applied_now[i] < cb->n)
+            cells[r->applied_now[i]] = CELL_APPLIED_NOW;
     for (size_t i = 0; i < p->n_problems; i++) {
         const PlanProblem *pr = &p->problems[i];
         if (pr->kind == TARGET_MODIFIED) {

@@ -63,8 +63,9 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
         cJSON_AddItemToArray(warnings, wo);
     }
     cJSON *applied = cJSON_AddArrayToObject(o, "applied");
-    for (size_t i = 0; i < r->n_applied_now && i < r->plan.n_pending; i++)
-        cJSON_AddItemToArray(applied, cJSON_CreateString(cb->migrations[r->plan.pending[i]].tag));
+    for (size_t i = 0; i < r->n_applied_now; i++)
+        cJSON_AddItemToArray(applied, cJSON_CreateString(cb->migrations[r->applied_now[i]].tag));
+    cJSON_AddBoolToObject(o, "ledger_unknown", r->ledger_unknown);
     cJSON_AddNumberToObject(o, "applied_before", (double)r->plan.n_applied);
 
     cJSON *ledger = cJSON_AddObjectToObject(o, "ledger");
@@ -208,14 +209,6 @@ char *report_json(const ReportContext *ctx)
         cJSON_AddStringToObject(h, "hash", head->hash);
     } else {
         cJSON_AddNullToObject(c, "head");
-    }
-    cJSON *notes = cJSON_AddArrayToObject(c, "notes");
-    for (size_t i = 0; i < cb->n_notes; i++) {
-        cJSON *no = cJSON_CreateObject();
-        cJSON_AddStringToObject(no, "kind", cb->notes[i].kind);
-        cJSON_AddStringToObject(no, "migration", cb->notes[i].migration);
-        cJSON_AddStringToObject(no, "message", cb->notes[i].message);
-        cJSON_AddItemToArray(notes, no);
     }
 
     size_t counts[TARGET_STATUS_COUNT] = {0};

@@ -61,8 +61,8 @@ static char *failure_body(const ReportContext *ctx, const TargetResult *r)
     }
     if (r->n_applied_now > 0) {
         pf_buf_puts(&b, "applied:");
-        for (size_t i = 0; i < r->n_applied_now && i < r->plan.n_pending; i++)
-            pf_buf_printf(&b, " %s", ctx->cb->migrations[r->plan.pending[i]].tag);
+        for (size_t i = 0; i < r->n_applied_now; i++)
+            pf_buf_printf(&b, " %s", ctx->cb->migrations[r->applied_now[i]].tag);
         pf_buf_putc(&b, '\n');
     }
     for (size_t i = 0; i < r->plan.n_problems; i++)

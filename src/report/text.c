@@ -175,7 +175,7 @@ char *report_text(const ReportContext *ctx)
             counts[r->status]++;
         else
             not_started++;
-        if (r->outcome == OUTCOME_APPLIED) {
+        if (r->n_applied_now > 0) {
             applied_targets++;
             applied_migrations += r->n_applied_now;
         }
@@ -234,8 +234,6 @@ char *report_text(const ReportContext *ctx)
     const CbMigration *head = cb_head(cb);
     pf_buf_printf(&b, "codebase: %zu migration%s, head %s\n", cb->n, cb->n == 1 ? "" : "s",
                   head ? head->tag : "(none)");
-    for (size_t i = 0; i < cb->n_notes; i++)
-        pf_buf_printf(&b, "  note: %s\n", cb->notes[i].message);
     if (apply)
         pf_buf_printf(&b, "applied %zu migration%s to %zu target%s; %zu failed or refused\n",
                       applied_migrations, applied_migrations == 1 ? "" : "s", applied_targets,
