@@ -26,24 +26,37 @@ typedef struct CbMigration {
     int64_t when;  /* ms since the epoch: the journal's `when`, or the v1 prefix */
     char hash[65]; /* lowercase sha256 hex, as drizzle-orm computes it */
     char *path;    /* the .sql file, for messages */
-    char *sql;     /* decoded text (NUL-terminated; may contain U+FFFD) */
+    char *sql;     /* decoded text (NUL-terminated, none inside; may contain U+FFFD) */
     size_t sql_len;
     char **chunks; /* sql split on "--> statement-breakpoint"; chunks[i] NUL-terminated */
     size_t n_chunks;
 } CbMigration;
+
+/* Something about the folder as a whole that every target's report should say once, not an
+ * error: the folder is read and applied as drizzle-orm reads it. */
+typedef struct CbNote {
+    const char *kind; /* static: "when_not_increasing" (a journal entry whose `when` is not above
+                         every earlier entry's: drizzle-orm skips it where those are applied) */
+    char *migration;  /* the migration concerned */
+    char *message;    /* one line, for people, ending with a hint */
+} CbNote;
 
 typedef struct Codebase {
     char *dir;
     CbLayout layout;
     CbMigration *migrations; /* in the order drizzle runs them */
     size_t n;
+    CbNote *notes; /* in run order of the migrations concerned */
+    size_t n_notes;
 } Codebase;
 
 /* Read the folder. On error *out is NULL and err names the file (and, for JSON, the position).
- * Errors: missing folder or journal, malformed JSON, entry without its file, duplicate tags,
- * `when` values that do not increase (journal), a journal beside v1 folders.
- * Codes: PF_ERR_IO when the folder is missing or a file cannot be read, PF_ERR_INPUT for the
- * rest. On success the caller owns *out and frees it with cb_free. */
+ * Errors: missing folder or journal, malformed JSON, entry without its file, duplicate tags, a
+ * journal beside v1 folders, a migration holding a NUL byte (named by file:line:column: the
+ * server cannot receive it, and everything after it would be lost). A journal whose `when`
+ * values do not increase is read as drizzle-orm reads it (list order), with one note per entry
+ * concerned. Codes: PF_ERR_IO when the folder is missing or a file cannot be read, PF_ERR_INPUT
+ * for the rest. On success the caller owns *out and frees it with cb_free. */
 PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err);
 void cb_free(Codebase *cb);
 

@@ -210,6 +210,14 @@ char *report_json(const ReportContext *ctx)
     } else {
         cJSON_AddNullToObject(c, "head");
     }
+    cJSON *notes = cJSON_AddArrayToObject(c, "notes");
+    for (size_t i = 0; i < cb->n_notes; i++) {
+        cJSON *no = cJSON_CreateObject();
+        cJSON_AddStringToObject(no, "kind", cb->notes[i].kind);
+        cJSON_AddStringToObject(no, "migration", cb->notes[i].migration);
+        cJSON_AddStringToObject(no, "message", cb->notes[i].message);
+        cJSON_AddItemToArray(notes, no);
+    }
 
     size_t counts[TARGET_STATUS_COUNT] = {0};
     size_t outcomes[OUTCOME_SKIPPED + 1] = {0};

@@ -234,6 +234,8 @@ char *report_text(const ReportContext *ctx)
     const CbMigration *head = cb_head(cb);
     pf_buf_printf(&b, "codebase: %zu migration%s, head %s\n", cb->n, cb->n == 1 ? "" : "s",
                   head ? head->tag : "(none)");
+    for (size_t i = 0; i < cb->n_notes; i++)
+        pf_buf_printf(&b, "  note: %s\n", cb->notes[i].message);
     if (apply)
         pf_buf_printf(&b, "applied %zu migration%s to %zu target%s; %zu failed or refused\n",
                       applied_migrations, applied_migrations == 1 ? "" : "s", applied_targets,
