@@ -8,8 +8,9 @@
 #   (b) an applied file edited afterwards: drizzle exits 0, applies nothing; pgfleet: modified
 #       naming the tag, exit 1; apply refuses;
 #   (a2) the late migration appended at the end of the journal (older `when`, as a resolved merge
-#       conflict leaves it): drizzle exits 0 and applies nothing; pgfleet refuses the codebase
-#       itself (exit 3, the journal and both tags named, a hint how to fix it) and runs nothing;
+#       conflict leaves it): drizzle exits 0 and applies nothing; pgfleet reads the journal as
+#       drizzle does, notes the late entry once on the codebase, and says out_of_order for it on
+#       this database (exit 1); apply refuses and runs nothing;
 #   (c) a database migrated by a newer release (codebase rolled back to 2 migrations): drizzle
 #       exits 0; pgfleet: ahead, exit 1;
 #   (d) the wrong database (a ledger of another app, older than this codebase): pgfleet: foreign,
@@ -83,9 +84,9 @@ assert_eq in_sync "$(pf_target_json late | jq -r .status)" "(a) pgfleet audit af
 
 # --- (a2) the same late migration appended at the end of the journal ----------------------------
 # The usual shape after resolving a journal merge conflict: the late entry gets the next idx and is
-# appended, keeping its older `when`. drizzle: exit 0, nothing applied, forever. pgfleet treats a
-# journal whose `when` values do not increase as invalid input (docs/statuses.md, exit 3): the
-# error names the journal, both entries and how to fix it, and no database is touched.
+# appended, keeping its older `when`. drizzle: exit 0, nothing applied, forever. pgfleet reads the
+# journal as drizzle does (docs/statuses.md): a note on the codebase names the late entry once,
+# and this database, migrated before the merge, is out_of_order for it.
 APPENDED=$PF_TMP/appended
 mkdir -p "$APPENDED/meta"
 cp "$APP"/*.sql "$APPENDED/"
@@ -100,12 +101,15 @@ write_inv "$PF_TMP/inv2.yaml" "$APPENDED" -- late2
 before_rows=$(ledger late2)
 for cmd in audit apply; do
     pf $cmd -i "$PF_TMP/inv2.yaml" -f json
-    assert_eq 3 "$PF_RC" "(a2) pgfleet $cmd: exit 3 (invalid codebase)"
-    assert_contains "$PF_ERR" "$APPENDED/meta/_journal.json: entry 3 (tag $LATE" "(a2) $cmd: names the journal and the late entry"
-    assert_contains "$PF_ERR" "drizzle-orm would skip it on every database that has" "(a2) $cmd: says what drizzle does"
-    assert_contains "$PF_ERR" "hint: if $LATE has not been applied anywhere yet" "(a2) $cmd: says how to fix it"
-    assert_eq "" "$PF_OUT" "(a2) $cmd: no report"
+    assert_eq 1 "$PF_RC" "(a2) pgfleet $cmd: exit 1"
+    assert_eq out_of_order "$(pf_target_json late2 | jq -r .status)" "(a2) $cmd: out_of_order"
+    assert_eq "[\"$LATE\"]" "$(pf_target_json late2 | jq -c '[.problems[] | select(.kind == "out_of_order") | .migration]')" \
+        "(a2) $cmd: the problem names the late entry"
+    assert_eq "[\"$LATE\"]" "$(jq -c '[.codebase.notes[].migration]' <<<"$PF_OUT")" \
+        "(a2) $cmd: the codebase note names the late entry"
+    assert_contains "$(jq -r '.codebase.notes[0].message' <<<"$PF_OUT")" "--allow-out-of-order" "(a2) $cmd: the note's hint"
 done
+assert_eq refused "$(pf_target_json late2 | jq -r .outcome)" "(a2) apply: refused"
 assert_eq "$before_rows" "$(ledger late2)" "(a2) the ledger is untouched"
 
 # --- (b) applied file edited afterwards -----------------------------------------------------------

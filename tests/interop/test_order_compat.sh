@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Migrations run in drizzle's order, not a sorted one:
 #   0.x: the order of the journal's entries (drizzle-orm 0.45.4 runs entries as listed, even when
-#        their `when` values do not increase; pgfleet refuses such a journal as invalid input,
-#        exit 3, because drizzle would skip the later entry on every database that has the
-#        earlier one);
+#        their `when` values do not increase, and so does pgfleet: the same ledger, and each
+#        audits the other's database in_sync; tests/interop/test_when_goes_back.sh has the rest);
 #   v1:  folder names sorted with JavaScript localeCompare (drizzle-orm 1.0.0-rc.5): within the
 #        same 14-digit second, `_alpha` < `_Beta` < `_gamma` (a byte sort puts `_Beta` first);
 #        a folder without migration.sql is ignored.
@@ -34,13 +33,14 @@ assert_eq 0 "$rc" "journal order: drizzle exit code"
 assert_eq "$(printf '1|1700000005000\n2|1700000001000\n3|1700000009000')" "$(ledger dz_j "id, created_at")" \
     "journal order: drizzle ran the entries as listed"
 pf apply -i "$PF_TMP/inv.yaml" -m "$J" -t pf_j -f json
-assert_eq 3 "$PF_RC" "journal order: pgfleet refuses a journal whose when decreases (exit 3)"
-assert_contains "$PF_ERR" "$J/meta/_journal.json: entry 1 (tag 0001_alter, when 1700000001000) is not after entry 0 (tag 0000_create, when 1700000005000)" \
-    "journal order: the error names the journal and both entries"
-assert_eq "f" "$(pg_psql pf_j "select exists (select 1 from pg_namespace where nspname = 'drizzle')")" \
-    "journal order: nothing was run on pgfleet's target"
+assert_eq 0 "$PF_RC" "journal order: pgfleet applies a journal whose when decreases"
+assert_eq "$(ledger dz_j "id, hash, created_at")" "$(ledger pf_j "id, hash, created_at")" \
+    "journal order: ledgers identical (entries as listed)"
+assert_eq '["0001_alter"]' "$(jq -c '[.codebase.notes[].migration]' <<<"$PF_OUT")" \
+    "journal order: the entry whose when goes back is noted on the codebase"
 pf audit -i "$PF_TMP/inv.yaml" -m "$J" -t dz_j -f json
-assert_eq 3 "$PF_RC" "journal order: audit refuses the same journal (exit 3)"
+assert_eq 0 "$PF_RC" "journal order: audit of drizzle's database: exit 0"
+assert_eq in_sync "$(pf_target_json dz_j | jq -r .status)" "journal order: drizzle's database is in_sync"
 
 # --- v1: localeCompare order within one second ----------------------------------------------------
 V=$PF_TMP/v1-order
