@@ -1,16 +1,22 @@
 /*
- * Connections: open with pgfleet's settings, run multi-statement queries, cancel from another
- * thread, and translate libpq errors into PfErr at this edge.
+ * Connections: open with pgfleet's settings (retrying a server out of connections or starting
+ * up, connect.h), run multi-statement queries, cancel from another thread, and translate libpq
+ * errors into PfErr at this edge.
  */
 #include "pg/internal.h"
+
+#include "pg/connect.h"
 
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void notice_to_log(void *arg, const char *message)
 {
@@ -34,14 +40,244 @@ char *pg_one_line(const char *msg)
     return s;
 }
 
-PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings, PgConn **out,
-                       PfErr *err)
+/* ---- why a connection failed --------------------------------------------------------------- */
+
+/* The server's primary messages for 53300 and 57P03 (PostgreSQL 12 to 17), as libpq quotes
+ * them, and the SQLSTATE as verbose errors put it ("FATAL:  53300: ..."). */
+static const char *const BUSY_TEXTS[] = {
+    "  53300: ",
+    "sorry, too many clients already",
+    "too many connections for role",
+    "too many connections for database",
+    "remaining connection slots are reserved for",
+};
+static const char *const STARTING_TEXTS[] = {
+    "  57P03: ",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "the database system is not yet accepting connections",
+    "the database system is not accepting connections",
+};
+
+static bool says_any(const char *msg, const char *const *texts, size_t n)
 {
-    return pg_conn_open_at(name, dsn, settings, NULL, 0, out, err);
+    for (size_t i = 0; i < n; i++)
+        if (strstr(msg, texts[i]))
+            return true;
+    return false;
 }
 
-PfErrCode pg_conn_open_at(const char *name, const char *dsn, const InvSettings *settings,
-                          const char *hostaddr, int port, PgConn **out, PfErr *err)
+PgConnectError pg_connect_error_kind(const char *msg)
+{
+    if (!msg)
+        return PG_CONNECT_OTHER;
+    if (says_any(msg, BUSY_TEXTS, sizeof BUSY_TEXTS / sizeof *BUSY_TEXTS))
+        return PG_CONNECT_BUSY;
+    if (says_any(msg, STARTING_TEXTS, sizeof STARTING_TEXTS / sizeof *STARTING_TEXTS))
+        return PG_CONNECT_STARTING;
+    if (strstr(msg, "Connection refused") ||
+        (strstr(msg, "on socket") && strstr(msg, "No such file or directory")))
+        return PG_CONNECT_REFUSED;
+    return PG_CONNECT_OTHER;
+}
+
+/* ---- retries and the per-server limit ------------------------------------------------------ */
+
+enum {
+    RETRY_FIRST_MS = 20,
+    RETRY_MAX_MS = 1000,
+    RETRY_BUDGET_NO_TIMEOUT_MS = 60000, /* the retries' deadline when connect_timeout is 0 */
+    WAIT_FIRST_MS = 100,
+    WAIT_MAX_MS = 2000,
+    RETRY_TICK_MS = 50, /* how often a sleeping retry looks at pg_conn_retry_cancel */
+};
+
+static atomic_bool retry_cancelled;
+
+/* One per server this process connects to (never freed: a run has few). The counts are
+ * guarded by gates_mutex; cond is signalled whenever they change. */
+struct PgGate {
+    char *key;
+    int open;   /* connections of this process to the server, open now */
+    int trying; /* attempts in progress */
+    int limit;  /* most open + trying at once; 0 = no limit (the server never refused) */
+    int ok;     /* connections made at the limit since it was last set */
+    pthread_cond_t cond;
+    struct PgGate *next;
+};
+
+static pthread_mutex_t gates_mutex = PTHREAD_MUTEX_INITIALIZER;
+static PgGate *gates;
+
+/* The server a dsn reaches, as a key: its host (or hostaddr) and port as libpq reads them,
+ * PGHOST/PGHOSTADDR/PGPORT when it has none. */
+static char *gate_key(const char *dsn)
+{
+    const char *host = NULL, *port = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, "host") == 0 || (strcmp(o->keyword, "hostaddr") == 0 && !host))
+            host = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+    }
+    if (!host)
+        host = getenv("PGHOST") ? getenv("PGHOST") : getenv("PGHOSTADDR");
+    if (!port)
+        port = getenv("PGPORT");
+    char *key = pf_asprintf("%s\n%s", host ? host : "", port ? port : "");
+    PQconninfoFree(opts);
+    return key;
+}
+
+static PgGate *gate_for(const char *dsn)
+{
+    char *key = gate_key(dsn);
+    pthread_mutex_lock(&gates_mutex);
+    PgGate *g = gates;
+    while (g && strcmp(g->key, key) != 0)
+        g = g->next;
+    if (!g) {
+        g = pf_calloc(1, sizeof *g);
+        g->key = key;
+        key = NULL;
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&g->cond, &attr);
+        pthread_condattr_destroy(&attr);
+        g->next = gates;
+        gates = g;
+    }
+    pthread_mutex_unlock(&gates_mutex);
+    free(key);
+    return g;
+}
+
+/* Take a slot for an attempt: at once when the server has no limit, else when one is free
+ * under it. False when deadline passed (or retries were cancelled) first. */
+static bool gate_enter(PgGate *g, int64_t deadline)
+{
+    pthread_mutex_lock(&gates_mutex);
+    while (g->limit > 0 && g->open + g->trying >= g->limit) {
+        int64_t now = pf_now_ms();
+        if (now >= deadline || atomic_load(&retry_cancelled)) {
+            pthread_mutex_unlock(&gates_mutex);
+            return false;
+        }
+        int64_t until = now + RETRY_TICK_MS * 4 < deadline ? now + RETRY_TICK_MS * 4 : deadline;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t ns = (int64_t)ts.tv_nsec + (until - now) * 1000000;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&g->cond, &gates_mutex, &ts);
+    }
+    g->trying++;
+    pthread_mutex_unlock(&gates_mutex);
+    return true;
+}
+
+typedef enum { GATE_CONNECTED, GATE_FAILED, GATE_REFUSED } GateOutcome;
+
+static void gate_leave(PgGate *g, GateOutcome outcome)
+{
+    pthread_mutex_lock(&gates_mutex);
+    g->trying--;
+    if (outcome == GATE_CONNECTED) {
+        g->open++;
+        if (g->limit > 0 && ++g->ok >= g->limit) {
+            g->limit++; /* as many connections as the limit went through: try one more */
+            g->ok = 0;
+        }
+    } else if (outcome == GATE_REFUSED) {
+        g->limit = g->open > 0 ? g->open : 1;
+        g->ok = 0;
+    }
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&gates_mutex);
+}
+
+static void gate_close(PgGate *g)
+{
+    pthread_mutex_lock(&gates_mutex);
+    g->open--;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&gates_mutex);
+}
+
+void pg_conn_retry_cancel(bool cancel)
+{
+    atomic_store(&retry_cancelled, cancel);
+    pthread_mutex_lock(&gates_mutex);
+    for (PgGate *g = gates; g; g = g->next)
+        pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&gates_mutex);
+}
+
+/* delay/2 plus a random part up to delay/2, so that workers refused together spread out. */
+static int64_t jittered(int64_t delay)
+{
+    static _Thread_local uint64_t state;
+    if (!state)
+        state = ((uint64_t)pf_now_ms() * 0x9E3779B97F4A7C15u) ^ (uint64_t)(uintptr_t)&state;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return delay / 2 + (int64_t)(state % (uint64_t)(delay / 2 + 1));
+}
+
+/* Sleep ms, returning early once the retries are cancelled. */
+static void retry_sleep(int64_t ms)
+{
+    int64_t until = pf_now_ms() + ms;
+    for (int64_t left = ms; left > 0 && !atomic_load(&retry_cancelled);
+         left = until - pf_now_ms()) {
+        int64_t step = left < RETRY_TICK_MS ? left : RETRY_TICK_MS;
+        struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* libpq's message for a failed connection, on one line, without the dsn's password. */
+static char *connect_message(PGconn *conn, const char *dsn)
+{
+    /* libpq and the server quote parts of a dsn they cannot use (a host name, a database
+     * name), and with a mistyped dsn those parts can hold the password. */
+    char *line = pg_one_line(conn ? PQerrorMessage(conn) : "out of memory creating a connection");
+    size_t n_secrets;
+    char **secrets = inv_dsn_secrets(dsn, &n_secrets);
+    char *msg = pf_scrub_secrets(line, secrets, n_secrets);
+    for (size_t i = 0; i < n_secrets; i++)
+        free(secrets[i]);
+    free(secrets);
+    free(line);
+    return msg;
+}
+
+static const char *retry_hint(PgConnectError kind, bool waiting)
+{
+    switch (kind) {
+    case PG_CONNECT_BUSY:
+        return "the server is out of connections: lower -j, raise its max_connections (or the "
+               "role's CONNECTION LIMIT), or raise connect_timeout to wait longer";
+    case PG_CONNECT_STARTING:
+        return waiting ? "the server is still not accepting connections: wait longer"
+                       : "the server is not accepting connections yet: raise connect_timeout "
+                         "to wait longer";
+    default:
+        return "nothing accepted the connection: check that the server runs, or wait longer";
+    }
+}
+
+/* Connect, retrying as connect.h says until deadline; with waiting, a refused connection is
+ * retried too (slower: a server starting from scratch). */
+static PfErrCode conn_open(const char *name, const char *dsn, const InvSettings *settings,
+                           const char *hostaddr, int port, int64_t deadline, bool waiting,
+                           PgConn **out, PfErr *err)
 {
     *out = NULL;
     const char *keys[10];
@@ -74,33 +310,138 @@ PfErrCode pg_conn_open_at(const char *name, const char *dsn, const InvSettings *
     keys[n] = NULL;
     vals[n] = NULL;
 
-    PGconn *conn = PQconnectdbParams(keys, vals, 1);
-    if (!conn)
-        return pf_err_set(err, PF_ERR_UNREACHABLE, "out of memory creating a connection");
-    if (PQstatus(conn) != CONNECTION_OK) {
-        /* libpq and the server quote parts of a dsn they cannot use (a host name, a database
-         * name), and with a mistyped dsn those parts can hold the password. */
-        char *line = pg_one_line(PQerrorMessage(conn));
-        size_t n_secrets;
-        char **secrets = inv_dsn_secrets(dsn, &n_secrets);
-        char *msg = pf_scrub_secrets(line, secrets, n_secrets);
-        for (size_t i = 0; i < n_secrets; i++)
-            free(secrets[i]);
-        free(secrets);
-        free(line);
-        pf_err_set(err, PF_ERR_UNREACHABLE, "%s", msg);
-        free(msg);
+    PgGate *gate = gate_for(dsn);
+    int64_t start = pf_now_ms();
+    int64_t delay = waiting ? WAIT_FIRST_MS : RETRY_FIRST_MS;
+    int attempts = 0;
+    char *last = NULL;
+    PgConnectError kind = PG_CONNECT_OTHER;
+    for (;;) {
+        if (!gate_enter(gate, deadline))
+            break;
+        PGconn *conn = PQconnectdbParams(keys, vals, 1);
+        attempts++;
+        if (conn && PQstatus(conn) == CONNECTION_OK) {
+            gate_leave(gate, GATE_CONNECTED);
+            if (attempts > 1)
+                pf_log(PF_LOG_INFO, name, "connected at attempt %d, after %lld ms", attempts,
+                       (long long)(pf_now_ms() - start));
+            free(last);
+            PgConn *c = pf_calloc(1, sizeof *c);
+            c->conn = conn;
+            c->name = pf_strdup(name);
+            c->gate = gate;
+            c->cancel = PQgetCancel(conn);
+            pthread_mutex_init(&c->cancel_mutex, NULL);
+            PQsetNoticeProcessor(conn, notice_to_log, c);
+            *out = c;
+            return PF_OK;
+        }
+        free(last);
+        last = connect_message(conn, dsn);
+        kind = conn ? pg_connect_error_kind(last) : PG_CONNECT_OTHER;
         PQfinish(conn);
-        return PF_ERR_UNREACHABLE;
+        gate_leave(gate, kind == PG_CONNECT_BUSY ? GATE_REFUSED : GATE_FAILED);
+        bool again = kind == PG_CONNECT_BUSY || kind == PG_CONNECT_STARTING ||
+                     (waiting && kind == PG_CONNECT_REFUSED);
+        if (!again)
+            break;
+        int64_t now = pf_now_ms();
+        if (atomic_load(&retry_cancelled) || now >= deadline)
+            break;
+        /* The last attempt is made at the deadline, not a pause before it. */
+        int64_t pause = jittered(delay);
+        if (pause > deadline - now)
+            pause = deadline - now;
+        int64_t max = waiting ? WAIT_MAX_MS : RETRY_MAX_MS;
+        delay = delay * 2 > max ? max : delay * 2;
+        pf_log(waiting ? PF_LOG_INFO : PF_LOG_DEBUG, name, "%s; trying again in %lld ms", last,
+               (long long)pause);
+        retry_sleep(pause);
     }
-    PgConn *c = pf_calloc(1, sizeof *c);
-    c->conn = conn;
-    c->name = pf_strdup(name);
-    c->cancel = PQgetCancel(conn);
-    pthread_mutex_init(&c->cancel_mutex, NULL);
-    PQsetNoticeProcessor(conn, notice_to_log, c);
-    *out = c;
-    return PF_OK;
+    double secs = (double)(pf_now_ms() - start) / 1000.0;
+    if (!last)
+        pf_err_set(err, PF_ERR_UNREACHABLE,
+                   "no connection to the server freed up within %.1f s (it refused connections "
+                   "to other targets: out of connections); hint: %s",
+                   secs, retry_hint(PG_CONNECT_BUSY, waiting));
+    else if (attempts > 1 || (waiting && kind != PG_CONNECT_OTHER))
+        pf_err_set(err, PF_ERR_UNREACHABLE, "%s (%d attempt%s in %.1f s); hint: %s", last, attempts,
+                   attempts == 1 ? "" : "s", secs, retry_hint(kind, waiting));
+    else
+        pf_err_set(err, PF_ERR_UNREACHABLE, "%s", last);
+    free(last);
+    return PF_ERR_UNREACHABLE;
+}
+
+static int64_t retry_deadline(const InvSettings *settings)
+{
+    return pf_now_ms() + (settings->connect_timeout_ms > 0 ? settings->connect_timeout_ms
+                                                           : RETRY_BUDGET_NO_TIMEOUT_MS);
+}
+
+PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings, PgConn **out,
+                       PfErr *err)
+{
+    return conn_open(name, dsn, settings, NULL, 0, retry_deadline(settings), false, out, err);
+}
+
+PfErrCode pg_conn_open_at(const char *name, const char *dsn, const InvSettings *settings,
+                          const char *hostaddr, int port, PgConn **out, PfErr *err)
+{
+    return conn_open(name, dsn, settings, hostaddr, port, retry_deadline(settings), false, out,
+                     err);
+}
+
+PfErrCode pg_conn_wait(const char *name, const char *dsn, const InvSettings *settings,
+                       int64_t wait_ms, PfErr *err)
+{
+    PgConn *c = NULL;
+    PfErrCode rc = conn_open(name, dsn, settings, NULL, 0, pf_now_ms() + wait_ms, true, &c, err);
+    pg_conn_free(c);
+    return rc;
+}
+
+PfErrCode pg_dsn_label(const char *dsn, char **label, PfErr *err)
+{
+    *label = NULL;
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &why);
+    size_t n_secrets;
+    char **secrets = inv_dsn_secrets(dsn, &n_secrets);
+    PfErrCode rc = PF_OK;
+    if (!opts) {
+        char *line = pg_one_line(why ? why : "out of memory");
+        char *msg = pf_scrub_secrets(line, secrets, n_secrets);
+        rc = pf_err_set(err, PF_ERR_INPUT, "invalid connection string: %s", msg);
+        free(msg);
+        free(line);
+    } else {
+        const char *host = NULL, *port = NULL, *db = NULL;
+        for (PQconninfoOption *o = opts; o->keyword; o++) {
+            if (!o->val || !*o->val)
+                continue;
+            if (strcmp(o->keyword, "host") == 0 || (strcmp(o->keyword, "hostaddr") == 0 && !host))
+                host = o->val;
+            else if (strcmp(o->keyword, "port") == 0)
+                port = o->val;
+            else if (strcmp(o->keyword, "dbname") == 0)
+                db = o->val;
+        }
+        if (port && strspn(port, ",") == strlen(port))
+            port = NULL; /* "," : no port for either host of "db1,db2" */
+        bool local = !host || host[0] == '/' || host[0] == '@';
+        char *text = pf_asprintf("%s%s%s%s%s", local ? "local" : host, port ? ":" : "",
+                                 port ? port : "", db ? "/" : "", db ? db : "");
+        *label = pf_scrub_secrets(text, secrets, n_secrets);
+        free(text);
+    }
+    for (size_t i = 0; i < n_secrets; i++)
+        free(secrets[i]);
+    free(secrets);
+    PQconninfoFree(opts);
+    PQfreemem(why);
+    return rc;
 }
 
 void pg_conn_free(PgConn *c)
@@ -112,6 +453,8 @@ void pg_conn_free(PgConn *c)
     c->cancel = NULL;
     pthread_mutex_unlock(&c->cancel_mutex);
     PQfinish(c->conn);
+    if (c->gate)
+        gate_close(c->gate);
     pthread_mutex_destroy(&c->cancel_mutex);
     free(c->name);
     free(c);

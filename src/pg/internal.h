@@ -8,9 +8,13 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 
+/* A server's connection limit as this process has learnt it (conn.c, connect.h). */
+typedef struct PgGate PgGate;
+
 struct PgConn {
     PGconn *conn;
     char *name;
+    PgGate *gate; /* the server's: its count of open connections drops when this one closes */
     int round_trips;
     pthread_mutex_t cancel_mutex; /* guards cancel against pg_conn_free */
     PGcancel *cancel;
