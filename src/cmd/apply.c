@@ -4,7 +4,9 @@
 static const FleetCmdSpec spec = {
     "apply",
     FLEET_APPLY,
-    "usage: pgfleet apply [OPTIONS]\n\n"
+    "usage: pgfleet apply [OPTIONS]\n"
+    "       pgfleet apply --dsn URL -m DIR [OPTIONS]       (one database, no inventory)\n"
+    "       pgfleet apply -c drizzle.config.ts [OPTIONS]\n\n"
     "For every selected target: take the ledger's advisory lock (waiting up to lock_wait),\n"
     "read the ledger, and apply the pending migrations of a behind or uninitialized target in\n"
     "one transaction (or one per migration with `transaction: per-migration`), then verify\n"
@@ -17,7 +19,7 @@ static const FleetCmdSpec spec = {
     "      --dry-run          only plan: connect read-only and show what would be applied\n"
     "      --allow-out-of-order\n"
     "                         also apply migrations older than the newest applied "
-    "one\n" CMD_EXIT_HELP,
+    "one\n" CMD_DSN_HELP CMD_EXIT_HELP,
 };
 
 int cmd_apply(int argc, char **argv)

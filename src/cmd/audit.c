@@ -4,12 +4,14 @@
 static const FleetCmdSpec spec = {
     "audit",
     FLEET_AUDIT,
-    "usage: pgfleet audit [OPTIONS]\n\n"
+    "usage: pgfleet audit [OPTIONS]\n"
+    "       pgfleet audit --dsn URL -m DIR [OPTIONS]       (one database, no inventory)\n"
+    "       pgfleet audit -c drizzle.config.ts [OPTIONS]\n\n"
     "Check every selected target against the codebase without changing anything and without\n"
     "taking a lock. A target whose ledger lock another session holds is migrating (with who\n"
     "holds it), its ledger not judged. Exits 0 only when every target is in_sync, 1 when some\n"
     "target is not (migrating included), 2 when some target is unreachable.\n\n"
-    "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP CMD_EXIT_HELP,
+    "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP CMD_DSN_HELP CMD_EXIT_HELP,
 };
 
 int cmd_audit(int argc, char **argv)

@@ -49,6 +49,17 @@ enum { CMD_JOBS_READ_ONLY = 16, CMD_JOBS_APPLY = 4 };
     "      --wave NAME        only the targets of this wave of the inventory's waves\n"            \
     "      --from-wave NAME   resume at this wave: it and the waves after it\n"
 
+/* One database without an inventory (dsn.c): plan, apply and audit take --dsn, -c and --wait. */
+#define CMD_DSN_HELP                                                                               \
+    "\nOne database without an inventory (instead of -i):\n"                                       \
+    "      --dsn URL          a target: a postgres:// URL or a key=value conninfo; repeatable.\n"  \
+    "                         Named HOST[:PORT]/DB, with the inventory's defaults\n"               \
+    "  -c, --config FILE      drizzle-kit's config (drizzle.config.ts, .js or .json), read\n"      \
+    "                         without running it: out, migrations.table, migrations.schema and,\n" \
+    "                         without --dsn, dbCredentials.url (literal or process.env.NAME)\n"    \
+    "      --wait DURATION    first wait up to DURATION (30s, 2m) for the server to accept\n"      \
+    "                         connections (refused, starting up), then run\n"
+
 #define CMD_EXIT_HELP                                                                              \
     "\nExit codes: 0 all good, 1 fleet not in sync, 2 targets failed or unreachable,\n"            \
     "3 invalid input (nothing was run), 130 interrupted. See docs/statuses.md.\n"

@@ -1,10 +1,15 @@
-/* Inventory loading and target selection shared by the subcommands. */
+/* Inventory loading, target selection and output checks shared by the subcommands. */
 #include "cmd/common.h"
 
 #include "core/mem.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void cmd_selection_add_glob(CmdSelection *s, const char *glob)
 {
@@ -61,4 +66,27 @@ Inventory *cmd_load_selection_plugins(const CmdSelection *s, size_t **idx, size_
         return NULL;
     }
     return inv;
+}
+
+PfErrCode cmd_check_output(const char *path, PfErr *err)
+{
+    if (!*path)
+        return pf_err_set(err, PF_ERR_IO, "-o: an empty path");
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot write the report there: is a directory",
+                          path);
+    /* The name pf_write_file_atomic writes through, so that what is checked is what happens. */
+    char *tmp = pf_asprintf("%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    PfErrCode rc = PF_OK;
+    if (fd < 0)
+        rc = pf_err_set(err, PF_ERR_IO, "%s: cannot write the report there: %s", path,
+                        strerror(errno));
+    else {
+        close(fd);
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
 }

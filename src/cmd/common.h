@@ -7,6 +7,7 @@
 #include "plugin/host.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Selection options collected from the command line (arrays borrowed from argv). */
 typedef struct CmdSelection {
@@ -32,5 +33,37 @@ Inventory *cmd_load_selection_plugins(const CmdSelection *s, size_t **idx, size_
 
 /* Print "pgfleet: <msg>" on stderr. */
 void cmd_error(const PfErr *err);
+
+/* Before anything runs: can a report be written to path (-o)? Tries to create (and removes) the
+ * temporary file the report will be written through, beside path. PF_ERR_IO naming path and
+ * why when it cannot, or when path is a directory. */
+PfErrCode cmd_check_output(const char *path, PfErr *err);
+
+/* ---- one database without an inventory (dsn.c) ---- */
+
+/* What --dsn mode was given: the dsns (borrowed from argv; none means the config's
+ * dbCredentials.url), -c FILE (or NULL) and -m DIR (or NULL). */
+typedef struct CmdDsnMode {
+    const char **dsns;
+    size_t n_dsns;
+    const char *config;
+    const char *migrations_dir;
+} CmdDsnMode;
+
+void cmd_dsn_add(CmdDsnMode *m, const char *dsn);
+
+/* An inventory of one target per dsn, named HOST[:PORT]/DB after it (masked, "#2" added to a
+ * name already taken), with the inventory defaults and the ledger of the config (-c) or
+ * drizzle's; then the selection, as cmd_load_selection makes it. *dir receives the migrations
+ * folder (-m, else the config's out resolved against the config's folder, else NULL); the
+ * caller frees it. Prints the error and returns NULL on failure (nothing was run). Frees the
+ * dsn array of m. */
+Inventory *cmd_dsn_load(CmdDsnMode *m, const CmdSelection *s, size_t **idx, size_t *n_idx,
+                        char **dir);
+
+/* --wait: wait up to wait_ms in all for the server of each selected target to accept a
+ * connection (pg_conn_wait). A server that does not is reported on stderr; its target then
+ * fails in the run as unreachable. */
+void cmd_dsn_wait(const Inventory *inv, const size_t *idx, size_t n_idx, int64_t wait_ms);
 
 #endif

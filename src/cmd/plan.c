@@ -4,7 +4,9 @@
 static const FleetCmdSpec spec = {
     "plan",
     FLEET_PLAN,
-    "usage: pgfleet plan [OPTIONS]\n\n"
+    "usage: pgfleet plan [OPTIONS]\n"
+    "       pgfleet plan --dsn URL -m DIR [OPTIONS]       (one database, no inventory)\n"
+    "       pgfleet plan -c drizzle.config.ts [OPTIONS]\n\n"
     "Connect to every selected target (read-only, no lock taken), classify it and list the\n"
     "migrations apply would run. Statuses: in_sync, behind, uninitialized, out_of_order,\n"
     "modified, ahead, foreign, locked, unreachable (docs/statuses.md). With `waves` in the\n"
@@ -13,7 +15,7 @@ static const FleetCmdSpec spec = {
     "server: NOT NULL on a table with rows, CREATE EXTENSION without the privilege, long\n"
     "transactions and locks on the tables they touch (docs/preflight.md); warnings change\n"
     "neither the status nor the exit code.\n\n"
-    "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP CMD_EXIT_HELP,
+    "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP CMD_DSN_HELP CMD_EXIT_HELP,
 };
 
 int cmd_plan(int argc, char **argv)

@@ -1,0 +1,71 @@
+# A report that cannot be written is found out before anything runs: -o in a missing folder or
+# naming a folder, for plan, apply and audit, with an inventory (whose plugins are not even
+# loaded) or --dsn: exit 3, the path named, no migration applied, no ledger created. A writable
+# -o still gets the report, and nothing else is left beside it.
+source "$PF_TESTS_DIR/integration/lib.sh"
+pf_start
+
+PLUG=$PF_TMP/plugins
+mkdir -p "$PLUG"
+cp "$PF_TEST_PLUGINS_DIR"/record.so "$PLUG"/
+
+W=$PF_WHEN0
+MIG=$PF_TMP/drizzle
+mig_add "$MIG" 0000_items $((W + 1000)) 'CREATE TABLE "items" ("id" integer);'
+mig_add "$MIG" 0001_more $((W + 2000)) 'CREATE TABLE "more" ("id" integer);'
+
+pg_createdb rp_a rp_b
+INV=$PF_TMP/fleet.yaml
+REC=$PF_TMP/events.txt
+inv_write "$INV" "$MIG" "" rp_a rp_b
+printf 'plugins:\n  - {path: "%s/record.so", config: {file: "%s"}}\n' "$PLUG" "$REC" >>"$INV"
+
+BAD=/nonexistent/dir/r.json
+mkdir -p "$PF_TMP/reports"
+for cmd in plan apply audit; do
+    pf "$cmd.missing" "$cmd" -i "$INV" -f json -o "$BAD"
+    assert_eq 3 "$RC" "$cmd -o in a missing folder: exit 3"
+    assert_eq "pgfleet: $BAD: cannot write the report there: No such file or directory" \
+        "$(pf_err "$cmd.missing")" "$cmd -o in a missing folder: the message names the path"
+    assert_eq "" "$(pf_out "$cmd.missing")" "$cmd -o in a missing folder: no report on stdout"
+
+    pf "$cmd.dir" "$cmd" -i "$INV" -o "$PF_TMP/reports"
+    assert_eq 3 "$RC" "$cmd -o naming a folder: exit 3"
+    assert_eq "pgfleet: $PF_TMP/reports: cannot write the report there: is a directory" \
+        "$(pf_err "$cmd.dir")" "$cmd -o naming a folder: the message"
+
+    pf "$cmd.dsn" "$cmd" --dsn "$(pf_dsn rp_a)" -m "$MIG" -o "$BAD"
+    assert_eq 3 "$RC" "$cmd --dsn -o in a missing folder: exit 3"
+    assert_eq "pgfleet: $BAD: cannot write the report there: No such file or directory" \
+        "$(pf_err "$cmd.dsn")" "$cmd --dsn -o in a missing folder: the message"
+
+    pf "$cmd.both" "$cmd" -i "$INV" -o "$BAD" --report-dir "$PF_TMP/reports/kept"
+    assert_eq 3 "$RC" "$cmd -o bad with --report-dir: exit 3"
+    [ -e "$PF_TMP/reports/kept" ] && fail "$cmd: -o was checked after --report-dir was created" ||
+        pass "$cmd: -o is checked first, --report-dir not created"
+done
+for db in rp_a rp_b; do
+    assert_eq "f f" "$(has_schema "$db" drizzle) $(has_table "$db" items)" \
+        "$db: nothing was applied, no ledger created"
+done
+[ -e "$REC" ] && fail "the inventory's plugin was loaded: $(cat "$REC")" ||
+    pass "the inventory's plugins were not loaded"
+assert_eq "" "$(ls -A "$PF_TMP/reports")" "no temporary file left in the -o folder"
+
+# --report-dir that cannot be created: exit 3 before anything (as with -o).
+touch "$PF_TMP/a-file"
+pf rdir apply -i "$INV" --report-dir "$PF_TMP/a-file/sub"
+assert_eq 3 "$RC" "--report-dir under a file: exit 3"
+assert_eq "pgfleet: $PF_TMP/a-file/sub: cannot create the report directory: Not a directory" \
+    "$(pf_err rdir)" "--report-dir under a file: the message"
+assert_eq "f" "$(has_schema rp_a drizzle)" "--report-dir unusable: nothing applied"
+
+# A writable -o: the run happens and the report is the only file written there.
+pf ok apply -i "$INV" -f json -o "$PF_TMP/reports/r.json"
+assert_eq 0 "$RC" "apply -o into a writable folder: exit 0"
+assert_eq "rp_a applied
+rp_b applied" "$(jtargets "$PF_TMP/reports/r.json" 't["outcome"]')" "the report was written"
+assert_eq "r.json" "$(ls -A "$PF_TMP/reports")" "only the report is in the folder"
+assert_eq "t t" "$(has_table rp_a items) $(has_table rp_b more)" "the migrations were applied"
+
+pf_done
