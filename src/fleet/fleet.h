@@ -17,7 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { FLEET_PLAN, FLEET_APPLY, FLEET_AUDIT } FleetMode;
+/* FLEET_MARK (mark-applied) and FLEET_REPAIR change ledgers under the lock, as apply does. */
+typedef enum { FLEET_PLAN, FLEET_APPLY, FLEET_AUDIT, FLEET_MARK, FLEET_REPAIR } FleetMode;
+
+/* Whether the mode takes the lock and changes targets (apply, mark-applied, repair): its
+ * reports have outcomes. */
+bool fleet_mode_writes(FleetMode m);
 
 typedef enum {
     OUTCOME_NONE, /* plan and audit: nothing was to be done */
@@ -27,10 +32,21 @@ typedef enum {
     OUTCOME_FAILED,
     OUTCOME_INTERRUPTED,
     OUTCOME_SKIPPED,
+    OUTCOME_RECORDED, /* mark-applied wrote ledger rows */
+    OUTCOME_REPAIRED, /* repair rewrote stored hashes */
+    OUTCOME_COUNT
 } TargetOutcome;
 
 const char *fleet_outcome_name(TargetOutcome o);
 const char *fleet_mode_name(FleetMode m);
+
+/* A ledger change of mark-applied (ledger_id 0, old_hash NULL: a row recorded for migration)
+ * or repair (the row's stored hash old_hash becomes migration's hash). */
+typedef struct FleetChange {
+    size_t migration; /* codebase index */
+    int64_t ledger_id;
+    char *old_hash;
+} FleetChange;
 
 typedef struct TargetResult {
     const InvTarget *target; /* borrowed from the inventory */
@@ -43,13 +59,16 @@ typedef struct TargetResult {
     PgLockHolder holder;
     char *error; /* one line for people, or NULL */
     bool has_failure;
-    PgFailure failure;    /* the failed statement, when has_failure */
+    PgFailure failure; /* the failed statement, when has_failure */
     /* What this run added to the ledger, read back from it after apply (success or failure):
      * codebase indexes of the rows it gained, in ledger order. ledger_unknown: the ledger
      * could not be read back (the connection broke and could not be opened again). */
     size_t *applied_now;
     size_t n_applied_now;
     bool ledger_unknown;
+    /* mark-applied and repair: what they record or rewrite (or, in a preview, would). */
+    struct FleetChange *changes;
+    size_t n_changes;
     int64_t lock_key;
     int64_t connect_ms;
     int64_t tunnel_ms; /* getting the tunnel's forward (0 when direct), before connect_ms */
@@ -77,6 +96,13 @@ typedef struct FleetRun {
     /* Plugins (docs/plugins.md) that get the run's events, or NULL. */
     PluginHost *plugins;
     char run_id[48]; /* set by fleet_run: "20261122T183417Z-4242" (UTC start, pid) */
+    /* mark-applied: record mark[0..n_mark) (codebase indexes), and every migration before
+     * mark_through (an index + 1; 0 = none) that the ledger lacks. */
+    const size_t *mark;
+    size_t n_mark;
+    size_t mark_through;
+    /* mark-applied and repair: only read and say what would change (no lock taken). */
+    bool preview;
 } FleetRun;
 
 typedef enum {

@@ -15,14 +15,20 @@
 
 const char *fleet_outcome_name(TargetOutcome o)
 {
-    static const char *const names[] = {"none",   "applied",     "unchanged", "refused",
-                                        "failed", "interrupted", "skipped"};
+    static const char *const names[] = {"none",        "applied", "unchanged", "refused", "failed",
+                                        "interrupted", "skipped", "recorded",  "repaired"};
     return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
 }
 
 const char *fleet_mode_name(FleetMode m)
 {
-    return m == FLEET_APPLY ? "apply" : m == FLEET_AUDIT ? "audit" : "plan";
+    static const char *const names[] = {"plan", "apply", "audit", "mark-applied", "repair"};
+    return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "plan";
+}
+
+bool fleet_mode_writes(FleetMode m)
+{
+    return m == FLEET_APPLY || m == FLEET_MARK || m == FLEET_REPAIR;
 }
 
 static char *holder_text(const PgLockHolder *h)
@@ -90,8 +96,8 @@ static char *failure_text(const PgFailure *f)
                       "statement, then apply again (statements that stayed applied must not fail "
                       "a second time), or record the migration with pgfleet mark-applied",
                       f->tag ? f->tag : "the run", same ? "its own" : f->escape_tag,
-                      same ? "" : "'s",
-                      f->escape_statement, f->tag ? f->tag : "the failed migration");
+                      same ? "" : "'s", f->escape_statement,
+                      f->tag ? f->tag : "the failed migration");
     }
     return pf_buf_take(&b);
 }
@@ -135,8 +141,8 @@ static bool verify(const Codebase *cb, const Ledger *after, PfErr *err)
 
 static PfErrCode job_connect(const InvTarget *t, SshForward *fwd, PgConn **conn, PfErr *err)
 {
-    return fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1",
-                                 ssh_forward_port(fwd), conn, err)
+    return fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1", ssh_forward_port(fwd),
+                                 conn, err)
                : pg_conn_open(t->name, t->dsn, &t->settings, conn, err);
 }
 
@@ -264,6 +270,131 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
     ledger_clear(&after);
 }
 
+/* mark-applied: the changes for this target, or a refusal (res->error) when a migration named
+ * with --migration is in the ledger already. */
+static bool mark_changes(const FleetRun *run, const Plan *p, TargetResult *res)
+{
+    bool *in_ledger = pf_calloc(run->cb->n ? run->cb->n : 1, sizeof *in_ledger);
+    for (size_t i = 0; i < p->n_matches; i++)
+        in_ledger[p->matches[i].migration] = true;
+    bool *want = pf_calloc(run->cb->n ? run->cb->n : 1, sizeof *want);
+    PfBuf present = PF_BUF_INIT;
+    for (size_t i = 0; i < run->n_mark; i++) {
+        size_t m = run->mark[i];
+        if (in_ledger[m])
+            pf_buf_printf(&present, "%s%s", present.len ? ", " : "", run->cb->migrations[m].tag);
+        want[m] = true;
+    }
+    for (size_t m = 0; m < run->mark_through && m < run->cb->n; m++)
+        want[m] = want[m] || !in_ledger[m];
+    bool ok = present.len == 0;
+    if (!ok) {
+        res->outcome = OUTCOME_REFUSED;
+        res->error =
+            pf_asprintf("refused: already in the ledger: %s; nothing recorded", present.data);
+    }
+    for (size_t m = 0; ok && m < run->cb->n; m++) {
+        if (!want[m])
+            continue;
+        res->changes = pf_realloc(res->changes, (res->n_changes + 1) * sizeof *res->changes);
+        res->changes[res->n_changes++] = (FleetChange){m, 0, NULL};
+    }
+    pf_buf_free(&present);
+    free(in_ledger);
+    free(want);
+    return ok;
+}
+
+/* repair: every modified row gets its migration's hash. */
+static void repair_changes(const FleetRun *run, const Ledger *ledger, const Plan *p,
+                           TargetResult *res)
+{
+    for (size_t i = 0; i < p->n_problems; i++) {
+        const PlanProblem *pr = &p->problems[i];
+        if (pr->kind != TARGET_MODIFIED)
+            continue;
+        for (size_t k = 0; k < p->n_matches; k++) {
+            if (p->matches[k].ledger_id != pr->ledger_id)
+                continue;
+            const char *old = NULL;
+            for (size_t r = 0; r < ledger->n; r++)
+                if (ledger->rows[r].id == pr->ledger_id)
+                    old = ledger->rows[r].hash;
+            res->changes = pf_realloc(res->changes, (res->n_changes + 1) * sizeof *res->changes);
+            res->changes[res->n_changes++] =
+                (FleetChange){p->matches[k].migration, pr->ledger_id, pf_strdup(old)};
+        }
+    }
+}
+
+/* mark-applied and repair, under the lock: work out the changes, then (unless previewing)
+ * write them and read the ledger back. */
+static void change_ledger(const FleetRun *run, PgConn *conn, const PgSurvey *survey,
+                          TargetResult *res)
+{
+    const InvTarget *t = res->target;
+    if (run->mode == FLEET_MARK ? !mark_changes(run, &res->plan, res)
+                                : (repair_changes(run, &survey->ledger, &res->plan, res), false))
+        return;
+    if (res->n_changes == 0) {
+        res->outcome = OUTCOME_UNCHANGED;
+        return;
+    }
+    for (size_t i = 0; i < res->n_changes; i++) {
+        const FleetChange *ch = &res->changes[i];
+        const CbMigration *m = &run->cb->migrations[ch->migration];
+        if (run->mode == FLEET_MARK)
+            pf_log(PF_LOG_WARN, t->name, "%s %s (hash %s, created_at %lld)",
+                   run->preview ? "would record" : "recording", m->tag, m->hash,
+                   (long long)m->when);
+        else
+            pf_log(PF_LOG_WARN, t->name, "%s %s (ledger row %lld): hash %s -> %s",
+                   run->preview ? "would repair" : "repairing", m->tag, (long long)ch->ledger_id,
+                   ch->old_hash ? ch->old_hash : "NULL", m->hash);
+    }
+    if (run->preview)
+        return;
+    const CbMigration **record = pf_calloc(res->n_changes, sizeof *record);
+    PgLedgerFix *fix = pf_calloc(res->n_changes, sizeof *fix);
+    size_t n_record = 0, n_fix = 0;
+    for (size_t i = 0; i < res->n_changes; i++) {
+        const FleetChange *ch = &res->changes[i];
+        if (run->mode == FLEET_MARK)
+            record[n_record++] = &run->cb->migrations[ch->migration];
+        else
+            fix[n_fix++] =
+                (PgLedgerFix){&run->cb->migrations[ch->migration], ch->ledger_id, ch->old_hash};
+    }
+    PgLedgerWrite w = {
+        .schema = t->schema,
+        .table = t->table,
+        .create_ledger = !survey->ledger.exists,
+        .ledger_has_name = run->cb->layout == CB_LAYOUT_FOLDERS || survey->ledger.has_name_column,
+        .record = record,
+        .n_record = n_record,
+        .fix = fix,
+        .n_fix = n_fix,
+    };
+    PfErr err;
+    PfErrCode rc = pg_ledger_write(conn, &w, &err);
+    free(record);
+    free(fix);
+    Ledger after;
+    bool known = read_back(run, conn, NULL, &survey->ledger, rc, res, &after);
+    if (rc != PF_OK) {
+        res->outcome = OUTCOME_FAILED;
+        res->error = pf_strdup(err.msg);
+        pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
+    } else if (!known) {
+        res->outcome = OUTCOME_FAILED;
+        res->error = pf_strdup("changed, but the ledger could not be read back; hint: run "
+                               "pgfleet audit");
+    } else {
+        res->outcome = run->mode == FLEET_MARK ? OUTCOME_RECORDED : OUTCOME_REPAIRED;
+    }
+    ledger_clear(&after);
+}
+
 /* A target with via: the tunnel's forward to its dsn's host and port (see src/ssh/ssh.h). */
 static PfErrCode tunnel_open(const InvTarget *t, JobSlot *slot, SshForward **fwd, PfErr *err)
 {
@@ -304,6 +435,8 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
     res->lock_key =
         t->settings.lock_key_set ? t->settings.lock_key : pg_lock_key_derive(t->schema, t->table);
     bool applying = run->mode == FLEET_APPLY;
+    /* apply, mark-applied and repair take the lock and report outcomes; a preview only reads. */
+    bool writing = fleet_mode_writes(run->mode) && !run->preview;
 
     PfErr err;
     PgConn *conn = NULL;
@@ -315,7 +448,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         orc = job_connect(t, fwd, &conn, &err);
     if (orc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
-        res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
+        res->outcome = writing ? OUTCOME_FAILED : OUTCOME_NONE;
         res->error = pf_strdup(err.msg);
         if (!tunnel_blame(fwd, res))
             pf_log(PF_LOG_WARN, t->name, "unreachable: %s", err.msg);
@@ -329,13 +462,11 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
 
     PgSurvey survey;
     PfErrCode rc =
-        pg_survey(conn, t->schema, t->table, res->lock_key, applying ? PG_LOCK_TAKE : PG_LOCK_CHECK,
+        pg_survey(conn, t->schema, t->table, res->lock_key, writing ? PG_LOCK_TAKE : PG_LOCK_CHECK,
                   t->settings.lock_wait_ms, &t->settings.expect, &survey, &err);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
-        res->outcome = *interrupted ? OUTCOME_INTERRUPTED
-                       : applying   ? OUTCOME_FAILED
-                                    : OUTCOME_NONE;
+        res->outcome = *interrupted ? OUTCOME_INTERRUPTED : writing ? OUTCOME_FAILED : OUTCOME_NONE;
         res->error = pf_strdup(err.msg);
         pf_log(PF_LOG_WARN, t->name, "%s", err.msg);
         goto unlock; /* what the survey read or took before failing is still released */
@@ -343,12 +474,12 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
     res->identity = survey.identity;
     memset(&survey.identity, 0, sizeof survey.identity);
     if (survey.refused) {
-        refuse_identity(res, survey.refused, applying);
+        refuse_identity(res, survey.refused, writing);
         survey.refused = NULL;
         goto unlock;
     }
-    /* apply does not read the ledger of a target it could not lock: no plan to show. */
-    if (!(survey.locked_by_other && applying))
+    /* A command that writes does not read the ledger of a target it could not lock. */
+    if (!(survey.locked_by_other && writing))
         plan_classify(run->cb, &survey.ledger, &res->plan);
     res->status = res->plan.status;
     if (survey.locked_by_other) {
@@ -356,7 +487,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         res->holder = survey.holder;
         memset(&survey.holder, 0, sizeof survey.holder);
         res->status = run->mode == FLEET_AUDIT ? TARGET_MIGRATING : TARGET_LOCKED;
-        if (applying && *interrupted) {
+        if (writing && *interrupted) {
             /* The wait for the lock was cancelled, not timed out. */
             char *held = holder_text(&res->holder);
             res->error = pf_asprintf("interrupted while waiting for the lock: %s", held);
@@ -365,7 +496,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         } else {
             res->error =
                 run->mode == FLEET_AUDIT ? migrating_text(&res->holder) : holder_text(&res->holder);
-            res->outcome = applying ? OUTCOME_FAILED : OUTCOME_NONE;
+            res->outcome = writing ? OUTCOME_FAILED : OUTCOME_NONE;
         }
         pf_log(PF_LOG_WARN, t->name, "%s", res->error);
     } else if (applying) {
@@ -375,6 +506,11 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
             apply_pending(run, conn, fwd, &survey, res, interrupted);
         /* The wave's health gate, still under the lock (waves.c). */
         fleet_wave_check(conn, res, interrupted);
+    } else if (run->mode == FLEET_MARK || run->mode == FLEET_REPAIR) {
+        if (*interrupted)
+            res->outcome = writing ? OUTCOME_INTERRUPTED : OUTCOME_NONE;
+        else
+            change_ledger(run, conn, &survey, res);
     } else if (run->mode == FLEET_PLAN && !*interrupted) {
         fleet_job_preflight(run, conn, res);
     }

@@ -498,6 +498,9 @@ void fleet_result_clear(FleetResult *r)
         pg_lock_holder_clear(&t->holder);
         pg_failure_clear(&t->failure);
         free(t->applied_now);
+        for (size_t k = 0; k < t->n_changes; k++)
+            free(t->changes[k].old_hash);
+        free(t->changes);
         free(t->error);
     }
     free(r->targets);
@@ -520,6 +523,8 @@ int fleet_exit_code(const FleetResult *r)
             failed = true;
         switch (r->mode) {
         case FLEET_APPLY:
+        case FLEET_MARK:
+        case FLEET_REPAIR:
             if (t->outcome == OUTCOME_REFUSED)
                 drift = true;
             break;

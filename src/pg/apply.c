@@ -145,8 +145,8 @@ static char *ledger_insert_sql(const PgApplyRequest *req, const CbMigration *mig
                           qs, qt, mig->hash, (long long)mig->when, name);
         free(name);
     } else {
-        ins = pf_asprintf("insert into %s.%s (\"hash\", \"created_at\") values ('%s', %lld);\n",
-                          qs, qt, mig->hash, (long long)mig->when);
+        ins = pf_asprintf("insert into %s.%s (\"hash\", \"created_at\") values ('%s', %lld);\n", qs,
+                          qt, mig->hash, (long long)mig->when);
     }
     free(qs);
     free(qt);
@@ -350,8 +350,7 @@ static PfErrCode run_escaped(PgConn *c, const PgApplyRequest *req, size_t esc_m,
         PgResults r;
         rc = pg_exec_all(c, "COMMIT", &r, err);
         if (rc != PF_OK) {
-            fill_failure(req, NULL, &r, r.error_index >= 0 ? r.res[r.error_index] : NULL,
-                         failure);
+            fill_failure(req, NULL, &r, r.error_index >= 0 ? r.res[r.error_index] : NULL, failure);
             failure->tag = pf_strdup(req->migrations[end - 1]->tag);
         }
         pg_results_clear(&r);
@@ -388,6 +387,66 @@ PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PfE
             pg_exec_all(c, "ROLLBACK", &rb, &rb_err);
             pg_results_clear(&rb);
         }
+    }
+    return rc;
+}
+
+PfErrCode pg_ledger_write(PgConn *c, const PgLedgerWrite *w, PfErr *err)
+{
+    /* The request's ledger fields, for the shared SQL builders. */
+    PgApplyRequest req = {
+        .schema = w->schema, .table = w->table, .ledger_has_name = w->ledger_has_name};
+    char *qs = pg_quote_ident(w->schema), *qt = pg_quote_ident(w->table);
+    Batch b = {PF_BUF_INIT, 0, NULL, 0, 0};
+    if (w->create_ledger) {
+        put_ledger_ddl(&b, qs, qt, w->ledger_has_name);
+        batch_put(&b, "COMMIT;\n");
+    }
+    batch_put(&b, "BEGIN;\n");
+    for (size_t i = 0; i < w->n_record; i++) {
+        char *ins = ledger_insert_sql(&req, w->record[i]);
+        batch_put(&b, ins);
+        free(ins);
+    }
+    for (size_t i = 0; i < w->n_fix; i++) {
+        char *old = w->fix[i].old_hash ? pg_quote_literal(w->fix[i].old_hash) : pf_strdup("NULL");
+        char *upd =
+            pf_asprintf("UPDATE %s.%s SET \"hash\" = '%s' WHERE \"id\" = %lld AND "
+                        "\"hash\" IS NOT DISTINCT FROM %s;\n",
+                        qs, qt, w->fix[i].migration->hash, (long long)w->fix[i].ledger_id, old);
+        batch_put(&b, upd);
+        free(upd);
+        free(old);
+    }
+    free(qs);
+    free(qt);
+    PgResults r;
+    PfErrCode rc = pg_exec_all(c, b.sql.data, &r, err);
+    pf_buf_free(&b.sql);
+    free(b.spans);
+    /* Each UPDATE must have met its row as the survey read it: else nothing is kept. */
+    int changed = 0;
+    for (int i = 0; rc == PF_OK && i < r.n; i++)
+        if (strncmp(PQcmdStatus(r.res[i]), "UPDATE ", 7) == 0)
+            changed += atoi(PQcmdTuples(r.res[i]));
+    pg_results_clear(&r);
+    const char *end = "COMMIT";
+    if (rc == PF_OK && changed != (int)w->n_fix) {
+        rc = pf_err_set(err, PF_ERR_PG,
+                        "the ledger changed under the lock (%d of %zu rows still had the hash "
+                        "read a moment before); nothing was changed; hint: look for a migrator "
+                        "that does not take the lock, then run repair again",
+                        changed, w->n_fix);
+        end = "ROLLBACK";
+    }
+    if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+        PfErr end_err;
+        if (rc != PF_OK)
+            end = "ROLLBACK";
+        PfErrCode erc = pg_exec_all(c, end, &r, rc == PF_OK ? err : &end_err);
+        pg_results_clear(&r);
+        if (rc == PF_OK)
+            rc = erc;
     }
     return rc;
 }

@@ -138,8 +138,8 @@ static PfErrCode query_holder(PgConn *c, int64_t key, PgLockHolder *h, PfErr *er
 /* Wait up to lock_wait_ms for the lock: lock_timeout bounds advisory lock waits too. The SET
  * is undone by the implicit transaction's rollback when the wait times out (or is cancelled);
  * that is no error here, only a broken connection is. */
-static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms,
-                               const char *exist, PgSurvey *out, PfErr *err)
+static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms, const char *exist,
+                               PgSurvey *out, PfErr *err)
 {
     char *sql = pf_asprintf("SET lock_timeout = '%lldms'; SELECT pg_catalog.pg_advisory_lock("
                             "%lld); SET lock_timeout = DEFAULT; %s",
@@ -164,8 +164,8 @@ static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms
 static PfErrCode try_lock_again(PgConn *c, int64_t lock_key, const char *exist, PgSurvey *out,
                                 PfErr *err)
 {
-    char *sql = pf_asprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld); %s",
-                            (long long)lock_key, exist);
+    char *sql =
+        pf_asprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld); %s", (long long)lock_key, exist);
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);

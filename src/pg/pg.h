@@ -157,6 +157,29 @@ typedef struct PgApplyRequest {
  * is for the caller to read back from the ledger. Free failure with pg_failure_clear. */
 PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PfErr *err);
 
+/* mark-applied and repair: record rows for migrations without running them (drizzle's rows,
+ * the ledger created first as drizzle creates it), and rewrite stored hashes, in one
+ * transaction (two round trips: the changes, then COMMIT once every UPDATE met its row with
+ * the old hash; else ROLLBACK and PF_ERR_PG). */
+typedef struct PgLedgerFix {
+    const CbMigration *migration; /* its hash is written */
+    int64_t ledger_id;
+    const char *old_hash; /* what the row must still hold (NULL: a NULL hash) */
+} PgLedgerFix;
+
+typedef struct PgLedgerWrite {
+    const char *schema;
+    const char *table;
+    bool create_ledger;
+    bool ledger_has_name;
+    const CbMigration *const *record;
+    size_t n_record;
+    const PgLedgerFix *fix;
+    size_t n_fix;
+} PgLedgerWrite;
+
+PfErrCode pg_ledger_write(PgConn *c, const PgLedgerWrite *w, PfErr *err);
+
 PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err);
 
 /* A wave's health check (docs/waves.md): run sql, which must be ONE statement returning one row

@@ -196,7 +196,9 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
         if (!row->hash || strcmp(row->hash, mig->hash) != 0)
             add_problem(out, &problems_cap, TARGET_MODIFIED, mig->tag, row->id,
                         pf_asprintf("%s was edited after it was applied: ledger hash %.12s, "
-                                    "file hash %.12s",
+                                    "file hash %.12s; hint: restore the file, or if the edit "
+                                    "changes nothing that runs (a comment, line endings), "
+                                    "record its hash with pgfleet repair",
                                     mig->tag, row->hash ? row->hash : "(null)", mig->hash));
     }
 
@@ -241,7 +243,8 @@ bool plan_can_apply(const Plan *p, bool allow_out_of_order, const char **why)
         return false;
     case TARGET_MODIFIED:
         *why = "modified: an applied migration's file was edited; hint: restore the file as it "
-               "was applied, or fix the ledger by hand";
+               "was applied, or if the edit changes nothing that runs, record the file's hash "
+               "with pgfleet repair";
         return false;
     case TARGET_AHEAD:
         *why = "ahead: the ledger has migrations newer than this codebase; hint: deploy the "

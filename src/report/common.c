@@ -17,7 +17,7 @@ void report_tally(const FleetResult *fr, ReportTally *t)
             t->status[r->status]++;
         else
             t->not_started++;
-        if ((unsigned)r->outcome <= OUTCOME_SKIPPED)
+        if ((unsigned)r->outcome < OUTCOME_COUNT)
             t->outcome[r->outcome]++;
         if (report_target_ok(fr, r))
             t->ok++;
@@ -33,8 +33,9 @@ bool report_target_ok(const FleetResult *fr, const TargetResult *r)
 {
     if (!r->started)
         return false;
-    if (fr->mode == FLEET_APPLY)
-        return r->outcome == OUTCOME_APPLIED || r->outcome == OUTCOME_UNCHANGED;
+    if (fleet_mode_writes(fr->mode))
+        return r->outcome == OUTCOME_APPLIED || r->outcome == OUTCOME_UNCHANGED ||
+               r->outcome == OUTCOME_RECORDED || r->outcome == OUTCOME_REPAIRED;
     return r->status == TARGET_IN_SYNC;
 }
 
@@ -42,7 +43,7 @@ bool report_plan_known(const FleetResult *fr, const TargetResult *r)
 {
     if (!r->started || r->status == TARGET_UNREACHABLE)
         return false;
-    return !(fr->mode == FLEET_APPLY && r->status == TARGET_LOCKED);
+    return !(fleet_mode_writes(fr->mode) && r->status == TARGET_LOCKED);
 }
 
 const char *report_status_label(const TargetResult *r)

@@ -137,7 +137,7 @@ static void summary(PfBuf *b, const ReportContext *ctx, const ReportTally *t, bo
     esc(b, head ? head->tag : "(none)");
     pf_buf_puts(b, "</code></p>\n<ul class=\"counts\">\n");
     count_item(b, "count-targets", "", fr->n, "targets");
-    if (fr->mode == FLEET_APPLY)
+    if (fleet_mode_writes(fr->mode))
         count_item(b, "count-ok", "s-in_sync", t->ok, "in sync after the run");
     for (int s = 0; s < TARGET_STATUS_COUNT; s++) {
         const char *name = plan_status_name((TargetStatus)s);
@@ -148,9 +148,9 @@ static void summary(PfBuf *b, const ReportContext *ctx, const ReportTally *t, bo
     }
     count_item(b, "count-not_started", "s-not_started", t->not_started, "not_started");
     pf_buf_puts(b, "</ul>\n");
-    if (fr->mode == FLEET_APPLY) {
+    if (fleet_mode_writes(fr->mode)) {
         pf_buf_puts(b, "<ul class=\"counts outcomes\">\n");
-        for (int o = OUTCOME_APPLIED; o <= OUTCOME_SKIPPED; o++) {
+        for (int o = OUTCOME_APPLIED; o < OUTCOME_COUNT; o++) {
             const char *name = fleet_outcome_name((TargetOutcome)o);
             char id[48];
             snprintf(id, sizeof id, "outcome-%s", name);
@@ -161,7 +161,7 @@ static void summary(PfBuf *b, const ReportContext *ctx, const ReportTally *t, bo
                       t->applied_targets, t->applied_targets == 1 ? "" : "s");
     }
     pf_buf_puts(b, "<p class=\"legend\">cells:<span class=\"sw a\"></span>applied");
-    if (fr->mode == FLEET_APPLY)
+    if (fleet_mode_writes(fr->mode))
         pf_buf_puts(b, "<span class=\"sw n\">+</span>applied by this run");
     pf_buf_puts(b, "<span class=\"sw p\"></span>pending<span class=\"sw o\">o</span>out of order"
                    "<span class=\"sw m\">!</span>modified<span class=\"sw u\"></span>unknown "
@@ -205,7 +205,7 @@ static void matrix(PfBuf *b, const ReportContext *ctx)
 {
     const FleetResult *fr = ctx->result;
     const Codebase *cb = ctx->cb;
-    bool apply = fr->mode == FLEET_APPLY;
+    bool apply = fleet_mode_writes(fr->mode);
     pf_buf_puts(b, "<main>\n<h2>Targets × migrations</h2>\n<input type=\"checkbox\" "
                    "id=\"only-bad\"> <label for=\"only-bad\">show only the targets not in "
                    "sync</label>\n<div class=\"wrap\">\n");
@@ -274,7 +274,7 @@ static void details(PfBuf *b, const ReportContext *ctx, const ReportTally *t)
         pf_buf_puts(b, "\"><b>");
         esc(b, r->target->name);
         pf_buf_printf(b, "</b>: %s", report_status_label(r));
-        if (fr->mode == FLEET_APPLY)
+        if (fleet_mode_writes(fr->mode))
             pf_buf_printf(b, ", %s", fleet_outcome_name(r->outcome));
         if (r->error) {
             pf_buf_puts(b, "<span class=\"why\">");

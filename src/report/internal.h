@@ -15,7 +15,7 @@
 typedef struct ReportTally {
     size_t status[TARGET_STATUS_COUNT]; /* started targets, by status as found */
     size_t not_started;
-    size_t outcome[OUTCOME_SKIPPED + 1];
+    size_t outcome[OUTCOME_COUNT];
     size_t ok; /* targets for which report_target_ok holds */
     size_t applied_targets;
     size_t applied_migrations;

@@ -26,7 +26,7 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
                           r->started ? cJSON_CreateString(plan_status_name(r->status))
                                      : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "outcome",
-                          fr->mode == FLEET_APPLY
+                          fleet_mode_writes(fr->mode)
                               ? cJSON_CreateString(fleet_outcome_name(r->outcome))
                               : cJSON_CreateNull());
     cJSON *problems = cJSON_AddArrayToObject(o, "problems");
@@ -131,13 +131,13 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
 static cJSON *wave_json(const FleetResult *fr, const WaveResult *w)
 {
     const InvWave *iw = w->wave;
-    bool apply = fr->mode == FLEET_APPLY;
+    bool apply = fleet_mode_writes(fr->mode);
     bool ran = apply && (w->state == WAVE_DONE || w->state == WAVE_INTERRUPTED);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", iw->name);
     cJSON_AddStringToObject(o, "state", fleet_wave_state_name(w->state));
     cJSON *names = cJSON_AddArrayToObject(o, "targets");
-    size_t outcomes[OUTCOME_SKIPPED + 1] = {0}, checks_failed = 0;
+    size_t outcomes[OUTCOME_COUNT] = {0}, checks_failed = 0;
     for (size_t i = 0; i < w->n; i++) {
         const TargetResult *r = &fr->targets[w->targets[i]];
         cJSON_AddItemToArray(names, cJSON_CreateString(r->target->name));
@@ -147,7 +147,7 @@ static cJSON *wave_json(const FleetResult *fr, const WaveResult *w)
     }
     if (apply) {
         cJSON *oc = cJSON_AddObjectToObject(o, "outcomes");
-        for (int k = OUTCOME_APPLIED; k <= OUTCOME_SKIPPED; k++)
+        for (int k = OUTCOME_APPLIED; k < OUTCOME_COUNT; k++)
             cJSON_AddNumberToObject(oc, fleet_outcome_name((TargetOutcome)k), (double)outcomes[k]);
     } else {
         cJSON_AddNullToObject(o, "outcomes");
@@ -220,7 +220,7 @@ char *report_json(const ReportContext *ctx)
     }
 
     size_t counts[TARGET_STATUS_COUNT] = {0};
-    size_t outcomes[OUTCOME_SKIPPED + 1] = {0};
+    size_t outcomes[OUTCOME_COUNT] = {0};
     size_t not_started = 0;
     for (size_t i = 0; i < fr->n; i++) {
         if (fr->targets[i].started)
@@ -234,9 +234,9 @@ char *report_json(const ReportContext *ctx)
     for (int s = 0; s < TARGET_STATUS_COUNT; s++)
         cJSON_AddNumberToObject(cnt, plan_status_name((TargetStatus)s), (double)counts[s]);
     cJSON_AddNumberToObject(cnt, "not_started", (double)not_started);
-    if (fr->mode == FLEET_APPLY) {
+    if (fleet_mode_writes(fr->mode)) {
         cJSON *oc = cJSON_AddObjectToObject(root, "outcomes");
-        for (int o = OUTCOME_APPLIED; o <= OUTCOME_SKIPPED; o++)
+        for (int o = OUTCOME_APPLIED; o < OUTCOME_COUNT; o++)
             cJSON_AddNumberToObject(oc, fleet_outcome_name((TargetOutcome)o), (double)outcomes[o]);
     } else {
         cJSON_AddNullToObject(root, "outcomes");

@@ -51,7 +51,7 @@ static char *failure_body(const ReportContext *ctx, const TargetResult *r)
     const FleetResult *fr = ctx->result;
     PfBuf b = PF_BUF_INIT;
     pf_buf_printf(&b, "status: %s\n", report_status_label(r));
-    if (fr->mode == FLEET_APPLY)
+    if (fleet_mode_writes(fr->mode))
         pf_buf_printf(&b, "outcome: %s\n", fleet_outcome_name(r->outcome));
     if (r->plan.n_pending > 0) {
         pf_buf_puts(&b, "pending:");

@@ -44,9 +44,9 @@ static const char *verdict(const ReportContext *ctx, const ReportTally *t)
             return "in sync";
         return fr->mode == FLEET_PLAN ? "ready to apply" : "in sync";
     case PF_EXIT_NOT_IN_SYNC:
-        return fr->mode == FLEET_APPLY  ? "targets refused"
-               : fr->mode == FLEET_PLAN ? "apply would refuse targets"
-                                        : "not in sync";
+        return fleet_mode_writes(fr->mode) ? "targets refused"
+               : fr->mode == FLEET_PLAN    ? "apply would refuse targets"
+                                           : "not in sync";
     default:
         return "targets failed or unreachable";
     }
@@ -88,7 +88,7 @@ static void row(PfBuf *b, const ReportContext *ctx, const TargetResult *r)
         pf_buf_printf(b, "%zu", report_pending_after(r));
     else
         pf_buf_puts(b, "-");
-    if (fr->mode == FLEET_APPLY)
+    if (fleet_mode_writes(fr->mode))
         pf_buf_printf(b, " | `%s`", fleet_outcome_name(r->outcome));
     pf_buf_puts(b, " | ");
     detail(b, ctx, r);
@@ -106,7 +106,7 @@ char *report_markdown(const ReportContext *ctx)
 
     pf_buf_printf(&b, "### pgfleet %s: %s\n\n", cmd, verdict(ctx, &t));
     pf_buf_printf(&b, "**%zu of %zu target%s in sync**", t.ok, fr->n, fr->n == 1 ? "" : "s");
-    if (fr->mode == FLEET_APPLY)
+    if (fleet_mode_writes(fr->mode))
         pf_buf_printf(&b, " · applied %zu migration%s to %zu target%s", t.applied_migrations,
                       t.applied_migrations == 1 ? "" : "s", t.applied_targets,
                       t.applied_targets == 1 ? "" : "s");
@@ -126,9 +126,9 @@ char *report_markdown(const ReportContext *ctx)
             pf_buf_printf(&b, "| `%s` | %zu |\n", plan_status_name((TargetStatus)s), t.status[s]);
     if (t.not_started)
         pf_buf_printf(&b, "| `not_started` | %zu |\n", t.not_started);
-    if (fr->mode == FLEET_APPLY) {
+    if (fleet_mode_writes(fr->mode)) {
         pf_buf_puts(&b, "\n| outcome | targets |\n| --- | ---: |\n");
-        for (int o = OUTCOME_APPLIED; o <= OUTCOME_SKIPPED; o++)
+        for (int o = OUTCOME_APPLIED; o < OUTCOME_COUNT; o++)
             if (t.outcome[o])
                 pf_buf_printf(&b, "| `%s` | %zu |\n", fleet_outcome_name((TargetOutcome)o),
                               t.outcome[o]);
@@ -146,7 +146,7 @@ char *report_markdown(const ReportContext *ctx)
         }
         if (listed++ == 0) {
             pf_buf_puts(&b, all ? "\n" : "\nTargets not in sync:\n\n");
-            pf_buf_puts(&b, fr->mode == FLEET_APPLY
+            pf_buf_puts(&b, fleet_mode_writes(fr->mode)
                                 ? "| target | status | pending | outcome | detail |\n"
                                   "| --- | --- | ---: | --- | --- |\n"
                                 : "| target | status | pending | detail |\n"

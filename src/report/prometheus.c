@@ -144,7 +144,7 @@ char *report_prometheus(const ReportContext *ctx)
         if (fr->targets[i].started)
             sample_seconds(&b, "pgfleet_target_duration_seconds", fr, &fr->targets[i],
                            fr->targets[i].total_ms);
-    if (fr->mode == FLEET_APPLY) {
+    if (fleet_mode_writes(fr->mode)) {
         family(&b, "pgfleet_target_applied_migrations", "gauge",
                "Migrations this run committed on the target.");
         for (size_t i = 0; i < fr->n; i++)
@@ -153,7 +153,7 @@ char *report_prometheus(const ReportContext *ctx)
         family(&b, "pgfleet_target_outcome", "gauge",
                "What apply did on the target, one-hot: 1 for its outcome, 0 for the others.");
         for (size_t i = 0; i < fr->n; i++)
-            for (int o = OUTCOME_APPLIED; o <= OUTCOME_SKIPPED; o++)
+            for (int o = OUTCOME_APPLIED; o < OUTCOME_COUNT; o++)
                 sample_int(&b, "pgfleet_target_outcome", fr, &fr->targets[i], "outcome",
                            fleet_outcome_name((TargetOutcome)o), (int)fr->targets[i].outcome == o);
     }

@@ -128,7 +128,7 @@ char *report_text(const ReportContext *ctx)
 {
     const FleetResult *fr = ctx->result;
     const Codebase *cb = ctx->cb;
-    bool apply = fr->mode == FLEET_APPLY;
+    bool apply = fleet_mode_writes(fr->mode);
     size_t w_name = strlen("TARGET"), w_status = strlen("STATUS"), w_result = strlen("RESULT");
     size_t w_route = 0; /* a ROUTE column only when some target goes through a tunnel */
     size_t w_wave = 0;  /* a WAVE column only when the inventory has waves */

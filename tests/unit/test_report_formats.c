@@ -111,6 +111,8 @@ static void test_cells_after_apply(void **state)
     /* apply committed the first pending migration (out of order, allowed) of two */
     fleet.mode = FLEET_APPLY;
     results[0].outcome = OUTCOME_APPLIED;
+    static size_t gained[] = {1}; /* the ledger gained codebase migration 1 */
+    results[0].applied_now = gained;
     results[0].n_applied_now = 1;
     ReportCell cells[4];
     report_cells(&cb, &fleet, &results[0], cells);
