@@ -33,6 +33,7 @@
  *   callbacks never overlap, and a slow one makes the other workers wait at their next event.
  */
 #include "fleet/internal.h"
+#include "pg/connect.h"
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -157,6 +158,7 @@ static void progress_draw(Pool *p, bool final)
 static void interrupt_all(Pool *p)
 {
     p->interrupted = 1;
+    pg_conn_retry_cancel(true); /* a connection being retried gives up at once */
     pthread_mutex_lock(&p->slot_mutex);
     for (int i = 0; i < p->n_workers; i++)
         if (p->slots[i].conn)

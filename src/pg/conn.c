@@ -288,6 +288,11 @@ static PfErrCode conn_open(const char *name, const char *dsn, const InvSettings 
     vals[n++] = dsn;
     keys[n] = "application_name";
     vals[n++] = settings->application_name ? settings->application_name : "pgfleet";
+    /* The migrations are UTF-8 text (decoded as drizzle decodes them), and node-postgres
+     * always speaks UTF8: whatever the dsn or PGCLIENTENCODING say, so does pgfleet, so that a
+     * LATIN1 database stores 'é' as drizzle stores it. */
+    keys[n] = "client_encoding";
+    vals[n++] = "UTF8";
     if (settings->connect_timeout_ms > 0) {
         /* libpq takes whole seconds; round up so "500ms" does not become "no limit". */
         snprintf(timeout, sizeof timeout, "%lld",

@@ -3,7 +3,9 @@
 #     never run while the ledger records the migration: plan, apply, audit and lint all refuse
 #     the folder (exit 3) naming file:line:column, connect to nothing, and no database changes;
 #   - invalid UTF-8 is sent as drizzle-orm sends it: each invalid sequence decoded to U+FFFD,
-#     so the stored text and the ledger hash are those of the decoded file.
+#     so the stored text and the ledger hash are those of the decoded file;
+#   - the text goes as UTF-8 whatever the database's encoding or PGCLIENTENCODING say (as
+#     node-postgres sends it): a LATIN1 database stores 'é' as one character.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 pg_createdb sb_fresh sb_old sb_utf8
@@ -87,5 +89,19 @@ assert_eq "$decoded_hash" "$(pg_psql sb_utf8 "select hash from drizzle.__drizzle
     "invalid UTF-8: the ledger hash is the decoded text's"
 pf utf8_audit audit -i "$PF_TMP/utf8.yaml"
 assert_eq 0 "$RC" "invalid UTF-8: audit in sync"
+
+# A LATIN1 database, and PGCLIENTENCODING saying LATIN1 too: pgfleet still speaks UTF-8.
+psql -X -q -d postgres -c "CREATE DATABASE sb_latin1 TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'" >/dev/null
+L=$PF_TMP/latin1
+mig_add "$L" 0000_text $((W + 1000)) 'CREATE TABLE "l" ("v" text);' "INSERT INTO \"l\" VALUES ('é€');"
+inv_write "$PF_TMP/latin1.yaml" "$L" "" sb_latin1
+PGCLIENTENCODING=LATIN1 pf latin1 apply -i "$PF_TMP/latin1.yaml"
+assert_eq 2 "$RC" "LATIN1 database: € has no LATIN1 form, the server refuses it (exit 2)"
+assert_contains "$(pf_err latin1)" "has no equivalent in encoding \"LATIN1\"" "LATIN1 database: the server's conversion error"
+mig_add "$L" 0000_text $((W + 1000)) 'CREATE TABLE "l" ("v" text);' "INSERT INTO \"l\" VALUES ('é');"
+PGCLIENTENCODING=LATIN1 pf latin1_ok apply -i "$PF_TMP/latin1.yaml"
+assert_eq 0 "$RC" "LATIN1 database: apply exits 0"
+assert_eq "1 e9" "$(pg_psql sb_latin1 "select length(v) || ' ' || encode(convert_to(v, 'LATIN1'), 'hex') from l")" \
+    "LATIN1 database: é stored as one character (E9), as drizzle stores it"
 
 pf_done
