@@ -7,12 +7,15 @@
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_mark_applied(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 
-/* What distinguishes plan, apply and audit; the rest is shared (fleet_cmd.c). */
+/* What distinguishes plan, apply, audit, mark-applied and repair; the rest is shared
+ * (fleet_cmd.c). */
 typedef struct FleetCmdSpec {
     const char *name;
     FleetMode mode;

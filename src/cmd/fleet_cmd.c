@@ -5,6 +5,7 @@
 
 #include "codebase/codebase.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/util.h"
 #include "report/history.h"
 #include "report/report.h"
@@ -19,6 +20,74 @@
 enum { OPT_DRY_RUN = 1000, OPT_ALLOW_OOO, OPT_REPORT_DIR };
 enum { OPT_WAVE = 1100, OPT_FROM_WAVE, OPT_YES }; /* docs/waves.md */
 enum { OPT_DSN = 1200, OPT_WAIT };                /* one database without an inventory */
+enum { OPT_MIGRATION = 1300, OPT_THROUGH };       /* mark-applied */
+
+/* mark-applied's tags as codebase indexes: every --migration, and --through as an index + 1
+ * (0 when not given). Prints the error and returns false for a tag the codebase lacks. */
+static bool resolve_tags(const char *cmd, const Codebase *cb, const char **tags, size_t n_tags,
+                         const char *through, size_t *idx, size_t *through_end)
+{
+    bool ok = true;
+    for (size_t i = 0; i <= n_tags; i++) {
+        const char *tag = i < n_tags ? tags[i] : through;
+        if (!tag)
+            continue;
+        size_t m = 0;
+        while (m < cb->n && strcmp(cb->migrations[m].tag, tag) != 0)
+            m++;
+        if (m == cb->n) {
+            fprintf(stderr,
+                    "pgfleet %s: %s: no migration %s in %s; hint: use a tag from the journal "
+                    "(or a folder name of the v1 layout)\n",
+                    cmd, tag, tag, cb->dir);
+            ok = false;
+        } else if (i < n_tags) {
+            idx[i] = m;
+        } else {
+            *through_end = m + 1;
+        }
+    }
+    return ok;
+}
+
+/* mark-applied and repair without --yes: run once only to see what would change, show it (the
+ * jobs print each change), and ask. PF_EXIT_OK to go on; otherwise the exit code. */
+static int confirm_changes(const FleetRun *run, const char *cmd)
+{
+    FleetRun preview = *run;
+    preview.preview = true;
+    preview.plugins = NULL;
+    FleetResult pr;
+    PfErr err;
+    if (fleet_run(&preview, &pr, &err) != PF_OK) {
+        cmd_error(&err);
+        fleet_result_clear(&pr);
+        return PF_EXIT_FAILED;
+    }
+    size_t changes = 0, targets = 0;
+    for (size_t i = 0; i < pr.n; i++) {
+        changes += pr.targets[i].n_changes;
+        targets += pr.targets[i].n_changes > 0;
+    }
+    bool interrupted = pr.interrupted;
+    fleet_result_clear(&pr);
+    if (interrupted)
+        return PF_EXIT_INTERRUPTED;
+    if (changes == 0)
+        return PF_EXIT_OK; /* nothing to change: the run says so per target */
+    char *question =
+        pf_asprintf("pgfleet: %s %zu ledger row%s on %zu target%s, as listed "
+                    "above? [y/N] ",
+                    run->mode == FLEET_MARK ? "record" : "rewrite the hash of", changes,
+                    changes == 1 ? "" : "s", targets, targets == 1 ? "" : "s");
+    static const volatile int never = 0;
+    WaveConfirm answer = fleet_ask(question, &never);
+    free(question);
+    if (answer == WAVE_CONFIRM_YES)
+        return PF_EXIT_OK;
+    fprintf(stderr, "pgfleet %s: not confirmed: no ledger was changed\n", cmd);
+    return PF_EXIT_FAILED;
+}
 
 int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
 {
@@ -42,6 +111,8 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"dsn", required_argument, NULL, OPT_DSN},
         {"config", required_argument, NULL, 'c'},
         {"wait", required_argument, NULL, OPT_WAIT},
+        {"migration", required_argument, NULL, OPT_MIGRATION},
+        {"through", required_argument, NULL, OPT_THROUGH},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
@@ -54,6 +125,10 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     CmdDsnMode dsn_mode = {0};
     const char *wait_text = NULL;
     int64_t wait_ms = 0;
+    const char **mark_tags = NULL, *through = NULL;
+    size_t n_mark_tags = 0;
+    size_t *mark_idx = NULL;
+    bool changes_ledgers = spec->mode == FLEET_MARK || spec->mode == FLEET_REPAIR;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "i:m:t:s:j:f:o:c:vqh", long_opts, NULL)) != -1) {
@@ -117,11 +192,27 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
             wave_from = optarg;
             break;
         case OPT_YES:
-            if (spec->mode != FLEET_APPLY) {
-                fprintf(stderr, "pgfleet %s: --yes is an option of apply\n", spec->name);
+            if (spec->mode != FLEET_APPLY && !changes_ledgers) {
+                fprintf(stderr,
+                        "pgfleet %s: --yes is an option of apply, mark-applied and repair\n",
+                        spec->name);
                 goto invalid;
             }
             assume_yes = true;
+            break;
+        case OPT_MIGRATION:
+        case OPT_THROUGH:
+            if (spec->mode != FLEET_MARK) {
+                fprintf(stderr, "pgfleet %s: %s is an option of mark-applied\n", spec->name,
+                        argv[optind - 1]);
+                goto invalid;
+            }
+            if (opt == OPT_THROUGH) {
+                through = optarg;
+            } else {
+                mark_tags = pf_realloc(mark_tags, (n_mark_tags + 1) * sizeof *mark_tags);
+                mark_tags[n_mark_tags++] = optarg;
+            }
             break;
         case 'v':
             verbosity++;
@@ -133,6 +224,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
             fputs(spec->usage, stdout);
             cmd_selection_free(&sel);
             free(dsn_mode.dsns);
+            free(mark_tags);
             return PF_EXIT_OK;
         case OPT_DRY_RUN:
         case OPT_ALLOW_OOO:
@@ -153,6 +245,20 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     }
     if (optind < argc) {
         fprintf(stderr, "pgfleet %s: unexpected argument '%s'\n", spec->name, argv[optind]);
+        goto invalid;
+    }
+    if (spec->mode == FLEET_MARK && !through && n_mark_tags == 0) {
+        fprintf(stderr,
+                "pgfleet %s: say what to record: --through TAG (every migration up to TAG that "
+                "the ledger lacks) or --migration TAG (repeatable)\n",
+                spec->name);
+        goto invalid;
+    }
+    if (changes_ledgers && !assume_yes && !fleet_terminal_available()) {
+        fprintf(stderr,
+                "pgfleet %s: changes ledgers and asks first, but there is no terminal to ask on; "
+                "nothing was run; hint: run it on a terminal, or pass --yes\n",
+                spec->name);
         goto invalid;
     }
     bool dsn_run = dsn_mode.n_dsns > 0 || dsn_mode.config;
@@ -227,6 +333,10 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                 inv->n ? "; hint: check --target and --select" : "");
         goto out;
     }
+    size_t mark_through = 0;
+    mark_idx = pf_calloc(n_mark_tags ? n_mark_tags : 1, sizeof *mark_idx);
+    if (!resolve_tags(spec->name, cb, mark_tags, n_mark_tags, through, mark_idx, &mark_through))
+        goto out;
     if (wait_text)
         cmd_dsn_wait(inv, idx, n_idx, wait_ms);
 
@@ -245,7 +355,12 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .assume_yes = assume_yes,
         .plugins = plugins,
         .progress = verbosity >= 0 && verbosity < 2 && isatty(STDERR_FILENO),
+        .mark = mark_idx,
+        .n_mark = n_mark_tags,
+        .mark_through = mark_through,
     };
+    if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
+        goto out;
     FleetResult result;
     if (fleet_run(&run, &result, &err) != PF_OK) {
         cmd_error(&err);
@@ -283,9 +398,12 @@ out:
     inv_free(inv);
     free(idx);
     free(dsn_dir);
+    free(mark_tags);
+    free(mark_idx);
     return code;
 invalid:
     cmd_selection_free(&sel);
     free(dsn_mode.dsns);
+    free(mark_tags);
     return PF_EXIT_INVALID;
 }

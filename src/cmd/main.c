@@ -14,6 +14,8 @@ static const Command commands[] = {
     {"plan", cmd_plan, "show each target's status and pending migrations (read-only)"},
     {"apply", cmd_apply, "apply pending migrations to every target, under advisory locks"},
     {"audit", cmd_audit, "check the fleet (read-only); the exit code says whether it is in sync"},
+    {"mark-applied", cmd_mark_applied, "record migrations as applied without running them"},
+    {"repair", cmd_repair, "record the hash of migrations edited on purpose (modified)"},
     {"inventory", cmd_inventory, "list the targets after expansion and selection"},
     {"lint", cmd_lint, "check the migrations folder without any database"},
     {"diff", cmd_diff, "compare two JSON reports: which targets changed status"},
@@ -26,7 +28,7 @@ static void usage(FILE *out)
                  "Plan, apply and audit Drizzle ORM migrations across a fleet of PostgreSQL "
                  "databases.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'pgfleet COMMAND --help' for a command's options.\n" CMD_EXIT_HELP);
 }
 

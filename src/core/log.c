@@ -43,12 +43,12 @@ void pf_log_progress(const char *line)
 
 void pf_log(PfLogLevel level, const char *target, const char *fmt, ...)
 {
-    static const char *names[] = {"error", "warning", "info", "debug"};
+    static const char *names[] = {"error: ", "", "warning: ", "info: ", "debug: "};
     if (level > log_level)
         return;
     char line[2048];
-    int n = target ? snprintf(line, sizeof line, "pgfleet: %s: %s: ", names[level], target)
-                   : snprintf(line, sizeof line, "pgfleet: %s: ", names[level]);
+    int n = target ? snprintf(line, sizeof line, "pgfleet: %s%s: ", names[level], target)
+                   : snprintf(line, sizeof line, "pgfleet: %s", names[level]);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line)

@@ -5,7 +5,9 @@
 #ifndef PF_CORE_LOG_H
 #define PF_CORE_LOG_H
 
-typedef enum { PF_LOG_ERROR, PF_LOG_WARN, PF_LOG_INFO, PF_LOG_DEBUG } PfLogLevel;
+/* PF_LOG_NOTICE: what a command changes, said as it does it ("recording ..."): shown unless -q,
+ * with no level word in front. */
+typedef enum { PF_LOG_ERROR, PF_LOG_NOTICE, PF_LOG_WARN, PF_LOG_INFO, PF_LOG_DEBUG } PfLogLevel;
 
 /* Lines above this level are dropped. Default PF_LOG_WARN. Set before threads start. */
 void pf_log_set_level(PfLogLevel level);

@@ -163,6 +163,12 @@ typedef struct FleetResult {
 PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err);
 void fleet_result_clear(FleetResult *r);
 
+/* Asking a person (waves' confirm, mark-applied, repair): whether there is a terminal to ask on
+ * (/dev/tty, else stdin when it is one), and the answer to question there: YES, NO (anything
+ * else, end of input, or no terminal), INTERRUPTED once *interrupted is set. */
+bool fleet_terminal_available(void);
+WaveConfirm fleet_ask(const char *question, const volatile int *interrupted);
+
 /* Exit codes (docs/statuses.md). */
 enum {
     PF_EXIT_OK = 0,

@@ -344,11 +344,11 @@ static void change_ledger(const FleetRun *run, PgConn *conn, const PgSurvey *sur
         const FleetChange *ch = &res->changes[i];
         const CbMigration *m = &run->cb->migrations[ch->migration];
         if (run->mode == FLEET_MARK)
-            pf_log(PF_LOG_WARN, t->name, "%s %s (hash %s, created_at %lld)",
+            pf_log(PF_LOG_NOTICE, t->name, "%s %s (hash %s, created_at %lld)",
                    run->preview ? "would record" : "recording", m->tag, m->hash,
                    (long long)m->when);
         else
-            pf_log(PF_LOG_WARN, t->name, "%s %s (ledger row %lld): hash %s -> %s",
+            pf_log(PF_LOG_NOTICE, t->name, "%s %s (ledger row %lld): hash %s -> %s",
                    run->preview ? "would repair" : "repairing", m->tag, (long long)ch->ledger_id,
                    ch->old_hash ? ch->old_hash : "NULL", m->hash);
     }

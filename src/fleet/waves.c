@@ -210,18 +210,35 @@ static bool is_yes(const char *s)
 WaveConfirm fleet_wave_ask(const WaveResult *done, const WaveResult *next,
                            const volatile int *interrupted)
 {
-    int in, out;
-    bool owned;
-    if (!terminal_open(&in, &out, &owned))
-        return WAVE_CONFIRM_NO; /* fleet_waves_check_terminal said there was one */
     char *question = pf_asprintf("pgfleet: wave %s done: %zu target%s, %zu failure%s "
                                  "(max_failures %s).\npgfleet: start wave %s (%zu target%s)? "
                                  "[y/N] ",
                                  done->wave->name, done->n, plural(done->n), done->failures,
                                  plural(done->failures), done->wave->max_failures_text,
                                  next->wave->name, next->n, plural(next->n));
-    put(out, question);
+    WaveConfirm answer = fleet_ask(question, interrupted);
     free(question);
+    return answer;
+}
+
+bool fleet_terminal_available(void)
+{
+    int in, out;
+    bool owned;
+    if (!terminal_open(&in, &out, &owned))
+        return false;
+    if (owned)
+        close(in);
+    return true;
+}
+
+WaveConfirm fleet_ask(const char *question, const volatile int *interrupted)
+{
+    int in, out;
+    bool owned;
+    if (!terminal_open(&in, &out, &owned))
+        return WAVE_CONFIRM_NO; /* the caller checked that there was one */
+    put(out, question);
     char line[64];
     size_t len = 0;
     WaveConfirm answer = WAVE_CONFIRM_NO;

@@ -20,6 +20,8 @@
 #   has_table DB NAME / has_schema DB NAME   t or f
 #   lock_hold DB KEY APP / lock_release APP  a background psql session holding an advisory lock
 #                                  (HOLDER_PID: its backend pid; HOLDER_PSQL_PID: the psql)
+#   pty_run NAME ANSWER ARGS...    pgfleet ARGS on a pseudo-terminal, typing ANSWER (or Ctrl-C
+#                                  for INT) at its [y/N] prompt; the screen in $PF_TMP/NAME.tty
 
 source "$PF_TESTS_DIR/lib/pg.sh"
 
@@ -273,4 +275,41 @@ pf_bg_reap() {
         [ "$p" = "$pid" ] || keep+=("$p")
     done
     PF_BG_PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+# ---- a terminal ------------------------------------------------------------------------------
+
+# Drive pgfleet on a pseudo-terminal: once the prompt shows, type ANSWER (or Ctrl-C for INT).
+# Prints what the terminal showed; exits with pgfleet's exit status.
+PTY_PY='
+import os, pty, select, sys, time
+answer, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+seen, sent, deadline = b"", False, time.time() + 60
+while time.time() < deadline:
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+    if not sent and b"[y/N] " in seen:
+        time.sleep(0.3)
+        os.write(fd, b"\x03" if answer == "INT" else answer.encode() + b"\n")
+        sent = True
+else:
+    os.kill(pid, 9)
+status = os.waitpid(pid, 0)[1]
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+'
+pty_run() { # NAME ANSWER ARGS...
+    local name=$1 answer=$2
+    shift 2
+    RC=0
+    "$PF_PY" -c "$PTY_PY" "$answer" "$PGFLEET" "$@" >"$PF_TMP/$name.tty" 2>&1 || RC=$?
 }

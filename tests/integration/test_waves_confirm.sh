@@ -27,41 +27,6 @@ tables: " "$(db_state "$db")" "$msg: $db untouched"
     done
 }
 
-# Drive pgfleet on a pseudo-terminal: once the prompt shows, type ANSWER (or Ctrl-C for INT).
-# Prints what the terminal showed; exits with pgfleet's exit status.
-PTY_PY='
-import os, pty, select, sys, time
-answer, argv = sys.argv[1], sys.argv[2:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(argv[0], argv)
-seen, sent, deadline = b"", False, time.time() + 60
-while time.time() < deadline:
-    if select.select([fd], [], [], 0.2)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        seen += data
-    if not sent and b"[y/N] " in seen:
-        time.sleep(0.3)
-        os.write(fd, b"\x03" if answer == "INT" else answer.encode() + b"\n")
-        sent = True
-else:
-    os.kill(pid, 9)
-status = os.waitpid(pid, 0)[1]
-sys.stdout.write(seen.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-'
-pty_run() { # NAME ANSWER ARGS...
-    local name=$1 answer=$2
-    shift 2
-    RC=0
-    "$PF_PY" -c "$PTY_PY" "$answer" "$PGFLEET" "$@" >"$PF_TMP/$name.tty" 2>&1 || RC=$?
-}
-
 # --- no terminal: refused before anything runs; --yes proceeds -----------------------------------
 pg_createdb nt_canary nt_rest1 nt_rest2
 write_inv notty "confirm: true" nt_canary nt_rest1 nt_rest2
