@@ -126,6 +126,42 @@ out:
     return rc;
 }
 
+/* A note for each migration with a chunk that ends drizzle's transaction, then every note in
+ * the run order of its migration (the layout readers add theirs as they go). */
+static void note_escapes(Codebase *cb)
+{
+    size_t cap = cb->n_notes;
+    for (size_t i = 0; i < cb->n; i++) {
+        const CbMigration *m = &cb->migrations[i];
+        size_t esc = cb_escape_chunk(m);
+        if (!esc)
+            continue;
+        PF_GROW(cb->notes, cap, cb->n_notes + 1);
+        cb->notes[cb->n_notes++] = (CbNote){
+            .kind = "ends_transaction",
+            .migration = pf_strdup(m->tag),
+            .message = pf_asprintf(
+                "%s ends drizzle's transaction at statement %zu of %zu: its later statements, "
+                "and (transaction: all) every later migration's, run one by one outside a "
+                "transaction, as drizzle-orm runs them; a failure there leaves what ran before "
+                "it applied and no ledger row for the migration; hint: make those statements "
+                "safe to run again (IF NOT EXISTS), since a new attempt starts the migration "
+                "over",
+                m->tag, esc, m->n_chunks),
+        };
+    }
+    /* Every note names a migration of the run, and tags are unique: each lands once. */
+    CbNote *sorted = pf_calloc(cb->n_notes ? cb->n_notes : 1, sizeof *sorted);
+    size_t n = 0;
+    for (size_t i = 0; i < cb->n; i++)
+        for (size_t k = 0; k < cb->n_notes; k++)
+            if (strcmp(cb->notes[k].migration, cb->migrations[i].tag) == 0)
+                sorted[n++] = cb->notes[k];
+    free(cb->notes);
+    cb->notes = sorted;
+    cb->n_notes = n;
+}
+
 PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err)
 {
     *out = NULL;
@@ -136,6 +172,7 @@ PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err)
         cb_free(cb);
         return rc;
     }
+    note_escapes(cb);
     *out = cb;
     return PF_OK;
 }

@@ -169,6 +169,13 @@ mkmig "$R" 1 0001_b 'ALTER TABLE "t" ADD COLUMN "w" int;' 'COMMIT;' 'CREATE INDE
 pg_createdb dz_r pf_r
 drz dz_r "$R" >/dev/null
 write_inv "$PF_TMP/inv-r.yaml" "$R" -- pf_r
+pf plan -i "$PF_TMP/inv-r.yaml" -f json
+assert_eq 0 "$PF_RC" "repro: plan exit 0"
+assert_eq '[["ends_transaction","0001_b"]]' "$(jq -c '[.codebase.notes[] | [.kind, .migration]]' <<<"$PF_OUT")" \
+    "repro: plan notes the migration that ends the transaction, once, on the codebase"
+pf plan -i "$PF_TMP/inv-r.yaml"
+assert_contains "$PF_OUT" "note: 0001_b ends drizzle's transaction at statement 2 of 4: its later statements" \
+    "repro: the text plan says so, and what a failure there leaves"
 pf apply -i "$PF_TMP/inv-r.yaml" -f json
 assert_eq 0 "$PF_RC" "repro: pgfleet applies both"
 assert_eq '["0000_t","0001_b"]' "$(pf_target_json pf_r | jq -c .applied)" "repro: applied both"
