@@ -194,13 +194,23 @@ PfErrCode inv_select(const Inventory *inv, const char *const *globs, size_t n_gl
                      const char *const *selectors, size_t n_selectors, size_t **idx, size_t *n_idx,
                      PfErr *err);
 
-/* A copy of a libpq URL or key=value conninfo with the password replaced by "****". */
+/* A copy of a libpq URL or key=value conninfo with each password replaced by "****": what
+ * libpq reads as a password, and in a dsn that looks mistyped (libpq rejects it, or an '@' or
+ * '/' in a URL password moved libpq's split) all that may be one (src/inventory/mask.c).
+ * NULL for NULL; caller frees. Thread-safe. */
 char *inv_mask_dsn(const char *dsn);
 
-/* The passwords a dsn holds (each as written and as libpq decodes it), for scrubbing text
- * that may quote parts of the dsn. Returns an array of *n strings; the caller frees each and
+/* The passwords a dsn holds (each as written and as libpq decodes it), as inv_mask_dsn hides
+ * them. To scrub a message, use inv_dsn_scrub: it also knows the pieces of a mistyped password
+ * and replaces whole tokens only. Returns an array of *n strings; the caller frees each and
  * the array (NULL when there are none). */
 char **inv_dsn_secrets(const char *dsn, size_t *n);
+
+/* A copy of text (a libpq or server message about dsn) in which every whole token that is one
+ * of dsn's passwords, or in a mistyped dsn a piece of one that libpq may have split off, is
+ * replaced by "****". Only whole tokens: a one-letter password leaves the words that contain
+ * that letter alone. dsn may be NULL (text is copied). Caller frees. Thread-safe. */
+char *inv_dsn_scrub(const char *text, const char *dsn);
 
 /* The tunnel named name, or NULL. */
 const InvTunnel *inv_tunnel(const Inventory *inv, const char *name);
