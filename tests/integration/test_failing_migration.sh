@@ -1,8 +1,9 @@
 # A failing statement: the report names the migration, the statement, the SQLSTATE and the
 # server's message; nothing of the failed transaction remains (with the default
-# `transaction: all`, not even the ledger); with `transaction: per-migration` the migrations
-# before the failing one stay committed; the failed transaction is rolled back before anything
-# else is sent on the session.
+# `transaction: all`, nothing but the empty ledger, which drizzle creates before its
+# transaction); with `transaction: per-migration` the migrations before the failing one stay
+# committed; the failed transaction is rolled back before anything else is sent on the session;
+# a migration that edits the ledger fails verification.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 pg_createdb fail_all fail_behind fail_syntax fail_per
@@ -54,9 +55,9 @@ echo "observed: error.message: $MSG"
 assert_contains "$MSG" "0001_two" "error.message names the migration"
 assert_contains "$MSG" "missing_table" "error.message carries the server's message"
 assert_eq "[]" "$(jt "$R" fail_all 'json.dumps(t["applied"])')" "nothing reported as applied"
-assert_eq "f" "$(has_schema fail_all drizzle)" "no drizzle schema: the ledger creation was rolled back"
-assert_lines "no ledger
-tables: " "$(db_state fail_all)" "no ledger and no table of migration 1 or 2 remains"
+assert_eq "t" "$(has_schema fail_all drizzle)" \
+    "the ledger stays: created before the migrations' transaction, as drizzle creates it"
+assert_lines "tables: " "$(db_state fail_all)" "an empty ledger, and no table of migration 1 or 2"
 
 pf all_text apply -i "$INV"
 assert_eq 2 "$RC" "failing migration (text report): exit 2"
@@ -127,6 +128,25 @@ assert_eq 1 "$RC" "per-migration: audit afterwards exits 1"
 assert_eq "behind 0001_two 0002_three" \
     "$(jt "$PF_TMP/per_audit.out" fail_per 't["status"] + " " + show(t["pending"])')" \
     "per-migration: audit says behind with 0001_two 0002_three pending"
+
+# --- a migration that edits the ledger: apply verifies what it applied ---------------------------
+# 0001_tamper rewrites 0000_one's ledger row: every statement succeeds, but the ledger read back
+# afterwards has a modified row, so the target is failed, not applied.
+pg_createdb fail_verify
+TAMPER=$PF_TMP/tamper
+cp -r "$ONE" "$TAMPER"
+mig_add "$TAMPER" 0001_tamper $((W + 2000)) \
+    'UPDATE "drizzle"."__drizzle_migrations" SET "hash" = '"'"'tampered'"'"';'
+inv_write "$PF_TMP/verify.yaml" "$TAMPER" "" fail_verify
+pf verify_prep apply -i "$PF_TMP/verify.yaml" -m "$ONE"
+assert_eq 0 "$RC" "verify: 0000_one applied first"
+pf verify apply -i "$PF_TMP/verify.yaml" -f json
+assert_eq 2 "$RC" "verify: a ledger that does not verify after apply: exit 2"
+assert_eq "behind failed" "$(jt "$PF_TMP/verify.out" fail_verify 't["status"] + " " + t["outcome"]')" \
+    "verify: outcome failed, not applied"
+assert_contains "$(jt "$PF_TMP/verify.out" fail_verify 't["error"]["message"]')" \
+    "verification failed: after applying, the ledger has 0 pending migration(s) and 1 problem(s)" \
+    "verify: the error says what the ledger read back shows"
 
 # After each failure above, pgfleet ended the failed transaction (ROLLBACK) before sending
 # anything else on that session: the server refused none of its later statements (the unlock
