@@ -248,12 +248,7 @@ static char *connect_message(PGconn *conn, const char *dsn)
     /* libpq and the server quote parts of a dsn they cannot use (a host name, a database
      * name), and with a mistyped dsn those parts can hold the password. */
     char *line = pg_one_line(conn ? PQerrorMessage(conn) : "out of memory creating a connection");
-    size_t n_secrets;
-    char **secrets = inv_dsn_secrets(dsn, &n_secrets);
-    char *msg = pf_scrub_secrets(line, secrets, n_secrets);
-    for (size_t i = 0; i < n_secrets; i++)
-        free(secrets[i]);
-    free(secrets);
+    char *msg = inv_dsn_scrub(line, dsn);
     free(line);
     return msg;
 }
@@ -412,12 +407,10 @@ PfErrCode pg_dsn_label(const char *dsn, char **label, PfErr *err)
     *label = NULL;
     char *why = NULL;
     PQconninfoOption *opts = PQconninfoParse(dsn, &why);
-    size_t n_secrets;
-    char **secrets = inv_dsn_secrets(dsn, &n_secrets);
     PfErrCode rc = PF_OK;
     if (!opts) {
         char *line = pg_one_line(why ? why : "out of memory");
-        char *msg = pf_scrub_secrets(line, secrets, n_secrets);
+        char *msg = inv_dsn_scrub(line, dsn);
         rc = pf_err_set(err, PF_ERR_INPUT, "invalid connection string: %s", msg);
         free(msg);
         free(line);
@@ -438,12 +431,9 @@ PfErrCode pg_dsn_label(const char *dsn, char **label, PfErr *err)
         bool local = !host || host[0] == '/' || host[0] == '@';
         char *text = pf_asprintf("%s%s%s%s%s", local ? "local" : host, port ? ":" : "",
                                  port ? port : "", db ? "/" : "", db ? db : "");
-        *label = pf_scrub_secrets(text, secrets, n_secrets);
+        *label = inv_dsn_scrub(text, dsn);
         free(text);
     }
-    for (size_t i = 0; i < n_secrets; i++)
-        free(secrets[i]);
-    free(secrets);
     PQconninfoFree(opts);
     PQfreemem(why);
     return rc;
