@@ -236,10 +236,21 @@ char *report_text(const ReportContext *ctx)
                   head ? head->tag : "(none)");
     for (size_t i = 0; i < cb->n_notes; i++)
         pf_buf_printf(&b, "  note: %s\n", cb->notes[i].message);
-    if (apply)
-        pf_buf_printf(&b, "applied %zu migration%s to %zu target%s; %zu failed or refused\n",
-                      applied_migrations, applied_migrations == 1 ? "" : "s", applied_targets,
-                      applied_targets == 1 ? "" : "s", failed);
+    if (fr->mode == FLEET_REPAIR) {
+        size_t rows = 0, targets = 0;
+        for (size_t i = 0; i < fr->n; i++)
+            if (fr->targets[i].outcome == OUTCOME_REPAIRED) {
+                rows += fr->targets[i].n_changes;
+                targets++;
+            }
+        pf_buf_printf(&b, "repaired %zu ledger row%s on %zu target%s; %zu failed or refused\n",
+                      rows, rows == 1 ? "" : "s", targets, targets == 1 ? "" : "s", failed);
+    } else if (apply) {
+        pf_buf_printf(&b, "%s %zu migration%s %s %zu target%s; %zu failed or refused\n",
+                      fr->mode == FLEET_MARK ? "recorded" : "applied", applied_migrations,
+                      applied_migrations == 1 ? "" : "s", fr->mode == FLEET_MARK ? "on" : "to",
+                      applied_targets, applied_targets == 1 ? "" : "s", failed);
+    }
     if (fr->interrupted)
         pf_buf_puts(&b, "interrupted: targets not started are listed with status '-'\n");
     if (fr->n_waves)

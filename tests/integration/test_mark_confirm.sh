@@ -29,6 +29,7 @@ done
 pty_run yes y mark-applied -i "$INV" --through 0001_more -t mc_a
 assert_eq 0 "$RC" "answered y: exit 0 ($(cat "$PF_TMP/yes.tty"))"
 assert_contains "$(cat "$PF_TMP/yes.tty")" "mc_a: recording 0001_more" "answered y: it prints what it records"
+assert_contains "$(cat "$PF_TMP/yes.tty")" "recorded 2 migrations on 1 target; 0 failed or refused" "answered y: the summary counts what was recorded"
 assert_lines "$(file_hash "$MIG/0000_base.sql") $((W + 1000))
 $(file_hash "$MIG/0001_more.sql") $((W + 2000))
 tables: " "$(db_state mc_a)" "answered y: the two rows, nothing run"
