@@ -123,7 +123,8 @@ assert_eq 3 "$RC" "--wave with --from-wave: exit 3"
 assert_contains "$(pf_err both)" "--wave and --from-wave cannot be combined" "--wave with --from-wave: says so"
 pf plan_yes plan -i "$INV" --yes
 assert_eq 3 "$RC" "plan --yes: exit 3"
-assert_eq "pgfleet plan: --yes is an option of apply" "$(pf_err plan_yes)" "plan --yes: says so"
+assert_eq "pgfleet plan: --yes is an option of apply, mark-applied and repair" "$(pf_err plan_yes)" \
+    "plan --yes: says so"
 
 # --- max_failures as a percentage ----------------------------------------------------------------
 PCT='  - {name: tenants, targets: ["p*"], max_failures: 50%}
