@@ -13,6 +13,7 @@
 #include "codebase/lint_internal.h"
 
 #include "core/mem.h"
+#include "core/strset.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -167,6 +168,9 @@ typedef struct Linter {
     Names sql;         /* top-level *.sql files, byte order */
     Names subdirs;     /* subfolders, byte order */
     const char *jtext; /* the journal's text while it is read */
+    /* The last position found in it: findings come mostly in text order, so each is counted
+     * on from the one before (a finding before it counts from the start again). */
+    size_t pos_off, pos_line, pos_col;
     Entry *entries;
     size_t n_entries, cap_entries;
     Mig *migs;
@@ -212,8 +216,18 @@ static void journal_finding(Linter *L, const char *rule, const char *migration, 
                             char *message, char *hint)
 {
     size_t line = 0, col = 0;
-    if (off != NO_POS)
-        cb_text_position(L->jtext, off, &line, &col);
+    if (off != NO_POS) {
+        if (off < L->pos_off || L->pos_line == 0) {
+            L->pos_off = 0;
+            L->pos_line = L->pos_col = 1;
+        }
+        cb_text_position(L->jtext + L->pos_off, off - L->pos_off, &line, &col);
+        col = line == 1 ? L->pos_col + col - 1 : col;
+        line += L->pos_line - 1;
+        L->pos_off = off;
+        L->pos_line = line;
+        L->pos_col = col;
+    }
     lint_emit(&L->out, rule, L->journal, migration, (int)line, (int)col, message, hint);
 }
 
@@ -455,11 +469,13 @@ static char *number_of(const char *name)
 }
 
 /* Two migrations with the same number: reported on the later one (journal order, then the
- * files that are in no entry). */
+ * files that are in no entry), naming the first one with that number. */
 static void check_numbers(Linter *L, const Names *orphans)
 {
     size_t total = L->n_entries + orphans->n;
     char **names = pf_calloc(total ? total : 1, sizeof *names);
+    char **nums = pf_calloc(total ? total : 1, sizeof *nums);
+    PfStrSet first = {0}; /* number -> the first name with it */
     for (size_t i = 0; i < total; i++) {
         const Entry *en = i < L->n_entries ? &L->entries[i] : NULL;
         if (en && en->duplicate)
@@ -467,53 +483,49 @@ static void check_numbers(Linter *L, const Names *orphans)
         names[i] =
             en ? pf_strdup(en->tag)
                : pf_strndup(orphans->v[i - L->n_entries], strlen(orphans->v[i - L->n_entries]) - 4);
-        char *num = number_of(names[i]);
-        for (size_t j = 0; num && j < i; j++) {
-            char *other = names[j] ? number_of(names[j]) : NULL;
-            bool clash = other && strcmp(num, other) == 0;
-            free(other);
-            if (!clash)
-                continue;
-            size_t digits = strspn(names[i], "0123456789");
-            char *msg =
-                pf_asprintf("%s has the same number %.*s as %s: two branches each "
-                            "generated a migration %.*s",
-                            names[i], (int)digits, names[i], names[j], (int)digits, names[i]);
-            char *hint = pf_asprintf("keep the migration merged first; delete %s (its .sql, "
-                                     "journal entry and snapshot) and run drizzle-kit generate "
-                                     "again",
-                                     names[i]);
-            if (en) {
-                journal_finding(L, "duplicate-number", names[i], en->tag_off, msg, hint);
-            } else {
-                char *path = cb_join(L->dir, orphans->v[i - L->n_entries]);
-                lint_emit(&L->out, "duplicate-number", path, names[i], 0, 0, msg, hint);
-                free(path);
-            }
-            break;
+        nums[i] = number_of(names[i]);
+        size_t j;
+        if (!nums[i] || pf_strset_add(&first, nums[i], i, &j))
+            continue;
+        size_t digits = strspn(names[i], "0123456789");
+        char *msg = pf_asprintf("%s has the same number %.*s as %s: two branches each "
+                                "generated a migration %.*s",
+                                names[i], (int)digits, names[i], names[j], (int)digits, names[i]);
+        char *hint = pf_asprintf("keep the migration merged first; delete %s (its .sql, "
+                                 "journal entry and snapshot) and run drizzle-kit generate "
+                                 "again",
+                                 names[i]);
+        if (en) {
+            journal_finding(L, "duplicate-number", names[i], en->tag_off, msg, hint);
+        } else {
+            char *path = cb_join(L->dir, orphans->v[i - L->n_entries]);
+            lint_emit(&L->out, "duplicate-number", path, names[i], 0, 0, msg, hint);
+            free(path);
         }
-        free(num);
     }
-    for (size_t i = 0; i < total; i++)
+    pf_strset_free(&first);
+    for (size_t i = 0; i < total; i++) {
         free(names[i]);
+        free(nums[i]);
+    }
     free(names);
+    free(nums);
 }
 
 static void lint_journal(Linter *L)
 {
     /* Duplicate tags: drizzle-orm runs the file once per entry. */
+    PfStrSet tags = {0};
     for (size_t k = 0; k < L->n_entries; k++) {
         Entry *en = &L->entries[k];
-        for (size_t j = 0; j < k && !en->duplicate; j++) {
-            if (strcmp(L->entries[j].tag, en->tag) != 0)
-                continue;
-            en->duplicate = true;
-            journal_finding(L, "duplicate-tag", en->tag, en->tag_off,
-                            pf_asprintf("tag %s appears twice in the journal: drizzle-orm runs "
-                                        "%s.sql once per entry",
-                                        en->tag, en->tag),
-                            pf_strdup("remove the duplicate entry"));
-        }
+        if (pf_strset_add(&tags, en->tag, k, NULL))
+            continue;
+        en->duplicate = true;
+        journal_finding(L, "duplicate-tag", en->tag, en->tag_off,
+                        pf_asprintf("tag %s appears twice in the journal: drizzle-orm runs "
+                                    "%s.sql once per entry",
+                                    en->tag, en->tag),
+                        pf_strdup("remove the duplicate entry"));
     }
 
     /* Files: each entry's must exist; each .sql must be some entry's. */
@@ -536,15 +548,12 @@ static void lint_journal(Linter *L)
     }
     Names orphans = {0};
     for (size_t i = 0; i < L->sql.n; i++) {
-        bool listed = false;
-        for (size_t k = 0; k < L->n_entries && !listed; k++) {
-            size_t n = strlen(L->entries[k].tag);
-            listed = strncmp(L->sql.v[i], L->entries[k].tag, n) == 0 &&
-                     strcmp(L->sql.v[i] + n, ".sql") == 0;
-        }
-        if (!listed)
+        char *stem = pf_strndup(L->sql.v[i], strlen(L->sql.v[i]) - 4); /* without .sql */
+        if (!pf_strset_get(&tags, stem, NULL))
             names_add(&orphans, L->sql.v[i]);
+        free(stem);
     }
+    pf_strset_free(&tags);
 
     /* `when` must increase: drizzle-orm applies a migration only when its `when` is greater
      * than the newest created_at in the ledger. */
@@ -671,17 +680,31 @@ static int cmp_structure(const LintFinding *a, const LintFinding *b, const char 
     return a->line < b->line ? -1 : a->line > b->line;
 }
 
+/* A finding and where it was emitted: equal findings keep that order (a stable sort). */
+typedef struct Ranked {
+    LintFinding f;
+    size_t rank;
+    const char *journal;
+} Ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const Ranked *x = a, *y = b;
+    int c = cmp_structure(&x->f, &y->f, x->journal);
+    return c ? c : (x->rank > y->rank) - (x->rank < y->rank);
+}
+
 static void sort_structure(LintResult *r, const char *journal)
 {
-    for (size_t i = 1; i < r->n; i++) {
-        LintFinding x = r->findings[i];
-        size_t j = i;
-        while (j > 0 && cmp_structure(&r->findings[j - 1], &x, journal) > 0) {
-            r->findings[j] = r->findings[j - 1];
-            j--;
-        }
-        r->findings[j] = x;
-    }
+    if (r->n < 2)
+        return;
+    Ranked *v = pf_malloc(r->n * sizeof *v);
+    for (size_t i = 0; i < r->n; i++)
+        v[i] = (Ranked){r->findings[i], i, journal};
+    qsort(v, r->n, sizeof *v, cmp_ranked);
+    for (size_t i = 0; i < r->n; i++)
+        r->findings[i] = v[i].f;
+    free(v);
 }
 
 static PfErrCode lint_statements(Linter *L, PfErr *err)
