@@ -13,28 +13,74 @@
 #include <time.h>
 #include <unistd.h>
 
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a named pipe"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a file";
+}
+
+static PfErrCode too_large(const char *path, PfErr *err)
+{
+    return pf_err_set(err, PF_ERR_INPUT, "%s: too large: pgfleet reads files of at most %d MiB",
+                      path, PF_READ_FILE_MAX >> 20);
+}
+
 PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: opening a named pipe must not wait for a writer (it is refused below). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *data = pf_malloc(cap);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+        close(fd);
+        return PF_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return pf_err_set(err, PF_ERR_INPUT, "%s: not a regular file (it is %s)", path,
+                          file_kind(st.st_mode));
+    }
+    if (st.st_size > PF_READ_FILE_MAX) {
+        close(fd);
+        return too_large(path, err);
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    /* The size is a hint: the file may grow or shrink while it is read. */
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *data = pf_malloc(cap + 1);
     for (;;) {
-        if (n + 1 >= cap) {
-            cap *= 2;
-            data = pf_realloc(data, cap);
+        if (n == cap) {
+            if (cap > PF_READ_FILE_MAX) {
+                free(data);
+                close(fd);
+                return too_large(path, err);
+            }
+            cap = cap * 2 > PF_READ_FILE_MAX + 1 ? PF_READ_FILE_MAX + 1 : cap * 2;
+            data = pf_realloc(data, cap + 1);
         }
-        size_t r = fread(data + n, 1, cap - n - 1, f);
-        n += r;
+        ssize_t r = read(fd, data + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+            free(data);
+            close(fd);
+            return PF_ERR_IO;
+        }
         if (r == 0)
             break;
+        n += (size_t)r;
     }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
+    close(fd);
+    if (n > PF_READ_FILE_MAX) {
         free(data);
-        return pf_err_set(err, PF_ERR_IO, "%s: read error", path);
+        return too_large(path, err);
     }
     data[n] = '\0';
     *out = data;

@@ -8,7 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Read a whole file; *out is NUL-terminated (caller frees), *len excludes the NUL. */
+/* The largest file pf_read_file reads. */
+#define PF_READ_FILE_MAX (16 << 20)
+
+/* Read a whole file; *out is NUL-terminated (caller frees), *len excludes the NUL. Only a
+ * regular file of at most PF_READ_FILE_MAX bytes is read: a directory, a named pipe (never
+ * waited on), a device or a larger file is PF_ERR_INPUT "PATH: ..." naming what it is. */
 PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err);
 
 /* Write a file atomically (temp file + rename in the same directory). */

@@ -154,9 +154,11 @@ typedef struct Inventory {
 
 /* Load and validate the file. Errors (PF_ERR_INPUT, message "FILE:LINE:COL: ..."): YAML
  * syntax, unknown keys, wrong types, duplicate target names, an unset ${VAR} without default,
- * a bad duration, sslmode or transaction value, a via naming no tunnel, a via cycle. Identity
- * and known_hosts files are not opened here (only when a tunnel is used). On error *out is
- * NULL. */
+ * a bad duration (or one longer than the server takes), sslmode or transaction value, a via
+ * naming no tunnel, a via cycle, more targets than max_targets (default 100000) or aliases that
+ * expand past it; and ("FILE: ...") a path that is not a regular file or is over 16 MiB.
+ * Identity and known_hosts files are not opened here (only when a tunnel is used). On error
+ * *out is NULL. */
 PfErrCode inv_load(const char *path, Inventory **out, PfErr *err);
 void inv_free(Inventory *inv);
 

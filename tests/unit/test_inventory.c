@@ -4,6 +4,7 @@
  * Inline inventories are written to a mkdtemp directory; tests/data/inventory/fleet.yaml is the
  * full example.
  */
+#include "core/buf.h"
 #include "core/mem.h"
 #include "inventory/inv_internal.h"
 #include "inventory/inventory.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -474,10 +476,10 @@ static void test_unknown_keys(void **state)
 {
     load_fails("target: []\n",
                "1:1: unknown key 'target' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels, waves, plugins; hint: did you mean 'targets'?");
+               "targets, tunnels, waves, plugins, max_targets; hint: did you mean 'targets'?");
     load_fails("targets: []\nversion: 2\n",
                "2:1: unknown key 'version' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels, waves, plugins");
+               "targets, tunnels, waves, plugins, max_targets");
     load_fails("targets:\n  - name: a\n    dsn: x\n    lbels: {}\n",
                "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
                "migrations, for_each, connect_timeout, lock_wait, lock_timeout, "
@@ -501,7 +503,7 @@ static void test_unknown_keys(void **state)
                "schema; hint: did you mean 'schema'?");
     load_fails("x: &x {name: a}\ntargets:\n  - <<: *x\n    dsn: y\n",
                "1:1: unknown key 'x' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels, waves, plugins");
+               "targets, tunnels, waves, plugins, max_targets");
     load_fails("targets:\n  - <<: {name: a}\n    dsn: y\n",
                "2:5: merge keys ('<<') are not supported; use defaults or anchors");
 }
@@ -1013,6 +1015,202 @@ static void test_tunnel_errors(void **state)
                "4:10: via must be a string, not a sequence");
 }
 
+/* ---- inputs past the limits ---- */
+
+#define TOO_LONG(what, max, days)                                                                  \
+    "bad duration '600h' for " what "; expected at most " max "ms (about " days " days)"
+
+/* A duration the server (or the kernel) would refuse is refused here, with its position, for
+ * every duration the inventory has. */
+static void test_duration_bounds(void **state)
+{
+    static const char *const settings[] = {"connect_timeout", "lock_wait", "lock_timeout",
+                                           "statement_timeout", "preflight_long_xact"};
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const char *key = settings[i];
+        char *yaml = pf_asprintf("defaults:\n  %s: 600h\ntargets: []\n", key);
+        char *want = pf_asprintf("2:%d: bad duration '600h' for %s; expected at most 2147483647ms "
+                                 "(about 24.9 days)",
+                                 (int)strlen(key) + 5, key);
+        load_fails(yaml, want);
+        free(yaml);
+        free(want);
+        yaml = pf_asprintf("targets:\n  - name: a\n    dsn: x\n    %s: 2147483648ms\n", key);
+        want = pf_asprintf("4:%d: bad duration '2147483648ms' for %s; expected at most "
+                           "2147483647ms (about 24.9 days)",
+                           (int)strlen(key) + 7, key);
+        load_fails(yaml, want);
+        free(yaml);
+        free(want);
+        /* The most is accepted, and kept to the millisecond. */
+        yaml = pf_asprintf("defaults: {%s: 2147483647ms}\ntargets: [{name: a, dsn: x}]\n", key);
+        Inventory *inv = load_ok(yaml);
+        const InvSettings *st = &inv->targets[0].settings;
+        int64_t got = i == 0   ? st->connect_timeout_ms
+                      : i == 1 ? st->lock_wait_ms
+                      : i == 2 ? st->lock_timeout_ms
+                      : i == 3 ? st->statement_timeout_ms
+                               : st->preflight_long_xact_ms;
+        assert_int_equal(got, 2147483647);
+        inv_free(inv);
+        free(yaml);
+    }
+    load_fails("defaults: {lock_wait: 596.6h}\ntargets: []\n",
+               "1:23: bad duration '596.6h' for lock_wait; expected at most 2147483647ms (about "
+               "24.9 days)");
+    /* Digits past what a double holds are too long too, not malformed. */
+    load_fails("defaults: {lock_wait: 99999999999999999999999999}\ntargets: []\n",
+               "1:23: bad duration '99999999999999999999999999' for lock_wait; expected at most "
+               "2147483647ms (about 24.9 days)");
+    /* Tunnels: keepalive is tripled into TCP_USER_TIMEOUT, an int of milliseconds. */
+    load_fails("tunnels:\n  t: {host: h, user: u, agent: true, keepalive: 600h}\ntargets: []\n",
+               "2:49: " TOO_LONG("keepalive", "715827882", "8.3"));
+    load_fails("tunnels:\n  t: {host: h, user: u, agent: true, connect_timeout: 600h}\n"
+               "targets: []\n",
+               "2:55: " TOO_LONG("connect_timeout", "2147483647", "24.9"));
+    Inventory *inv = load_ok("tunnels:\n  t: {host: h, user: u, agent: true, keepalive: "
+                             "715827882ms, connect_timeout: 2147483647ms}\ntargets: []\n");
+    assert_int_equal(inv->tunnels[0].keepalive_ms, 715827882);
+    assert_int_equal(inv->tunnels[0].connect_timeout_ms, 2147483647);
+    inv_free(inv);
+    /* Waves: pause. */
+    load_fails("targets: [{name: a, dsn: x}]\nwaves:\n  - {name: w, select: all, pause: 600h}\n",
+               "3:35: " TOO_LONG("pause", "2147483647", "24.9"));
+    inv = load_ok("targets: [{name: a, dsn: x}]\nwaves:\n  - {name: w, select: all, pause: "
+                  "2147483.647s}\n");
+    assert_int_equal(inv->waves[0].pause_ms, 2147483647);
+    inv_free(inv);
+}
+
+/* Mappings larger than the pairwise check: repeats are still found, at the repeat. */
+static void test_many_keys(void **state)
+{
+    PfBuf b = PF_BUF_INIT;
+    pf_buf_puts(&b, "targets:\n  - name: a\n    dsn: x\n    labels:\n");
+    for (int i = 0; i < 1000; i++)
+        pf_buf_printf(&b, "      k%d: v%d\n", i, i);
+    Inventory *inv = load_ok(b.data);
+    assert_int_equal(inv->targets[0].n_labels, 1000);
+    assert_string_equal(inv->targets[0].labels[999].key, "k999");
+    inv_free(inv);
+    pf_buf_puts(&b, "      k500: again\n");
+    load_fails(b.data, "1005:7: duplicate key 'k500' (first at line 505)");
+    pf_buf_free(&b);
+    /* And a wave with a key given twice among many (each key once is all it may have). */
+    load_fails("targets: [{name: a, dsn: x}]\nwaves:\n  - {name: w, select: all, parallel: 1, "
+               "max_failures: 0, pause: 0, confirm: false, check: x, targets: a, pause: 1}\n",
+               "3:106: duplicate key 'pause' (first at line 3)");
+}
+
+/* Write the YAML of an inventory with entries entries, each naming (by alias) one list of
+ * items items; names are unique: e<entry>-<item>. */
+static char *alias_fleet(int entries, int items, const char *top)
+{
+    PfBuf b = PF_BUF_INIT;
+    pf_buf_printf(&b, "%stargets:\n  - {name: \"e0-${each}\", dsn: x, for_each: &l [", top);
+    for (int i = 0; i < items; i++)
+        pf_buf_printf(&b, "%s%d", i ? "," : "", i);
+    pf_buf_puts(&b, "]}\n");
+    for (int e = 1; e < entries; e++)
+        pf_buf_printf(&b, "  - {name: \"e%d-${each}\", dsn: x, for_each: *l}\n", e);
+    return pf_buf_take(&b);
+}
+
+static void test_max_targets(void **state)
+{
+    /* 400 entries naming one 300-item list: 120000 targets, past the default 100000. The
+     * error points at the entry, and its item, that would be one too many. */
+    char *yaml = alias_fleet(400, 300, "");
+    load_fails(yaml, "335:5: the inventory expands to more than 100000 targets; hint: if the "
+                     "fleet is this large, raise max_targets at top level (for_each item at "
+                     "line 2)");
+    free(yaml);
+    /* max_targets raises (or lowers) the cap. */
+    yaml = alias_fleet(4, 3, "max_targets: 12\n");
+    Inventory *inv = load_ok(yaml);
+    assert_int_equal(inv->n, 12);
+    assert_string_equal(inv->targets[11].name, "e3-2");
+    inv_free(inv);
+    free(yaml);
+    yaml = alias_fleet(4, 3, "max_targets: 11\n");
+    load_fails(yaml, "6:5: the inventory expands to more than 11 targets; hint: if the fleet is "
+                     "this large, raise max_targets at top level (for_each item at line 3)");
+    free(yaml);
+    load_fails("max_targets: 0\ntargets: []\n",
+               "1:14: bad max_targets '0'; expected a number of targets from 1 to 10000000");
+    load_fails("max_targets: 10000001\ntargets: []\n",
+               "1:14: bad max_targets '10000001'; expected a number of targets from 1 to "
+               "10000000");
+    load_fails("max_targets: [1]\ntargets: []\n",
+               "1:14: max_targets must be a number, not a sequence");
+    load_fails("max_targets:\ntargets: []\n", "1:13: missing value for max_targets");
+}
+
+/* Aliases can repeat a large mapping without adding targets: what the loader reads is bounded
+ * (by 4 KiB per target that max_targets allows). */
+static void test_expansion_budget(void **state)
+{
+    PfBuf b = PF_BUF_INIT;
+    pf_buf_puts(&b, "max_targets: 100\ntargets:\n  - {name: a, dsn: x, labels: &l {");
+    for (int i = 0; i < 100; i++)
+        pf_buf_printf(&b, "%sk%d: v", i ? ", " : "", i);
+    pf_buf_puts(&b, "}}\n");
+    for (int i = 1; i < 200; i++)
+        pf_buf_printf(&b, "  - {name: t%d, dsn: x, for_each: [], labels: *l}\n", i);
+    /* About 3.6 KB a repeat: the 112th goes past 400 KiB. The error points at that entry. */
+    load_fails(b.data, "114:5: the inventory expands to more than 400 KiB of keys and values "
+                       "(aliases and for_each repeat what they name); hint: if the fleet is this "
+                       "large, raise max_targets at top level (each target allows 4 KiB)");
+    pf_buf_free(&b);
+}
+
+/* The inventory is read only when it is a regular file, and not a huge one. */
+static void test_not_a_file(void **state)
+{
+    PfErr err = {0};
+    Inventory *inv = NULL;
+    assert_int_equal(inv_load(g_dir, &inv, &err), PF_ERR_INPUT);
+    assert_null(inv);
+    char *want = pf_asprintf("%s: not a regular file (it is a directory)", g_dir);
+    assert_string_equal(err.msg, want);
+    free(want);
+
+    /* A named pipe with no writer: refused at once, not waited on. */
+    char *fifo = pf_asprintf("%s/fifo.yaml", g_dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(inv_load(fifo, &inv, &err), PF_ERR_INPUT);
+    want = pf_asprintf("%s: not a regular file (it is a named pipe)", fifo);
+    assert_string_equal(err.msg, want);
+    free(want);
+    unlink(fifo);
+    free(fifo);
+
+    assert_int_equal(inv_load("/dev/zero", &inv, &err), PF_ERR_INPUT);
+    assert_string_equal(err.msg, "/dev/zero: not a regular file (it is a character device)");
+
+    /* 16 MiB is the most: one byte more is refused without being read. */
+    char *big = pf_asprintf("%s/big.yaml", g_dir);
+    FILE *f = fopen(big, "w");
+    assert_non_null(f);
+    fputs("targets: []\n#", f);
+    for (long i = 14; i < 16L << 20; i++) /* 16 MiB in all */
+        fputc('x', f);
+    fputc('\n', f);
+    fclose(f);
+    assert_int_equal(inv_load(big, &inv, &err), PF_OK);
+    inv_free(inv);
+    f = fopen(big, "a");
+    fputc('\n', f);
+    fclose(f);
+    assert_int_equal(inv_load(big, &inv, &err), PF_ERR_INPUT);
+    assert_null(inv);
+    want = pf_asprintf("%s: too large: pgfleet reads files of at most 16 MiB", big);
+    assert_string_equal(err.msg, want);
+    free(want);
+    unlink(big);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1042,6 +1240,11 @@ int main(void)
         cmocka_unit_test(test_select_errors),
         cmocka_unit_test(test_tunnels),
         cmocka_unit_test(test_tunnel_errors),
+        cmocka_unit_test(test_duration_bounds),
+        cmocka_unit_test(test_many_keys),
+        cmocka_unit_test(test_max_targets),
+        cmocka_unit_test(test_expansion_budget),
+        cmocka_unit_test(test_not_a_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
