@@ -871,7 +871,7 @@ static void request_done(SshHub *h, Request *r, SshForward *f, const char *msg)
         r->result = f;
     } else {
         r->rc = PF_ERR_UNREACHABLE;
-        snprintf(r->msg, sizeof r->msg, "%s", msg);
+        snprintf(r->msg, sizeof r->msg, "%s", msg ? msg : "the tunnel failed");
     }
     r->done = true;
     pthread_cond_broadcast(&h->cond);
