@@ -18,7 +18,8 @@
  *   Before a forward is handed out, a channel to the destination is opened (so a refused
  *   forwarding or an unreachable destination is reported before libpq connects); that channel
  *   serves the first accepted connection, later ones open their own. Each accepted connection
- *   is a Link: a socket and a channel, with a buffer each way.
+ *   is a Link: a socket and a channel, with a buffer each way (a ByteQ, bytequeue.c: the
+ *   loop's own, like every buffer here, and unit-tested apart from it).
  * - libssh2's non-blocking writes must be retried with the same data before any other packet
  *   is sent on the session (LIBSSH2_ERROR_BAD_USE otherwise). To send from many channels
  *   freely, a session's socket writes go through on_send, which queues them (Tunnel.out) for
@@ -52,33 +53,6 @@
 #define LINK_BUF_MAX (64 * 1024)      /* per direction, per connection */
 #define SESSION_OUT_MAX (1024 * 1024) /* stop reading local sockets above this */
 #define POLL_MAX_MS 1000
-
-/* ---- byte queues ---- */
-
-void byteq_push(ByteQ *q, const void *data, size_t len)
-{
-    if (q->start > 0 && q->start + q->len + len > q->cap) {
-        memmove(q->data, q->data + q->start, q->len);
-        q->start = 0;
-    }
-    PF_GROW(q->data, q->cap, q->start + q->len + len);
-    memcpy(q->data + q->start + q->len, data, len);
-    q->len += len;
-}
-
-void byteq_drop(ByteQ *q, size_t n)
-{
-    q->start += n;
-    q->len -= n;
-    if (q->len == 0)
-        q->start = 0;
-}
-
-void byteq_free(ByteQ *q)
-{
-    free(q->data);
-    memset(q, 0, sizeof *q);
-}
 
 bool ssh_session_failed(int rc)
 {

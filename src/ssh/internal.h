@@ -1,4 +1,5 @@
-/* Shared between the files of src/ssh/ only (hub.c, auth.c, hostkey.c) and its unit tests. */
+/* Shared between the files of src/ssh/ only (hub.c, bytequeue.c, auth.c, hostkey.c) and its unit
+ * tests. */
 #ifndef PF_SSH_INTERNAL_H
 #define PF_SSH_INTERNAL_H
 
@@ -129,9 +130,13 @@ struct SshHub {
     uint64_t progress;
 };
 
-/* ---- byte queues ---- */
+/* ---- byte queues (bytequeue.c) ---- */
+
+/* Append len bytes (copied). Reuses the room before start before it grows the buffer. */
 void byteq_push(ByteQ *q, const void *data, size_t len);
+/* Forget the first n pending bytes (n <= len). */
 void byteq_drop(ByteQ *q, size_t n);
+/* Free the buffer; the queue is empty and usable again. */
 void byteq_free(ByteQ *q);
 
 /* Whether a libssh2 error ends the session (as opposed to a refused key or channel). */
