@@ -21,7 +21,7 @@ bash scripts/check-format.sh
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DPGFLEET_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$(nproc)"
 rm -rf build-tsan/tsan && mkdir build-tsan/tsan
-tsan_tests='^unit/test_(ssh|waves|queue|bytequeue|conn_retry)$'
+tsan_tests='^unit/test_(ssh|waves|queue|requests|bytequeue|conn_retry)$'
 tsan_tests+='|^integration/test_(waves_.*|ssh_.*|concurrent_apply|lock|lock_race|interrupt)$'
 tsan_tests+='|^integration/test_(fleet_apply|out_of_connections|plugins)$'
 # GCC 12's TSan cannot place its shadow memory under more than 28 bits of mmap randomness.

@@ -6,9 +6,10 @@
  *   only ever touched by that thread. Sessions are non-blocking; the loop polls their sockets,
  *   the loopback listeners and connections, and a wake-up pipe.
  * - Worker threads never touch libssh2. ssh_hub_forward queues a Request (hub->incoming, under
- *   hub->mutex), writes a byte to the wake-up pipe and waits on hub->cond until the loop has
- *   completed the request. hub->mutex also guards each forward's refs and error, which workers
- *   read and release; everything else (tunnels, forwards' listeners, links) is the loop's own.
+ *   hub->mutex: requests.c, which a unit test drives without this thread), writes a byte to
+ *   the wake-up pipe and waits on hub->cond until the loop has completed the request.
+ *   hub->mutex also guards each forward's refs and error, which workers read and release;
+ *   everything else (tunnels, forwards' listeners, links) is the loop's own.
  * - One SSH session per tunnel, opened when a request first needs it (TCP connect, handshake,
  *   host key check, authentication: each a state, each step non-blocking, all under the
  *   tunnel's connect_timeout) and shared by every target behind it. A tunnel with `via` has no
@@ -838,18 +839,7 @@ static void forward_step(SshForward *f)
 
 static void request_done(SshHub *h, Request *r, SshForward *f, const char *msg)
 {
-    pthread_mutex_lock(&h->mutex);
-    if (f) {
-        f->refs++;
-        r->rc = PF_OK;
-        r->result = f;
-    } else {
-        r->rc = PF_ERR_UNREACHABLE;
-        snprintf(r->msg, sizeof r->msg, "%s", msg ? msg : "the tunnel failed");
-    }
-    r->done = true;
-    pthread_cond_broadcast(&h->cond);
-    pthread_mutex_unlock(&h->mutex);
+    ssh_requests_complete(h, r, f, msg);
     h->progress++;
 }
 
@@ -925,16 +915,7 @@ static bool tunnel_wants_read(const Tunnel *t)
 
 static void pass(SshHub *h, const short *tunnel_revents)
 {
-    pthread_mutex_lock(&h->mutex);
-    Request *in = h->incoming;
-    h->incoming = NULL;
-    pthread_mutex_unlock(&h->mutex);
-    while (in) {
-        Request *next = in->next;
-        in->next = h->waiting;
-        h->waiting = in;
-        in = next;
-    }
+    ssh_requests_take(h, &h->waiting);
     for (size_t i = 0; i < h->n; i++)
         tunnel_step(&h->tunnels[i], tunnel_revents ? tunnel_revents[i] : 0);
     for (Link *l = h->links; l; l = l->next)
@@ -989,10 +970,7 @@ void ssh_hub_run(SshHub *h)
     size_t cap = 0;
     short *trev = pf_calloc(h->n ? h->n : 1, sizeof *trev);
     for (;;) {
-        pthread_mutex_lock(&h->mutex);
-        bool stop = h->stopping;
-        pthread_mutex_unlock(&h->mutex);
-        if (stop)
+        if (ssh_requests_stopping(h))
             break;
         /* Passes until nothing moves: libssh2 may hold data read for another channel. */
         for (int i = 0; i < 64; i++) {
@@ -1079,17 +1057,7 @@ void ssh_hub_run(SshHub *h)
         tunnel_fail(t, msg);
         free(msg);
     }
-    pthread_mutex_lock(&h->mutex);
-    h->stopped = true;
-    Request *rest = h->incoming;
-    h->incoming = NULL;
-    pthread_mutex_unlock(&h->mutex);
-    while (rest) {
-        Request *next = rest->next;
-        rest->next = h->waiting;
-        h->waiting = rest;
-        rest = next;
-    }
+    ssh_requests_close(h, &h->waiting);
     while (h->waiting) {
         Request *r = h->waiting;
         h->waiting = r->next;
@@ -1174,9 +1142,7 @@ void ssh_hub_free(SshHub *h)
 
 void ssh_hub_stop(SshHub *h)
 {
-    pthread_mutex_lock(&h->mutex);
-    h->stopping = true;
-    pthread_mutex_unlock(&h->mutex);
+    ssh_requests_stop(h);
     wake(h);
 }
 
@@ -1196,19 +1162,10 @@ PfErrCode ssh_hub_forward(SshHub *h, const char *via, const char *dest_host, int
     r.tun = t;
     r.host = dest_host;
     r.port = dest_port;
-    pthread_mutex_lock(&h->mutex);
-    if (h->stopping || h->stopped) {
-        pthread_mutex_unlock(&h->mutex);
+    if (!ssh_requests_post(h, &r))
         return pf_err_set(err, PF_ERR_UNREACHABLE, "interrupted: the tunnels are closing");
-    }
-    r.next = h->incoming;
-    h->incoming = &r;
-    pthread_mutex_unlock(&h->mutex);
     wake(h);
-    pthread_mutex_lock(&h->mutex);
-    while (!r.done)
-        pthread_cond_wait(&h->cond, &h->mutex);
-    pthread_mutex_unlock(&h->mutex);
+    ssh_requests_wait(h, &r);
     if (r.rc != PF_OK)
         return pf_err_set(err, r.rc, "%s", r.msg);
     *out = r.result;

@@ -1,5 +1,5 @@
-/* Shared between the files of src/ssh/ only (hub.c, bytequeue.c, auth.c, hostkey.c) and its unit
- * tests. */
+/* Shared between the files of src/ssh/ only (hub.c, requests.c, bytequeue.c, auth.c, hostkey.c)
+ * and its unit tests. */
 #ifndef PF_SSH_INTERNAL_H
 #define PF_SSH_INTERNAL_H
 
@@ -138,6 +138,24 @@ void byteq_push(ByteQ *q, const void *data, size_t len);
 void byteq_drop(ByteQ *q, size_t n);
 /* Free the buffer; the queue is empty and usable again. */
 void byteq_free(ByteQ *q);
+
+/* ---- requests of worker threads to the loop (requests.c); each holds hub->mutex ---- */
+
+/* Worker: queue r for the loop. False when the hub is stopping or has stopped. */
+bool ssh_requests_post(SshHub *h, Request *r);
+/* Worker: wait until the loop has completed r; then r is the worker's again. */
+void ssh_requests_wait(SshHub *h, Request *r);
+/* Loop: what was posted since the last call goes before *waiting, oldest first. */
+void ssh_requests_take(SshHub *h, Request **waiting);
+/* Loop: r is done: with f (one more reference to it, for the worker) or with msg (copied, cut
+ * to fit; NULL: "the tunnel failed"). The loop must not touch r afterwards. */
+void ssh_requests_complete(SshHub *h, Request *r, SshForward *f, const char *msg);
+/* Any thread: ask the loop to stop; from then on, posting fails. */
+void ssh_requests_stop(SshHub *h);
+bool ssh_requests_stopping(SshHub *h);
+/* Loop, once it has stopped: posting fails for good, and what was posted but not taken goes
+ * before *waiting, for the loop to complete. */
+void ssh_requests_close(SshHub *h, Request **waiting);
 
 /* Whether a libssh2 error ends the session (as opposed to a refused key or channel). */
 bool ssh_session_failed(int rc);
