@@ -318,7 +318,7 @@ static PfErrCode lex(const char *path, const char *s, size_t len, int line, Tok 
         size_t start = L.pos;
         int at = L.line;
         if (c == '\'' || c == '"') {
-            char *str;
+            char *str = NULL;
             rc = lex_string(&L, &str);
             if (rc == PF_OK)
                 push_tok(&L, TK_STRING, start, L.pos - start, at, nl, str);
