@@ -228,7 +228,7 @@ assert_contains "$HELP" "Exit codes: 0 no findings, or info only; 1 the worst fi
 run help2 help lint
 assert_eq "$HELP" "$(out help2)" "pgfleet help lint = pgfleet lint --help"
 run top --help
-assert_contains "$(out top)" "  lint       check the migrations folder without any database" \
+assert_contains "$(out top)" "  lint          check the migrations folder without any database" \
     "pgfleet --help lists lint"
 
 # Every rule --help lists is documented with the same severity in docs/lint.md.
