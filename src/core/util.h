@@ -34,11 +34,6 @@ void pf_utc_iso8601(char out[32]);
 /* fnmatch-style glob on names ('*', '?', '[...]'). */
 bool pf_glob_match(const char *pattern, const char *name);
 
-/* A copy of text in which every run of 4 or more characters (or a whole secret shorter than
- * that) that also occurs inside one of the secrets is replaced by "****". Catches a secret
- * quoted whole, cut in pieces, or glued to its neighbours. Caller frees. */
-char *pf_scrub_secrets(const char *text, char *const *secrets, size_t n_secrets);
-
 /* Directory part of path ("." when none); caller frees. */
 char *pf_dirname(const char *path);
 /* Join dir and rel unless rel is absolute; caller frees. */

@@ -1,4 +1,4 @@
-/* core helpers: secret scrubbing, durations, globs, paths; and the dsn secrets it is fed. */
+/* core helpers: durations, globs, paths; and the secrets a dsn holds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,35 +10,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-static void check_scrub(const char *text, const char *secret, const char *want)
-{
-    char *secrets[] = {(char *)secret};
-    char *got = pf_scrub_secrets(text, secrets, 1);
-    assert_string_equal(got, want);
-    free(got);
-}
-
-static void test_scrub_whole_and_pieces(void **state)
-{
-    check_scrub("password S3cr3t-pw rejected", "S3cr3t-pw", "password **** rejected");
-    /* libpq quoting half of a password split at '@' or a space */
-    check_scrub("could not translate host name \"Rgt-Zk7w@127.0.0.1\"", "Lft-Xq9k@Rgt-Zk7w",
-                "could not translate host name \"****@127.0.0.1\"");
-    check_scrub("missing \"=\" after \"Rgt-Vb8n\"", "Lft-Wm4p Rgt-Vb8n",
-                "missing \"=\" after \"****\"");
-    /* runs shorter than 4 characters are left alone; a short secret is matched whole */
-    check_scrub("port 5432 at host", "xx54yy", "port 5432 at host");
-    check_scrub("pw is ab here", "ab", "pw is **** here");
-    check_scrub("", "secret", "");
-}
-
-static void test_scrub_no_secrets(void **state)
-{
-    char *got = pf_scrub_secrets("nothing to hide", NULL, 0);
-    assert_string_equal(got, "nothing to hide");
-    free(got);
-}
 
 static bool has_secret(char **s, size_t n, const char *want)
 {
@@ -120,8 +91,6 @@ static void test_glob_and_paths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scrub_whole_and_pieces),
-        cmocka_unit_test(test_scrub_no_secrets),
         cmocka_unit_test(test_dsn_secrets),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_glob_and_paths),
