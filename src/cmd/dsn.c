@@ -75,40 +75,18 @@ static bool config_read(const CmdDsnMode *m, ConfigValues *v)
         cmd_error(&err);
         return false;
     }
-    bool ok = true;
-    /* A config for another database is a mistake worth naming; an unreadable dialect is not
-     * pgfleet's business. */
-    char *dialect = NULL;
-    if (drizzle_config_string(dc, "dialect", NULL, &dialect, &err) == PF_OK && dialect &&
-        strcmp(dialect, "postgresql") != 0) {
-        fprintf(stderr,
-                "pgfleet: %s: dialect is '%s': pgfleet migrates PostgreSQL databases only\n",
-                m->config, dialect);
-        ok = false;
-    }
-    free(dialect);
-    if (ok && !m->migrations_dir) {
-        char *out = NULL;
-        ok = config_string(dc, "out",
-                           "pass --migrations DIR (or set migrations.dir in an inventory)", &out);
-        if (ok) {
-            /* drizzle-kit's default; relative to the config file, as an inventory's dir is */
-            char *base = pf_dirname(m->config);
-            v->dir = pf_path_join(base, out ? out : "drizzle");
-            free(base);
-        }
-        free(out);
-    }
-    if (ok)
-        ok = config_string(dc, "migrations.schema",
-                           "write it as a string literal, or use an inventory with "
-                           "migrations.schema",
-                           &v->schema);
-    if (ok)
-        ok = config_string(dc, "migrations.table",
-                           "write it as a string literal, or use an inventory with "
-                           "migrations.table",
-                           &v->table);
+    DrizzleConfigMigrations mig;
+    bool ok =
+        drizzle_config_migrations(
+            dc, !m->migrations_dir, "pass --migrations DIR (or set migrations.dir in an inventory)",
+            "write it as a string literal, or use an inventory with migrations.schema "
+            "and migrations.table",
+            &mig, &err) == PF_OK;
+    if (!ok)
+        cmd_error(&err);
+    v->dir = mig.dir;
+    v->schema = mig.schema;
+    v->table = mig.table;
     if (ok && m->n_dsns == 0) {
         ok = config_string(dc, "dbCredentials.url", "pass --dsn URL", &v->url);
         if (ok && !v->url) /* drizzle-kit before 0.21 */

@@ -897,3 +897,67 @@ PfErrCode drizzle_config_string(const DrizzleConfig *c, const char *key, const c
         seg = dot + 1;
     }
 }
+
+void drizzle_config_migrations_clear(DrizzleConfigMigrations *m)
+{
+    free(m->dir);
+    free(m->schema);
+    free(m->table);
+    memset(m, 0, sizeof *m);
+}
+
+/* A string of the config that pgfleet needs non-empty (a key set to process.env.X ?? "" with X
+ * unset is empty). */
+static PfErrCode nonempty_string(const DrizzleConfig *c, const char *key, const char *instead,
+                                 char **value, PfErr *err)
+{
+    PfErrCode rc = drizzle_config_string(c, key, instead, value, err);
+    if (rc == PF_OK && *value && !**value) {
+        free(*value);
+        *value = NULL;
+        return pf_err_set(err, PF_ERR_INPUT, "%s: %s is empty; hint: %s", c->path, key, instead);
+    }
+    return rc;
+}
+
+PfErrCode drizzle_config_migrations(const DrizzleConfig *c, bool want_dir, const char *instead_dir,
+                                    const char *instead_ledger, DrizzleConfigMigrations *out,
+                                    PfErr *err)
+{
+    memset(out, 0, sizeof *out);
+    /* A config for another database is a mistake worth naming; an unreadable dialect is not
+     * pgfleet's business. */
+    char *dialect = NULL;
+    PfErr ignored;
+    if (drizzle_config_string(c, "dialect", NULL, &dialect, &ignored) == PF_OK && dialect &&
+        strcmp(dialect, "postgresql") != 0) {
+        pf_err_set(err, PF_ERR_INPUT,
+                   "%s: dialect is '%s': pgfleet migrates PostgreSQL databases only", c->path,
+                   dialect);
+        free(dialect);
+        return PF_ERR_INPUT;
+    }
+    free(dialect);
+    PfErrCode rc = PF_OK;
+    if (want_dir) {
+        char *dir = NULL;
+        rc = nonempty_string(c, "out", instead_dir, &dir, err);
+        if (rc == PF_OK) {
+            /* drizzle-kit's default; relative to the config file */
+            const char *rel = dir ? dir : "drizzle";
+            while (rel[0] == '.' && rel[1] == '/' && rel[2]) /* "./db" reads better as "db" */
+                rel += 2;
+            char *base = pf_dirname(c->path);
+            out->dir = pf_path_join(base, rel);
+            free(base);
+        }
+        free(dir);
+    }
+    if (rc == PF_OK)
+        rc = nonempty_string(c, "migrations.schema", instead_ledger, &out->schema, err);
+    if (rc == PF_OK)
+        rc = nonempty_string(c, "migrations.table", instead_ledger, &out->table, err);
+    if (rc != PF_OK)
+        drizzle_config_migrations_clear(out);
+    return rc;
+}

@@ -45,4 +45,20 @@ const char *drizzle_config_path(const DrizzleConfig *c);
 PfErrCode drizzle_config_string(const DrizzleConfig *c, const char *key, const char *instead,
                                 char **value, PfErr *err);
 
+/* What the config says about the migrations, for pgfleet's run: dir = `out` resolved against
+ * the config file's folder (drizzle-kit's default "drizzle" when unset; only when want_dir),
+ * schema and table = `migrations.schema` / `migrations.table` (NULL when unset: drizzle's
+ * defaults). Refuses a dialect other than postgresql, and values that cannot be read or are
+ * empty, with instead_dir / instead_ledger as the hint. Caller clears *out. */
+typedef struct DrizzleConfigMigrations {
+    char *dir;
+    char *schema;
+    char *table;
+} DrizzleConfigMigrations;
+
+PfErrCode drizzle_config_migrations(const DrizzleConfig *c, bool want_dir, const char *instead_dir,
+                                    const char *instead_ledger, DrizzleConfigMigrations *out,
+                                    PfErr *err);
+void drizzle_config_migrations_clear(DrizzleConfigMigrations *m);
+
 #endif

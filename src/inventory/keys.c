@@ -59,6 +59,8 @@ static const InvKey KEYS[] = {
      .on_null = INV_NULL_EMPTY},
     {KEY("schema", LEDGER, INV_T_IDENT, "a string"), .max = MAX_IDENT_LEN,
      .on_null = INV_NULL_EMPTY},
+    {KEY("drizzle_config", AT(INV_AT_MIGRATIONS), INV_T_STRING, "a string"),
+     .on_null = INV_NULL_EMPTY},
     /* a target */
     {KEY("name", AT(INV_AT_TARGET), INV_T_STRING, "a string"), .on_null = INV_NULL_EMPTY,
      .required = true},

@@ -8,6 +8,8 @@
  */
 #include "inventory/inv_internal.h"
 
+#include "codebase/drizzle_config.h"
+
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/strset.h"
@@ -543,6 +545,44 @@ static char *route_of(const Inventory *inv, const char *via)
 
 /* ---- top-level sections ---- */
 
+/* migrations.drizzle_config: out, migrations.schema and migrations.table from drizzle-kit's
+ * config (read without running it), relative to this file; the inventory's own dir, schema
+ * and table, read after it, win. */
+static PfErrCode load_drizzle_config(Loader *L, const yaml_node_t *val)
+{
+    char *rel;
+    if (expand_nonempty(L, val, "drizzle_config", &rel) != PF_OK)
+        return PF_ERR_INPUT;
+    char *base = pf_dirname(L->d.path);
+    char *path = pf_path_join(base, rel);
+    free(base);
+    free(rel);
+    DrizzleConfig *dc = NULL;
+    DrizzleConfigMigrations m = {0};
+    PfErr err;
+    PfErrCode rc = drizzle_config_read(path, &dc, &err);
+    if (rc == PF_OK)
+        rc = drizzle_config_migrations(dc, true, "set migrations.dir in the inventory",
+                                       "set migrations.schema and migrations.table in the "
+                                       "inventory",
+                                       &m, &err);
+    drizzle_config_free(dc);
+    free(path);
+    if (rc != PF_OK)
+        return inv_fail(&L->d, val, "migrations.drizzle_config: %s", err.msg);
+    free(L->inv->migrations_dir);
+    L->inv->migrations_dir = m.dir;
+    if (m.schema) {
+        free(L->schema);
+        L->schema = m.schema;
+    }
+    if (m.table) {
+        free(L->table);
+        L->table = m.table;
+    }
+    return PF_OK;
+}
+
 static PfErrCode load_migrations(Loader *L, const yaml_node_t *n)
 {
     bool present;
@@ -555,6 +595,16 @@ static PfErrCode load_migrations(Loader *L, const yaml_node_t *n)
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
         yaml_node_t *val = inv_node(&L->d, p->value);
+        if (strcmp(key, "drizzle_config") == 0 &&
+            (inv_value_check(&L->d, key_at(INV_AT_MIGRATIONS, key), val) != PF_OK ||
+             load_drizzle_config(L, val) != PF_OK))
+            return PF_ERR_INPUT;
+    }
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *key = inv_text(inv_node(&L->d, p->key));
+        yaml_node_t *val = inv_node(&L->d, p->value);
+        if (strcmp(key, "drizzle_config") == 0)
+            continue;
         if (inv_value_check(&L->d, key_at(INV_AT_MIGRATIONS, key), val) != PF_OK)
             return PF_ERR_INPUT;
         if (strcmp(key, "dir") == 0) {

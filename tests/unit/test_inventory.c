@@ -494,7 +494,7 @@ static void test_unknown_keys(void **state)
                "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
                "transaction, lock_key, via, expect, preflight_long_xact");
     load_fails("migrations: {folder: x}\ntargets: []\n",
-               "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema");
+               "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema, drizzle_config");
     load_fails("targets:\n  - name: a\n    dsn: x\n    migrations: {dir: ./m}\n",
                "4:18: migrations.dir cannot be set per target: one migrations folder per run; "
                "hint: set it in the top-level migrations");
@@ -1211,6 +1211,47 @@ static void test_not_a_file(void **state)
     free(big);
 }
 
+/* migrations.drizzle_config: out and the ledger from drizzle-kit's config, relative to the
+ * inventory; the inventory's own keys win, whatever their order. */
+static void test_drizzle_config(void **state)
+{
+    char *cfg =
+        write_file("drizzle.config.ts", "import { defineConfig } from 'drizzle-kit';\n"
+                                        "export default defineConfig({\n"
+                                        "  dialect: 'postgresql',\n"
+                                        "  out: './db/migrations',\n"
+                                        "  migrations: { table: 'journal', schema: 'ops' },\n"
+                                        "});\n");
+    Inventory *inv = load_ok("migrations: {drizzle_config: drizzle.config.ts}\n"
+                             "targets: [{name: a, dsn: 'host=h'}]\n");
+    char *want = pf_asprintf("%s/db/migrations", g_dir);
+    assert_string_equal(inv->migrations_dir, want);
+    assert_string_equal(inv->targets[0].schema, "ops");
+    assert_string_equal(inv->targets[0].table, "journal");
+    inv_free(inv);
+    inv = load_ok("migrations: {table: mine, drizzle_config: drizzle.config.ts}\n"
+                  "targets: [{name: a, dsn: 'host=h'}]\n");
+    assert_string_equal(inv->targets[0].schema, "ops");
+    assert_string_equal(inv->targets[0].table, "mine");
+    inv_free(inv);
+    free(want);
+    free(cfg);
+
+    cfg = write_file("computed.config.ts",
+                     "export default { dialect: 'postgresql', out: path.join(__dirname, 'x') };\n");
+    char *path = write_file("bad.yaml", "migrations: {drizzle_config: computed.config.ts}\n"
+                                        "targets: [{name: a, dsn: 'host=h'}]\n");
+    Inventory *bad = NULL;
+    PfErr err = {0};
+    assert_int_equal(inv_load(path, &bad, &err), PF_ERR_INPUT);
+    assert_null(bad);
+    assert_non_null(strstr(err.msg, "bad.yaml:1:30: migrations.drizzle_config: "));
+    assert_non_null(strstr(err.msg, "computed.config.ts:1: out: "));
+    assert_non_null(strstr(err.msg, "hint: set migrations.dir in the inventory"));
+    free(path);
+    free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1245,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_max_targets),
         cmocka_unit_test(test_expansion_budget),
         cmocka_unit_test(test_not_a_file),
+        cmocka_unit_test(test_drizzle_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
