@@ -159,7 +159,7 @@ assert_eq 0 "$RC" "pgfleet help diff: exit 0"
 assert_eq "$(pf_out help)" "$(pf_out help2)" "pgfleet help diff = pgfleet diff --help"
 pf top --help
 assert_eq 0 "$RC" "pgfleet --help: exit 0"
-assert_contains "$(pf_out top)" "  diff       compare two JSON reports" "pgfleet --help lists diff"
+assert_eq 1 "$(pf_out top | grep -cE '^  diff +compare two JSON reports')" "pgfleet --help lists diff"
 
 # ---- a --report-dir that cannot be used: exit 3, nothing run ------------------------------------
 touch "$PF_TMP/a-file"
