@@ -41,6 +41,7 @@ for arg in "$@"; do
     esac
 done
 
+T_START=$(date +%s)
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -279,5 +280,6 @@ for name in "${NAMES[@]}"; do
 done
 echo "mutation-check: ${#NAMES[@]} mutations: ${COUNT[caught]} caught, ${COUNT[missed]} missed," \
     "${COUNT[stale]} stale, ${COUNT[broken]} broken, ${COUNT[untested]} untested," \
-    "${COUNT[baseline]} with a test failing unmutated ($(($(date +%s) - T_ALL))s)"
+    "${COUNT[baseline]} with a test failing unmutated ($(($(date +%s) - T_ALL))s for the" \
+    "mutations, $(($(date +%s) - T_START))s in all)"
 [ "${COUNT[caught]}" = "${#NAMES[@]}" ]
