@@ -58,8 +58,10 @@ for t in d["targets"]:
     o = t["outcome"]
     if o in ("applied", "unchanged"):
         continue
-    if o == "failed" and t["status"] == "locked" and (t["lock"]["holder"] or {}).get("pid", -1) >= 0 \
-            and t["error"]["message"].startswith("lock held by"):
+    h = t["lock"]["holder"] or {}
+    if o == "failed" and t["status"] == "locked" and h.get("pid", 0) > 0 \
+            and isinstance(h.get("application_name"), str) \
+            and t["error"]["message"].startswith("lock held by pid %d " % h["pid"]):
         continue
     out.append(f' {t["name"]}:{o}:{t["status"]}:{(t["error"] or {}).get("message")}')
 print("".join(out), end="")
