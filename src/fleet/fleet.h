@@ -165,7 +165,9 @@ void fleet_result_clear(FleetResult *r);
 
 /* Asking a person (waves' confirm, mark-applied, repair): whether there is a terminal to ask on
  * (/dev/tty, else stdin when it is one), and the answer to question there: YES, NO (anything
- * else, end of input, or no terminal), INTERRUPTED once *interrupted is set. */
+ * else, end of input, or no terminal), INTERRUPTED once *interrupted is set. For the calling
+ * thread's own flag (outside a run, where no other thread writes it); during a run the waves'
+ * confirm asks with the run's atomic flag (fleet_wave_ask). */
 bool fleet_terminal_available(void);
 WaveConfirm fleet_ask(const char *question, const volatile int *interrupted);
 

@@ -6,6 +6,7 @@
 #include "ssh/ssh.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 /* Where a worker publishes its open connection so that the supervisor can cancel it. */
 typedef struct JobSlot {
@@ -18,8 +19,106 @@ typedef struct JobSlot {
 void job_slot_attach(JobSlot *slot, PgConn *conn);
 void job_slot_detach(JobSlot *slot);
 
-/* Run one target's job on the calling thread. slot may be NULL. */
-void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *interrupted,
+/* ---- the work queue (queue.c); every function locks the queue, from any thread ---- */
+
+typedef struct FleetQueue {
+    pthread_mutex_t mutex;
+    /* The current batch (a wave): indexes into the run's targets, borrowed until it ends. */
+    const size_t *items;
+    size_t n_items;
+    size_t next;
+    size_t finished, failed; /* targets done so far in the run, and how many of them failed */
+    char phase[128];         /* the progress line's prefix ("wave canary"), or "" */
+    bool quiet;              /* a prompt is on the terminal: no progress line */
+} FleetQueue;
+
+void fleet_queue_init(FleetQueue *q);
+void fleet_queue_destroy(FleetQueue *q);
+
+/* Start a batch: items[0..n). Call while no worker takes from the queue. */
+void fleet_queue_batch(FleetQueue *q, const size_t *items, size_t n);
+
+/* A worker's next target (*target, an index into the run's targets): false once the batch is
+ * exhausted or *interrupted is set. */
+bool fleet_queue_take(FleetQueue *q, const atomic_int *interrupted, size_t *target);
+
+/* A worker is done with a target; failed: unreachable, failed or refused. */
+void fleet_queue_done(FleetQueue *q, bool failed);
+
+void fleet_queue_set_phase(FleetQueue *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The progress line's counts into line: "wave canary [3/8] 1 failed" (total: the run's
+ * targets). Returns what snprintf returns. */
+int fleet_queue_progress(FleetQueue *q, size_t total, char *line, size_t size);
+
+/* Draw line as the progress line unless a prompt is on the terminal; whether it was drawn. */
+bool fleet_queue_show(FleetQueue *q, const char *line);
+
+/* A prompt goes on the terminal (quiet) or leaves it; erase: take the progress line off first.
+ * Once it returns quiet, no progress line is drawn until it is called again with false. */
+void fleet_queue_hush(FleetQueue *q, bool quiet, bool erase);
+
+/* ---- the supervisor's decisions (supervisor.c); pure, any thread ---- */
+
+typedef enum {
+    FLEET_SIGNAL_NONE,      /* not SIGINT or SIGTERM: nothing to do */
+    FLEET_SIGNAL_INTERRUPT, /* the first: start no new target, cancel running statements */
+    FLEET_SIGNAL_EXIT,      /* the second: exit at once */
+} FleetSignalAction;
+
+FleetSignalAction fleet_signal_action(int sig, bool interrupted);
+
+/* Append " | in flight: a, b" (the targets of slots[0..n_slots) that have one) to the n bytes
+ * of line, while it has room; returns the new length. The caller holds the slots' mutex. */
+int fleet_progress_in_flight(char *line, size_t size, int n, const JobSlot *slots, int n_slots);
+
+/* ---- the rollout of apply (rollout.c); main thread ---- */
+
+typedef enum {
+    ROLLOUT_RUN,     /* run wave's targets on at most workers workers, then fleet_rollout_ran */
+    ROLLOUT_PAUSE,   /* wait pause_ms (fleet_wave_pause), then fleet_rollout_paused */
+    ROLLOUT_CONFIRM, /* ask whether next starts (fleet_wave_ask), then fleet_rollout_answered */
+    ROLLOUT_END,     /* no wave is left to start */
+} RolloutStep;
+
+typedef struct Rollout {
+    const FleetRun *run;
+    FleetResult *out;
+    WaveResult *waves; /* borrowed, n */
+    size_t n;
+    size_t i;         /* the wave at hand */
+    int at;           /* where in its life the wave at hand is (rollout.c) */
+    const char *stop; /* why no later wave starts (a wave's reason), or NULL */
+    /* What the last step is about: */
+    WaveResult *wave; /* RUN: the wave to run; PAUSE, CONFIRM: the one that ran */
+    WaveResult *next; /* PAUSE, CONFIRM: the wave that starts after it */
+    int workers;      /* RUN */
+    int64_t pause_ms; /* PAUSE */
+} Rollout;
+
+void fleet_rollout_init(Rollout *r, const FleetRun *run, FleetResult *out, WaveResult *waves,
+                        size_t n);
+
+/* What to do next; interrupted: the run's flag now. Waves that will not start (an earlier one
+ * halted, a confirm said no, interrupted) are marked on the way, with their reason; RUN sets
+ * the wave's started_at and sends its wave_start event. */
+RolloutStep fleet_rollout_next(Rollout *r, bool interrupted);
+
+/* After RUN: the wave's targets ran (interrupted: the run's flag once they had) in
+ * duration_ms. Tallies its failures, sends wave_end (a plugin's veto halts the rollout). */
+void fleet_rollout_ran(Rollout *r, bool interrupted, int64_t duration_ms);
+
+/* After PAUSE: how long was waited. */
+void fleet_rollout_paused(Rollout *r, int64_t waited_ms);
+
+/* After CONFIRM: the answer. No halts the rollout after the wave, saying why; the waves after
+ * an interrupted prompt are marked by the next step. */
+void fleet_rollout_answered(Rollout *r, WaveConfirm answer);
+
+/* Run one target's job on the calling thread. slot may be NULL. *interrupted is the run's flag,
+ * set by the supervisor thread: the job stops between steps once it is. */
+void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *interrupted,
                    JobSlot *slot);
 
 /* Plan only, on the job's thread: the preflight warnings of a classified target with pending
@@ -49,17 +148,17 @@ void fleet_wave_tally(const FleetRun *run, const FleetResult *res, WaveResult *w
 void fleet_wave_skip(FleetResult *res, WaveResult *w, WaveState state, const char *reason);
 
 /* Sleep up to ms, returning early once *interrupted is set. Returns the time waited. */
-int64_t fleet_wave_pause(int64_t ms, const volatile int *interrupted);
+int64_t fleet_wave_pause(int64_t ms, const atomic_int *interrupted);
 
 /* Ask on the terminal (/dev/tty, else stdin when it is one) whether to start next after done;
  * polls *interrupted while waiting for the answer. */
 WaveConfirm fleet_wave_ask(const WaveResult *done, const WaveResult *next,
-                           const volatile int *interrupted);
+                           const atomic_int *interrupted);
 
 /* Worker thread: run res->wave's check query (if any) on a target that apply just left
  * applied or unchanged, on the job's connection while it holds the lock. False or an error
  * turns the outcome into failed, with the reason in res->error. */
-void fleet_wave_check(PgConn *conn, TargetResult *res, const volatile int *interrupted);
+void fleet_wave_check(PgConn *conn, TargetResult *res, const atomic_int *interrupted);
 
 /* ---- plugin events (events.c); no-ops when run->plugins is NULL ---- */
 

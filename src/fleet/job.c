@@ -191,8 +191,7 @@ static bool applied_now_has(const TargetResult *res, size_t migration)
 }
 
 static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
-                          const PgSurvey *survey, TargetResult *res,
-                          const volatile int *interrupted)
+                          const PgSurvey *survey, TargetResult *res, const atomic_int *interrupted)
 {
     const InvTarget *t = res->target;
     const char *why = NULL;
@@ -252,7 +251,7 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
     free(names);
     if (rc != PF_OK) {
         res->has_failure = true;
-        res->outcome = *interrupted ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
+        res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
         res->error = rc == PF_ERR_UNREACHABLE ? pf_strdup(err.msg) : failure_text(&res->failure);
         pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
     } else if (!known) {
@@ -425,7 +424,7 @@ static bool tunnel_blame(SshForward *fwd, TargetResult *res)
     return true;
 }
 
-void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *interrupted,
+void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *interrupted,
                    JobSlot *slot)
 {
     const InvTarget *t = res->target;
@@ -466,7 +465,9 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
                   t->settings.lock_wait_ms, &t->settings.expect, &survey, &err);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
-        res->outcome = *interrupted ? OUTCOME_INTERRUPTED : writing ? OUTCOME_FAILED : OUTCOME_NONE;
+        res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED
+                       : writing                ? OUTCOME_FAILED
+                                                : OUTCOME_NONE;
         res->error = pf_strdup(err.msg);
         pf_log(PF_LOG_WARN, t->name, "%s", err.msg);
         goto unlock; /* what the survey read or took before failing is still released */
@@ -487,7 +488,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         res->holder = survey.holder;
         memset(&survey.holder, 0, sizeof survey.holder);
         res->status = run->mode == FLEET_AUDIT ? TARGET_MIGRATING : TARGET_LOCKED;
-        if (writing && *interrupted) {
+        if (writing && atomic_load(interrupted)) {
             /* The wait for the lock was cancelled, not timed out. */
             char *held = holder_text(&res->holder);
             res->error = pf_asprintf("interrupted while waiting for the lock: %s", held);
@@ -500,18 +501,18 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const volatile int *i
         }
         pf_log(PF_LOG_WARN, t->name, "%s", res->error);
     } else if (applying) {
-        if (*interrupted)
+        if (atomic_load(interrupted))
             res->outcome = OUTCOME_INTERRUPTED;
         else
             apply_pending(run, conn, fwd, &survey, res, interrupted);
         /* The wave's health gate, still under the lock (waves.c). */
         fleet_wave_check(conn, res, interrupted);
     } else if (run->mode == FLEET_MARK || run->mode == FLEET_REPAIR) {
-        if (*interrupted)
+        if (atomic_load(interrupted))
             res->outcome = writing ? OUTCOME_INTERRUPTED : OUTCOME_NONE;
         else
             change_ledger(run, conn, &survey, res);
-    } else if (run->mode == FLEET_PLAN && !*interrupted) {
+    } else if (run->mode == FLEET_PLAN && !atomic_load(interrupted)) {
         fleet_job_preflight(run, conn, res);
     }
 unlock:

@@ -1,16 +1,23 @@
 /*
  * DESIGN: the only place pgfleet creates threads.
  *
- * - N worker threads (-j) take the next target index from a shared counter (guarded by
- *   queue_mutex) and run its whole job on their own thread: one PgConn and one job per worker
- *   at a time, never shared. Each worker writes only its own TargetResult.
+ * The threads only feed state machines that know nothing of threads, each in its own file
+ * with its own unit test: the work queue (queue.c), the supervisor's decisions
+ * (supervisor.c), the rollout of waves (rollout.c), one target's job (job.c).
+ *
+ * - N worker threads (-j) take the next target from the work queue (its own mutex) and run its
+ *   whole job on their own thread: one PgConn and one job per worker at a time, never shared.
+ *   Each worker writes only its own TargetResult.
  * - One supervisor thread owns signals and the progress line. SIGINT and SIGTERM are blocked
  *   in every thread before the workers start, and the supervisor takes them with sigtimedwait.
  *   On the first signal it sets `interrupted` (workers start no new target and stop between
- *   steps) and calls pg_conn_cancel on every connection published in the job slots (guarded by
- *   slot_mutex, so a slot's connection is never freed while it is being cancelled): running
- *   statements fail, their transactions roll back, and the jobs release their locks. A second
- *   signal exits at once (the server rolls back what the dropped connections had open).
+ *   steps) and calls pg_conn_cancel on every connection published in the job slots (guarded
+ *   by slot_mutex, so a slot's connection is never freed while it is being cancelled):
+ *   running statements fail, their transactions roll back, and the jobs release their locks.
+ *   A second signal exits at once (the server rolls back what the dropped connections had
+ *   open).
+ * - `interrupted` and `done` are the only state threads share outside a lock: C11 atomics,
+ *   read and written with atomic_load and atomic_store, never volatile.
  * - The supervisor wakes every 200 ms to redraw the progress line (terminals only) and stops
  *   when the main thread sets `done` after joining the workers and wakes it with SIGUSR1
  *   (blocked everywhere else, so it only ends that wait).
@@ -19,14 +26,14 @@
  *   thread only. Workers get forwards from it through ssh_hub_forward (a queue and a condition
  *   variable inside the hub). It is started before the workers and stopped (ssh_hub_stop) and
  *   joined after they are joined, so no forward outlives it.
- * - Waves (docs/waves.md, waves.c): apply runs one batch of workers per wave, min(parallel,
- *   -j) of them, and joins them before the next wave starts, so no target of a later wave is
- *   touched before every target of the earlier one has finished. Between waves the main
- *   thread alone counts failures, pauses and asks at a confirm, polling `interrupted` every
- *   100 ms; meanwhile the supervisor and the hub keep running (one of each for the whole run),
- *   so SIGINT during a pause or a prompt stops the run with the report so far. `quiet`
- *   (queue_mutex) keeps the progress line off the terminal while a prompt is on it. plan and
- *   audit, being read-only, run every target in one batch.
+ * - Waves (docs/waves.md, waves.c, rollout.c): apply runs one batch of workers per wave,
+ *   min(parallel, -j) of them, and joins them before the next wave starts, so no target of a
+ *   later wave is touched before every target of the earlier one has finished. Between waves
+ *   the main thread alone counts failures, pauses and asks at a confirm, polling
+ *   `interrupted` every 100 ms; meanwhile the supervisor and the hub keep running (one of each
+ *   for the whole run), so SIGINT during a pause or a prompt stops the run with the report so
+ *   far. The queue's `quiet` keeps the progress line off the terminal while a prompt is on
+ *   it. plan and audit, being read-only, run every target in one batch.
  * - Plugins (docs/plugins.md, events.c): run and wave events are sent from the main thread,
  *   target and migration events from the worker running the target. The plugin host
  *   (src/plugin/) creates no thread; it holds one mutex around every call into a plugin, so
@@ -41,7 +48,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,23 +57,14 @@
 typedef struct Pool {
     const FleetRun *run;
     FleetResult *result;
-    pthread_mutex_t queue_mutex;
-    /* The current batch (a wave): indexes into result->targets. Set under queue_mutex before
-     * the batch's workers start, unchanged until they are joined. */
-    const size_t *items;
-    size_t n_items;
-    size_t next;     /* into items; guarded by queue_mutex */
-    size_t finished; /* guarded by queue_mutex */
-    size_t failed;   /* guarded by queue_mutex */
-    char phase[128]; /* guarded by queue_mutex: the progress line's prefix ("wave canary") */
-    bool quiet;      /* guarded by queue_mutex: a prompt is on the terminal */
+    FleetQueue queue; /* the batch's targets, the counts and the progress line's state */
     pthread_mutex_t slot_mutex;
     JobSlot *slots;         /* one per worker */
     int n_workers;          /* the most workers at once: -j, at most one per target */
     struct Worker *workers; /* n_workers, reused by every batch */
     pthread_t *threads;
-    volatile int interrupted;
-    volatile int done;
+    atomic_int interrupted; /* set by the supervisor (or the main thread, after the run) */
+    atomic_bool done;       /* set by the main thread once the workers are joined */
     sigset_t signals;
 } Pool;
 
@@ -104,13 +101,9 @@ static void *worker_main(void *arg)
 {
     Worker *w = arg;
     Pool *p = w->pool;
-    for (;;) {
-        pthread_mutex_lock(&p->queue_mutex);
-        size_t k = p->next < p->n_items && !p->interrupted ? p->next++ : p->n_items;
-        pthread_mutex_unlock(&p->queue_mutex);
-        if (k >= p->n_items)
-            break;
-        TargetResult *res = &p->result->targets[p->items[k]];
+    size_t k;
+    while (fleet_queue_take(&p->queue, &p->interrupted, &k)) {
+        TargetResult *res = &p->result->targets[k];
         pthread_mutex_lock(&p->slot_mutex);
         w->slot->target = res->target->name;
         pthread_mutex_unlock(&p->slot_mutex);
@@ -120,11 +113,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->slot_mutex);
         w->slot->target = NULL;
         pthread_mutex_unlock(&p->slot_mutex);
-        pthread_mutex_lock(&p->queue_mutex);
-        p->finished++;
-        if (result_failed(res))
-            p->failed++;
-        pthread_mutex_unlock(&p->queue_mutex);
+        fleet_queue_done(&p->queue, result_failed(res));
     }
     return NULL;
 }
@@ -136,28 +125,16 @@ static void progress_draw(Pool *p, bool final)
         return;
     }
     char line[512];
-    pthread_mutex_lock(&p->queue_mutex);
-    int n = snprintf(line, sizeof line, "%s%s[%zu/%zu] %zu failed", p->phase, *p->phase ? " " : "",
-                     p->finished, p->result->n, p->failed);
-    pthread_mutex_unlock(&p->queue_mutex);
+    int n = fleet_queue_progress(&p->queue, p->result->n, line, sizeof line);
     pthread_mutex_lock(&p->slot_mutex);
-    const char *sep = " | in flight: ";
-    for (int i = 0; i < p->n_workers && n > 0 && (size_t)n < sizeof line - 64; i++) {
-        if (!p->slots[i].target)
-            continue;
-        n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep, p->slots[i].target);
-        sep = ", ";
-    }
+    fleet_progress_in_flight(line, sizeof line, n, p->slots, p->n_workers);
     pthread_mutex_unlock(&p->slot_mutex);
-    pthread_mutex_lock(&p->queue_mutex);
-    if (!p->quiet)
-        pf_log_progress(line);
-    pthread_mutex_unlock(&p->queue_mutex);
+    fleet_queue_show(&p->queue, line);
 }
 
 static void interrupt_all(Pool *p)
 {
-    p->interrupted = 1;
+    atomic_store(&p->interrupted, 1);
     pg_conn_retry_cancel(true); /* a connection being retried gives up at once */
     pthread_mutex_lock(&p->slot_mutex);
     for (int i = 0; i < p->n_workers; i++)
@@ -189,48 +166,30 @@ static void *supervisor_main(void *arg)
 {
     Pool *p = arg;
     struct timespec tick = {0, 200 * 1000 * 1000};
-    while (!p->done) {
+    while (!atomic_load(&p->done)) {
         int sig = sigtimedwait(&p->signals, NULL, &tick);
-        if (sig == SIGINT || sig == SIGTERM) {
-            if (p->interrupted) {
-                static const char msg[] = "\npgfleet: second signal, exiting now\n";
-                ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-                (void)w;
-                _exit(PF_EXIT_INTERRUPTED);
-            }
+        switch (fleet_signal_action(sig, atomic_load(&p->interrupted))) {
+        case FLEET_SIGNAL_EXIT: {
+            static const char msg[] = "\npgfleet: second signal, exiting now\n";
+            ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+            (void)w;
+            _exit(PF_EXIT_INTERRUPTED);
+        }
+        case FLEET_SIGNAL_INTERRUPT:
             pf_log(PF_LOG_WARN, NULL,
                    "%s received: starting no new targets, cancelling running statements",
                    sig == SIGINT ? "SIGINT" : "SIGTERM");
             interrupt_all(p);
+            break;
+        case FLEET_SIGNAL_NONE:
+            break;
         }
-        if (p->run->progress && !p->done)
+        if (p->run->progress && !atomic_load(&p->done))
             progress_draw(p, false);
     }
     if (p->run->progress)
         progress_draw(p, true);
     return NULL;
-}
-
-static void set_phase(Pool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_phase(Pool *p, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    pthread_mutex_lock(&p->queue_mutex);
-    vsnprintf(p->phase, sizeof p->phase, fmt, ap);
-    pthread_mutex_unlock(&p->queue_mutex);
-    va_end(ap);
-}
-
-/* While quiet, the supervisor leaves the terminal alone (a prompt is on it). */
-static void set_quiet(Pool *p, bool quiet)
-{
-    pthread_mutex_lock(&p->queue_mutex);
-    p->quiet = quiet;
-    if (quiet && p->run->progress)
-        pf_log_progress("");
-    pthread_mutex_unlock(&p->queue_mutex);
 }
 
 /* Work through one batch of targets (indexes into result->targets) on up to n_workers worker
@@ -243,11 +202,7 @@ static PfErrCode pool_work(Pool *p, const size_t *items, size_t n, int n_workers
         n_workers = p->n_workers;
     if ((size_t)n_workers > n)
         n_workers = (int)n;
-    pthread_mutex_lock(&p->queue_mutex);
-    p->items = items;
-    p->n_items = n;
-    p->next = 0;
-    pthread_mutex_unlock(&p->queue_mutex);
+    fleet_queue_batch(&p->queue, items, n);
     int started = 0;
     for (int i = 0; i < n_workers; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, &p->workers[i]) != 0)
@@ -261,98 +216,42 @@ static PfErrCode pool_work(Pool *p, const size_t *items, size_t n, int n_workers
     return PF_OK;
 }
 
-/* apply: wave after wave. A wave starts once the one before it has finished, stayed within its
- * max_failures, paused, and been confirmed. */
+/* apply: wave after wave, as the rollout (rollout.c) says. */
 static PfErrCode run_waves(Pool *p, WaveResult *waves, size_t n_waves, PfErr *err)
 {
-    const FleetRun *run = p->run;
-    FleetResult *out = p->result;
-    const char *stop = NULL; /* why no later wave starts (a WaveResult's reason) */
-    for (size_t i = 0; i < n_waves; i++) {
-        WaveResult *w = &waves[i];
-        if (w->state == WAVE_NOT_SELECTED)
-            continue;
-        const InvWave *iw = w->wave; /* NULL: the implicit wave of an inventory without waves */
-        if (p->interrupted) {
-            char *why = pf_asprintf("interrupted before wave %s started", iw ? iw->name : "");
-            fleet_wave_skip(out, w, WAVE_INTERRUPTED, why);
-            free(why);
-            continue;
+    Rollout r;
+    fleet_rollout_init(&r, p->run, p->result, waves, n_waves);
+    for (;;) {
+        switch (fleet_rollout_next(&r, atomic_load(&p->interrupted))) {
+        case ROLLOUT_RUN: {
+            if (r.wave->wave)
+                fleet_queue_set_phase(&p->queue, "wave %s", r.wave->wave->name);
+            int64_t t0 = pf_now_ms();
+            PfErrCode rc = pool_work(p, r.wave->targets, r.wave->n, r.workers, err);
+            if (rc != PF_OK) {
+                r.wave->duration_ms = pf_now_ms() - t0;
+                r.wave->state = atomic_load(&p->interrupted) ? WAVE_INTERRUPTED : WAVE_DONE;
+                return rc;
+            }
+            fleet_rollout_ran(&r, atomic_load(&p->interrupted), pf_now_ms() - t0);
+            break;
         }
-        if (stop) {
-            fleet_wave_skip(out, w, WAVE_SKIPPED, stop);
-            continue;
+        case ROLLOUT_PAUSE:
+            fleet_queue_set_phase(&p->queue, "wave %s done, pause before wave %s",
+                                  r.wave->wave->name, r.next->wave->name);
+            fleet_rollout_paused(&r, fleet_wave_pause(r.pause_ms, &p->interrupted));
+            break;
+        case ROLLOUT_CONFIRM: {
+            fleet_queue_hush(&p->queue, true, p->run->progress);
+            WaveConfirm answer = fleet_wave_ask(r.wave, r.next, &p->interrupted);
+            fleet_queue_hush(&p->queue, false, false);
+            fleet_rollout_answered(&r, answer);
+            break;
         }
-        int workers = run->jobs;
-        if (iw) {
-            if (iw->parallel > 0 && iw->parallel < workers)
-                workers = iw->parallel;
-            set_phase(p, "wave %s", iw->name);
-            pf_log(PF_LOG_INFO, NULL, "wave %s: %zu target%s, at most %d at once", iw->name, w->n,
-                   w->n == 1 ? "" : "s", workers);
-        }
-        pf_utc_iso8601(w->started_at);
-        fleet_event_wave(run, w, NULL, PGFLEET_EVENT_WAVE_START);
-        int64_t t0 = pf_now_ms();
-        PfErrCode rc = pool_work(p, w->targets, w->n, workers, err);
-        w->duration_ms = pf_now_ms() - t0;
-        w->state = p->interrupted ? WAVE_INTERRUPTED : WAVE_DONE;
-        if (rc != PF_OK)
-            return rc;
-        fleet_wave_tally(run, out, w);
-        if (p->interrupted) {
-            free(w->reason);
-            w->reason = pf_strdup("interrupted while its targets ran");
-        }
-        WaveResult *next = fleet_wave_next(waves, n_waves, i);
-        char *veto = fleet_event_wave(run, w, next, PGFLEET_EVENT_WAVE_END);
-        if (veto && next && !w->halted && !p->interrupted) {
-            /* A plugin stopped the rollout here, as max_failures would. */
-            w->halted = true;
-            free(w->reason);
-            w->reason = pf_asprintf("wave %s halted the rollout: %s", iw ? iw->name : "", veto);
-            pf_log(PF_LOG_WARN, NULL, "%s", w->reason);
-        }
-        free(veto);
-        if (p->interrupted)
-            continue;
-        if (w->halted) {
-            stop = w->reason;
-            continue;
-        }
-        if (!iw || w->n == 0 || !next)
-            continue;
-        /* Nothing applied (all in sync, as when re-running): nothing to let settle. */
-        bool changed = false;
-        for (size_t k = 0; k < w->n; k++)
-            changed = changed || out->targets[w->targets[k]].n_applied_now > 0;
-        if (iw->pause_ms > 0 && changed) {
-            set_phase(p, "wave %s done, pause before wave %s", iw->name, next->wave->name);
-            pf_log(PF_LOG_INFO, NULL, "wave %s done; pausing %lld ms before wave %s", iw->name,
-                   (long long)iw->pause_ms, next->wave->name);
-            w->paused_ms = fleet_wave_pause(iw->pause_ms, &p->interrupted);
-        }
-        if (!iw->confirm || p->interrupted)
-            continue;
-        if (run->assume_yes) {
-            w->confirm = WAVE_CONFIRM_ASSUMED;
-            pf_log(PF_LOG_INFO, NULL, "wave %s done; starting wave %s without asking (--yes)",
-                   iw->name, next->wave->name);
-            continue;
-        }
-        set_quiet(p, true);
-        w->confirm = fleet_wave_ask(w, next, &p->interrupted);
-        set_quiet(p, false);
-        if (w->confirm == WAVE_CONFIRM_NO) {
-            w->halted = true;
-            w->reason = pf_asprintf("the rollout stopped after wave %s: starting wave %s was "
-                                    "not confirmed",
-                                    iw->name, next->wave->name);
-            pf_log(PF_LOG_WARN, NULL, "%s", w->reason);
-            stop = w->reason;
+        case ROLLOUT_END:
+            return PF_OK;
         }
     }
-    return PF_OK;
 }
 
 /* plan and audit only read: every target at once, the waves only group them. */
@@ -367,7 +266,7 @@ static PfErrCode run_all(Pool *p, WaveResult *waves, size_t n_waves, PfErr *err)
     for (size_t i = 0; i < n_waves; i++) {
         if (waves[i].state == WAVE_NOT_SELECTED)
             continue;
-        waves[i].state = p->interrupted ? WAVE_INTERRUPTED : WAVE_DONE;
+        waves[i].state = atomic_load(&p->interrupted) ? WAVE_INTERRUPTED : WAVE_DONE;
         fleet_wave_tally(p->run, out, &waves[i]);
     }
     return rc;
@@ -408,12 +307,14 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
 
     Pool p;
     memset(&p, 0, sizeof p);
+    atomic_init(&p.interrupted, 0);
+    atomic_init(&p.done, false);
     p.run = run;
     p.result = out;
     p.n_workers = run->jobs < 1 ? 1 : run->jobs;
     if ((size_t)p.n_workers > run->n && run->n > 0)
         p.n_workers = (int)run->n;
-    pthread_mutex_init(&p.queue_mutex, NULL);
+    fleet_queue_init(&p.queue);
     pthread_mutex_init(&p.slot_mutex, NULL);
     p.slots = pf_calloc((size_t)p.n_workers, sizeof *p.slots);
     p.workers = pf_calloc((size_t)p.n_workers, sizeof *p.workers);
@@ -451,7 +352,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
         pthread_join(hub_thread, NULL);
         ssh_hub_free(hub);
     }
-    p.done = 1;
+    atomic_store(&p.done, true);
     if (have_supervisor) {
         pthread_kill(supervisor, SIGUSR1);
         pthread_join(supervisor, NULL);
@@ -463,11 +364,11 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
         int sig;
         sigwait(&p.signals, &sig);
-        p.interrupted = 1;
+        atomic_store(&p.interrupted, 1);
     }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
-    out->interrupted = p.interrupted != 0;
+    out->interrupted = atomic_load(&p.interrupted) != 0;
     out->duration_ms = pf_now_ms() - t0;
     if (run->inv->n_waves) {
         out->waves = waves;
@@ -481,7 +382,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     out->plugin_errors = pf_calloc(n_errors ? n_errors : 1, sizeof *out->plugin_errors);
     for (size_t i = 0; i < n_errors; i++)
         out->plugin_errors[out->n_plugin_errors++] = pf_strdup(errors[i]);
-    pthread_mutex_destroy(&p.queue_mutex);
+    fleet_queue_destroy(&p.queue);
     pthread_mutex_destroy(&p.slot_mutex);
     free(p.slots);
     free(p.workers);

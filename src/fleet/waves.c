@@ -168,12 +168,12 @@ void fleet_wave_skip(FleetResult *res, WaveResult *w, WaveState state, const cha
     }
 }
 
-int64_t fleet_wave_pause(int64_t ms, const volatile int *interrupted)
+int64_t fleet_wave_pause(int64_t ms, const atomic_int *interrupted)
 {
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int64_t waited = 0;
-    while (waited < ms && !*interrupted) {
+    while (waited < ms && !atomic_load(interrupted)) {
         int64_t step = ms - waited < 100 ? ms - waited : 100;
         struct timespec ts = {0, (long)step * 1000000L};
         nanosleep(&ts, NULL);
@@ -207,8 +207,10 @@ static bool is_yes(const char *s)
            (len == 3 && strncasecmp(s, "yes", 3) == 0);
 }
 
+static WaveConfirm ask(const char *question, const atomic_int *shared, const volatile int *own);
+
 WaveConfirm fleet_wave_ask(const WaveResult *done, const WaveResult *next,
-                           const volatile int *interrupted)
+                           const atomic_int *interrupted)
 {
     char *question = pf_asprintf("pgfleet: wave %s done: %zu target%s, %zu failure%s "
                                  "(max_failures %s).\npgfleet: start wave %s (%zu target%s)? "
@@ -216,7 +218,7 @@ WaveConfirm fleet_wave_ask(const WaveResult *done, const WaveResult *next,
                                  done->wave->name, done->n, plural(done->n), done->failures,
                                  plural(done->failures), done->wave->max_failures_text,
                                  next->wave->name, next->n, plural(next->n));
-    WaveConfirm answer = fleet_ask(question, interrupted);
+    WaveConfirm answer = ask(question, interrupted, NULL);
     free(question);
     return answer;
 }
@@ -234,6 +236,13 @@ bool fleet_terminal_available(void)
 
 WaveConfirm fleet_ask(const char *question, const volatile int *interrupted)
 {
+    return ask(question, NULL, interrupted);
+}
+
+/* Stops at INTERRUPTED once either flag is set: shared, the run's flag that the supervisor
+ * thread sets, or own, a flag no other thread writes. */
+static WaveConfirm ask(const char *question, const atomic_int *shared, const volatile int *own)
+{
     int in, out;
     bool owned;
     if (!terminal_open(&in, &out, &owned))
@@ -243,7 +252,7 @@ WaveConfirm fleet_ask(const char *question, const volatile int *interrupted)
     size_t len = 0;
     WaveConfirm answer = WAVE_CONFIRM_NO;
     for (;;) {
-        if (*interrupted) {
+        if ((shared && atomic_load(shared)) || (own && *own)) {
             answer = WAVE_CONFIRM_INTERRUPTED;
             put(out, "\n");
             break;
@@ -279,10 +288,10 @@ WaveConfirm fleet_ask(const char *question, const volatile int *interrupted)
     return answer;
 }
 
-void fleet_wave_check(PgConn *conn, TargetResult *res, const volatile int *interrupted)
+void fleet_wave_check(PgConn *conn, TargetResult *res, const atomic_int *interrupted)
 {
     const InvWave *w = res->wave;
-    if (!w || !w->check || *interrupted ||
+    if (!w || !w->check || atomic_load(interrupted) ||
         (res->outcome != OUTCOME_APPLIED && res->outcome != OUTCOME_UNCHANGED))
         return;
     const InvTarget *t = res->target;
@@ -295,7 +304,7 @@ void fleet_wave_check(PgConn *conn, TargetResult *res, const volatile int *inter
         pf_log(PF_LOG_INFO, t->name, "wave %s check passed", w->name);
         return;
     }
-    res->outcome = *interrupted ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
+    res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
     free(res->error);
     res->error = rc == PF_OK ? pf_asprintf("wave %s check failed: it returned false", w->name)
                              : pf_asprintf("wave %s check failed: %s", w->name, err.msg);

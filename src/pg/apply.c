@@ -303,7 +303,7 @@ static PfErrCode run_batch(PgConn *c, const PgApplyRequest *req, const Batch *b,
 static PfErrCode run_solo(PgConn *c, const PgApplyRequest *req, size_t m, int statement,
                           const char *sql, PgFailure *failure, PfErr *err)
 {
-    if (req->interrupted && *req->interrupted) {
+    if (req->interrupted && atomic_load(req->interrupted)) {
         failure->tag = pf_strdup(req->migrations[m]->tag);
         failure->statement = statement;
         snprintf(failure->sqlstate, sizeof failure->sqlstate, "57014");

@@ -18,6 +18,7 @@
 #include "plan/plan.h"
 #include "plan/preflight.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -147,7 +148,9 @@ typedef struct PgApplyRequest {
     bool per_migration;      /* commit each migration on its own */
     int64_t lock_timeout_ms; /* 0 = none */
     int64_t statement_timeout_ms;
-    const volatile int *interrupted; /* stop before the next query when set; may be NULL */
+    /* Stop before the next query once set (by another thread: the run's supervisor); may be
+     * NULL. */
+    const atomic_int *interrupted;
 } PgApplyRequest;
 
 /* Run the migrations as drizzle-orm would (src/pg/apply.c): one round trip for everything
