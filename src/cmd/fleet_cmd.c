@@ -80,8 +80,8 @@ static int confirm_changes(const FleetRun *run, const char *cmd)
                     "above? [y/N] ",
                     run->mode == FLEET_MARK ? "record" : "rewrite the hash of", changes,
                     changes == 1 ? "" : "s", targets, targets == 1 ? "" : "s");
-    static const volatile int never = 0;
-    WaveConfirm answer = fleet_ask(question, &never);
+    /* Not inside a run: SIGINT still ends the process at the prompt. */
+    WaveConfirm answer = fleet_ask(question, NULL);
     free(question);
     if (answer == WAVE_CONFIRM_YES)
         return PF_EXIT_OK;

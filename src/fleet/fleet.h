@@ -165,11 +165,10 @@ void fleet_result_clear(FleetResult *r);
 
 /* Asking a person (waves' confirm, mark-applied, repair): whether there is a terminal to ask on
  * (/dev/tty, else stdin when it is one), and the answer to question there: YES, NO (anything
- * else, end of input, or no terminal), INTERRUPTED once *interrupted is set. For the calling
- * thread's own flag (outside a run, where no other thread writes it); during a run the waves'
- * confirm asks with the run's atomic flag (fleet_wave_ask). */
+ * else, end of input, or no terminal), INTERRUPTED once *interrupted (the run's flag, which
+ * the supervisor thread sets) is; NULL outside a run, where SIGINT ends the process. */
 bool fleet_terminal_available(void);
-WaveConfirm fleet_ask(const char *question, const volatile int *interrupted);
+WaveConfirm fleet_ask(const char *question, const atomic_int *interrupted);
 
 /* Exit codes (docs/statuses.md). */
 enum {

@@ -207,8 +207,6 @@ static bool is_yes(const char *s)
            (len == 3 && strncasecmp(s, "yes", 3) == 0);
 }
 
-static WaveConfirm ask(const char *question, const atomic_int *shared, const volatile int *own);
-
 WaveConfirm fleet_wave_ask(const WaveResult *done, const WaveResult *next,
                            const atomic_int *interrupted)
 {
@@ -218,7 +216,7 @@ WaveConfirm fleet_wave_ask(const WaveResult *done, const WaveResult *next,
                                  done->wave->name, done->n, plural(done->n), done->failures,
                                  plural(done->failures), done->wave->max_failures_text,
                                  next->wave->name, next->n, plural(next->n));
-    WaveConfirm answer = ask(question, interrupted, NULL);
+    WaveConfirm answer = fleet_ask(question, interrupted);
     free(question);
     return answer;
 }
@@ -234,14 +232,7 @@ bool fleet_terminal_available(void)
     return true;
 }
 
-WaveConfirm fleet_ask(const char *question, const volatile int *interrupted)
-{
-    return ask(question, NULL, interrupted);
-}
-
-/* Stops at INTERRUPTED once either flag is set: shared, the run's flag that the supervisor
- * thread sets, or own, a flag no other thread writes. */
-static WaveConfirm ask(const char *question, const atomic_int *shared, const volatile int *own)
+WaveConfirm fleet_ask(const char *question, const atomic_int *interrupted)
 {
     int in, out;
     bool owned;
@@ -252,7 +243,7 @@ static WaveConfirm ask(const char *question, const atomic_int *shared, const vol
     size_t len = 0;
     WaveConfirm answer = WAVE_CONFIRM_NO;
     for (;;) {
-        if ((shared && atomic_load(shared)) || (own && *own)) {
+        if (interrupted && atomic_load(interrupted)) {
             answer = WAVE_CONFIRM_INTERRUPTED;
             put(out, "\n");
             break;
