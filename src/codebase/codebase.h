@@ -36,7 +36,8 @@ typedef struct CbMigration {
  * error: the folder is read and applied as drizzle-orm reads it. */
 typedef struct CbNote {
     const char *kind; /* static: "when_not_increasing" (a journal entry whose `when` is not above
-                         every earlier entry's: drizzle-orm skips it where those are applied) */
+                         every earlier entry's: drizzle-orm skips it where those are applied),
+                         "ends_transaction" (a chunk ends drizzle's transaction: cb_escape_chunk) */
     char *migration;  /* the migration concerned */
     char *message;    /* one line, for people, ending with a hint */
 } CbNote;
@@ -87,5 +88,32 @@ bool cb_chunk_escapes(const char *chunk, size_t len);
 
 /* The 1-based number of m's first chunk that cb_chunk_escapes, or 0 when it stays inside. */
 size_t cb_escape_chunk(const CbMigration *m);
+
+/* An object that a migration creates with a statement that fails when it exists already:
+ * CREATE TABLE, VIEW, MATERIALIZED VIEW, SEQUENCE, TYPE, DOMAIN or SCHEMA without IF NOT EXISTS
+ * or OR REPLACE (src/codebase/created.c). A database that holds one without the ledger was
+ * made some other way (drizzle-kit push, by hand). */
+typedef enum {
+    CB_OBJECT_RELATION, /* table, view, materialized view, sequence: one namespace (pg_class) */
+    CB_OBJECT_TYPE,     /* type, domain */
+    CB_OBJECT_SCHEMA,
+} CbObjectSpace;
+
+typedef struct CbObject {
+    CbObjectSpace space;
+    const char *kind; /* static: "table", "view", "materialized view", "sequence", "type",
+                         "domain", "schema" */
+    char *schema;     /* NULL when unqualified: the search_path's first schema ("public" by
+                         default); always NULL for a schema */
+    char *name;       /* unquoted names folded to lowercase, quoted ones as written */
+    size_t migration; /* codebase index of the first migration that creates it */
+} CbObject;
+
+/* Every such object the migrations of cb create, in run order, each once; one that an earlier
+ * statement drops first (DROP ... IF EXISTS, then CREATE) is left out, since its CREATE cannot
+ * fail. Statements are read with the lexer (src/codebase/sqllex.h): nothing inside strings,
+ * comments or dollar-quoted bodies counts. *out is the caller's: free it with cb_objects_free. */
+void cb_created(const Codebase *cb, CbObject **out, size_t *n);
+void cb_objects_free(CbObject *objects, size_t n);
 
 #endif

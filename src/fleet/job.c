@@ -394,6 +394,35 @@ static void change_ledger(const FleetRun *run, PgConn *conn, const PgSurvey *sur
     ledger_clear(&after);
 }
 
+/* The objects the migrations create (cb_created), which every survey asks about. Working them
+ * out lexes every migration, so the first job does it and the jobs after it share the list:
+ * once per codebase, told apart by its migrations' hashes, so once per run. A list is
+ * replaced only when another codebase comes, which is never during the run that uses it. */
+static pthread_mutex_t created_mutex = PTHREAD_MUTEX_INITIALIZER;
+static char created_key[65];
+static CbObject *created_list;
+static size_t n_created_list;
+
+static const CbObject *created_objects(const Codebase *cb, size_t *n)
+{
+    PfBuf hashes = PF_BUF_INIT;
+    for (size_t i = 0; i < cb->n; i++)
+        pf_buf_puts(&hashes, cb->migrations[i].hash);
+    char key[65];
+    cb_sha256_hex(hashes.data ? hashes.data : "", hashes.len, key);
+    pf_buf_free(&hashes);
+    pthread_mutex_lock(&created_mutex);
+    if (strcmp(key, created_key) != 0) {
+        cb_objects_free(created_list, n_created_list);
+        cb_created(cb, &created_list, &n_created_list);
+        memcpy(created_key, key, sizeof key);
+    }
+    const CbObject *list = created_list;
+    *n = n_created_list;
+    pthread_mutex_unlock(&created_mutex);
+    return list;
+}
+
 /* A target with via: the tunnel's forward to its dsn's host and port (see src/ssh/ssh.h). */
 static PfErrCode tunnel_open(const InvTarget *t, JobSlot *slot, SshForward **fwd, PfErr *err)
 {
@@ -460,9 +489,11 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     job_slot_attach(slot, conn);
 
     PgSurvey survey;
-    PfErrCode rc =
-        pg_survey(conn, t->schema, t->table, res->lock_key, writing ? PG_LOCK_TAKE : PG_LOCK_CHECK,
-                  t->settings.lock_wait_ms, &t->settings.expect, &survey, &err);
+    size_t n_created;
+    const CbObject *created = created_objects(run->cb, &n_created);
+    PfErrCode rc = pg_survey(conn, t->schema, t->table, res->lock_key,
+                             writing ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
+                             &t->settings.expect, run->cb, created, n_created, &survey, &err);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED
@@ -480,8 +511,11 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
         goto unlock;
     }
     /* A command that writes does not read the ledger of a target it could not lock. */
-    if (!(survey.locked_by_other && writing))
+    if (!(survey.locked_by_other && writing)) {
         plan_classify(run->cb, &survey.ledger, &res->plan);
+        if (!survey.ledger.exists)
+            plan_no_ledger(&res->plan, run->cb, t->schema, t->table, &survey.no_ledger);
+    }
     res->status = res->plan.status;
     if (survey.locked_by_other) {
         res->has_holder = true;

@@ -50,6 +50,7 @@ void pg_survey_clear(PgSurvey *s)
     pg_identity_clear(&s->identity);
     pg_lock_holder_clear(&s->holder);
     ledger_clear(&s->ledger);
+    plan_no_ledger_clear(&s->no_ledger);
     free(s->refused);
     s->refused = NULL;
 }
@@ -75,6 +76,91 @@ static char *existence_sql(const char *schema, const char *table)
     free(rel);
     free(lit);
     return sql;
+}
+
+/* The ledger's columns as drizzle makes them ("name:type"; v1 adds name and applied_at). */
+static const char ledger_columns[] = "'id:integer', 'id:bigint', 'hash:text', 'created_at:bigint'";
+static const char ledger_columns_v1[] = "'name:text', 'applied_at:timestamp with time zone'";
+
+/* Only while the ledger schema.table is missing (else no rows):
+ * - 'o', i, schema, name for each created[i] that exists already, an unqualified name looked
+ *   up in current_schema(), where its CREATE would put it;
+ * - 'l', NULL, schema, table, rows for each table that looks like this codebase's ledger
+ *   elsewhere: drizzle's columns and nothing else, in the ledger's schema, drizzle's default
+ *   one or a schema of the search_path (not another tenant's schema), holding a row whose hash
+ *   is one of cb's migrations' (not the ledger of another migrations folder); a table this user
+ *   may not read is not the ledger of migrations it runs.
+ * Names are looked up in the catalogs, which every user may read (to_regclass fails on a
+ * schema the user may not use). query_to_xml is how plain SQL counts the rows of a table named
+ * at run time; OFFSET 0 keeps it from running on tables that do not have the ledger's shape. */
+static char *no_ledger_sql(const char *schema, const char *table, const Codebase *cb,
+                           const CbObject *created, size_t n)
+{
+    char *ls = pg_quote_literal(schema), *lt = pg_quote_literal(table);
+    char *missing = pf_asprintf("NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN "
+                                "pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace "
+                                "WHERE ns.nspname = %s AND c.relname = %s)",
+                                ls, lt);
+    PfBuf q = PF_BUF_INIT;
+    pf_buf_puts(&q, "SELECT * FROM (");
+    if (n > 0) {
+        static const char space_code[] = {
+            [CB_OBJECT_RELATION] = 'r', [CB_OBJECT_TYPE] = 't', [CB_OBJECT_SCHEMA] = 'n'};
+        pf_buf_puts(&q, "SELECT 'o'::text, o.i, x.s, o.n, NULL::bigint FROM (VALUES ");
+        for (size_t i = 0; i < n; i++) {
+            char *s = created[i].schema ? pg_quote_literal(created[i].schema) : NULL;
+            char *nm = pg_quote_literal(created[i].name);
+            pf_buf_printf(&q, "%s(%zu, '%c', %s::text, %s::text)", i ? ", " : "", i,
+                          space_code[created[i].space], s ? s : "NULL", nm);
+            free(s);
+            free(nm);
+        }
+        pf_buf_printf(
+            &q,
+            ") AS o(i, k, s, n), LATERAL (SELECT coalesce(o.s, pg_catalog.current_schema()::text) "
+            "AS s) x WHERE %s AND CASE o.k "
+            "WHEN 'r' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace "
+            "WHERE ns.nspname = x.s AND c.relname = o.n) "
+            "WHEN 't' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_type t "
+            "JOIN pg_catalog.pg_namespace ns ON ns.oid = t.typnamespace "
+            "WHERE ns.nspname = x.s AND t.typname = o.n) "
+            "ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = o.n) END "
+            "UNION ALL ",
+            missing);
+    }
+    PfBuf hashes = PF_BUF_INIT;
+    pf_buf_putc(&hashes, '{');
+    for (size_t i = 0; i < cb->n; i++)
+        pf_buf_printf(&hashes, "%s%s", i ? "," : "", cb->migrations[i].hash);
+    pf_buf_putc(&hashes, '}');
+    char *hashes_lit = pg_quote_literal(hashes.data);
+    pf_buf_free(&hashes);
+    pf_buf_printf(
+        &q,
+        "SELECT 'l'::text, NULL::integer, l.nspname::text, l.relname::text, "
+        "pg_catalog.substring(l.t, '<n>([0-9]+)</n>')::bigint FROM ("
+        "SELECT n.nspname, c.relname, CASE WHEN pg_catalog.has_schema_privilege(n.oid, 'USAGE') "
+        "AND pg_catalog.has_table_privilege(c.oid, 'SELECT') THEN pg_catalog.query_to_xml("
+        "pg_catalog.format('SELECT pg_catalog.count(*) AS n, pg_catalog.count(*) FILTER (WHERE "
+        "hash = ANY (%%L::text[])) AS m FROM %%I.%%I', %s, n.nspname, c.relname), false, true, "
+        "'')::text END AS t "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE %s AND c.relkind IN ('r', 'p') "
+        "AND (n.nspname IN (%s, 'drizzle') OR n.nspname = ANY (pg_catalog.current_schemas(false))) "
+        "AND (SELECT pg_catalog.count(DISTINCT pg_catalog.split_part(x, ':', 1)) FILTER "
+        "(WHERE x IN (%s)) = 3 AND pg_catalog.bool_and(x IN (%s, %s)) "
+        "FROM (SELECT a.attname::text || ':' || pg_catalog.format_type(a.atttypid, NULL) AS x "
+        "FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
+        "AND NOT a.attisdropped) cols) OFFSET 0) l "
+        "WHERE pg_catalog.substring(l.t, '<m>([0-9]+)</m>')::bigint > 0"
+        ") f ORDER BY 1 DESC, 2, 3, 4;\n",
+        hashes_lit, missing, ls, ledger_columns, ledger_columns, ledger_columns_v1);
+    free(hashes_lit);
+    free(missing);
+    free(ls);
+    free(lt);
+    return pf_buf_take(&q);
 }
 
 /* Who else holds the advisory lock of this key in this database (zero or one row). */
@@ -109,6 +195,47 @@ static void read_existence(const PGresult *res, Ledger *l)
     l->has_name_column = l->exists && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 }
 
+/* What the survey asks besides the lock: whether the ledger exists (existence_sql) and, when
+ * it does not, what the database holds instead (no_ledger_sql). Two statements, read with
+ * read_exist. */
+typedef struct ExistAsk {
+    char *sql;
+    const CbObject *created;
+    size_t n_created;
+} ExistAsk;
+
+/* The answer to no_ledger_sql (what a previous attempt read is replaced). */
+static void read_no_ledger(const PGresult *res, const CbObject *created, size_t n_created,
+                           PlanNoLedger *f)
+{
+    plan_no_ledger_clear(f);
+    int rows = PQntuples(res);
+    for (int r = 0; r < rows; r++) {
+        if (strcmp(PQgetvalue(res, r, 0), "o") == 0) {
+            size_t i = (size_t)strtoull(PQgetvalue(res, r, 1), NULL, 10);
+            if (i >= n_created)
+                continue;
+            const CbObject *o = &created[i];
+            f->existing = pf_realloc(f->existing, (f->n_existing + 1) * sizeof *f->existing);
+            f->existing[f->n_existing++] =
+                (PlanObject){o->kind, o->space == CB_OBJECT_SCHEMA ? NULL : pg_value(res, r, 2),
+                             pf_strdup(o->name), o->migration};
+        } else {
+            f->lookalikes =
+                pf_realloc(f->lookalikes, (f->n_lookalikes + 1) * sizeof *f->lookalikes);
+            f->lookalikes[f->n_lookalikes++] = (PlanLedgerLike){
+                pg_value(res, r, 2), pg_value(res, r, 3), strtoll(PQgetvalue(res, r, 4), NULL, 10)};
+        }
+    }
+}
+
+/* The answers to ask->sql, at res[0] and res[1]. */
+static void read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
+{
+    read_existence(res[0], &out->ledger);
+    read_no_ledger(res[1], ask->created, ask->n_created, &out->no_ledger);
+}
+
 /* Returns true when a holder row was present. */
 static bool read_holder(const PGresult *res, PgLockHolder *h)
 {
@@ -138,19 +265,19 @@ static PfErrCode query_holder(PgConn *c, int64_t key, PgLockHolder *h, PfErr *er
 /* Wait up to lock_wait_ms for the lock: lock_timeout bounds advisory lock waits too. The SET
  * is undone by the implicit transaction's rollback when the wait times out (or is cancelled);
  * that is no error here, only a broken connection is. */
-static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms, const char *exist,
-                               PgSurvey *out, PfErr *err)
+static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms,
+                               const ExistAsk *exist, PgSurvey *out, PfErr *err)
 {
     char *sql = pf_asprintf("SET lock_timeout = '%lldms'; SELECT pg_catalog.pg_advisory_lock("
                             "%lld); SET lock_timeout = DEFAULT; %s",
-                            (long long)lock_wait_ms, (long long)lock_key, exist);
+                            (long long)lock_wait_ms, (long long)lock_key, exist->sql);
     PfErr wait_err;
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, &wait_err);
     free(sql);
-    if (rc == PF_OK && r.n >= 4) {
+    if (rc == PF_OK && r.n >= 5) {
         out->lock_acquired = true;
-        read_existence(r.res[3], &out->ledger);
+        read_exist(&r.res[3], exist, out);
     }
     pg_results_clear(&r);
     if (rc == PF_ERR_UNREACHABLE) {
@@ -161,17 +288,17 @@ static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms
 }
 
 /* One more pg_try_advisory_lock, with the existence check under it when it is granted. */
-static PfErrCode try_lock_again(PgConn *c, int64_t lock_key, const char *exist, PgSurvey *out,
+static PfErrCode try_lock_again(PgConn *c, int64_t lock_key, const ExistAsk *exist, PgSurvey *out,
                                 PfErr *err)
 {
-    char *sql =
-        pf_asprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld); %s", (long long)lock_key, exist);
+    char *sql = pf_asprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld); %s", (long long)lock_key,
+                            exist->sql);
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);
-    if (rc == PF_OK && r.n >= 2 && strcmp(PQgetvalue(r.res[0], 0, 0), "t") == 0) {
+    if (rc == PF_OK && r.n >= 3 && strcmp(PQgetvalue(r.res[0], 0, 0), "t") == 0) {
         out->lock_acquired = true;
-        read_existence(r.res[1], &out->ledger);
+        read_exist(&r.res[1], exist, out);
     }
     pg_results_clear(&r);
     return rc;
@@ -234,12 +361,18 @@ PfErrCode pg_ledger_read_fresh(PgConn *c, const char *schema, const char *table,
 }
 
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
-                    PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect, PgSurvey *out,
+                    PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect,
+                    const Codebase *cb, const CbObject *created, size_t n_created, PgSurvey *out,
                     PfErr *err)
 {
     memset(out, 0, sizeof *out);
     PfBuf q = PF_BUF_INIT;
-    char *exist = existence_sql(schema, table);
+    char *existence = existence_sql(schema, table);
+    char *instead = no_ledger_sql(schema, table, cb, created, n_created);
+    ExistAsk exist_ask = {pf_asprintf("%s%s", existence, instead), created, n_created};
+    const ExistAsk *exist = &exist_ask;
+    free(existence);
+    free(instead);
     pf_buf_puts(&q, identity_sql);
     if (mode == PG_LOCK_TAKE) {
         /* The lock comes before the existence check so that what we read is under it. A
@@ -255,9 +388,9 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
             pf_buf_printf(&q, "SELECT pg_catalog.pg_try_advisory_lock(%lld);\n",
                           (long long)lock_key);
         }
-        pf_buf_puts(&q, exist);
+        pf_buf_puts(&q, exist->sql);
     } else {
-        pf_buf_puts(&q, exist);
+        pf_buf_puts(&q, exist->sql);
         char *holder = holder_sql(lock_key);
         pf_buf_puts(&q, holder);
         free(holder);
@@ -265,24 +398,24 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
     PgResults r;
     PfErrCode rc = pg_exec_all(c, q.data, &r, err);
     pf_buf_free(&q);
-    if (rc != PF_OK || r.n < 3) {
+    if (rc != PF_OK || r.n < 4) {
         if (rc == PF_OK)
             rc = pf_err_set(err, PF_ERR_PG, "unexpected answer to the survey query");
         pg_results_clear(&r);
-        free(exist);
+        free(exist_ask.sql);
         return rc;
     }
     read_identity(r.res[0], &out->identity);
     if (mode == PG_LOCK_TAKE) {
         out->lock_acquired = strcmp(PQgetvalue(r.res[1], 0, 0), "t") == 0;
-        read_existence(r.res[2], &out->ledger);
+        read_exist(&r.res[2], exist, out);
     } else {
-        read_existence(r.res[1], &out->ledger);
-        out->locked_by_other = read_holder(r.res[2], &out->holder);
+        read_exist(&r.res[1], exist, out);
+        out->locked_by_other = read_holder(r.res[3], &out->holder);
     }
     pg_results_clear(&r);
     if ((out->refused = pg_identity_mismatch(&out->identity, expect))) {
-        free(exist);
+        free(exist_ask.sql);
         out->locked_by_other = false;
         pg_lock_holder_clear(&out->holder);
         if (out->lock_acquired) {
@@ -315,14 +448,14 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
             out->holder = h;
             if (!h.application_name) /* it kept changing hands: say so, not a stale pid */
                 out->holder = (PgLockHolder){0, pf_strdup(""), pf_strdup(""), pf_strdup(""), 0};
-            free(exist);
+            free(exist_ask.sql);
             return PF_OK;
         }
         rc = try_lock_again(c, lock_key, exist, out, err);
         if (rc != PF_OK)
             break;
     }
-    free(exist);
+    free(exist_ask.sql);
     if (rc != PF_OK)
         return rc;
     return pg_ledger_read(c, schema, table, &out->ledger, err);

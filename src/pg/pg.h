@@ -64,6 +64,10 @@ typedef struct PgSurvey {
     /* The identity is not what the target's expect says: why, for the report (one line with a
      * hint). Then nothing else was read and no lock is held. NULL when it matches. */
     char *refused;
+    /* No ledger (ledger.exists false): which objects of the survey's created list the database
+     * holds already, and which tables elsewhere look like a ledger (plan_no_ledger). Empty
+     * when the ledger exists. */
+    PlanNoLedger no_ledger;
 } PgSurvey;
 
 /* Connect. application_name, connect_timeout and sslmode come from settings and override the
@@ -99,9 +103,12 @@ int64_t pg_lock_key_derive(const char *schema, const char *table);
  * taken (waiting up to lock_wait_ms) before the ledger is read. A held lock is not an error:
  * it is reported through locked_by_other. expect (may be NULL) is checked on the identity
  * first: on a mismatch out->refused says why, the lock is not taken (the lock statement
- * carries the same test) and the ledger is not read. Free with pg_survey_clear. */
+ * carries the same test) and the ledger is not read. When the ledger is missing, the same
+ * round trip asks which of created[0..n_created) (cb_created of cb) exist already and which
+ * tables elsewhere look like cb's ledger (out->no_ledger). Free with pg_survey_clear. */
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
-                    PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect, PgSurvey *out,
+                    PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect,
+                    const Codebase *cb, const CbObject *created, size_t n_created, PgSurvey *out,
                     PfErr *err);
 
 /* NULL when the identity is what e expects (or e expects nothing), else the problem: "expected

@@ -7,10 +7,12 @@
  * order when its `when` is not above the newest created_at in the ledger (drizzle's
  * high-water mark, whatever the order of the rows), which also covers journals whose `when`
  * goes back. Every mismatch becomes a problem, and the status is the most serious problem
- * (TargetStatus is ordered by severity).
+ * (TargetStatus is ordered by severity). Without a ledger, what the survey found in the
+ * database (objects the migrations create, a ledger elsewhere) is judged by plan_no_ledger.
  */
 #include "plan/plan.h"
 
+#include "core/buf.h"
 #include "core/mem.h"
 
 #include <stdio.h>
@@ -21,6 +23,7 @@ static const char *const status_names[TARGET_STATUS_COUNT] = {
     [TARGET_IN_SYNC] = "in_sync",
     [TARGET_BEHIND] = "behind",
     [TARGET_UNINITIALIZED] = "uninitialized",
+    [TARGET_UNMANAGED] = "unmanaged",
     [TARGET_AHEAD] = "ahead",
     [TARGET_OUT_OF_ORDER] = "out_of_order",
     [TARGET_MODIFIED] = "modified",
@@ -67,6 +70,7 @@ void plan_clear(Plan *p)
         free(p->warnings[i].pids);
     }
     free(p->warnings);
+    free(p->refusal);
     memset(p, 0, sizeof *p);
 }
 
@@ -228,13 +232,141 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
     }
 }
 
+void plan_no_ledger_clear(PlanNoLedger *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n_existing; i++) {
+        free(f->existing[i].schema);
+        free(f->existing[i].name);
+    }
+    free(f->existing);
+    for (size_t i = 0; i < f->n_lookalikes; i++) {
+        free(f->lookalikes[i].schema);
+        free(f->lookalikes[i].table);
+    }
+    free(f->lookalikes);
+    memset(f, 0, sizeof *f);
+}
+
+/* How many existing objects the unmanaged problem names. */
+enum { NAMED_OBJECTS = 3 };
+
+/* where, hint: the ledger found elsewhere and how to use it, or NULL. */
+static char *unmanaged_text(const Codebase *cb, const PlanNoLedger *f, const char *where,
+                            const char *hint)
+{
+    PfBuf b = PF_BUF_INIT;
+    size_t n = f->n_existing;
+    pf_buf_printf(&b, "no ledger, but %zu object%s its migrations create already exist%s: ", n,
+                  n == 1 ? "" : "s", n == 1 ? "s" : "");
+    for (size_t i = 0; i < n && i < NAMED_OBJECTS; i++) {
+        const PlanObject *o = &f->existing[i];
+        pf_buf_printf(&b, "%s%s %s%s%s", i ? ", " : "", o->kind, o->schema ? o->schema : "",
+                      o->schema ? "." : "", o->name);
+    }
+    if (n > NAMED_OBJECTS)
+        pf_buf_printf(&b, " and %zu more", n - NAMED_OBJECTS);
+    /* The objects are in run order: the last one's migration is the newest concerned. */
+    size_t newest = f->existing[n - 1].migration;
+    pf_buf_printf(
+        &b, " (the newest from %s); hint: ", newest < cb->n ? cb->migrations[newest].tag : "?");
+    if (where)
+        pf_buf_printf(&b, "its ledger looks to be %s: %s", where, hint);
+    else
+        pf_buf_puts(&b, "adopt it with pgfleet mark-applied --through TAG (the last migration it "
+                        "already holds), then apply");
+    return pf_buf_take(&b);
+}
+
+static void rows_text(PfBuf *b, int64_t rows)
+{
+    pf_buf_printf(b, "%lld row%s", (long long)rows, rows == 1 ? "" : "s");
+}
+
+/* Most rows first: the likeliest to be the ledger in use. */
+static int by_rows(const void *a, const void *b)
+{
+    int64_t ra = ((const PlanLedgerLike *)a)->rows, rb = ((const PlanLedgerLike *)b)->rows;
+    return ra < rb ? 1 : ra > rb ? -1 : 0;
+}
+
+/* "no ledger at S.T, but X looks like one (N rows)" into what; the likeliest one (X) into
+ * where, and what to set to use it into hint. */
+static void lookalike_text(const char *schema, const char *table, const PlanNoLedger *f,
+                           PfBuf *what, PfBuf *where, PfBuf *hint)
+{
+    size_t n = f->n_lookalikes;
+    PlanLedgerLike *l = pf_calloc(n, sizeof *l);
+    memcpy(l, f->lookalikes, n * sizeof *l);
+    qsort(l, n, sizeof *l, by_rows);
+    pf_buf_printf(what, "no ledger at %s.%s, but ", schema, table);
+    for (size_t i = 0; i < n; i++) {
+        pf_buf_printf(what, "%s%s.%s",
+                      i == 0      ? ""
+                      : i + 1 < n ? ", "
+                                  : " and ",
+                      l[i].schema, l[i].table);
+        if (n > 1) {
+            pf_buf_puts(what, " (");
+            rows_text(what, l[i].rows);
+            pf_buf_puts(what, ")");
+        }
+    }
+    pf_buf_puts(what, n == 1 ? " looks like one (" : " look like one");
+    if (n == 1) {
+        rows_text(what, l[0].rows);
+        pf_buf_puts(what, ")");
+    }
+    pf_buf_printf(where, "%s.%s", l[0].schema, l[0].table);
+    pf_buf_printf(hint,
+                  "set migrations: {schema: %s, table: %s} in the inventory, or "
+                  "-c drizzle.config.ts",
+                  l[0].schema, l[0].table);
+    free(l);
+}
+
+void plan_no_ledger(Plan *p, const Codebase *cb, const char *schema, const char *table,
+                    const PlanNoLedger *f)
+{
+    size_t cap = p->n_problems;
+    PfBuf what = PF_BUF_INIT, where = PF_BUF_INIT, hint = PF_BUF_INIT;
+    if (f->n_lookalikes > 0)
+        lookalike_text(schema, table, f, &what, &where, &hint);
+    if (f->n_existing > 0) {
+        char *text = unmanaged_text(cb, f, where.data, hint.data);
+        add_problem(p, &cap, TARGET_UNMANAGED, NULL, 0, text);
+        p->refusal = pf_asprintf("unmanaged: %s", text);
+    }
+    if (f->n_lookalikes > 0) {
+        add_problem(p, &cap, TARGET_UNINITIALIZED, NULL, 0,
+                    pf_asprintf("%s; hint: %s", what.data, hint.data));
+        /* Refused for the ledger elsewhere first: it explains the objects too. */
+        free(p->refusal);
+        p->refusal = pf_asprintf("%s: a new ledger here would start from zero beside it; hint: %s",
+                                 what.data, hint.data);
+    }
+    pf_buf_free(&what);
+    pf_buf_free(&where);
+    pf_buf_free(&hint);
+}
+
 bool plan_can_apply(const Plan *p, bool allow_out_of_order, const char **why)
 {
+    if (p->refusal) {
+        *why = p->refusal;
+        return false;
+    }
     switch (p->status) {
     case TARGET_IN_SYNC:
     case TARGET_BEHIND:
     case TARGET_UNINITIALIZED:
         return true;
+    case TARGET_UNMANAGED:
+        *why = "unmanaged: no ledger, but objects its migrations create already exist; hint: "
+               "adopt it with pgfleet mark-applied --through TAG (the last migration it already "
+               "holds), then apply";
+        return false;
     case TARGET_OUT_OF_ORDER:
         if (allow_out_of_order)
             return true;

@@ -16,6 +16,7 @@ typedef enum {
     TARGET_IN_SYNC,
     TARGET_BEHIND,
     TARGET_UNINITIALIZED,
+    TARGET_UNMANAGED, /* no ledger, but objects the migrations create exist: apply would fail */
     TARGET_AHEAD,
     TARGET_OUT_OF_ORDER,
     TARGET_MODIFIED,
@@ -49,7 +50,8 @@ typedef struct Ledger {
 void ledger_clear(Ledger *l); /* frees the rows; the struct itself is the caller's */
 
 typedef struct PlanProblem {
-    TargetStatus kind; /* TARGET_OUT_OF_ORDER, _MODIFIED, _AHEAD or _FOREIGN */
+    TargetStatus kind; /* TARGET_OUT_OF_ORDER, _MODIFIED, _AHEAD, _FOREIGN, _UNMANAGED, or
+                          _UNINITIALIZED for a table elsewhere that looks like the ledger */
     char *tag;         /* the codebase migration concerned, or NULL (ledger-only row) */
     int64_t ledger_id; /* the ledger row concerned, or 0 */
     char *message;     /* one line, for people */
@@ -85,11 +87,47 @@ typedef struct Plan {
     size_t n_problems;
     PlanWarning *warnings; /* preflight, filled after classification (plan only) */
     size_t n_warnings;
+    char *refusal; /* why apply refuses, when the status alone does not say it (plan_no_ledger):
+                      "unmanaged: ..." or the ledger found elsewhere; NULL otherwise */
 } Plan;
 
 /* Classify. The plan owns its arrays (warnings too); free them with plan_clear. Never fails. */
 void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out);
 void plan_clear(Plan *p);
+
+/* An object the migrations create (cb_created) that a database without the ledger holds. */
+typedef struct PlanObject {
+    const char *kind; /* static: CbObject's kind */
+    char *schema;     /* where it is (an unqualified name resolved); NULL for a schema */
+    char *name;
+    size_t migration; /* codebase index of the first migration that creates it */
+} PlanObject;
+
+/* A table that looks like this codebase's ledger where the ledger was not looked for (drizzle's
+ * columns, nothing else, and rows with the hashes of its migrations: src/pg/ledger.c). */
+typedef struct PlanLedgerLike {
+    char *schema;
+    char *table;
+    int64_t rows;
+} PlanLedgerLike;
+
+/* What the survey of a database without the ledger found in it (src/pg/ledger.c). */
+typedef struct PlanNoLedger {
+    PlanObject *existing; /* in the migrations' order */
+    size_t n_existing;
+    PlanLedgerLike *lookalikes;
+    size_t n_lookalikes;
+} PlanNoLedger;
+
+void plan_no_ledger_clear(PlanNoLedger *f);
+
+/* After plan_classify of a target without the ledger (schema.table, where it was looked for):
+ * objects its migrations create that exist already make it unmanaged, with one problem naming
+ * a few of them; a table elsewhere that looks like the ledger is a problem of kind
+ * uninitialized. Either way apply refuses it (p->refusal says why). No-op when f found
+ * nothing. */
+void plan_no_ledger(Plan *p, const Codebase *cb, const char *schema, const char *table,
+                    const PlanNoLedger *f);
 
 /* Whether apply may run on this plan; when not, *why says why (static or plan-owned text). */
 bool plan_can_apply(const Plan *p, bool allow_out_of_order, const char **why);

@@ -77,7 +77,7 @@ static const char CSS[] =
     ".s-in_sync{border-left-color:var(--a)!important}"
     ".s-behind,.s-uninitialized{border-left-color:var(--p)!important}"
     ".s-out_of_order{border-left-color:var(--o)!important}"
-    ".s-modified,.s-foreign{border-left-color:var(--m)!important}"
+    ".s-modified,.s-foreign,.s-unmanaged{border-left-color:var(--m)!important}"
     ".s-ahead{border-left-color:var(--ahead)!important}"
     ".s-locked,.s-migrating{border-left-color:#6b7280!important}"
     ".s-unreachable{border-left-color:#3f3f46!important}"

@@ -249,6 +249,130 @@ static void test_v1_matches_by_name_first(void **state)
     plan_clear(&p);
 }
 
+/* A database without the ledger: what the survey found there (plan_no_ledger). */
+static PlanObject obj(const char *kind, const char *schema, const char *name, size_t migration)
+{
+    return (PlanObject){kind, (char *)schema, (char *)name, migration};
+}
+
+static Plan classify_no_ledger(PlanObject *existing, size_t n_existing, PlanLedgerLike *lookalikes,
+                               size_t n_lookalikes)
+{
+    Plan p = classify(NULL, 0, false);
+    PlanNoLedger f = {existing, n_existing, lookalikes, n_lookalikes};
+    plan_no_ledger(&p, &cb, "drizzle", "__drizzle_migrations", &f);
+    return p;
+}
+
+static void test_no_ledger_nothing_found(void **state)
+{
+    Plan p = classify_no_ledger(NULL, 0, NULL, 0);
+    assert_int_equal(p.status, TARGET_UNINITIALIZED);
+    assert_int_equal(p.n_problems, 0);
+    const char *why = NULL;
+    assert_true(plan_can_apply(&p, false, &why));
+    plan_clear(&p);
+}
+
+static void test_unmanaged(void **state)
+{
+    PlanObject o[] = {obj("type", "public", "user_role", 0), obj("table", "public", "users", 0),
+                      obj("schema", NULL, "billing", 1), obj("table", "billing", "invoices", 1),
+                      obj("sequence", "public", "seq", 1)};
+    Plan p = classify_no_ledger(o, 5, NULL, 0);
+    assert_int_equal(p.status, TARGET_UNMANAGED);
+    assert_int_equal(p.n_pending, 3); /* still every migration */
+    assert_int_equal(p.n_problems, 1);
+    assert_int_equal(p.problems[0].kind, TARGET_UNMANAGED);
+    assert_null(p.problems[0].tag);
+    assert_string_equal(p.problems[0].message,
+                        "no ledger, but 5 objects its migrations create already exist: type "
+                        "public.user_role, table public.users, schema billing and 2 more (the "
+                        "newest from 0001_users); hint: adopt it with pgfleet mark-applied "
+                        "--through TAG (the last migration it already holds), then apply");
+    const char *why = NULL;
+    assert_false(plan_can_apply(&p, false, &why));
+    assert_false(plan_can_apply(&p, true, &why));
+    assert_string_equal(why, "unmanaged: no ledger, but 5 objects its migrations create already "
+                             "exist: type public.user_role, table public.users, schema billing "
+                             "and 2 more (the newest from 0001_users); hint: adopt it with "
+                             "pgfleet mark-applied --through TAG (the last migration it already "
+                             "holds), then apply");
+    plan_clear(&p);
+
+    PlanObject one[] = {obj("table", "public", "users", 2)};
+    p = classify_no_ledger(one, 1, NULL, 0);
+    assert_string_equal(p.problems[0].message,
+                        "no ledger, but 1 object its migrations create already exists: table "
+                        "public.users (the newest from 0002_orgs); hint: adopt it with pgfleet "
+                        "mark-applied --through TAG (the last migration it already holds), then "
+                        "apply");
+    plan_clear(&p);
+}
+
+/* unmanaged is more serious than uninitialized, less than any status read from ledger rows. */
+static void test_unmanaged_severity(void **state)
+{
+    assert_true(TARGET_UNMANAGED > TARGET_UNINITIALIZED);
+    assert_true(TARGET_UNMANAGED < TARGET_AHEAD);
+    assert_string_equal(plan_status_name(TARGET_UNMANAGED), "unmanaged");
+    /* Without the survey's facts (a plan made by hand), apply still refuses with the hint. */
+    Plan p = {.status = TARGET_UNMANAGED};
+    const char *why = NULL;
+    assert_false(plan_can_apply(&p, false, &why));
+    assert_non_null(strstr(why, "hint: adopt it with pgfleet mark-applied --through TAG"));
+}
+
+static void test_ledger_elsewhere(void **state)
+{
+    PlanLedgerLike l[] = {{"public", "__drizzle_migrations", 12}};
+    Plan p = classify_no_ledger(NULL, 0, l, 1);
+    assert_int_equal(p.status, TARGET_UNINITIALIZED);
+    assert_int_equal(p.n_problems, 1);
+    assert_int_equal(p.problems[0].kind, TARGET_UNINITIALIZED);
+    assert_string_equal(
+        p.problems[0].message,
+        "no ledger at drizzle.__drizzle_migrations, but public.__drizzle_migrations "
+        "looks like one (12 rows); hint: set migrations: {schema: public, table: "
+        "__drizzle_migrations} in the inventory, or -c drizzle.config.ts");
+    const char *why = NULL;
+    assert_false(plan_can_apply(&p, false, &why));
+    assert_string_equal(why, "no ledger at drizzle.__drizzle_migrations, but "
+                             "public.__drizzle_migrations looks like one (12 rows): a new ledger "
+                             "here would start from zero beside it; hint: set migrations: {schema: "
+                             "public, table: __drizzle_migrations} in the inventory, or -c "
+                             "drizzle.config.ts");
+    plan_clear(&p);
+}
+
+/* Both: unmanaged, and the hint points at the ledger found, not at adopting it anew; the one
+ * with the most rows comes first. */
+static void test_unmanaged_with_ledger_elsewhere(void **state)
+{
+    PlanObject o[] = {obj("table", "public", "users", 1)};
+    PlanLedgerLike l[] = {{"drizzle", "old", 1}, {"public", "__drizzle_migrations", 2}};
+    Plan p = classify_no_ledger(o, 1, l, 2);
+    assert_int_equal(p.status, TARGET_UNMANAGED);
+    assert_int_equal(p.n_problems, 2);
+    assert_int_equal(p.problems[0].kind, TARGET_UNMANAGED);
+    assert_string_equal(p.problems[0].message,
+                        "no ledger, but 1 object its migrations create already exists: table "
+                        "public.users (the newest from 0001_users); hint: its ledger looks to be "
+                        "public.__drizzle_migrations: set migrations: {schema: public, table: "
+                        "__drizzle_migrations} in the inventory, or -c drizzle.config.ts");
+    assert_int_equal(p.problems[1].kind, TARGET_UNINITIALIZED);
+    assert_string_equal(
+        p.problems[1].message,
+        "no ledger at drizzle.__drizzle_migrations, but public.__drizzle_migrations "
+        "(2 rows) and drizzle.old (1 row) look like one; hint: set migrations: "
+        "{schema: public, table: __drizzle_migrations} in the inventory, or -c "
+        "drizzle.config.ts");
+    const char *why = NULL;
+    assert_false(plan_can_apply(&p, false, &why));
+    assert_non_null(strstr(why, "a new ledger here would start from zero beside it"));
+    plan_clear(&p);
+}
+
 static void test_status_names(void **state)
 {
     assert_string_equal(plan_status_name(TARGET_IN_SYNC), "in_sync");
@@ -273,6 +397,11 @@ int main(void)
         cmocka_unit_test(test_null_created_at_is_foreign),
         cmocka_unit_test(test_several_problems_all_listed),
         cmocka_unit_test(test_v1_matches_by_name_first),
+        cmocka_unit_test(test_no_ledger_nothing_found),
+        cmocka_unit_test(test_unmanaged),
+        cmocka_unit_test(test_unmanaged_severity),
+        cmocka_unit_test(test_ledger_elsewhere),
+        cmocka_unit_test(test_unmanaged_with_ledger_elsewhere),
         cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,212 @@
+/*
+ * What the migrations create that must not exist yet (codebase.h, cb_created): the objects of
+ * CREATE TABLE / VIEW / MATERIALIZED VIEW / SEQUENCE / TYPE / DOMAIN / SCHEMA statements that
+ * fail when the object exists. A database without the ledger that holds one of them was not
+ * made by these migrations, and applying them would fail on it (docs/statuses.md, unmanaged).
+ *
+ * Each chunk is lexed and cut at top-level semicolons, as preflight does; only a statement's
+ * first words are read. A DROP of an object before its CREATE (the DROP ... IF EXISTS, CREATE
+ * idiom) means that CREATE cannot fail, so the object is left out.
+ */
+#include "codebase/codebase.h"
+
+#include "codebase/sqllex.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The object words of CREATE and DROP: `first [second]`. */
+static const struct {
+    const char *first, *second;
+    CbObjectSpace space;
+    const char *kind;
+} kinds[] = {
+    {"table", NULL, CB_OBJECT_RELATION, "table"},
+    {"view", NULL, CB_OBJECT_RELATION, "view"},
+    {"materialized", "view", CB_OBJECT_RELATION, "materialized view"},
+    {"sequence", NULL, CB_OBJECT_RELATION, "sequence"},
+    {"type", NULL, CB_OBJECT_TYPE, "type"},
+    {"domain", NULL, CB_OBJECT_TYPE, "domain"},
+    {"schema", NULL, CB_OBJECT_SCHEMA, "schema"},
+};
+
+typedef struct Ctx {
+    CbObject *out; /* created, in order */
+    size_t n, cap;
+    CbObject *dropped; /* dropped before being created (kind and migration unused) */
+    size_t n_dropped, cap_dropped;
+    size_t migration;
+} Ctx;
+
+/* The same object: the same namespace and name, and the same schema, an unqualified name
+ * standing for "public" (the search_path's first schema by default). */
+static bool same(const CbObject *o, CbObjectSpace space, const char *schema, const char *name)
+{
+    const char *s1 = o->schema ? o->schema : "public", *s2 = schema ? schema : "public";
+    return o->space == space && strcmp(o->name, name) == 0 &&
+           (space == CB_OBJECT_SCHEMA || strcmp(s1, s2) == 0);
+}
+
+static bool listed(const CbObject *list, size_t n, CbObjectSpace space, const char *schema,
+                   const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (same(&list[i], space, schema, name))
+            return true;
+    return false;
+}
+
+/* The object words at *i (advanced past them), or -1. */
+static int object_kind(const SqlStmt *st, size_t *i)
+{
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        if (!sqlstmt_kw(st, *i, kinds[k].first))
+            continue;
+        if (kinds[k].second && !sqlstmt_kw(st, *i + 1, kinds[k].second))
+            continue;
+        *i += kinds[k].second ? 2 : 1;
+        return (int)k;
+    }
+    return -1;
+}
+
+/* Takes schema and name over. */
+static void add(Ctx *c, bool drop, int k, char *schema, char *name)
+{
+    CbObjectSpace space = kinds[k].space;
+    if (listed(c->out, c->n, space, schema, name) ||
+        (!drop && listed(c->dropped, c->n_dropped, space, schema, name))) {
+        free(schema);
+        free(name);
+        return;
+    }
+    CbObject o = {space, kinds[k].kind, schema, name, c->migration};
+    if (drop) {
+        PF_GROW(c->dropped, c->cap_dropped, c->n_dropped + 1);
+        c->dropped[c->n_dropped++] = o;
+    } else {
+        PF_GROW(c->out, c->cap, c->n + 1);
+        c->out[c->n++] = o;
+    }
+}
+
+/* CREATE SCHEMA [IF NOT EXISTS] { name [AUTHORIZATION role] | AUTHORIZATION role }: the schema
+ * is named after the role in the second form (unless the role is CURRENT_USER and the like,
+ * unknown here). */
+static char *schema_name(const SqlStmt *st, size_t i)
+{
+    if (!sqlstmt_kw(st, i, "authorization"))
+        return sqlstmt_ident(st, i);
+    static const char *const special[] = {"current_user", "current_role", "session_user"};
+    for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+        if (sqlstmt_kw(st, i + 1, special[k]))
+            return NULL;
+    return sqlstmt_ident(st, i + 1);
+}
+
+static void create(Ctx *c, const SqlStmt *st)
+{
+    size_t i = 1;
+    /* Temporary objects go with the session; OR REPLACE does not fail on an existing one. */
+    while (sqlstmt_kw(st, i, "global") || sqlstmt_kw(st, i, "local") ||
+           sqlstmt_kw(st, i, "unlogged") || sqlstmt_kw(st, i, "foreign") ||
+           sqlstmt_kw(st, i, "recursive")) {
+        i++;
+    }
+    if (sqlstmt_kw(st, i, "temp") || sqlstmt_kw(st, i, "temporary") || sqlstmt_kw(st, i, "or"))
+        return;
+    int k = object_kind(st, &i);
+    if (k < 0 || sqlstmt_kw(st, i, "if"))
+        return;
+    if (kinds[k].space == CB_OBJECT_SCHEMA) {
+        char *name = schema_name(st, i);
+        if (name)
+            add(c, false, k, NULL, name);
+        return;
+    }
+    char *schema, *name;
+    if (sqlstmt_qname(st, &i, &schema, &name))
+        add(c, false, k, schema, name);
+}
+
+/* DROP kind [IF EXISTS] name [, name ...] */
+static void drop(Ctx *c, const SqlStmt *st)
+{
+    size_t i = 1;
+    if (sqlstmt_kw(st, i, "foreign"))
+        i++;
+    int k = object_kind(st, &i);
+    if (k < 0)
+        return;
+    sqlstmt_skip_if_exists(st, &i);
+    for (;;) {
+        char *schema = NULL, *name;
+        if (kinds[k].space == CB_OBJECT_SCHEMA) {
+            if (!(name = sqlstmt_ident(st, i)))
+                return;
+            i++;
+        } else if (!sqlstmt_qname(st, &i, &schema, &name)) {
+            return;
+        }
+        add(c, true, k, schema, name);
+        if (!sqlstmt_op(st, i, ','))
+            return;
+        i++;
+    }
+}
+
+static void statement(Ctx *c, const SqlStmt *st)
+{
+    if (sqlstmt_kw(st, 0, "create"))
+        create(c, st);
+    else if (sqlstmt_kw(st, 0, "drop"))
+        drop(c, st);
+}
+
+static void chunk(Ctx *c, const char *text)
+{
+    SqlLexer lx;
+    sqllex_init(&lx, text, strlen(text));
+    SqlToken *toks = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        SqlToken tok;
+        SqlTokKind k = sqllex_next(&lx, &tok);
+        if (k == SQL_TOK_END || k == SQL_TOK_SEMI) {
+            if (n > 0) {
+                SqlStmt st = {text, toks, n};
+                statement(c, &st);
+            }
+            n = 0;
+            if (k == SQL_TOK_END)
+                break;
+            continue;
+        }
+        PF_GROW(toks, cap, n + 1);
+        toks[n++] = tok;
+    }
+    free(toks);
+}
+
+void cb_created(const Codebase *cb, CbObject **out, size_t *n)
+{
+    Ctx c = {0};
+    for (size_t m = 0; m < cb->n; m++) {
+        c.migration = m;
+        for (size_t k = 0; k < cb->migrations[m].n_chunks; k++)
+            chunk(&c, cb->migrations[m].chunks[k]);
+    }
+    cb_objects_free(c.dropped, c.n_dropped);
+    *out = c.out;
+    *n = c.n;
+}
+
+void cb_objects_free(CbObject *objects, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(objects[i].schema);
+        free(objects[i].name);
+    }
+    free(objects);
+}
