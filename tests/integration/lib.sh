@@ -20,6 +20,9 @@
 #   has_table DB NAME / has_schema DB NAME   t or f
 #   lock_hold DB KEY APP / lock_release APP  a background psql session holding an advisory lock
 #                                  (HOLDER_PID: its backend pid; HOLDER_PSQL_PID: the psql)
+#   break_with DB TABLE            make the fixture migration creating TABLE fail on DB: TABLE is
+#                                  there already, under drizzle's empty ledger (without a ledger
+#                                  the database would be unmanaged, and refused before running)
 #   pty_run NAME ANSWER ARGS...    pgfleet ARGS on a pseudo-terminal, typing ANSWER (or Ctrl-C
 #                                  for INT) at its [y/N] prompt; the screen in $PF_TMP/NAME.tty
 
@@ -312,4 +315,8 @@ pty_run() { # NAME ANSWER ARGS...
     shift 2
     RC=0
     "$PF_PY" -c "$PTY_PY" "$answer" "$PGFLEET" "$@" >"$PF_TMP/$name.tty" 2>&1 || RC=$?
+}
+
+break_with() {
+    pg_psql "$1" "CREATE SCHEMA IF NOT EXISTS drizzle; CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint); CREATE TABLE $2 (broken integer)" >/dev/null
 }

@@ -44,7 +44,7 @@ recorded() {
 # --- every event, once, in order, with its data ---------------------------------------------------
 pg_createdb c1 r1 r2
 # 0001_more fails on r2, and takes 0000_items with it (one transaction: not_applied).
-pg_psql r2 'CREATE TABLE more (broken integer)' >/dev/null
+break_with r2 more
 REC=$PF_TMP/events.txt
 write_inv "$PF_TMP/order.yaml" "  - {path: \"$PLUG/record.so\", config: {file: \"$REC\"}}" \
     '  - {name: canary, targets: [c1]}
@@ -72,7 +72,7 @@ migration_before target=r2 migration=0000_items 1/2
 migration_before target=r2 migration=0001_more 2/2
 migration_after target=r2 migration=0000_items 1/2 result=not_applied
 migration_after target=r2 migration=0001_more 2/2 result=failed
-target_end target=r2 wave=rest labels=env:test status=uninitialized outcome=failed pending=2 applied= error=migration 0001_more, statement 1 failed: relation \"more\" already exists (SQLSTATE 42P07)
+target_end target=r2 wave=rest labels=env:test status=behind outcome=failed pending=2 applied= error=migration 0001_more, statement 1 failed: relation \"more\" already exists (SQLSTATE 42P07)
 wave_end wave=rest state=done failures=1 halted=0 next=-
 run_end run=RUN exit=2
 fini" "$(recorded "$REC" "$PF_TMP/order.out")" "apply: every event once, in order, with its data"
@@ -263,14 +263,14 @@ assert_contains "$(pf_err nocmd)" "plugin $PLUG/exec.so (exec): init failed: con
 
 # --- history-pg: one row per target at run end ----------------------------------------------------
 pg_createdb ops h1 h2
-pg_psql h2 'CREATE TABLE items (broken integer)' >/dev/null
+break_with h2 items
 pg_psql ops 'create schema fleet' >/dev/null
 write_inv "$PF_TMP/hist.yaml" "  - {path: \"$PLUG/history-pg.so\", config: {dsn: \"$(pf_dsn ops)\", table: fleet.history}}" "" h1 h2
 pf hist apply -i "$PF_TMP/hist.yaml" -f json
 assert_eq 2 "$RC" "history-pg: h2 fails, exit 2"
 RUN_ID=$(jget "$PF_TMP/hist.out" 'd.get("run_id")')
 assert_lines "apply h1 uninitialized applied 2 {0000_items,0001_more} -
-apply h2 uninitialized failed 2 {} migration 0000_items, statement 1 failed: relation \"items\" already exists (SQLSTATE 42P07)" \
+apply h2 behind failed 2 {} migration 0000_items, statement 1 failed: relation \"items\" already exists (SQLSTATE 42P07)" \
     "$(pg_psql ops "select command, target, status, outcome, pending, applied, coalesce(error, '-') from fleet.history order by target" | tr '|' ' ')" \
     "history-pg: one row per target with its result"
 assert_eq "1 t t" "$(pg_psql ops "select count(distinct run_id), bool_and(duration_ms >= 0), bool_and(started_at <= recorded_at) from fleet.history" | tr '|' ' ')" \
@@ -287,7 +287,7 @@ assert_contains "$(jget "$PF_TMP/hist_bad.out" 'd["plugin_errors"]')" "run_end: 
 
 # --- the minimal example of docs/plugins.md (plugins/example/) -----------------------------------
 pg_createdb ex1 ex2 ex3
-pg_psql ex1 'CREATE TABLE items (broken integer)' >/dev/null
+break_with ex1 items
 write_inv "$PF_TMP/example.yaml" "  - {path: \"$PLUG/example.so\", config: {strict: \"true\"}}" \
     '  - {name: first, targets: [ex1, ex2], max_failures: 1}
   - {name: last, select: all}' ex1 ex2 ex3

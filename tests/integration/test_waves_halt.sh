@@ -19,7 +19,7 @@ write_inv() {
     printf 'waves:\n%s\n' "$waves" >>"$file"
 }
 # break_db DB: "items" already exists, so 0000_items fails there.
-break_db() { pg_psql "$1" 'CREATE TABLE items (broken integer)' >/dev/null; }
+break_db() { break_with "$1" items; }
 fix_db() { pg_psql "$1" 'DROP TABLE items' >/dev/null; }
 
 # --- a broken canary halts the rollout ------------------------------------------------------------
@@ -76,7 +76,7 @@ assert_eq "5" "$(jget "$PF_TMP/rerun2.out" 'd["outcomes"]["unchanged"]')" "re-ru
 # --- --from-wave resumes, --wave runs one wave --------------------------------------------------
 mig_add "$MIG" 0001_more $((W + 2000)) 'CREATE TABLE "more" ("id" integer);'
 H1="$(file_hash "$MIG/0001_more.sql") $((W + 2000))"
-pg_psql early2 'CREATE TABLE more (broken integer)' >/dev/null
+break_with early2 more
 pf from1 apply -i "$INV" -f json
 assert_eq 2 "$RC" "early2 fails: exit 2"
 assert_eq "done false|done true|skipped false" \
