@@ -49,6 +49,10 @@ typedef struct Codebase {
     size_t n;
     CbNote *notes; /* in run order of the migrations concerned */
     size_t n_notes;
+    /* What the migrations create (cb_created, below), worked out once when the folder is
+     * read: every survey of a target without a ledger asks whether they exist already. */
+    struct CbObject *created;
+    size_t n_created;
 } Codebase;
 
 /* Read the folder. On error *out is NULL and err names the file (and, for JSON, the position).

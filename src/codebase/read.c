@@ -173,6 +173,7 @@ PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err)
         return rc;
     }
     note_escapes(cb);
+    cb_created(cb, &cb->created, &cb->n_created);
     *out = cb;
     return PF_OK;
 }
@@ -196,6 +197,7 @@ void cb_free(Codebase *cb)
         free(cb->notes[i].message);
     }
     free(cb->notes);
+    cb_objects_free(cb->created, cb->n_created);
     free(cb->dir);
     free(cb);
 }

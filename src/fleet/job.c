@@ -252,7 +252,12 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
     if (rc != PF_OK) {
         res->has_failure = true;
         res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
-        res->error = rc == PF_ERR_UNREACHABLE ? pf_strdup(err.msg) : failure_text(&res->failure);
+        res->error = rc != PF_ERR_UNREACHABLE ? failure_text(&res->failure)
+                     : known                  ? pf_strdup(err.msg)
+                             : pf_asprintf("%s; the ledger could not be read back, so what "
+                                           "stayed applied is unknown; hint: run pgfleet "
+                                           "audit",
+                                           err.msg);
         pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
     } else if (!known) {
         res->outcome = OUTCOME_FAILED;
@@ -332,6 +337,13 @@ static void change_ledger(const FleetRun *run, PgConn *conn, const PgSurvey *sur
                           TargetResult *res)
 {
     const InvTarget *t = res->target;
+    if (run->mode == FLEET_MARK && survey->no_ledger.n_lookalikes > 0) {
+        /* Recording here would start a second ledger beside the one drizzle keeps. */
+        res->outcome = OUTCOME_REFUSED;
+        res->error = pf_asprintf("refused: %s; nothing recorded",
+                                 res->plan.refusal ? res->plan.refusal : "a ledger elsewhere");
+        return;
+    }
     if (run->mode == FLEET_MARK ? !mark_changes(run, &res->plan, res)
                                 : (repair_changes(run, &survey->ledger, &res->plan, res), false))
         return;
@@ -392,35 +404,6 @@ static void change_ledger(const FleetRun *run, PgConn *conn, const PgSurvey *sur
         res->outcome = run->mode == FLEET_MARK ? OUTCOME_RECORDED : OUTCOME_REPAIRED;
     }
     ledger_clear(&after);
-}
-
-/* The objects the migrations create (cb_created), which every survey asks about. Working them
- * out lexes every migration, so the first job does it and the jobs after it share the list:
- * once per codebase, told apart by its migrations' hashes, so once per run. A list is
- * replaced only when another codebase comes, which is never during the run that uses it. */
-static pthread_mutex_t created_mutex = PTHREAD_MUTEX_INITIALIZER;
-static char created_key[65];
-static CbObject *created_list;
-static size_t n_created_list;
-
-static const CbObject *created_objects(const Codebase *cb, size_t *n)
-{
-    PfBuf hashes = PF_BUF_INIT;
-    for (size_t i = 0; i < cb->n; i++)
-        pf_buf_puts(&hashes, cb->migrations[i].hash);
-    char key[65];
-    cb_sha256_hex(hashes.data ? hashes.data : "", hashes.len, key);
-    pf_buf_free(&hashes);
-    pthread_mutex_lock(&created_mutex);
-    if (strcmp(key, created_key) != 0) {
-        cb_objects_free(created_list, n_created_list);
-        cb_created(cb, &created_list, &n_created_list);
-        memcpy(created_key, key, sizeof key);
-    }
-    const CbObject *list = created_list;
-    *n = n_created_list;
-    pthread_mutex_unlock(&created_mutex);
-    return list;
 }
 
 /* A target with via: the tunnel's forward to its dsn's host and port (see src/ssh/ssh.h). */
@@ -489,11 +472,9 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     job_slot_attach(slot, conn);
 
     PgSurvey survey;
-    size_t n_created;
-    const CbObject *created = created_objects(run->cb, &n_created);
-    PfErrCode rc = pg_survey(conn, t->schema, t->table, res->lock_key,
-                             writing ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
-                             &t->settings.expect, run->cb, created, n_created, &survey, &err);
+    PfErrCode rc =
+        pg_survey(conn, t->schema, t->table, res->lock_key, writing ? PG_LOCK_TAKE : PG_LOCK_CHECK,
+                  t->settings.lock_wait_ms, &t->settings.expect, run->cb, &survey, &err);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED

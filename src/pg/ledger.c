@@ -362,14 +362,13 @@ PfErrCode pg_ledger_read_fresh(PgConn *c, const char *schema, const char *table,
 
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
                     PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect,
-                    const Codebase *cb, const CbObject *created, size_t n_created, PgSurvey *out,
-                    PfErr *err)
+                    const Codebase *cb, PgSurvey *out, PfErr *err)
 {
     memset(out, 0, sizeof *out);
     PfBuf q = PF_BUF_INIT;
     char *existence = existence_sql(schema, table);
-    char *instead = no_ledger_sql(schema, table, cb, created, n_created);
-    ExistAsk exist_ask = {pf_asprintf("%s%s", existence, instead), created, n_created};
+    char *instead = no_ledger_sql(schema, table, cb, cb->created, cb->n_created);
+    ExistAsk exist_ask = {pf_asprintf("%s%s", existence, instead), cb->created, cb->n_created};
     const ExistAsk *exist = &exist_ask;
     free(existence);
     free(instead);
@@ -443,7 +442,7 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
             pg_lock_holder_clear(&h);
             break;
         }
-        if (h.application_name || attempt >= 4) {
+        if (h.application_name || attempt >= 20) {
             out->locked_by_other = true;
             out->holder = h;
             if (!h.application_name) /* it kept changing hands: say so, not a stale pid */

@@ -104,12 +104,11 @@ int64_t pg_lock_key_derive(const char *schema, const char *table);
  * it is reported through locked_by_other. expect (may be NULL) is checked on the identity
  * first: on a mismatch out->refused says why, the lock is not taken (the lock statement
  * carries the same test) and the ledger is not read. When the ledger is missing, the same
- * round trip asks which of created[0..n_created) (cb_created of cb) exist already and which
- * tables elsewhere look like cb's ledger (out->no_ledger). Free with pg_survey_clear. */
+ * round trip asks which of the objects cb's migrations create (cb->created) exist already and
+ * which tables elsewhere look like cb's ledger (out->no_ledger). Free with pg_survey_clear. */
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
                     PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect,
-                    const Codebase *cb, const CbObject *created, size_t n_created, PgSurvey *out,
-                    PfErr *err);
+                    const Codebase *cb, PgSurvey *out, PfErr *err);
 
 /* NULL when the identity is what e expects (or e expects nothing), else the problem: "expected
  * database X (system identifier Y), connected to database Z (system identifier W); hint: ...".

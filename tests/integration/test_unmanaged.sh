@@ -140,6 +140,11 @@ assert_eq "refused refused: $ELSEWHERE: a new ledger here would start from zero 
     "$(jt "$PF_TMP/c_apply.out" elsewhere 't["outcome"] + " " + t["error"]["message"]')" \
     "(c) apply: refused, a second ledger would start from zero"
 assert_eq f "$(has_ledger_schema elsewhere)" "(c) apply: no second ledger created"
+pf c_mark mark-applied -i "$PF_TMP/c.yaml" --through 0001_billing --yes -f json
+assert_eq 1 "$RC" "(c) mark-applied: exit 1, refused"
+assert_contains "$(jt "$PF_TMP/c_mark.out" elsewhere 't["outcome"] + " " + t["error"]["message"]')" \
+    "refused refused: $ELSEWHERE" "(c) mark-applied: refused, naming the ledger found elsewhere"
+assert_eq f "$(has_ledger_schema elsewhere)" "(c) mark-applied: no second ledger created"
 
 pf c_fixed audit -i "$PF_TMP/c_public.yaml" -f json
 assert_eq 0 "$RC" "(c) audit with the inventory fixed: exit 0"
