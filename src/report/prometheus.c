@@ -127,7 +127,8 @@ char *report_prometheus(const ReportContext *ctx)
             sample_int(&b, "pgfleet_target_pending_migrations", fr, &fr->targets[i], NULL, NULL,
                        (long long)report_pending_after(&fr->targets[i]));
     family(&b, "pgfleet_target_problems", "gauge",
-           "Problems found on the target (out_of_order, modified, ahead, foreign rows).");
+           "Problems found on the target (out_of_order, modified, ahead, foreign rows, "
+           "unmanaged objects, a ledger elsewhere).");
     for (size_t i = 0; i < fr->n; i++)
         if (report_plan_known(fr, &fr->targets[i]))
             sample_int(&b, "pgfleet_target_problems", fr, &fr->targets[i], NULL, NULL,
