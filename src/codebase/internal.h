@@ -39,6 +39,11 @@ void cb_text_position(const char *text, size_t pos, size_t *line, size_t *col);
 struct cJSON;
 const struct cJSON *cb_json_member(const struct cJSON *obj, const char *key);
 
+/* Whether text[0..len) is JSON that JavaScript's JSON.parse accepts (json_strict.c: stricter
+ * than cJSON about whitespace, control characters and numbers). When not, *bad_at is the
+ * offset of the first byte it rejects. */
+bool cb_json_strict(const char *text, size_t len, size_t *bad_at);
+
 /* journal.c: append the journal's migrations to cb in list order. */
 PfErrCode cb_read_journal(Codebase *cb, const char *journal_path, PfErr *err);
 

@@ -185,7 +185,13 @@ PfErrCode cb_read_journal(Codebase *cb, const char *path, PfErr *err)
     /* The length includes pf_read_file's NUL so that cJSON can insist the text ends there
      * (JSON.parse rejects trailing garbage too); end then points at that NUL. */
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+    size_t bad_at = 0;
+    cJSON *root = NULL;
+    if (!cb_json_strict(text, len, &bad_at)) {
+        rc = syntax_error(path, text, len, text + bad_at, err);
+        goto out;
+    }
+    root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
     if (!root || end != text + len) {
         rc = syntax_error(path, text, len, end, err);
         goto out;

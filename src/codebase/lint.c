@@ -324,7 +324,10 @@ static void jp_value(JsonPos *p, int depth, bool entries, bool entry)
     } else if (c == '"') {
         jp_string(p, NULL);
     } else {
+        size_t start = p->i;
         while (p->i < p->len && p->s[p->i] && !strchr(",]} \t\r\n", p->s[p->i]))
+            p->i++;
+        if (p->i == start) /* a byte nothing else takes: step over it, never loop on it */
             p->i++;
     }
 }
@@ -406,9 +409,11 @@ static PfErrCode read_journal(Linter *L, PfErr *err)
     }
     /* The length includes pf_read_file's NUL so that cJSON insists the text ends there. */
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text + skip, len - skip + 1, &end, 1);
+    size_t bad_at = 0;
+    bool strict = cb_json_strict(text + skip, len - skip, &bad_at);
+    cJSON *root = strict ? cJSON_ParseWithLengthOpts(text + skip, len - skip + 1, &end, 1) : NULL;
     if (!root || end != text + len) {
-        size_t pos = end && end >= text ? (size_t)(end - text) : 0;
+        size_t pos = !strict ? skip + bad_at : end && end >= text ? (size_t)(end - text) : 0;
         bool conflict = has_conflict_markers(text);
         journal_finding(L, "journal-malformed", NULL, pos > len ? len : pos,
                         pf_strdup(conflict ? "malformed JSON: merge conflict markers; "

@@ -567,7 +567,13 @@ static void test_journal_errors(void **state)
         {"", ":1:1: malformed JSON"},
         {"{\"entries\": [", ":1:14: malformed JSON"},
         {"{\"entries\": []} x", ":1:17: malformed JSON"},
-        {"{\n  \"entries\": [],\n}", ":3:2: malformed JSON"},
+        {"{\n  \"entries\": [],\n}", ":3:1: malformed JSON"}, /* the byte JSON.parse rejects */
+        /* what cJSON takes and JSON.parse does not */
+        {"{\"entries\":\v[]}", ":1:12: malformed JSON"},
+        {"{\"entries\": [], \"x\": 01}", ":1:23: malformed JSON"},
+        {"{\"entries\": [], \"x\": 1.}", ":1:24: malformed JSON"},
+        {"{\"entries\": [], \"x\": \"a\tb\"}", ":1:24: malformed JSON"},
+        {"{\"entries\": [{\"tag\": \"0000_a\\u0000x\", \"when\": 1}]}", ":1:29: malformed JSON"},
         {"{\"é\": \"éé\" x}", ":1:12: malformed JSON"},
         /* cJSON would skip the BOM; JSON.parse does not */
         {"\xEF\xBB\xBF{\"entries\": []}",
