@@ -494,7 +494,8 @@ static void test_unknown_keys(void **state)
                "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
                "transaction, lock_key, via, expect, preflight_long_xact");
     load_fails("migrations: {folder: x}\ntargets: []\n",
-               "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema, drizzle_config");
+               "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema, "
+               "drizzle_config");
     load_fails("targets:\n  - name: a\n    dsn: x\n    migrations: {dir: ./m}\n",
                "4:18: migrations.dir cannot be set per target: one migrations folder per run; "
                "hint: set it in the top-level migrations");
