@@ -37,38 +37,18 @@ static bool controls_transaction(const char *text, const SqlToken *first, const 
     return false;
 }
 
+static void on_statement(const SqlStmt *st, void *escapes)
+{
+    const SqlToken end = {SQL_TOK_END, 0, 0, false};
+    if (controls_transaction(st->text, &st->t[0], st->n > 1 ? &st->t[1] : &end))
+        *(bool *)escapes = true;
+}
+
 bool cb_chunk_escapes(const char *chunk, size_t len)
 {
-    SqlLexer lx;
-    sqllex_init(&lx, chunk, len);
-    SqlToken t, first = {0}, prev = {0};
-    size_t in_stmt = 0; /* tokens seen in the current statement */
-    int atomic = 0;     /* inside BEGIN ATOMIC ... END: semicolons do not end the statement */
-    bool create = false;
-    while (sqllex_next(&lx, &t) != SQL_TOK_END) {
-        if (t.kind == SQL_TOK_SEMI && atomic == 0) {
-            if (in_stmt == 1 && controls_transaction(chunk, &first, &t))
-                return true;
-            in_stmt = 0;
-            continue;
-        }
-        if (in_stmt == 0) {
-            first = t;
-            create = sqllex_is(chunk, &t, "create");
-        } else if (in_stmt == 1 && controls_transaction(chunk, &first, &t)) {
-            return true;
-        }
-        if (create && atomic == 0 && sqllex_is(chunk, &prev, "begin") &&
-            sqllex_is(chunk, &t, "atomic"))
-            atomic = 1;
-        else if (atomic > 0 && sqllex_is(chunk, &t, "case"))
-            atomic++;
-        else if (atomic > 0 && sqllex_is(chunk, &t, "end"))
-            atomic--;
-        prev = t;
-        in_stmt++;
-    }
-    return in_stmt == 1 && controls_transaction(chunk, &first, &t);
+    bool escapes = false;
+    sqlstmt_each(chunk, len, on_statement, &escapes);
+    return escapes;
 }
 
 size_t cb_escape_chunk(const CbMigration *m)

@@ -342,3 +342,34 @@ bool sqlstmt_qname(const SqlStmt *st, size_t *i, char **schema, char **name)
         free(parts[0]);
     return true;
 }
+
+void sqlstmt_each(const char *text, size_t len, void (*fn)(const SqlStmt *st, void *arg), void *arg)
+{
+    SqlLexer lx;
+    sqllex_init(&lx, text, len);
+    SqlToken *toks = NULL, t;
+    size_t n = 0, cap = 0;
+    int atomic = 0; /* inside BEGIN ATOMIC ... END: semicolons do not end the statement */
+    for (;;) {
+        SqlTokKind k = sqllex_next(&lx, &t);
+        if (k == SQL_TOK_END || (k == SQL_TOK_SEMI && atomic == 0)) {
+            if (n > 0)
+                fn(&(SqlStmt){text, toks, n}, arg);
+            n = 0;
+            if (k == SQL_TOK_END)
+                break;
+            continue;
+        }
+        PF_GROW(toks, cap, n + 1);
+        toks[n++] = t;
+        SqlStmt st = {text, toks, n};
+        if (atomic == 0 && n >= 2 && sqlstmt_kw(&st, 0, "create") &&
+            sqlstmt_kw(&st, n - 2, "begin") && sqlstmt_kw(&st, n - 1, "atomic"))
+            atomic = 1;
+        else if (atomic > 0 && sqlstmt_kw(&st, n - 1, "case"))
+            atomic++;
+        else if (atomic > 0 && sqlstmt_kw(&st, n - 1, "end"))
+            atomic--;
+    }
+    free(toks);
+}

@@ -82,4 +82,10 @@ void sqlstmt_skip_if_exists(const SqlStmt *st, size_t *i);
  * no name. */
 bool sqlstmt_qname(const SqlStmt *st, size_t *i, char **schema, char **name);
 
+/* Call fn on each top-level statement of text[0..len), as its run of tokens (comments left
+ * out); a statement ends at a semicolon outside BEGIN ATOMIC ... END bodies, or at the end of
+ * the text; empty statements are skipped. The tokens live until fn returns. */
+void sqlstmt_each(const char *text, size_t len, void (*fn)(const SqlStmt *st, void *arg),
+                  void *arg);
+
 #endif

@@ -371,29 +371,14 @@ static void statement(Ctx *c, const Stmt *st)
     statement_done(c);
 }
 
+static void on_statement(const SqlStmt *st, void *c)
+{
+    statement(c, st);
+}
+
 static void chunk(Ctx *c, const char *text)
 {
-    SqlLexer lx;
-    sqllex_init(&lx, text, strlen(text));
-    SqlToken *toks = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        SqlToken tok;
-        SqlTokKind k = sqllex_next(&lx, &tok);
-        if (k == SQL_TOK_END || k == SQL_TOK_SEMI) {
-            if (n > 0) {
-                Stmt st = {text, toks, n};
-                statement(c, &st);
-            }
-            n = 0;
-            if (k == SQL_TOK_END)
-                break;
-            continue;
-        }
-        PF_GROW(toks, cap, n + 1);
-        toks[n++] = tok;
-    }
-    free(toks);
+    sqlstmt_each(text, strlen(text), on_statement, c);
 }
 
 void preflight_analyze(const CbMigration *const *pending, size_t n, Preflight *out)

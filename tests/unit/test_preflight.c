@@ -132,6 +132,22 @@ static void test_set_not_null_after_backfill(void **state)
     preflight_clear(&p);
 }
 
+MIG(m_atomic_body,
+    "CREATE FUNCTION \"fill\"() RETURNS void LANGUAGE sql BEGIN ATOMIC SELECT 1; UPDATE \"f\" "
+    "SET \"x\" = 1; END;",
+    "ALTER TABLE \"f\" ALTER COLUMN \"x\" SET NOT NULL;");
+
+static void test_function_body_is_no_backfill(void **state)
+{
+    /* The UPDATE inside a BEGIN ATOMIC body runs when the function is called, not here: the
+     * column may still hold NULLs. */
+    Preflight p = analyze(&m_atomic_body, NULL);
+    assert_int_equal(p.n_checks, 1);
+    assert_check(&p, 0, PREFLIGHT_SET_NOT_NULL, "m_atomic_body", 2, NULL, "f", "x");
+    (void)state;
+    preflight_clear(&p);
+}
+
 MIG(m_new_tables, "CREATE TABLE \"fresh\" (\"id\" integer);",
     "ALTER TABLE \"fresh\" ADD COLUMN \"n\" integer NOT NULL;",
     "ALTER TABLE \"old\" RENAME TO \"renamed\";",
@@ -443,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_add_not_null),
         cmocka_unit_test(test_several_actions),
         cmocka_unit_test(test_set_not_null_after_backfill),
+        cmocka_unit_test(test_function_body_is_no_backfill),
         cmocka_unit_test(test_tables_changed_before),
         cmocka_unit_test(test_extensions),
         cmocka_unit_test(test_touched_tables),
