@@ -77,7 +77,8 @@ check_in_sync "$PF_TMP/per-target.yaml" t-custom "custom ledger (per-target migr
 
 pf audit -i "$PF_TMP/default.yaml" -t custom -f json
 assert_eq 1 "$PF_RC" "default ledger on the custom db: audit exit code"
-assert_eq uninitialized "$(pf_target_json custom | jq -r .status)" "default ledger on the custom db: uninitialized"
+# Its objects are there, under a ledger pgfleet was not told about: not a fresh database.
+assert_eq unmanaged "$(pf_target_json custom | jq -r .status)" "default ledger on the custom db: unmanaged"
 
 # drizzle-kit with migrations.schema/table that need quoting
 kit_config "$PF_TMP/kitcustom.config.ts" kitcustom "{ schema: 'Kit S', table: 'kit\"ledger' }"
