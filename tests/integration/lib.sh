@@ -20,6 +20,9 @@
 #   has_table DB NAME / has_schema DB NAME   t or f
 #   lock_hold DB KEY APP / lock_release APP  a background psql session holding an advisory lock
 #                                  (HOLDER_PID: its backend pid; HOLDER_PSQL_PID: the psql)
+#   log_connections DB            have the server log every connection (PGLOG: its log), checked
+#                                  with a session to DB; pf_connections then counts the pgfleet
+#                                  sessions it has seen, to show that nothing connected
 #   break_with DB TABLE            make the fixture migration creating TABLE fail on DB: TABLE is
 #                                  there already, under drizzle's empty ledger (without a ledger
 #                                  the database would be unmanaged, and refused before running)
@@ -319,4 +322,19 @@ pty_run() { # NAME ANSWER ARGS...
 
 break_with() {
     pg_psql "$1" "CREATE SCHEMA IF NOT EXISTS drizzle; CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint); CREATE TABLE $2 (broken integer)" >/dev/null
+}
+
+log_connections() {
+    pg_psql postgres "alter system set log_connections = on" >/dev/null
+    pg_psql postgres "select pg_reload_conf()" >/dev/null
+    PGLOG=$PF_TMP/cluster/postgres.log
+    [ -f "$PGLOG" ] || PGLOG=$PF_TMP/postgres.log
+    sleep 0.5
+    psql -X -q -d "$1" -c 'select 1' >/dev/null
+    grep -q "connection authorized: .*database=$1" "$PGLOG" ||
+        fail "log_connections does not work: cannot check that nothing connects"
+}
+
+pf_connections() { # how many pgfleet sessions the server has seen so far
+    grep -c 'connection authorized: .*application_name=pgfleet' "$PGLOG" || true
 }

@@ -10,13 +10,7 @@ source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 pg_createdb sb_fresh sb_old sb_utf8
 
-pg_psql postgres "alter system set log_connections = on" >/dev/null
-pg_psql postgres "select pg_reload_conf()" >/dev/null
-PGLOG=$PF_TMP/cluster/postgres.log
-sleep 0.5
-pf_connections() {
-    grep -c 'connection authorized: .*application_name=pgfleet' "$PGLOG" || true
-}
+log_connections sb_fresh # to check that nothing connects
 
 W=$PF_WHEN0
 MIG=$PF_TMP/drizzle
