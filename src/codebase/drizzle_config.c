@@ -65,17 +65,6 @@ static bool is_ident_char(unsigned char c)
     return is_ident_start(c) || (c >= '0' && c <= '9');
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void put_utf8(PfBuf *b, uint32_t cp)
 {
     char u[4];
@@ -133,8 +122,8 @@ static void decode_escape(const char *s, size_t end, size_t *i, PfBuf *b)
     case '\n':
         return;
     case 'x':
-        if (*i + 1 < end && hex_digit(s[*i]) >= 0 && hex_digit(s[*i + 1]) >= 0) {
-            put_utf8(b, (uint32_t)(hex_digit(s[*i]) * 16 + hex_digit(s[*i + 1])));
+        if (*i + 1 < end && pf_hex_digit(s[*i]) >= 0 && pf_hex_digit(s[*i + 1]) >= 0) {
+            put_utf8(b, (uint32_t)(pf_hex_digit(s[*i]) * 16 + pf_hex_digit(s[*i + 1])));
             *i += 2;
             return;
         }
@@ -143,8 +132,8 @@ static void decode_escape(const char *s, size_t end, size_t *i, PfBuf *b)
         uint32_t cp = 0;
         if (*i < end && s[*i] == '{') {
             size_t j = *i + 1;
-            while (j < end && hex_digit(s[j]) >= 0 && cp <= 0x10FFFF)
-                cp = cp * 16 + (uint32_t)hex_digit(s[j++]);
+            while (j < end && pf_hex_digit(s[j]) >= 0 && cp <= 0x10FFFF)
+                cp = cp * 16 + (uint32_t)pf_hex_digit(s[j++]);
             if (j < end && s[j] == '}' && cp <= 0x10FFFF) {
                 put_utf8(b, cp);
                 *i = j + 1;
@@ -155,7 +144,7 @@ static void decode_escape(const char *s, size_t end, size_t *i, PfBuf *b)
         if (*i + 3 < end) {
             int ok = 1;
             for (size_t k = 0; k < 4; k++) {
-                int d = hex_digit(s[*i + k]);
+                int d = pf_hex_digit(s[*i + k]);
                 ok = ok && d >= 0;
                 cp = cp * 16 + (uint32_t)(d < 0 ? 0 : d);
             }

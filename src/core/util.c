@@ -195,3 +195,14 @@ char *pf_path_join(const char *dir, const char *rel)
         return pf_strdup(rel);
     return pf_asprintf("%s/%s", dir, rel);
 }
+
+int pf_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

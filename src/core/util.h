@@ -39,4 +39,7 @@ char *pf_dirname(const char *path);
 /* Join dir and rel unless rel is absolute; caller frees. */
 char *pf_path_join(const char *dir, const char *rel);
 
+/* The value of a hexadecimal digit (either case), or -1 when c is none. */
+int pf_hex_digit(char c);
+
 #endif

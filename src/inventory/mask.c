@@ -26,6 +26,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "pg/dsn.h"
 
 #include <ctype.h>
@@ -94,14 +95,6 @@ static void found_merge(Found *into, Found *from)
     strings_free(&from->pieces);
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decode s[0..len) into out as libpq does; false where libpq refuses (a malformed
  * escape, or %00). */
 static bool uri_decode(const char *s, size_t len, PfBuf *out)
@@ -113,7 +106,7 @@ static bool uri_decode(const char *s, size_t len, PfBuf *out)
         }
         if (i + 2 >= len)
             return false;
-        int hi = hex_val(s[i + 1]), lo = hex_val(s[i + 2]);
+        int hi = pf_hex_digit(s[i + 1]), lo = pf_hex_digit(s[i + 2]);
         if (hi < 0 || lo < 0 || hi * 16 + lo == 0)
             return false;
         pf_buf_putc(out, (char)(hi * 16 + lo));
