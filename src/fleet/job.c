@@ -333,8 +333,8 @@ static void repair_changes(const FleetRun *run, const Ledger *ledger, const Plan
 
 /* mark-applied and repair, under the lock: work out the changes, then (unless previewing)
  * write them and read the ledger back. */
-static void change_ledger(const FleetRun *run, PgConn *conn, const PgSurvey *survey,
-                          TargetResult *res)
+static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd,
+                          const PgSurvey *survey, TargetResult *res)
 {
     const InvTarget *t = res->target;
     if (run->mode == FLEET_MARK && survey->no_ledger.n_lookalikes > 0) {
@@ -391,7 +391,7 @@ static void change_ledger(const FleetRun *run, PgConn *conn, const PgSurvey *sur
     free(record);
     free(fix);
     Ledger after;
-    bool known = read_back(run, conn, NULL, &survey->ledger, rc, res, &after);
+    bool known = read_back(run, conn, fwd, &survey->ledger, rc, res, &after);
     if (rc != PF_OK) {
         res->outcome = OUTCOME_FAILED;
         res->error = pf_strdup(err.msg);
@@ -526,7 +526,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
         if (atomic_load(interrupted))
             res->outcome = writing ? OUTCOME_INTERRUPTED : OUTCOME_NONE;
         else
-            change_ledger(run, conn, &survey, res);
+            change_ledger(run, conn, fwd, &survey, res);
     } else if (run->mode == FLEET_PLAN && !atomic_load(interrupted)) {
         fleet_job_preflight(run, conn, res);
     }
