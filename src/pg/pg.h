@@ -4,7 +4,8 @@
  *
  * Round trips per target are fixed and small, whatever the number of statements (see
  * docs/round-trips.md): pg_survey is one (two when it must wait for the lock), pg_ledger_read
- * one, pg_apply one (plus a ROLLBACK after a failure), pg_lock_release one.
+ * one, pg_apply one (plus a ROLLBACK after a failure, and one per chunk after a chunk that
+ * ends drizzle's transaction), pg_lock_release one.
  *
  * Thread safety: a PgConn is used by one thread at a time, except pg_conn_cancel, which any
  * thread may call at any time while the connection is open.
