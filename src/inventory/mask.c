@@ -429,7 +429,10 @@ static char *mask_uri_unsure(const char *dsn, size_t prefix, Found *f)
         const char *colon = memchr(s, ':', (size_t)(at - s));
         from = colon ? colon + 1 : s;
     }
-    const char *value = first_secret_value(s);
+    /* Parameters are looked for after the userinfo libpq reads (up to the first '@', unless a
+     * '/' comes first): the letters of a password there must not decide what is shown. */
+    const char *userinfo_end = s + strcspn(s, "@/");
+    const char *value = first_secret_value(*userinfo_end == '@' ? userinfo_end + 1 : s);
     pf_buf_append(&out, dsn, prefix);
     if (value && (!at || value <= at)) {
         const char *start = from && from < value ? from : value;
