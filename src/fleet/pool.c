@@ -22,7 +22,7 @@
  *   when the main thread sets `done` after joining the workers and wakes it with SIGUSR1
  *   (blocked everywhere else, so it only ends that wait).
  * - When a selected target goes `via` an SSH tunnel, one more thread runs the SshHub's event
- *   loop (src/ssh/hub.c): it alone makes libssh2 calls, so each SSH session is touched by one
+ *   loop (src/ssh/loop.c): it alone makes libssh2 calls, so each SSH session is touched by one
  *   thread only. Workers get forwards from it through ssh_hub_forward (a queue and a condition
  *   variable inside the hub). It is started before the workers and stopped (ssh_hub_stop) and
  *   joined after they are joined, so no forward outlives it.

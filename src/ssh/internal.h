@@ -1,5 +1,6 @@
-/* Shared between the files of src/ssh/ only (hub.c, requests.c, bytequeue.c, auth.c, hostkey.c)
- * and its unit tests. */
+/* Shared between the files of src/ssh/ only (loop.c, session.c, forward.c, requests.c,
+ * bytequeue.c, auth.c, hostkey.c) and its tests. Everything here but requests.c's functions
+ * and the forwards' refs and error (under hub->mutex) belongs to the loop's thread. */
 #ifndef PF_SSH_INTERNAL_H
 #define PF_SSH_INTERNAL_H
 
@@ -10,6 +11,9 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdint.h>
+
+#define LINK_BUF_MAX (64 * 1024)      /* per direction, per connection */
+#define SESSION_OUT_MAX (1024 * 1024) /* stop reading local sockets above this */
 
 /* A byte queue: data[start, start + len) is pending. */
 typedef struct ByteQ {
@@ -127,7 +131,10 @@ struct SshHub {
     Request *waiting;
     SshForward *forwards;
     Link *links;
-    uint64_t progress;
+    uint64_t progress; /* bumped by every step that changed something */
+    short *revents;    /* per tunnel: what the last poll saw on its socket */
+    struct pollfd *fds;
+    size_t fds_cap;
 };
 
 /* ---- byte queues (bytequeue.c) ---- */
@@ -157,8 +164,60 @@ bool ssh_requests_stopping(SshHub *h);
  * before *waiting, for the loop to complete. */
 void ssh_requests_close(SshHub *h, Request **waiting);
 
+/* ---- the loop (loop.c) ---- */
+
+/* One turn of the loop: step every tunnel, link, request and forward until nothing moves,
+ * then poll their sockets for at most max_wait_ms (-1: until the next deadline, at most 1 s).
+ * False when poll itself failed (the loop must end). ssh_hub_run is turns until stopped;
+ * a test may call it from its own thread instead, while no loop thread runs. */
+bool ssh_hub_turn(SshHub *h, int max_wait_ms);
+/* Wake the loop from its poll. Any thread. */
+void ssh_hub_wake(SshHub *h);
+
+/* ---- a tunnel's session (session.c) ---- */
+
 /* Whether a libssh2 error ends the session (as opposed to a refused key or channel). */
 bool ssh_session_failed(int rc);
+/* Open t (from TUN_IDLE): resolve and connect, or wait for the tunnel it goes via. */
+void ssh_tunnel_start(Tunnel *t);
+/* Advance t's setup by what can be done without blocking (revents: what poll saw on its
+ * socket), fail it past its connect_timeout, or send a due keepalive. */
+void ssh_tunnel_step(Tunnel *t, short revents);
+/* Send what libssh2 queued in t->out, as far as the socket takes it; a send error fails t. */
+void ssh_tunnel_flush(Tunnel *t);
+/* t could not be opened (it stays TUN_FAILED) or broke (TUN_IDLE: the next request opens it
+ * again). msg (copied) becomes t->error and the error of each forward through t, before their
+ * connections are closed; tunnels via t fail with the same message. */
+void ssh_tunnel_fail(Tunnel *t, const char *msg);
+/* t's transport failed: ssh_tunnel_fail with "tunnel NAME broke: CAUSE". */
+void ssh_tunnel_broke(Tunnel *t);
+/* Free t's session, socket, queued output and addresses (no message, no state change). */
+void ssh_session_close(Tunnel *t);
+/* s (NULL: "unknown error") with a capitalised first word lowered, as messages here read.
+ * Caller frees. */
+char *ssh_lower_first(const char *s);
+/* "5s" or "250ms". */
+void ssh_duration_text(int64_t ms, char *out, size_t size);
+
+/* ---- forwards and links (forward.c) ---- */
+
+/* A link of t for host:port on local socket fd (-1: not yet accepted), serving forward f or
+ * carrying tunnel carries (or neither); queued for its channel to be opened. The hub owns it. */
+Link *ssh_link_new(Tunnel *t, SshForward *f, Tunnel *carries, int fd, const char *host, int port);
+/* Close the link's local side and let go of its channel (freed by later steps). */
+void ssh_link_finish(Link *l);
+/* Open the link's channel when its session is ready (one open at a time per session), pump
+ * bytes both ways, or free the channel of a finished link. */
+void ssh_link_step(Link *l);
+/* Free the links that are done. */
+void ssh_links_sweep(SshHub *h);
+/* A listener on 127.0.0.1 for host:port through t (ready tunnel), probing the destination
+ * with its first channel. The hub owns it. NULL with err when no socket can listen. */
+SshForward *ssh_forward_new(Tunnel *t, const char *host, int port, PfErr *err);
+/* Fail a probe past its deadline, close a forward nobody holds, accept connections. */
+void ssh_forward_step(SshForward *f);
+/* The forward is of no more use: msg becomes its error unless it has one; listener closed. */
+void ssh_forward_kill(SshForward *f, const char *msg);
 
 /* ---- auth.c ---- */
 

@@ -1,7 +1,7 @@
 /*
  * The requests worker threads make of the hub's loop (ssh_hub_forward), and the hub's stop:
  * where a worker and the loop meet. A worker posts a Request and waits on hub->cond; the loop
- * takes what was posted, works on it (request_step in hub.c) and completes it, and once it
+ * takes what was posted, works on it (request_step in loop.c) and completes it, and once it
  * has, the Request is its worker's again. Every function holds hub->mutex; a unit test drives
  * them without the loop's thread.
  */

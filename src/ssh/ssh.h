@@ -6,7 +6,7 @@
  * thread (created by src/fleet/), makes every libssh2 call, opens each tunnel's one SSH session
  * when first needed, and moves bytes between loopback sockets and SSH channels. Worker threads
  * ask it for a forward (ssh_hub_forward): a loopback port whose every TCP connection becomes a
- * direct-tcpip channel to the database, over the tunnel's session. See hub.c for the design.
+ * direct-tcpip channel to the database, over the tunnel's session. See loop.c for the design.
  */
 #ifndef PF_SSH_H
 #define PF_SSH_H
