@@ -58,11 +58,11 @@ typedef struct Tunnel {
     ByteQ out;                     /* what libssh2 sent, waiting for the socket */
     int sock_errno;                /* the last socket error, recorded by the I/O callbacks */
     bool peer_closed;
-    bool hup; /* poll saw the peer close */
-    bool tcp; /* fd is a TCP socket (not a socketpair) */
-    uint64_t rx_bytes;
-    Link *carrier; /* via: the channel of the outer session that carries this one */
-    Link *opening; /* the link whose channel open libssh2 is running (one at a time) */
+    bool hup;          /* poll saw the peer close */
+    bool tcp;          /* fd is a TCP socket (not a socketpair) */
+    uint64_t rx_bytes; /* received since the session began */
+    Link *carrier;     /* via: the channel of the outer session that carries this one */
+    Link *opening;     /* the link whose channel open libssh2 is running (one at a time) */
     Auth auth;
     int64_t keepalive_at;
     unsigned generation; /* bumped on each (re)open: forwards belong to one */

@@ -75,6 +75,7 @@ static LIBSSH2_RECV_FUNC(on_recv)
     ssize_t n = recv(socket, buffer, length, flags | MSG_DONTWAIT);
     if (n > 0) {
         t->hub->progress++;
+        t->rx_bytes += (uint64_t)n;
         /* ACK at once: sshd does not disable Nagle on its side, so a delayed ACK from us
          * would hold its next small packet (a channel confirmation) for ~40 ms. */
         if (t->tcp) {
@@ -217,6 +218,7 @@ static void begin_session(Tunnel *t)
     libssh2_session_callback_set(t->session, LIBSSH2_CALLBACK_RECV, (void *)on_recv);
     libssh2_session_set_blocking(t->session, 0);
     t->hup = t->peer_closed = false;
+    t->rx_bytes = 0;
     t->state = TUN_HANDSHAKE;
     t->phase = "in the ssh handshake";
     t->hub->progress++;
@@ -376,7 +378,11 @@ void ssh_tunnel_step(Tunnel *t, short revents)
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return;
         if (rc != 0) {
-            char *cause = transport_cause(t);
+            /* Bytes came, but no "SSH-" line: something else listens there. */
+            char *cause = rc == LIBSSH2_ERROR_BANNER_RECV && t->rx_bytes > 0 && !t->sock_errno
+                              ? pf_strdup("the server did not answer with an SSH banner; hint: "
+                                          "check the tunnel's host and port")
+                              : transport_cause(t);
             char *msg = pf_asprintf("%s: ssh handshake with %s port %d failed: %s", c->name,
                                     c->host, c->port, cause);
             ssh_tunnel_fail(t, msg);
