@@ -120,4 +120,49 @@ typedef struct CbObject {
 void cb_created(const Codebase *cb, CbObject **out, size_t *n);
 void cb_objects_free(CbObject *objects, size_t n);
 
+/* ---- tenant schemas (qualify.c, docs/tenants.md) ---- */
+
+/* Where a migration's SQL names one of the schemas a tenant target maps: an identifier in
+ * qualifier position ("public"."orgs", public.orgs.id, "public"."role"), or the name after
+ * CREATE / ALTER / DROP SCHEMA, SET SCHEMA and ON SCHEMA. Found with the lexer, also inside
+ * dollar-quoted bodies (DO blocks, functions); never inside strings or comments. */
+typedef struct CbSchemaRef {
+    size_t chunk;  /* index into the migration's chunks */
+    size_t offset; /* of the identifier in the chunk */
+    size_t len;    /* of the identifier as written (quotes included) */
+    size_t schema; /* index into CbSchemaRefs.schemas */
+} CbSchemaRef;
+
+/* What cannot be mapped safely, with where it stands. */
+typedef struct CbTenantProblem {
+    size_t migration; /* codebase index */
+    size_t line, column;
+    char *message; /* "CREATE EXTENSION ...: ...; hint: ..." */
+} CbTenantProblem;
+
+typedef struct CbSchemaRefs {
+    char **schemas; /* the schemas looked for, as PostgreSQL names them ("public") */
+    size_t n_schemas;
+    size_t n_migrations;
+    CbSchemaRef **refs; /* per migration (cb->n), in text order */
+    size_t *n_refs;
+    CbTenantProblem *problems; /* in migration and text order */
+    size_t n_problems;
+} CbSchemaRefs;
+
+/* Find, once for a fleet, every reference in cb to the schemas (n of them) and what cannot be
+ * mapped: a schema name inside a string constant (dynamic SQL, a 'public.t'::regclass),
+ * CREATE EXTENSION (an extension belongs to a database, not to a tenant schema). *out is the
+ * caller's: free it with cb_schema_refs_clear. */
+void cb_schema_refs_find(const Codebase *cb, const char *const *schemas, size_t n,
+                         CbSchemaRefs *out);
+void cb_schema_refs_clear(CbSchemaRefs *r);
+
+/* Migration m's chunks with every reference to schemas[k] renamed to to[k] (quoted; NULL
+ * keeps the name). The caller frees them with cb_chunks_free(chunks, cb->migrations[m].n_chunks).
+ */
+char **cb_schema_refs_apply(const CbSchemaRefs *r, const Codebase *cb, size_t m,
+                            const char *const *to);
+void cb_chunks_free(char **chunks, size_t n);
+
 #endif
