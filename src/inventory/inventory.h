@@ -69,6 +69,7 @@ typedef struct InvSettings {
     int64_t lock_key; /* when unset, derived from schema and table */
     InvExpect expect;
     int64_t preflight_long_xact_ms; /* plan warns of transactions older than this; 60000 */
+    bool create_schema;             /* apply creates a missing tenant schema; default false */
 } InvSettings;
 
 typedef struct InvTarget {
@@ -77,8 +78,14 @@ typedef struct InvTarget {
     char *dsn_masked; /* the dsn with any password replaced by "****" */
     InvLabel *labels;
     size_t n_labels;
-    char *schema; /* ledger schema, default "drizzle" */
+    char *schema; /* ledger schema, default "drizzle" (the tenant schema for a tenant) */
     char *table;  /* ledger table, default "__drizzle_migrations" */
+    /* Schema-per-tenant (docs/tenants.md): the schema the folder is applied in (`schema:`),
+     * or NULL; and which of the folder's schemas become which of the tenant's (`schema_map`,
+     * by default public -> tenant_schema), as InvLabel key (folder) -> value (tenant). */
+    char *tenant_schema;
+    InvLabel *schema_map;
+    size_t n_schema_map;
     InvSettings settings;
     int line; /* where the entry stands in the inventory file (1-based) */
     int column;

@@ -69,6 +69,9 @@ static const InvKey KEYS[] = {
     {KEY("labels", AT(INV_AT_TARGET), INV_T_MAPPING, "a mapping")},
     {KEY("migrations", AT(INV_AT_TARGET), INV_T_MAPPING, "a mapping")},
     {KEY("for_each", AT(INV_AT_TARGET), INV_T_SEQUENCE, "a sequence")},
+    {KEY("schema", AT(INV_AT_TARGET), INV_T_IDENT, "a string"), .max = MAX_IDENT_LEN,
+     .on_null = INV_NULL_EMPTY},
+    {KEY("schema_map", AT(INV_AT_TARGET), INV_T_MAPPING, "a mapping")},
     /* settings: defaults and every target */
     {DURATION("connect_timeout", SETTING, MAX_MS)},
     {DURATION("lock_wait", SETTING, MAX_MS)},
@@ -83,6 +86,7 @@ static const InvKey KEYS[] = {
     {KEY("via", SETTING, INV_T_STRING, "a string"), .on_null = INV_NULL_UNSETS},
     {KEY("expect", SETTING, INV_T_MAPPING, "a mapping"), .on_null = INV_NULL_UNSETS},
     {DURATION("preflight_long_xact", SETTING, MAX_MS)},
+    {KEY("create_schema", SETTING, INV_T_BOOL, "true or false"), .choices = BOOLS},
     /* expect */
     {KEY("database", AT(INV_AT_EXPECT), INV_T_STRING, "a string"), .on_null = INV_NULL_UNSETS},
     {KEY("user", AT(INV_AT_EXPECT), INV_T_STRING, "a string"), .on_null = INV_NULL_UNSETS},

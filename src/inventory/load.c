@@ -252,6 +252,8 @@ static PfErrCode apply_setting(Loader *L, const char *key, const yaml_node_t *va
         s->lock_timeout_ms = x.n;
     } else if (strcmp(key, "preflight_long_xact") == 0) {
         s->preflight_long_xact_ms = x.n;
+    } else if (strcmp(key, "create_schema") == 0) {
+        s->create_schema = !null && x.n != 0;
     } else {
         s->statement_timeout_ms = x.n;
     }
@@ -743,6 +745,9 @@ static PfErrCode check_entry(Loader *L, const yaml_node_t *entry)
         } else if (strcmp(key, "labels") == 0) {
             if (check_scalar_map(L, val, "label", true) != PF_OK)
                 return PF_ERR_INPUT;
+        } else if (strcmp(key, "schema_map") == 0) {
+            if (check_scalar_map(L, val, "schema_map entry", false) != PF_OK)
+                return PF_ERR_INPUT;
         } else if (strcmp(key, "migrations") == 0) {
             yaml_node_t *dir = NULL;
             for (yaml_node_pair_t *q = val->data.mapping.pairs.start;
@@ -786,6 +791,12 @@ static void target_free(InvTarget *t)
     free(t->labels);
     free(t->schema);
     free(t->table);
+    free(t->tenant_schema);
+    for (size_t i = 0; i < t->n_schema_map; i++) {
+        free(t->schema_map[i].key);
+        free(t->schema_map[i].value);
+    }
+    free(t->schema_map);
     settings_free(&t->settings);
     free(t->via);
     free(t->route);
@@ -812,6 +823,63 @@ static PfErrCode build_labels(Loader *L, const yaml_node_t *map, InvTarget *t)
     return PF_OK;
 }
 
+/* schema_map: each folder schema (a key, as PostgreSQL names it) to the tenant's (expanded);
+ * both non-empty identifiers of at most 63 bytes. */
+static PfErrCode build_schema_map(Loader *L, const yaml_node_t *map, InvTarget *t)
+{
+    if (map->type != YAML_MAPPING_NODE)
+        return PF_OK; /* null: the default map */
+    size_t max = (size_t)key_at(INV_AT_TARGET, "schema")->max;
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    t->schema_map = pf_calloc(n ? n : 1, sizeof *t->schema_map);
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = inv_node(&L->d, p->key), *val = inv_node(&L->d, p->value);
+        const char *from = inv_text(k);
+        if (!*from || strlen(from) > max)
+            return inv_fail(&L->d, k, "schema_map key '%s' must be a schema name of 1 to %zu bytes",
+                            from, max);
+        char *to = NULL;
+        if (inv_is_null(val) || expand(L, val, &to) != PF_OK || !*to || strlen(to) > max) {
+            PfErrCode rc = inv_is_null(val) || (to && (!*to || strlen(to) > max))
+                               ? inv_fail(&L->d, val,
+                                          "schema_map '%s' must map to a schema name of 1 to "
+                                          "%zu bytes",
+                                          from, max)
+                               : PF_ERR_INPUT;
+            free(to);
+            return rc;
+        }
+        t->schema_map[t->n_schema_map++] = (InvLabel){pf_strdup(from), to};
+    }
+    return PF_OK;
+}
+
+/* A tenant target: its ledger in its schema unless the target names one, and public mapped to
+ * its schema unless it has a schema_map. */
+static PfErrCode finish_tenant(Loader *L, const yaml_node_t *entry, InvTarget *t,
+                               bool ledger_schema_set)
+{
+    if (!t->tenant_schema) {
+        if (t->schema_map)
+            return inv_fail(&L->d, entry,
+                            "target '%s' has a schema_map but no schema; hint: set schema: to "
+                            "the tenant schema the folder is applied in",
+                            t->name ? t->name : "");
+        return PF_OK;
+    }
+    if (!ledger_schema_set) {
+        free(t->schema);
+        t->schema = pf_strdup(t->tenant_schema);
+    }
+    if (!t->schema_map) {
+        t->schema_map = pf_calloc(1, sizeof *t->schema_map);
+        t->schema_map[0] = (InvLabel){pf_strdup("public"), pf_strdup(t->tenant_schema)};
+        t->n_schema_map = 1;
+    }
+    return PF_OK;
+}
+
 static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_index)
 {
     if (L->inv->n >= L->max_targets)
@@ -824,6 +892,7 @@ static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_
     t.line = (int)entry->start_mark.line + 1;
     t.column = (int)entry->start_mark.column + 1;
     NameMark mark = {0, 0, entry_index};
+    bool ledger_schema_set = false;
     for (yaml_node_pair_t *p = entry->data.mapping.pairs.start; p < entry->data.mapping.pairs.top;
          p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
@@ -845,9 +914,15 @@ static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_
                 const char *k = inv_text(inv_node(&L->d, q->key));
                 rc = expand_ident(L, INV_AT_TARGET_MIGRATIONS, inv_node(&L->d, q->value), k,
                                   strcmp(k, "table") == 0 ? &t.table : &t.schema);
+                ledger_schema_set = ledger_schema_set || strcmp(k, "schema") == 0;
             }
         } else if (strcmp(key, "via") == 0) {
             rc = load_via(L, val, &t.via);
+        } else if (strcmp(key, "schema") == 0) {
+            if (!inv_is_null(val))
+                rc = expand_ident(L, INV_AT_TARGET, val, "schema", &t.tenant_schema);
+        } else if (strcmp(key, "schema_map") == 0) {
+            rc = build_schema_map(L, val, &t);
         } else if (strcmp(key, "for_each") != 0) {
             rc = apply_setting(L, key, val, &t.settings);
         }
@@ -855,6 +930,10 @@ static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_
             target_free(&t);
             return PF_ERR_INPUT;
         }
+    }
+    if (finish_tenant(L, entry, &t, ledger_schema_set) != PF_OK) {
+        target_free(&t);
+        return PF_ERR_INPUT;
     }
     t.dsn_masked = inv_mask_dsn(t.dsn);
     t.route = route_of(L->inv, t.via);

@@ -482,17 +482,18 @@ static void test_unknown_keys(void **state)
                "targets, tunnels, waves, plugins, max_targets");
     load_fails("targets:\n  - name: a\n    dsn: x\n    lbels: {}\n",
                "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
-               "migrations, for_each, connect_timeout, lock_wait, lock_timeout, "
-               "statement_timeout, sslmode, application_name, transaction, lock_key, via, expect, "
-               "preflight_long_xact; hint: did you mean 'labels'?");
+               "migrations, for_each, schema, schema_map, connect_timeout, lock_wait, "
+               "lock_timeout, statement_timeout, sslmode, application_name, transaction, "
+               "lock_key, via, expect, preflight_long_xact, create_schema; hint: did you mean "
+               "'labels'?");
     load_fails("defaults:\n  timeout: 5s\ntargets: []\n",
                "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
                "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-               "transaction, lock_key, via, expect, preflight_long_xact");
+               "transaction, lock_key, via, expect, preflight_long_xact, create_schema");
     load_fails("defaults: {name: x}\ntargets: []\n",
                "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
                "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-               "transaction, lock_key, via, expect, preflight_long_xact");
+               "transaction, lock_key, via, expect, preflight_long_xact, create_schema");
     load_fails("migrations: {folder: x}\ntargets: []\n",
                "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema, "
                "drizzle_config");
