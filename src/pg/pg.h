@@ -96,6 +96,16 @@ void pg_conn_cancel(PgConn *c);
 /* Queries sent on this connection so far (each is one network round trip). */
 int pg_conn_round_trips(const PgConn *c);
 
+/* Schema-per-tenant (tenant.c): set the session's search_path to schema, creating the schema
+ * first when create; *exists says whether it exists (always true with create). One round trip.
+ * The session keeps the search_path until pg_conn_reset. */
+PfErrCode pg_tenant_enter(PgConn *c, const char *schema, bool create, bool *exists, PfErr *err);
+
+/* Make a connection that served one target fit for another (DISCARD ALL: settings,
+ * search_path, advisory locks, temporary tables, prepared statements). False when it cannot
+ * be reused: broken, or inside a transaction. */
+bool pg_conn_reset(PgConn *c);
+
 /* The advisory lock key for a ledger: the first 8 bytes of sha256("pgfleet:" schema "." table)
  * read as a big-endian signed 64-bit integer. */
 int64_t pg_lock_key_derive(const char *schema, const char *table);
