@@ -74,6 +74,7 @@ typedef struct TargetResult {
     int64_t tunnel_ms; /* getting the tunnel's forward (0 when direct), before connect_ms */
     int64_t total_ms;
     int round_trips;
+    bool new_connection; /* this target opened a connection (not one a tenant before it used) */
     const InvWave *wave; /* the target's wave (borrowed), or NULL when the inventory has none */
     bool check_ran;      /* apply ran the wave's check query on this target */
     bool check_passed;   /* it returned true (when false, error says why) */
@@ -103,6 +104,9 @@ typedef struct FleetRun {
     size_t mark_through;
     /* mark-applied and repair: only read and say what would change (no lock taken). */
     bool preview;
+    /* Set by fleet_run when a selected target is a tenant schema (docs/tenants.md): where the
+     * folder names the schemas the tenants map, found once. */
+    const CbSchemaRefs *tenant_refs;
 } FleetRun;
 
 typedef enum {
@@ -152,6 +156,7 @@ typedef struct FleetResult {
     char run_id[48];
     char **plugin_errors; /* plugin callbacks that failed during the run (owned), in order */
     size_t n_plugin_errors;
+    size_t connections; /* database connections the run opened (tenants of a database share) */
 } FleetResult;
 
 /* Run the fleet. Blocks SIGINT/SIGTERM for its duration and handles them itself: no new target
@@ -159,7 +164,9 @@ typedef struct FleetResult {
  * and out->interrupted is set. apply runs the waves one after the other (docs/waves.md); plan
  * and audit read every target at once and only group them by wave. Fails only when threads
  * cannot be created, or (PF_ERR_INPUT, before anything runs) when a wave must confirm and
- * there is no terminal to ask on and no assume_yes. */
+ * there is no terminal to ask on and no assume_yes, or when plan or apply selects tenant
+ * schemas and the folder names their schemas where it cannot be rewritten (each place is
+ * logged as an error: file:line:column). */
 PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err);
 void fleet_result_clear(FleetResult *r);
 

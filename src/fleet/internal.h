@@ -14,7 +14,16 @@ typedef struct JobSlot {
     PgConn *conn;           /* guarded by mutex */
     const char *target;     /* name of the target in flight, or NULL; guarded by mutex */
     SshHub *hub;            /* the run's tunnels, or NULL when no selected target uses one */
+    /* The worker's own: a tenant's connection kept for the next tenant of the same database
+     * (same dsn and via), reset; with its forward when via a tunnel. */
+    PgConn *kept;
+    SshForward *kept_fwd;
+    const InvTarget *kept_for;
+    atomic_size_t *connections; /* the run's count of connections opened */
 } JobSlot;
+
+/* Close what the slot kept (worker's end). */
+void job_slot_release(JobSlot *slot);
 
 void job_slot_attach(JobSlot *slot, PgConn *conn);
 void job_slot_detach(JobSlot *slot);
@@ -120,6 +129,27 @@ void fleet_rollout_answered(Rollout *r, WaveConfirm answer);
  * set by the supervisor thread: the job stops between steps once it is. */
 void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *interrupted,
                    JobSlot *slot);
+
+/* ---- tenant schemas (tenants.c, docs/tenants.md) ---- */
+
+/* When plan or apply selects tenant targets: find where the folder names the schemas they
+ * map (*out, or NULL when no tenant is selected; free with fleet_tenants_free). Every place
+ * that cannot be rewritten is logged (file:line:column) and fails the run with PF_ERR_INPUT;
+ * audit and the ledger commands only read, and go on. */
+PfErrCode fleet_tenants_prepare(const FleetRun *run, CbSchemaRefs **out, PfErr *err);
+void fleet_tenants_free(CbSchemaRefs *r);
+
+/* The migrations idx[0..n) rewritten for tenant target t: copies sharing all but their chunks;
+ * free with fleet_tenant_migrations_free. */
+CbMigration *fleet_tenant_migrations(const FleetRun *run, const InvTarget *t, const size_t *idx,
+                                     size_t n);
+void fleet_tenant_migrations_free(CbMigration *m, size_t n);
+
+/* A shallow copy of the run's codebase for tenant t whose created objects (what a survey of a
+ * database without the ledger looks for) are named as t's schemas name them. Clear it with
+ * fleet_tenant_codebase_clear (frees only the copy's objects). */
+void fleet_tenant_codebase(const FleetRun *run, const InvTarget *t, Codebase *out);
+void fleet_tenant_codebase_clear(Codebase *cb);
 
 /* Plan only, on the job's thread: the preflight warnings of a classified target with pending
  * migrations, into res->plan.warnings (one round trip; preflight.c). */

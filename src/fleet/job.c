@@ -139,18 +139,36 @@ static bool verify(const Codebase *cb, const Ledger *after, PfErr *err)
     return ok;
 }
 
-static PfErrCode job_connect(const InvTarget *t, SshForward *fwd, PgConn **conn, PfErr *err)
+static PfErrCode job_connect(const InvTarget *t, SshForward *fwd, JobSlot *slot, PgConn **conn,
+                             PfErr *err)
 {
-    return fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1", ssh_forward_port(fwd),
-                                 conn, err)
-               : pg_conn_open(t->name, t->dsn, &t->settings, conn, err);
+    PfErrCode rc = fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1",
+                                         ssh_forward_port(fwd), conn, err)
+                       : pg_conn_open(t->name, t->dsn, &t->settings, conn, err);
+    if (rc == PF_OK && slot && slot->connections)
+        atomic_fetch_add(slot->connections, 1);
+    return rc;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether a connection made for target a serves target b as well: two tenant schemas of one
+ * database, reached the same way. */
+static bool same_database(const InvTarget *a, const InvTarget *b)
+{
+    return a && a->tenant_schema && b->tenant_schema && same_text(a->dsn, b->dsn) &&
+           same_text(a->via, b->via) && same_text(a->settings.sslmode, b->settings.sslmode) &&
+           same_text(a->settings.application_name, b->settings.application_name);
 }
 
 /* Read the ledger as it is after an apply. On success it exists and has the columns the
  * apply gave it; after a failure anything may be (read both); after a broken connection, on
  * a new one. False (res->ledger_unknown) when it cannot be read. */
-static bool read_back(const FleetRun *run, PgConn *conn, SshForward *fwd, const Ledger *before,
-                      PfErrCode apply_rc, TargetResult *res, Ledger *after)
+static bool read_back(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlot *slot,
+                      const Ledger *before, PfErrCode apply_rc, TargetResult *res, Ledger *after)
 {
     const InvTarget *t = res->target;
     PfErr err;
@@ -162,7 +180,7 @@ static bool read_back(const FleetRun *run, PgConn *conn, SshForward *fwd, const 
         rc = pg_ledger_read(conn, t->schema, t->table, after, &err);
     } else if (apply_rc == PF_ERR_UNREACHABLE) {
         PgConn *again = NULL;
-        rc = job_connect(t, fwd, &again, &err);
+        rc = job_connect(t, fwd, slot, &again, &err);
         if (rc == PF_OK)
             rc = pg_ledger_read_fresh(again, t->schema, t->table, after, &err);
         pg_conn_free(again);
@@ -190,7 +208,7 @@ static bool applied_now_has(const TargetResult *res, size_t migration)
     return false;
 }
 
-static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
+static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlot *slot,
                           const PgSurvey *survey, TargetResult *res, const atomic_int *interrupted)
 {
     const InvTarget *t = res->target;
@@ -205,8 +223,13 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
         return;
     }
     const CbMigration **migs = pf_calloc(res->plan.n_pending, sizeof *migs);
+    /* A tenant runs the files rewritten for its schemas; their hashes stay the files'. */
+    CbMigration *rewritten =
+        t->tenant_schema && run->tenant_refs
+            ? fleet_tenant_migrations(run, t, res->plan.pending, res->plan.n_pending)
+            : NULL;
     for (size_t i = 0; i < res->plan.n_pending; i++)
-        migs[i] = &run->cb->migrations[res->plan.pending[i]];
+        migs[i] = rewritten ? &rewritten[i] : &run->cb->migrations[res->plan.pending[i]];
     /* A v1 codebase on a ledger drizzle 0.x wrote: upgrade it as drizzle v1 would. */
     bool upgrade = run->cb->layout == CB_LAYOUT_FOLDERS && survey->ledger.exists &&
                    !survey->ledger.has_name_column;
@@ -237,7 +260,7 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
     PfErr err;
     PfErrCode rc = pg_apply(conn, &req, &res->failure, &err);
     Ledger after;
-    bool known = read_back(run, conn, fwd, &survey->ledger, rc, res, &after);
+    bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, res, &after);
     for (size_t i = 0; i < n; i++) {
         const char *what =
             applied_now_has(res, res->plan.pending[i]) ? "applied"
@@ -249,6 +272,7 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd,
     }
     free(migs);
     free(names);
+    fleet_tenant_migrations_free(rewritten, n);
     if (rc != PF_OK) {
         res->has_failure = true;
         res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;
@@ -333,7 +357,7 @@ static void repair_changes(const FleetRun *run, const Ledger *ledger, const Plan
 
 /* mark-applied and repair, under the lock: work out the changes, then (unless previewing)
  * write them and read the ledger back. */
-static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd,
+static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlot *slot,
                           const PgSurvey *survey, TargetResult *res)
 {
     const InvTarget *t = res->target;
@@ -391,7 +415,7 @@ static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd,
     free(record);
     free(fix);
     Ledger after;
-    bool known = read_back(run, conn, fwd, &survey->ledger, rc, res, &after);
+    bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, res, &after);
     if (rc != PF_OK) {
         res->outcome = OUTCOME_FAILED;
         res->error = pf_strdup(err.msg);
@@ -452,11 +476,25 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     PfErr err;
     PgConn *conn = NULL;
     SshForward *fwd = NULL;
-    PfErrCode orc = t->via ? tunnel_open(t, slot, &fwd, &err) : PF_OK;
-    int64_t t1 = pf_now_ms();
-    res->tunnel_ms = t->via ? t1 - t0 : 0;
-    if (orc == PF_OK)
-        orc = job_connect(t, fwd, &conn, &err);
+    PfErrCode orc = PF_OK;
+    int64_t t1 = t0;
+    if (slot && same_database(slot->kept_for, t)) {
+        /* The previous tenant's connection to this database, reset. */
+        conn = slot->kept;
+        fwd = slot->kept_fwd;
+        slot->kept = NULL;
+        slot->kept_fwd = NULL;
+        slot->kept_for = NULL;
+    } else {
+        if (slot)
+            job_slot_release(slot);
+        orc = t->via ? tunnel_open(t, slot, &fwd, &err) : PF_OK;
+        t1 = pf_now_ms();
+        res->tunnel_ms = t->via ? t1 - t0 : 0;
+        if (orc == PF_OK)
+            orc = job_connect(t, fwd, slot, &conn, &err);
+        res->new_connection = orc == PF_OK;
+    }
     if (orc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = writing ? OUTCOME_FAILED : OUTCOME_NONE;
@@ -470,11 +508,28 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     }
     res->connect_ms = pf_now_ms() - t1;
     job_slot_attach(slot, conn);
+    int trips_before = pg_conn_round_trips(conn);
 
+    /* A tenant: its schema is the session's search_path, and the survey looks for what the
+     * folder creates under the tenant's names. */
+    Codebase tenant_cb;
+    const Codebase *cb = run->cb;
+    bool schema_exists = true;
     PgSurvey survey;
-    PfErrCode rc =
-        pg_survey(conn, t->schema, t->table, res->lock_key, writing ? PG_LOCK_TAKE : PG_LOCK_CHECK,
-                  t->settings.lock_wait_ms, &t->settings.expect, run->cb, &survey, &err);
+    memset(&survey, 0, sizeof survey);
+    PfErrCode rc = PF_OK;
+    if (t->tenant_schema) {
+        fleet_tenant_codebase(run, t, &tenant_cb);
+        cb = &tenant_cb;
+        rc =
+            pg_tenant_enter(conn, t->tenant_schema,
+                            applying && writing && t->settings.create_schema, &schema_exists, &err);
+    }
+
+    if (rc == PF_OK)
+        rc = pg_survey(conn, t->schema, t->table, res->lock_key,
+                       writing ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
+                       &t->settings.expect, cb, &survey, &err);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED
@@ -493,9 +548,9 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     }
     /* A command that writes does not read the ledger of a target it could not lock. */
     if (!(survey.locked_by_other && writing)) {
-        plan_classify(run->cb, &survey.ledger, &res->plan);
+        plan_classify(cb, &survey.ledger, &res->plan);
         if (!survey.ledger.exists)
-            plan_no_ledger(&res->plan, run->cb, t->schema, t->table, &survey.no_ledger);
+            plan_no_ledger(&res->plan, cb, t->schema, t->table, &survey.no_ledger);
     }
     res->status = res->plan.status;
     if (survey.locked_by_other) {
@@ -516,17 +571,24 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
         }
         pf_log(PF_LOG_WARN, t->name, "%s", res->error);
     } else if (applying) {
-        if (atomic_load(interrupted))
+        if (atomic_load(interrupted)) {
             res->outcome = OUTCOME_INTERRUPTED;
-        else
-            apply_pending(run, conn, fwd, &survey, res, interrupted);
+        } else if (!schema_exists && res->plan.n_pending) {
+            res->outcome = OUTCOME_FAILED;
+            res->error = pf_asprintf("tenant schema \"%s\" does not exist in this database; "
+                                     "hint: create it, or set create_schema: true",
+                                     t->tenant_schema);
+            pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
+        } else {
+            apply_pending(run, conn, fwd, slot, &survey, res, interrupted);
+        }
         /* The wave's health gate, still under the lock (waves.c). */
         fleet_wave_check(conn, res, interrupted);
     } else if (run->mode == FLEET_MARK || run->mode == FLEET_REPAIR) {
         if (atomic_load(interrupted))
             res->outcome = writing ? OUTCOME_INTERRUPTED : OUTCOME_NONE;
         else
-            change_ledger(run, conn, fwd, &survey, res);
+            change_ledger(run, conn, fwd, slot, &survey, res);
     } else if (run->mode == FLEET_PLAN && !atomic_load(interrupted)) {
         fleet_job_preflight(run, conn, res);
     }
@@ -534,10 +596,20 @@ unlock:
     if (survey.lock_acquired && pg_lock_release(conn, res->lock_key, &err) != PF_OK)
         pf_log(PF_LOG_DEBUG, t->name, "unlock: %s (the lock goes with the session)", err.msg);
     pg_survey_clear(&survey);
+    if (t->tenant_schema)
+        fleet_tenant_codebase_clear(&tenant_cb);
     tunnel_blame(fwd, res);
-    res->round_trips = pg_conn_round_trips(conn);
     job_slot_detach(slot);
-    pg_conn_free(conn);
-    ssh_forward_close(fwd);
+    /* A tenant's connection serves the worker's next tenant of the same database, reset. */
+    bool keep = t->tenant_schema && slot && !atomic_load(interrupted) && pg_conn_reset(conn);
+    res->round_trips = pg_conn_round_trips(conn) - trips_before;
+    if (keep) {
+        slot->kept = conn;
+        slot->kept_fwd = fwd;
+        slot->kept_for = t;
+    } else {
+        pg_conn_free(conn);
+        ssh_forward_close(fwd);
+    }
     res->total_ms = pf_now_ms() - t0;
 }

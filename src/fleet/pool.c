@@ -82,6 +82,15 @@ void job_slot_attach(JobSlot *slot, PgConn *conn)
     pthread_mutex_unlock(slot->mutex);
 }
 
+void job_slot_release(JobSlot *slot)
+{
+    pg_conn_free(slot->kept);
+    ssh_forward_close(slot->kept_fwd);
+    slot->kept = NULL;
+    slot->kept_fwd = NULL;
+    slot->kept_for = NULL;
+}
+
 void job_slot_detach(JobSlot *slot)
 {
     if (!slot)
@@ -115,6 +124,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->slot_mutex);
         fleet_queue_done(&p->queue, result_failed(res));
     }
+    job_slot_release(w->slot);
     return NULL;
 }
 
@@ -282,17 +292,26 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
         out->targets[i].target = &run->inv->targets[run->selected[i]];
         out->targets[i].outcome = OUTCOME_SKIPPED;
     }
+    CbSchemaRefs *tenant_refs;
+    if (fleet_tenants_prepare(run, &tenant_refs, err) != PF_OK) {
+        fleet_tenants_free(tenant_refs);
+        return PF_ERR_INPUT;
+    }
     WaveResult *waves;
     size_t n_waves = fleet_waves_prepare(run, out, &waves);
     if (fleet_waves_check_terminal(run, waves, n_waves, err) != PF_OK) {
         fleet_waves_free(waves, n_waves);
+        fleet_tenants_free(tenant_refs);
         return PF_ERR_INPUT;
     }
     pf_utc_iso8601(out->started_at);
     int64_t t0 = pf_now_ms();
     /* The run's own copy: it carries the run id every plugin event names. */
     FleetRun run_copy = *run;
+    run_copy.tenant_refs = tenant_refs;
     run = &run_copy;
+    atomic_size_t connections;
+    atomic_init(&connections, 0);
     {
         char compact[32];
         size_t k = 0;
@@ -342,6 +361,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     for (int i = 0; i < p.n_workers; i++) {
         p.slots[i].mutex = &p.slot_mutex;
         p.slots[i].hub = hub;
+        p.slots[i].connections = &connections;
         p.workers[i] = (Worker){&p, &p.slots[i]};
     }
     if (rc == PF_OK)
@@ -370,6 +390,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
 
     out->interrupted = atomic_load(&p.interrupted) != 0;
     out->duration_ms = pf_now_ms() - t0;
+    out->connections = atomic_load(&connections);
     if (run->inv->n_waves) {
         out->waves = waves;
         out->n_waves = n_waves;
@@ -387,6 +408,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     free(p.slots);
     free(p.workers);
     free(p.threads);
+    fleet_tenants_free(tenant_refs);
     return rc;
 }
 

@@ -20,11 +20,16 @@ void fleet_job_preflight(const FleetRun *run, PgConn *conn, TargetResult *res)
     if (n == 0)
         return;
     const CbMigration **pending = pf_calloc(n, sizeof *pending);
+    /* A tenant's migrations as it will run them: named in its schemas. */
+    CbMigration *rewritten = t->tenant_schema && run->tenant_refs
+                                 ? fleet_tenant_migrations(run, t, res->plan.pending, n)
+                                 : NULL;
     for (size_t i = 0; i < n; i++)
-        pending[i] = &run->cb->migrations[res->plan.pending[i]];
+        pending[i] = rewritten ? &rewritten[i] : &run->cb->migrations[res->plan.pending[i]];
     Preflight p;
     preflight_analyze(pending, n, &p);
     free(pending);
+    fleet_tenant_migrations_free(rewritten, n);
 
     int major = res->identity.server_version ? atoi(res->identity.server_version) : 0;
     int64_t long_xact_ms = t->settings.preflight_long_xact_ms;

@@ -193,6 +193,7 @@ char *report_json(const ReportContext *ctx)
     if (*fr->run_id)
         cJSON_AddStringToObject(root, "run_id", fr->run_id);
     cJSON_AddNumberToObject(root, "duration_ms", (double)fr->duration_ms);
+    cJSON_AddNumberToObject(root, "connections", (double)fr->connections);
     cJSON_AddBoolToObject(root, "interrupted", fr->interrupted);
     cJSON_AddNumberToObject(root, "exit_code", ctx->exit_code);
     cJSON_AddItemToObject(root, "inventory", str_or_null(ctx->inventory_path));

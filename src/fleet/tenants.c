@@ -1,0 +1,108 @@
+/*
+ * Schema-per-tenant targets (docs/tenants.md): before a plan or an apply, where the folder
+ * names the schemas the selected tenants map, found once for the run (src/codebase/qualify.c);
+ * then, per tenant, its pending migrations with those names rewritten. The hashes stay the
+ * files' own: the ledger reads as if the files had been written for the tenant's schema.
+ */
+#include "fleet/internal.h"
+
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+PfErrCode fleet_tenants_prepare(const FleetRun *run, CbSchemaRefs **out, PfErr *err)
+{
+    *out = NULL;
+    const char **schemas = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < run->n; i++) {
+        const InvTarget *t = &run->inv->targets[run->selected[i]];
+        for (size_t k = 0; t->tenant_schema && k < t->n_schema_map; k++) {
+            bool seen = false;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = strcmp(schemas[j], t->schema_map[k].key) == 0;
+            if (!seen) {
+                PF_GROW(schemas, cap, n + 1);
+                schemas[n++] = t->schema_map[k].key;
+            }
+        }
+    }
+    if (n == 0)
+        return PF_OK;
+    CbSchemaRefs *r = pf_calloc(1, sizeof *r);
+    cb_schema_refs_find(run->cb, schemas, n, r);
+    free(schemas);
+    *out = r;
+    bool refuse = (run->mode == FLEET_APPLY || run->mode == FLEET_PLAN) && r->n_problems;
+    for (size_t i = 0; i < r->n_problems; i++) {
+        const CbTenantProblem *p = &r->problems[i];
+        pf_log(refuse ? PF_LOG_ERROR : PF_LOG_WARN, NULL, "%s:%zu:%zu: %s",
+               run->cb->migrations[p->migration].path, p->line, p->column, p->message);
+    }
+    if (refuse)
+        return pf_err_set(err, PF_ERR_INPUT,
+                          "%zu place(s) of the migrations folder cannot be rewritten for the "
+                          "tenant schemas (listed above); nothing was run",
+                          r->n_problems);
+    return PF_OK;
+}
+
+void fleet_tenants_free(CbSchemaRefs *r)
+{
+    cb_schema_refs_clear(r);
+    free(r);
+}
+
+CbMigration *fleet_tenant_migrations(const FleetRun *run, const InvTarget *t, const size_t *idx,
+                                     size_t n)
+{
+    const CbSchemaRefs *r = run->tenant_refs;
+    const char **to = pf_calloc(r->n_schemas ? r->n_schemas : 1, sizeof *to);
+    for (size_t k = 0; k < r->n_schemas; k++)
+        for (size_t j = 0; j < t->n_schema_map; j++)
+            if (strcmp(t->schema_map[j].key, r->schemas[k]) == 0)
+                to[k] = t->schema_map[j].value;
+    CbMigration *out = pf_calloc(n ? n : 1, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = run->cb->migrations[idx[i]];
+        out[i].chunks = cb_schema_refs_apply(r, run->cb, idx[i], to);
+    }
+    free(to);
+    return out;
+}
+
+void fleet_tenant_migrations_free(CbMigration *m, size_t n)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < n; i++)
+        cb_chunks_free(m[i].chunks, m[i].n_chunks);
+    free(m);
+}
+
+void fleet_tenant_codebase(const FleetRun *run, const InvTarget *t, Codebase *out)
+{
+    *out = *run->cb;
+    out->created = pf_calloc(out->n_created ? out->n_created : 1, sizeof *out->created);
+    for (size_t i = 0; i < out->n_created; i++) {
+        CbObject o = run->cb->created[i];
+        const char *from = o.space == CB_OBJECT_SCHEMA ? o.name : o.schema;
+        const char *to = NULL;
+        for (size_t j = 0; from && j < t->n_schema_map && !to; j++)
+            if (strcmp(t->schema_map[j].key, from) == 0)
+                to = t->schema_map[j].value;
+        /* The copy owns its names: cb_objects_free frees them. */
+        o.schema = pf_strdup(o.space != CB_OBJECT_SCHEMA && to ? to : o.schema);
+        o.name = pf_strdup(o.space == CB_OBJECT_SCHEMA && to ? to : o.name);
+        out->created[i] = o;
+    }
+}
+
+void fleet_tenant_codebase_clear(Codebase *cb)
+{
+    cb_objects_free(cb->created, cb->n_created);
+    cb->created = NULL;
+    cb->n_created = 0;
+}
