@@ -13,7 +13,9 @@
 #   scripts/fuzz.sh --no-build mask          # then runs each harness as a test
 #
 # Environment: FUZZ_SECONDS (per harness; 0 replays the kept inputs only), FUZZ_BUILD_DIR (default build-fuzz), FUZZ_ARGS (more
-# libFuzzer flags). New inputs that reach new code stay in build-fuzz/corpus/<harness>/ across
+# libFuzzer flags), FUZZ_SEED (libFuzzer's -seed: the same inputs in the same order on every
+# run; ctest sets it, so that the suite is a regression check that fails on a change, not on
+# luck; unset, each run explores anew). New inputs that reach new code stay in build-fuzz/corpus/<harness>/ across
 # runs; only the seeds in fuzz/corpus/ are committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,7 +125,9 @@ for h in "${harnesses[@]}"; do
     rm -f "$build/artifacts/$h"/*
     rc=0
     # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
-    "$bin" -max_total_time="$seconds" -max_len="$(max_len "$h")" -timeout=30 \
+    seed=()
+    [ -z "${FUZZ_SEED:-}" ] || seed=(-seed="$FUZZ_SEED")
+    "$bin" -max_total_time="$seconds" -max_len="$(max_len "$h")" -timeout=30 "${seed[@]}" \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/artifacts/$h/" \
         "${dict[@]}" ${FUZZ_ARGS:-} "$build/corpus/$h" "fuzz/corpus/$h" \
         >"$logs/$h.log" 2>&1 || rc=$?
