@@ -21,7 +21,9 @@ static const char usage_head[] =
     "in it). Each finding has a rule, a severity, a file and line, and a hint.\n\n"
     "Options:\n"
     "  -m, --migrations DIR   the folder to check (default: the inventory's migrations.dir)\n"
-    "  -i, --inventory FILE   the inventory (default: $PGFLEET_INVENTORY, else pgfleet.yaml)\n"
+    "  -i, --inventory FILE   the inventory (default: $PGFLEET_INVENTORY, else pgfleet.yaml);\n"
+    "                         with tenant schemas in it, also where the folder names a\n"
+    "                         schema they map but cannot be rewritten (docs/tenants.md)\n"
     "  -f, --format FMT       text (default) or json\n"
     "  -o, --output FILE      write the findings to FILE (atomically) instead of stdout\n"
     "  -h, --help             show this help\n\n"
@@ -130,6 +132,14 @@ int cmd_lint(int argc, char **argv)
         cmd_error(&err);
         goto out;
     }
+    /* An inventory with tenant schemas: where the folder names them but cannot be rewritten. */
+    size_t n_schemas = 0;
+    const char **schemas = inv ? inv_tenant_schemas(inv, NULL, 0, &n_schemas) : NULL;
+    Codebase *cb = NULL;
+    if (n_schemas && cb_read(dir, &cb, &err) == PF_OK)
+        lint_tenant_schemas(r, cb, schemas, n_schemas);
+    cb_free(cb);
+    free(schemas);
     code = exit_code(r);
     char *doc = json ? report_lint_json(r, code) : report_lint_text(r);
     if (pf_write_output(output, doc, "the findings", &err) != PF_OK) {

@@ -43,6 +43,8 @@ const LintRule lint_rules[] = {
     {"enum-value-use", LINT_ERROR, "a new enum value used in the transaction that adds it"},
     {"unterminated", LINT_ERROR, "a quote never closed, or cut by a statement-breakpoint"},
     {"byte-order-mark", LINT_ERROR, "a migration starting with a byte order mark"},
+    {"tenant-unmappable", LINT_ERROR,
+     "a schema tenants map, named where it cannot be rewritten (with -i)"},
     {"drop-table", LINT_WARNING, "DROP TABLE"},
     {"drop-column", LINT_WARNING, "ALTER TABLE ... DROP COLUMN"},
     {"drop-create", LINT_WARNING, "a rename generated as drop+create (table or column)"},
@@ -50,6 +52,24 @@ const LintRule lint_rules[] = {
     {"set-not-null", LINT_INFO, "ALTER COLUMN ... SET NOT NULL on an existing table"},
     {NULL, LINT_INFO, NULL},
 };
+
+void lint_tenant_schemas(LintResult *r, const Codebase *cb, const char *const *schemas, size_t n)
+{
+    CbSchemaRefs refs;
+    cb_schema_refs_find(cb, schemas, n, &refs);
+    LintOut o = {r, r->n};
+    for (size_t i = 0; i < refs.n_problems; i++) {
+        const CbTenantProblem *p = &refs.problems[i];
+        const CbMigration *m = &cb->migrations[p->migration];
+        const char *h = strstr(p->message, "; hint: ");
+        char *message =
+            h ? pf_strndup(p->message, (size_t)(h - p->message)) : pf_strdup(p->message);
+        char *hint = pf_strdup(h ? h + 8 : "see docs/tenants.md");
+        lint_emit(&o, "tenant-unmappable", m->path, m->tag, (int)p->line, (int)p->column, message,
+                  hint);
+    }
+    cb_schema_refs_clear(&refs);
+}
 
 const char *lint_severity_name(LintSeverity s)
 {

@@ -46,6 +46,11 @@ typedef struct LintResult {
 PfErrCode lint_folder(const char *dir, LintResult **out, PfErr *err);
 void lint_result_free(LintResult *r);
 
+/* Schema-per-tenant (docs/tenants.md): add a tenant-unmappable finding, after the others, for
+ * each place of cb (the folder lint_folder read, as cb_read reads it) naming one of the n
+ * schemas the inventory's tenants map where it cannot be rewritten. */
+void lint_tenant_schemas(LintResult *r, const Codebase *cb, const char *const *schemas, size_t n);
+
 /* Findings of each severity (counts indexed by LintSeverity). */
 void lint_counts(const LintResult *r, size_t counts[3]);
 

@@ -15,22 +15,12 @@
 PfErrCode fleet_tenants_prepare(const FleetRun *run, CbSchemaRefs **out, PfErr *err)
 {
     *out = NULL;
-    const char **schemas = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < run->n; i++) {
-        const InvTarget *t = &run->inv->targets[run->selected[i]];
-        for (size_t k = 0; t->tenant_schema && k < t->n_schema_map; k++) {
-            bool seen = false;
-            for (size_t j = 0; j < n && !seen; j++)
-                seen = strcmp(schemas[j], t->schema_map[k].key) == 0;
-            if (!seen) {
-                PF_GROW(schemas, cap, n + 1);
-                schemas[n++] = t->schema_map[k].key;
-            }
-        }
-    }
-    if (n == 0)
+    size_t n;
+    const char **schemas = inv_tenant_schemas(run->inv, run->selected, run->n, &n);
+    if (n == 0) {
+        free(schemas);
         return PF_OK;
+    }
     CbSchemaRefs *r = pf_calloc(1, sizeof *r);
     cb_schema_refs_find(run->cb, schemas, n, r);
     free(schemas);

@@ -221,6 +221,10 @@ char **inv_dsn_secrets(const char *dsn, size_t *n);
  * that letter alone. dsn may be NULL (text is copied). Caller frees. Thread-safe. */
 char *inv_dsn_scrub(const char *text, const char *dsn);
 
+/* The folder schemas that the tenant targets among idx[0..n) map (every target when idx is
+ * NULL), each once, in first-seen order: borrowed strings in an array the caller frees. */
+const char **inv_tenant_schemas(const Inventory *inv, const size_t *idx, size_t n, size_t *count);
+
 /* The tunnel named name, or NULL. */
 const InvTunnel *inv_tunnel(const Inventory *inv, const char *name);
 

@@ -315,6 +315,28 @@ static void tunnel_free(InvTunnel *t)
     free(t->via);
 }
 
+const char **inv_tenant_schemas(const Inventory *inv, const size_t *idx, size_t n, size_t *count)
+{
+    const char **out = NULL;
+    size_t cap = 0;
+    *count = 0;
+    if (!idx)
+        n = inv->n;
+    for (size_t i = 0; i < n; i++) {
+        const InvTarget *t = &inv->targets[idx ? idx[i] : i];
+        for (size_t k = 0; t->tenant_schema && k < t->n_schema_map; k++) {
+            bool seen = false;
+            for (size_t j = 0; j < *count && !seen; j++)
+                seen = strcmp(out[j], t->schema_map[k].key) == 0;
+            if (!seen) {
+                PF_GROW(out, cap, *count + 1);
+                out[(*count)++] = t->schema_map[k].key;
+            }
+        }
+    }
+    return out;
+}
+
 const InvTunnel *inv_tunnel(const Inventory *inv, const char *name)
 {
     for (size_t i = 0; name && i < inv->n_tunnels; i++) {

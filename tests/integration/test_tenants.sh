@@ -6,7 +6,7 @@
 # -j connections. A tenant that fails leaves the others applied and itself unchanged; a second
 # run changes nothing; a tenant added later is migrated alone; a missing schema is reported
 # unless create_schema; a folder that names public where it cannot be rewritten is refused by
-# plan and apply before anything connects.
+# plan and apply before anything connects, and named by lint.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 
@@ -152,5 +152,13 @@ for cmd in plan apply; do
         "$cmd names the string holding public with its place"
 done
 assert_eq "$before" "$(pf_connections)" "nothing connected for the refused folder"
+pf bad_lint lint -i "$PF_TMP/bad.yaml" -f json -o "$PF_TMP/bad_lint.json"
+assert_eq 2 "$RC" "lint with the tenants' inventory finds errors (exit 2)"
+assert_eq "tenant-unmappable $BAD/0000_ext.sql 1:1
+tenant-unmappable $BAD/0001_dyn.sql 1:21" \
+    "$(jget "$PF_TMP/bad_lint.json" '"\n".join("%s %s %d:%d" % (f["rule"], f["file"], f["line"], f["column"]) for f in d["findings"] if f["rule"] == "tenant-unmappable")')" \
+    "lint names both places with the tenant-unmappable rule"
+pf good_lint lint -i "$INV"
+assert_eq 0 "$RC" "lint of the tenants' own folder finds nothing"
 
 pf_done
