@@ -623,7 +623,7 @@ static void test_rules(void **state)
             assert_string_not_equal(q->id, r->id);
         assert_true(r->summary && r->summary[0]);
     }
-    assert_int_equal(n, 19);
+    assert_int_equal(n, 20);
     assert_string_equal(lint_severity_name(LINT_ERROR), "error");
     assert_string_equal(lint_severity_name(LINT_WARNING), "warning");
     assert_string_equal(lint_severity_name(LINT_INFO), "info");
