@@ -141,7 +141,8 @@ static void check_codebase(const Codebase *cb)
         for (size_t k = 0; k < i; k++)
             if (strcmp(cb->migrations[k].tag, m->tag) == 0)
                 fail("two migrations with one tag");
-        cb_escape_chunk(m);
+        if (m->escape != cb_escape_chunk(m))
+            fail("a migration's escape is not cb_escape_chunk's");
     }
     for (size_t i = 0; i < cb->n_notes; i++) {
         bool named = false;

@@ -30,6 +30,8 @@ typedef struct CbMigration {
     size_t sql_len;
     char **chunks; /* sql split on "--> statement-breakpoint"; chunks[i] NUL-terminated */
     size_t n_chunks;
+    size_t escape; /* cb_escape_chunk's answer, worked out by cb_read (on the reading thread:
+                      per-target workers read it here rather than parse SQL themselves) */
 } CbMigration;
 
 /* Something about the folder as a whole that every target's report should say once, not an
@@ -87,10 +89,12 @@ void cb_split(const char *sql, size_t len, char ***chunks, size_t *n);
 
 /* Whether a chunk ends the transaction at its top level (COMMIT, END, ROLLBACK, ABORT, PREPARE
  * TRANSACTION, with or without AND CHAIN): after such a chunk drizzle-orm's later chunks no
- * longer run inside its transaction (src/codebase/escape.c). */
+ * longer run inside its transaction (src/codebase/escape.c). Reads the chunk with PostgreSQL's
+ * parser (src/sql/), so call it where the folder is read, not on worker threads. */
 bool cb_chunk_escapes(const char *chunk, size_t len);
 
-/* The 1-based number of m's first chunk that cb_chunk_escapes, or 0 when it stays inside. */
+/* The 1-based number of m's first chunk that cb_chunk_escapes, or 0 when it stays inside.
+ * cb_read keeps it in m->escape. */
 size_t cb_escape_chunk(const CbMigration *m);
 
 /* An object that a migration creates with a statement that fails when it exists already:
@@ -115,8 +119,10 @@ typedef struct CbObject {
 
 /* Every such object the migrations of cb create, in run order, each once; one that an earlier
  * statement drops first (DROP ... IF EXISTS, then CREATE) is left out, since its CREATE cannot
- * fail. Statements are read with the lexer (src/codebase/sqllex.h): nothing inside strings,
- * comments or dollar-quoted bodies counts. *out is the caller's: free it with cb_objects_free. */
+ * fail. Statements are read with PostgreSQL's parser (src/sql/), a chunk it refuses with the
+ * lexer (src/codebase/sqllex.h): nothing inside strings, comments, function bodies or DO
+ * blocks counts. Parses: call it where the folder is read. *out is the caller's: free it with
+ * cb_objects_free. */
 void cb_created(const Codebase *cb, CbObject **out, size_t *n);
 void cb_objects_free(CbObject *objects, size_t n);
 

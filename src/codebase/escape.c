@@ -11,19 +11,26 @@
  * escape, pgfleet sends chunks one by one and a BEGIN there opens a transaction as it does
  * for drizzle.)
  *
- * The test is lexical and conservative: a chunk counts as soon as one of its top-level
- * statements starts with one of those keywords (SAVEPOINT, RELEASE and ROLLBACK TO stay inside
- * the transaction and do not count). Text inside strings, comments, dollar quotes and
- * BEGIN ATOMIC ... END bodies is never read as a statement. Counting a chunk that did not need
- * it costs round trips, never correctness: from the first escape on, pgfleet sends one chunk
- * per query, which is what drizzle does for every chunk.
+ * The chunk is read with the statement model (src/sql/, PostgreSQL's parser): it counts when
+ * one of its top-level statements ends the transaction (sql_ends_transaction). SAVEPOINT,
+ * RELEASE and ROLLBACK TO stay inside it; COMMIT / ROLLBACK PREPARED end nothing (PostgreSQL
+ * refuses them inside a transaction block); statements in function bodies, DO blocks,
+ * strings and comments are not top-level. A chunk the parser refuses falls back to the
+ * lexical test below: a top-level statement that starts with one of those keywords.
+ * Counting a chunk that did not need it costs round trips, never correctness: from the first
+ * escape on, pgfleet sends one chunk per query, which is what drizzle does for every chunk.
+ *
+ * The answer is worked out once per migration when the folder is read (CbMigration.escape),
+ * on the main thread: the parser stays off the per-target workers that apply it.
  */
 #include "codebase/codebase.h"
 #include "codebase/sqllex.h"
+#include "sql/sql.h"
 
 #include <string.h>
 
-/* Whether the statement starting at token first (followed by next) ends the transaction. */
+/* The fallback: whether the statement starting at token first (followed by next) ends the
+ * transaction, by its first words. */
 static bool controls_transaction(const char *text, const SqlToken *first, const SqlToken *next)
 {
     if (sqllex_is(text, first, "rollback"))
@@ -47,7 +54,14 @@ static void on_statement(const SqlStmt *st, void *escapes)
 bool cb_chunk_escapes(const char *chunk, size_t len)
 {
     bool escapes = false;
-    sqlstmt_each(chunk, len, on_statement, &escapes);
+    SqlChunk *c = sql_parse(chunk, len);
+    if (c->parsed) {
+        for (size_t i = 0; i < c->n && !escapes; i++)
+            escapes = sql_ends_transaction(&c->stmts[i]);
+    } else {
+        sqlstmt_each(chunk, len, on_statement, &escapes);
+    }
+    sql_chunk_free(c);
     return escapes;
 }
 

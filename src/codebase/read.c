@@ -126,14 +126,14 @@ out:
     return rc;
 }
 
-/* A note for each migration with a chunk that ends drizzle's transaction, then every note in
- * the run order of its migration (the layout readers add theirs as they go). */
+/* Each migration's escape chunk (kept in m->escape), a note for each one that has one, then
+ * every note in the run order of its migration (the layout readers add theirs as they go). */
 static void note_escapes(Codebase *cb)
 {
     size_t cap = cb->n_notes;
     for (size_t i = 0; i < cb->n; i++) {
-        const CbMigration *m = &cb->migrations[i];
-        size_t esc = cb_escape_chunk(m);
+        CbMigration *m = &cb->migrations[i];
+        size_t esc = m->escape = cb_escape_chunk(m);
         if (!esc)
             continue;
         PF_GROW(cb->notes, cap, cb->n_notes + 1);

@@ -186,7 +186,7 @@ static void build_batch(const PgApplyRequest *req, int server_version, bool firs
         const CbMigration *mig = req->migrations[*m];
         if (*m > start && req->per_migration)
             batch_put(b, "BEGIN;\n");
-        size_t esc = cb_escape_chunk(mig);
+        size_t esc = mig->escape; /* cb_escape_chunk's, from cb_read: no parsing here */
         size_t upto = esc ? esc : mig->n_chunks;
         for (size_t c = 0; c < upto; c++) {
             char what[32];

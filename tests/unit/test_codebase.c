@@ -677,6 +677,27 @@ static void test_journal_nul_byte(void **state)
     }
 }
 
+/* cb_read works out each migration's escape chunk once (m->escape), for the workers that
+ * apply it; the note names the same chunk. */
+static void test_escape_read_once(void **state)
+{
+    char *dir = journal_dir("{\"entries\": [{\"tag\": \"0000_a\", \"when\": 1}, "
+                            "{\"tag\": \"0001_b\", \"when\": 2}]}");
+    put_str(dir, "0000_a.sql", "CREATE TABLE a (id int);");
+    put_str(dir, "0001_b.sql",
+            "ALTER TABLE a ADD COLUMN b int;" MARKER "\nCOMMIT;" MARKER
+            "\nCREATE INDEX CONCURRENTLY a_b ON a (b);");
+    Codebase *cb = expect_ok(dir);
+    assert_int_equal(cb->migrations[0].escape, 0);
+    assert_int_equal(cb->migrations[1].escape, 2);
+    assert_int_equal(cb->n_notes, 1);
+    assert_string_equal(cb->notes[0].kind, "ends_transaction");
+    assert_non_null(strstr(cb->notes[0].message, "at statement 2 of 3"));
+    cb_free(cb);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_v1_nul_byte(void **state)
 {
     char *dir = make_tmp();
@@ -987,6 +1008,7 @@ int main(void)
         cmocka_unit_test(test_journal_when_not_increasing),
         cmocka_unit_test(test_journal_when_notes),
         cmocka_unit_test(test_journal_nul_byte),
+        cmocka_unit_test(test_escape_read_once),
         cmocka_unit_test(test_v1_nul_byte),
         cmocka_unit_test(test_journal_errors),
         cmocka_unit_test(test_journal_accepted_variants),

@@ -1,4 +1,5 @@
-/* Which chunks end drizzle's transaction (src/codebase/escape.c). */
+/* Which chunks end drizzle's transaction (src/codebase/escape.c), read with PostgreSQL's parser
+ * (src/sql/) and, for a chunk it refuses, by first words. */
 #include "codebase/codebase.h"
 
 #include <setjmp.h>
@@ -51,6 +52,36 @@ static void test_statements_that_stay_inside(void **state)
     assert_false(escapes(""));
 }
 
+/* What PostgreSQL's parser tells apart that the first words did not: ROLLBACK WORK /
+ * TRANSACTION TO stays inside; COMMIT / ROLLBACK PREPARED end nothing (PostgreSQL refuses them
+ * inside a transaction block); a COMMIT in a LANGUAGE sql body is the procedure's. */
+static void test_read_by_the_parser(void **state)
+{
+    (void)state;
+    assert_false(escapes("ROLLBACK TRANSACTION TO SAVEPOINT s;"));
+    assert_false(escapes("ROLLBACK WORK TO s;"));
+    assert_false(escapes("COMMIT PREPARED 'x';"));
+    assert_false(escapes("ROLLBACK PREPARED 'x';"));
+    assert_false(escapes("PREPARE q AS SELECT 1;"));
+    assert_false(escapes("CREATE PROCEDURE p() LANGUAGE sql AS $$ UPDATE t SET a = 1; COMMIT $$;"));
+    assert_false(escapes("SELECT 1 AS \"end\"; SELECT 'ROLLBACK';"));
+    assert_true(escapes("END WORK;"));
+    assert_true(escapes("ROLLBACK AND CHAIN;"));
+    assert_true(escapes("/* c */ SELECT 1; -- c\nABORT TRANSACTION"));
+    assert_true(escapes("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;"
+                        "\nCOMMIT;"));
+}
+
+/* A chunk the parser refuses is read by its first words, as before the parser. */
+static void test_unparsed_falls_back(void **state)
+{
+    (void)state;
+    assert_true(escapes("COMMIT;\n\\c otherdb"));
+    assert_true(escapes("SELEC 1; END;"));
+    assert_false(escapes("\\c otherdb\nSELECT 1;"));
+    assert_false(escapes("SELECT 'COMMIT; -- never closed"));
+}
+
 static void test_first_escaping_chunk(void **state)
 {
     (void)state;
@@ -67,6 +98,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_statements_that_end_it),
         cmocka_unit_test(test_statements_that_stay_inside),
+        cmocka_unit_test(test_read_by_the_parser),
+        cmocka_unit_test(test_unparsed_falls_back),
         cmocka_unit_test(test_first_escaping_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
