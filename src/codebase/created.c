@@ -4,14 +4,18 @@
  * fail when the object exists. A database without the ledger that holds one of them was not
  * made by these migrations, and applying them would fail on it (docs/statuses.md, unmanaged).
  *
- * Each chunk is lexed and cut at top-level semicolons, as preflight does; only a statement's
- * first words are read. A DROP of an object before its CREATE (the DROP ... IF EXISTS, CREATE
- * idiom) means that CREATE cannot fail, so the object is left out.
+ * Each chunk is read with the statement model (src/sql/, PostgreSQL's parser): the objects
+ * its top-level statements create without IF NOT EXISTS, OR REPLACE or TEMP (CREATE TABLE AS
+ * and SELECT ... INTO included, and what CREATE SCHEMA's own elements create), and those they
+ * drop. A chunk the parser refuses falls back to the lexer: its statements cut at top-level
+ * semicolons, and only their first words read. A DROP of an object before its CREATE (the
+ * DROP ... IF EXISTS, CREATE idiom) means that CREATE cannot fail, so the object is left out.
  */
 #include "codebase/codebase.h"
 
 #include "codebase/sqllex.h"
 #include "core/mem.h"
+#include "sql/sql.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -169,9 +173,53 @@ static void on_statement(const SqlStmt *st, void *c)
     statement(c, st);
 }
 
+/* The entry of kinds for an object of the model, or -1 for kinds that do not count. */
+static int model_kind(SqlObjKind kind)
+{
+    static const struct {
+        SqlObjKind kind;
+        const char *name;
+    } map[] = {
+        {SQL_OBJ_TABLE, "table"},          {SQL_OBJ_FOREIGN_TABLE, "table"}, {SQL_OBJ_VIEW, "view"},
+        {SQL_OBJ_MATVIEW, "materialized"}, {SQL_OBJ_SEQUENCE, "sequence"},   {SQL_OBJ_TYPE, "type"},
+        {SQL_OBJ_DOMAIN, "domain"},        {SQL_OBJ_SCHEMA, "schema"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (map[i].kind != kind)
+            continue;
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+            if (strcmp(kinds[k].first, map[i].name) == 0)
+                return (int)k;
+    }
+    return -1;
+}
+
+static void model_statement(Ctx *c, const SqlStatement *st)
+{
+    for (size_t i = 0; i < st->n_objects; i++) {
+        const SqlObject *o = &st->objects[i];
+        int k = model_kind(o->kind);
+        if (k < 0 || !o->name.name)
+            continue;
+        bool schema = kinds[k].space == CB_OBJECT_SCHEMA;
+        if (o->action == SQL_ACT_CREATE && !o->if_not_exists && !o->or_replace && !o->temporary)
+            add(c, false, k, schema ? NULL : pf_strdup(o->name.schema), pf_strdup(o->name.name));
+        else if (o->action == SQL_ACT_DROP)
+            add(c, true, k, schema ? NULL : pf_strdup(o->name.schema), pf_strdup(o->name.name));
+    }
+}
+
 static void chunk(Ctx *c, const char *text)
 {
-    sqlstmt_each(text, strlen(text), on_statement, c);
+    size_t len = strlen(text);
+    SqlChunk *sc = sql_parse(text, len);
+    if (sc->parsed) {
+        for (size_t i = 0; i < sc->n; i++)
+            model_statement(c, &sc->stmts[i]);
+    } else {
+        sqlstmt_each(text, len, on_statement, c);
+    }
+    sql_chunk_free(sc);
 }
 
 void cb_created(const Codebase *cb, CbObject **out, size_t *n)

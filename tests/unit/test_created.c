@@ -1,6 +1,7 @@
 /*
  * cb_created (src/codebase/created.c): which objects the migrations create with a statement
- * that fails when the object exists already, read with the lexer, in run order, each once.
+ * that fails when the object exists already, read with PostgreSQL's parser (a chunk it refuses
+ * by first words), in run order, each once.
  */
 #include "codebase/codebase.h"
 
@@ -141,6 +142,38 @@ static void test_each_once_drop_first(void **state)
                    &once0, &once1);
 }
 
+/* What only the parser sees: SELECT ... INTO creates a table, CREATE SCHEMA's elements are
+ * created in it, composite and range types are types; temporary views and sequences, and
+ * what a LANGUAGE sql body or a BEGIN ATOMIC body holds, do not count. */
+MIG(parsed, "SELECT 1 AS id INTO \"from_select\";",
+    "CREATE SCHEMA \"tenant\" CREATE TABLE \"t\" (id int) CREATE VIEW v AS SELECT 1;",
+    "CREATE TYPE \"pair\" AS (x int, y int); CREATE TYPE r AS RANGE (subtype = int4);",
+    "CREATE TEMP VIEW tv AS SELECT 1; CREATE TEMPORARY SEQUENCE ts;",
+    "CREATE PROCEDURE p() LANGUAGE sql AS $$ CREATE TABLE in_body (id int) $$;",
+    "CREATE TABLE IF NOT EXISTS \"ctas\" AS SELECT 1; CREATE TABLE \"ctas2\" AS SELECT 1;");
+
+static void test_read_by_the_parser(void **state)
+{
+    ASSERT_CREATED("table -.from_select@0 r\n"
+                   "schema -.tenant@0 n\n"
+                   "table tenant.t@0 r\n"
+                   "view tenant.v@0 r\n"
+                   "type -.pair@0 t\n"
+                   "type -.r@0 t\n"
+                   "table -.ctas2@0 r\n",
+                   &parsed, NULL);
+}
+
+/* A chunk the parser refuses is read by first words, as before the parser: the psql
+ * meta-command does not hide the CREATE TABLE before it, nor the DROP in the next chunk. */
+MIG(unparsed, "CREATE TABLE \"before\" (id int);\n\\c otherdb\n",
+    "DROP TABLE IF EXISTS \"after\"; SELEC 1;", "CREATE TABLE \"after\" (id int);");
+
+static void test_unparsed_falls_back(void **state)
+{
+    ASSERT_CREATED("table -.before@0 r\n", &unparsed, NULL);
+}
+
 static void test_empty(void **state)
 {
     Codebase cb = {.dir = "x"};
@@ -156,7 +189,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_drizzle_kit_output),   cmocka_unit_test(test_case_folding),
         cmocka_unit_test(test_harmless_statements),  cmocka_unit_test(test_other_forms),
-        cmocka_unit_test(test_each_once_drop_first), cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_each_once_drop_first), cmocka_unit_test(test_read_by_the_parser),
+        cmocka_unit_test(test_unparsed_falls_back),  cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
