@@ -1,14 +1,16 @@
 /*
  * Fuzzing the inventory loader through its public entry point, inv_load_discover: the input is
  * the inventory file (written to the scratch directory for each run). The discover callback
- * adds one target per `config` pair of each plugin entry (name = key, dsn = value), so that
- * inv_discovered_add gets fuzzed values too. A loaded inventory is then selected from
- * (inv_select, inv_waves_select) and looked up (inv_tunnel, inv_wave, inv_label).
+ * adds one target per `config` pair of each plugin entry (name = key, dsn = value, every third
+ * one a tenant in schema = value), so that inv_discovered_add gets fuzzed values too. A loaded
+ * inventory is then selected from (inv_select, inv_waves_select) and looked up (inv_tunnel,
+ * inv_wave, inv_label).
  *
  * Checked beyond the sanitizers: a failure says why and leaves no inventory; every target has a
  * name (unique), a dsn and its masked form, and the masking property of dsn_check.h holds for
- * its dsn; every duration is within the bound docs/inventory.md gives; waves own each target
- * once, the first wave that selects it; selections are in inventory order.
+ * its dsn; a tenant's schema is a name of 1 to 63 bytes with a schema_map; every duration is
+ * within the bound docs/inventory.md gives; waves own each target once, the first wave that
+ * selects it; selections are in inventory order.
  *
  * The environment has the variables the documented inventories use (docs/inventory.md).
  */
@@ -56,8 +58,13 @@ static PfErrCode discover(void *ctx, Inventory *inv, InvDiscovery *d, PfErr *err
         const InvPlugin *pl = &inv->plugins[p];
         for (size_t c = 0; c < pl->n_config && c < 16; c++) {
             const InvLabel *kv = &pl->config[c];
-            PfErrCode rc = inv_discovered_add(d, pl, kv->key, kv->value, pl->config, pl->n_config,
-                                              NULL, c % 2 ? kv->key : NULL, err);
+            InvDiscovered found = {.name = kv->key,
+                                   .dsn = kv->value,
+                                   .labels = pl->config,
+                                   .n_labels = pl->n_config,
+                                   .table = c % 2 ? kv->key : NULL,
+                                   .tenant_schema = c % 3 == 2 ? kv->value : NULL};
+            PfErrCode rc = inv_discovered_add(d, pl, &found, err);
             if (rc != PF_OK)
                 return rc;
         }
@@ -143,6 +150,10 @@ static void check_inventory(const Inventory *inv)
         if (!t->name || !*t->name || !t->dsn || !t->dsn_masked || !t->schema || !t->table)
             fail("a target without name, dsn, masked dsn, schema or table", t->name);
         check_settings(&t->settings, t->name);
+        if (t->tenant_schema && (!*t->tenant_schema || strlen(t->tenant_schema) > 63 ||
+                                 t->n_schema_map == 0 || !t->schema_map))
+            fail("a tenant without a schema name of 1 to 63 bytes, or without a schema_map",
+                 t->name);
         if (i < MAX_DSN_CHECKS)
             fz_check_dsn(t->dsn);
         if (inv->n <= MAX_UNIQUE_CHECK)

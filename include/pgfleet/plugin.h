@@ -14,8 +14,17 @@
  * worker threads (not always the same thread). Do not rely on thread-local storage across
  * calls. A callback blocks the run while it runs (the other workers wait at their next event).
  *
- * Compatibility: pgfleet refuses a plugin whose abi_version differs from
- * PGFLEET_PLUGIN_ABI_VERSION. The version changes whenever a struct here changes.
+ * Compatibility: abi_version is the version of this header the plugin was built against.
+ * pgfleet loads plugins of every version from 1 up to its own PGFLEET_PLUGIN_ABI_VERSION and
+ * refuses any other (a plugin built for a newer pgfleet, or a garbage version). The version
+ * changes whenever a struct here changes, and a change only ever adds fields at the end of a
+ * struct, so that older plugins keep working unrebuilt:
+ *   - a struct a plugin fills (PgfleetPlugin, PgfleetTarget) is read by pgfleet only as far as
+ *     the plugin's abi_version has it: a version-1 plugin's PgfleetTarget ends at `table`, and
+ *     pgfleet never reads `tenant_schema` from it (it is taken as NULL);
+ *   - a struct pgfleet fills (PgfleetEvent) is whole; an older plugin does not see the fields
+ *     added after its version.
+ * Versions: 1, the first; 2, PgfleetTarget.tenant_schema.
  */
 #ifndef PGFLEET_PLUGIN_H
 #define PGFLEET_PLUGIN_H
@@ -27,7 +36,7 @@
 extern "C" {
 #endif
 
-#define PGFLEET_PLUGIN_ABI_VERSION 1
+#define PGFLEET_PLUGIN_ABI_VERSION 2
 
 /* What a callback returns. */
 #define PGFLEET_OK 0     /* carry on */
@@ -94,15 +103,19 @@ typedef struct PgfleetEvent {
     const char *migration_result; /* after: "applied", "failed" or "not_applied" */
 } PgfleetEvent;
 
-/* A target a plugin adds to the inventory. name and dsn are required; schema and table may
- * be NULL (the inventory's migrations: defaults). The inventory's defaults apply to it. */
+/* A target a plugin adds to the inventory. name and dsn are required; the others may be NULL.
+ * The inventory's defaults apply to it. */
 typedef struct PgfleetTarget {
     const char *name;
     const char *dsn;
     const PgfleetKV *labels;
     size_t n_labels;
-    const char *schema;
-    const char *table;
+    const char *schema; /* the LEDGER's schema; NULL: the inventory's (for a tenant: its schema) */
+    const char *table;  /* the ledger's table; NULL: the inventory's */
+    /* Since version 2. Schema-per-tenant (docs/tenants.md): the schema the folder is applied in,
+     * as a target's `schema:` key; NULL: not a tenant. A tenant's ledger is in this schema
+     * unless `schema` names another, and the folder's public schema maps to it. */
+    const char *tenant_schema;
 } PgfleetTarget;
 
 /* Handed to discover: add one target. Returns PGFLEET_OK, or PGFLEET_ERROR with err filled
@@ -111,7 +124,7 @@ typedef struct PgfleetTarget {
 typedef int (*PgfleetAddTarget)(void *ctx, const PgfleetTarget *t, char *err, size_t err_size);
 
 typedef struct PgfleetPlugin {
-    int abi_version;  /* PGFLEET_PLUGIN_ABI_VERSION */
+    int abi_version;  /* PGFLEET_PLUGIN_ABI_VERSION, as this header defines it */
     const char *name; /* short, for messages ("exec") */
     /* Required. config: the entry's `config` mapping as key/value strings (a list value is
      * joined with ","); ${VAR} already expanded. *state is handed to every other callback.

@@ -182,13 +182,25 @@ typedef PfErrCode (*InvDiscoverFn)(void *ctx, Inventory *inv, InvDiscovery *d, P
 PfErrCode inv_load_discover(const char *path, InvDiscoverFn discover, void *ctx, Inventory **out,
                             PfErr *err);
 
-/* Add a target found by the plugin source: name and dsn required; schema and table NULL for
- * the inventory's; the defaults apply as to a file's target. PF_ERR_INPUT ("FILE:LINE:COL:
- * plugin PATH: target 'x' ...", at the plugin's entry) for an empty name or dsn, a bad label
- * key, a bad schema or table, or a name the inventory already has. Copies everything. */
-PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const char *name,
-                             const char *dsn, const InvLabel *labels, size_t n_labels,
-                             const char *schema, const char *table, PfErr *err);
+/* A target as a plugin describes it (borrowed strings; NULL where not given). */
+typedef struct InvDiscovered {
+    const char *name; /* required */
+    const char *dsn;  /* required */
+    const InvLabel *labels;
+    size_t n_labels;
+    const char *schema;        /* ledger schema; NULL: the inventory's, or a tenant's own */
+    const char *table;         /* ledger table; NULL: the inventory's */
+    const char *tenant_schema; /* the schema the folder is applied in; NULL: not a tenant */
+} InvDiscovered;
+
+/* Add a target found by the plugin source. The defaults apply as to a file's target, and a
+ * tenant's as to a file's target with `schema:` (its ledger in its schema unless found->schema
+ * names one; public mapped to it). PF_ERR_INPUT ("FILE:LINE:COL: plugin PATH: target 'x' ...",
+ * at the plugin's entry) for an empty name or dsn, a bad label key, a ledger schema or table or
+ * a tenant schema that is empty or longer than 63 bytes, or a name the inventory already has.
+ * Copies everything. */
+PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const InvDiscovered *found,
+                             PfErr *err);
 
 /* Expand ${VAR} and ${VAR:-default} in s using getenv, and ${each}/${each.KEY} from the
  * given bindings (n_each pairs, key "" for a scalar item; may be 0). Returns a new string, or

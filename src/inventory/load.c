@@ -878,7 +878,8 @@ static PfErrCode build_schema_map(Loader *L, const yaml_node_t *map, InvTarget *
 }
 
 /* A tenant target: its ledger in its schema unless the target names one, and public mapped to
- * its schema unless it has a schema_map. */
+ * its schema unless it has a schema_map. Also for discovered targets (entry NULL: they have
+ * no schema_map). */
 static PfErrCode finish_tenant(Loader *L, const yaml_node_t *entry, InvTarget *t,
                                bool ledger_schema_set)
 {
@@ -1154,23 +1155,29 @@ static bool label_key_ok(const char *k)
     return *k && strcmp(k, "name") != 0 && !strpbrk(k, ",=! \t\r\n");
 }
 
-PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const char *name,
-                             const char *dsn, const InvLabel *labels, size_t n_labels,
-                             const char *schema, const char *table, PfErr *err)
+static bool ident_ok(const char *s, size_t max)
+{
+    return *s && strlen(s) <= max;
+}
+
+PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const InvDiscovered *found,
+                             PfErr *err)
 {
     Loader *L = d->L;
     Inventory *inv = L->inv;
     size_t max_ident = (size_t)key_at(INV_AT_MIGRATIONS, "schema")->max;
-    const char *what = NULL;
+    const char *name = found->name, *what = NULL;
     if (!name || !*name)
         what = "a discovered target has no name";
-    else if (!dsn || !*dsn)
+    else if (!found->dsn || !*found->dsn)
         what = "has no dsn";
-    else if ((schema && (!*schema || strlen(schema) > max_ident)) ||
-             (table && (!*table || strlen(table) > max_ident)))
+    else if ((found->schema && !ident_ok(found->schema, max_ident)) ||
+             (found->table && !ident_ok(found->table, max_ident)))
         what = "has an empty ledger schema or table, or one longer than 63 bytes";
-    for (size_t i = 0; !what && i < n_labels; i++)
-        if (!labels[i].key || !label_key_ok(labels[i].key) || !labels[i].value)
+    else if (found->tenant_schema && !ident_ok(found->tenant_schema, max_ident))
+        what = "has an empty tenant schema, or one longer than 63 bytes";
+    for (size_t i = 0; !what && i < found->n_labels; i++)
+        if (!found->labels[i].key || !label_key_ok(found->labels[i].key) || !found->labels[i].value)
             what = "has a bad label key (non-empty, not 'name', without ',', '=', '!' or "
                    "whitespace)";
     if (!what && inv->n >= L->max_targets)
@@ -1186,13 +1193,16 @@ PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const cha
                           source->line, source->column, source->path, name ? name : "", what);
     InvTarget t = {0};
     t.name = copy;
-    t.dsn = pf_strdup(dsn);
-    t.dsn_masked = inv_mask_dsn(dsn);
-    t.labels = pf_calloc(n_labels ? n_labels : 1, sizeof *t.labels);
-    for (size_t i = 0; i < n_labels; i++)
-        t.labels[t.n_labels++] = (InvLabel){pf_strdup(labels[i].key), pf_strdup(labels[i].value)};
-    t.schema = pf_strdup(schema ? schema : L->schema);
-    t.table = pf_strdup(table ? table : L->table);
+    t.dsn = pf_strdup(found->dsn);
+    t.dsn_masked = inv_mask_dsn(found->dsn);
+    t.labels = pf_calloc(found->n_labels ? found->n_labels : 1, sizeof *t.labels);
+    for (size_t i = 0; i < found->n_labels; i++)
+        t.labels[t.n_labels++] =
+            (InvLabel){pf_strdup(found->labels[i].key), pf_strdup(found->labels[i].value)};
+    t.schema = pf_strdup(found->schema ? found->schema : L->schema);
+    t.table = pf_strdup(found->table ? found->table : L->table);
+    t.tenant_schema = pf_strdup(found->tenant_schema);
+    (void)finish_tenant(L, NULL, &t, found->schema != NULL); /* no schema_map: cannot fail */
     settings_copy(&t.settings, &L->defaults);
     t.via = pf_strdup(L->default_via);
     t.route = route_of(inv, t.via);

@@ -17,6 +17,13 @@
 
 #define ERR_SIZE 512
 
+/* The oldest plugin ABI still loaded: structs only grow at their end (<pgfleet/plugin.h>), so a
+ * plugin built against any version from this one to PGFLEET_PLUGIN_ABI_VERSION works, as long
+ * as nothing reads a field its version does not have. */
+#define PLUGIN_ABI_OLDEST 1
+/* The version that added PgfleetTarget.tenant_schema. */
+#define PLUGIN_ABI_TENANT_SCHEMA 2
+
 typedef struct Plugin {
     const InvPlugin *conf; /* borrowed from the inventory */
     void *dl;
@@ -63,15 +70,17 @@ static PfErrCode load_one(const Inventory *inv, const InvPlugin *conf, Plugin *p
                           "`const PgfleetPlugin %s` (include <pgfleet/plugin.h>)",
                           where, conf->line, conf->column, conf->path, PGFLEET_PLUGIN_SYMBOL,
                           PGFLEET_PLUGIN_SYMBOL);
-    if (p->desc->abi_version != PGFLEET_PLUGIN_ABI_VERSION) {
-        int v = p->desc->abi_version;
+    int v = p->desc->abi_version;
+    if (v < PLUGIN_ABI_OLDEST || v > PGFLEET_PLUGIN_ABI_VERSION) {
         p->desc = NULL;
         return pf_err_set(err, PF_ERR_INPUT,
-                          "%s:%d:%d: plugin %s: ABI version %d, but this pgfleet speaks version "
-                          "%d; hint: rebuild the plugin against this pgfleet's "
-                          "<pgfleet/plugin.h>",
-                          where, conf->line, conf->column, conf->path, v,
-                          PGFLEET_PLUGIN_ABI_VERSION);
+                          "%s:%d:%d: plugin %s: ABI version %d, but this pgfleet loads versions "
+                          "%d to %d; hint: %s against this pgfleet's <pgfleet/plugin.h>",
+                          where, conf->line, conf->column, conf->path, v, PLUGIN_ABI_OLDEST,
+                          PGFLEET_PLUGIN_ABI_VERSION,
+                          v > PGFLEET_PLUGIN_ABI_VERSION
+                              ? "it was built for a newer pgfleet: upgrade pgfleet, or rebuild it"
+                              : "rebuild the plugin");
     }
     if (!p->desc->init) {
         p->desc = NULL;
@@ -138,8 +147,16 @@ static int add_target(void *ctx, const PgfleetTarget *t, char *why, size_t why_s
         InvLabel *labels = pf_calloc(t->n_labels ? t->n_labels : 1, sizeof *labels);
         for (size_t i = 0; i < t->n_labels; i++)
             labels[i] = (InvLabel){(char *)t->labels[i].key, (char *)t->labels[i].value};
-        rc = inv_discovered_add(h->disc, h->discovering->conf, t->name, t->dsn, labels, t->n_labels,
-                                t->schema, t->table, &e);
+        InvDiscovered found = {.name = t->name,
+                               .dsn = t->dsn,
+                               .labels = labels,
+                               .n_labels = t->n_labels,
+                               .schema = t->schema,
+                               .table = t->table};
+        /* A version-1 plugin's PgfleetTarget ends at table: the field is not there to read. */
+        if (h->discovering->desc->abi_version >= PLUGIN_ABI_TENANT_SCHEMA)
+            found.tenant_schema = t->tenant_schema;
+        rc = inv_discovered_add(h->disc, h->discovering->conf, &found, &e);
         free(labels);
     }
     if (rc == PF_OK)

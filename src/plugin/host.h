@@ -16,9 +16,10 @@
 typedef struct PluginHost PluginHost;
 
 /* Load every plugin of inv->plugins, in order: dlopen(RTLD_NOW | RTLD_LOCAL), the
- * pgfleet_plugin symbol, its abi_version, init with its config. PF_ERR_INPUT naming the
- * plugin's path when any of that fails (the plugins loaded so far are finalized and closed).
- * *out is NULL when the inventory has no plugins. Free with plugin_host_free. */
+ * pgfleet_plugin symbol, its abi_version (1 to PGFLEET_PLUGIN_ABI_VERSION: an older plugin's
+ * structs are read only as far as its version has them), init with its config. PF_ERR_INPUT
+ * naming the plugin's path when any of that fails (the plugins loaded so far are finalized and
+ * closed). *out is NULL when the inventory has no plugins. Free with plugin_host_free. */
 PfErrCode plugin_host_load(const Inventory *inv, PluginHost **out, PfErr *err);
 
 /* An InvDiscoverFn for inv_load_discover: ctx is a PluginHost ** that receives the loaded

@@ -117,7 +117,7 @@ run_end run=RUN exit=2" "$(recorded "$REC" "$R" | tail -n 3 | head -n 2)" "veto:
 
 # --- loading errors: exit 3, the plugin's path named, nothing run -------------------------------
 pg_createdb l1
-for case in "record_bad_abi.so|plugin $PLUG/record_bad_abi.so: ABI version 999, but this pgfleet speaks version 1" \
+for case in "record_bad_abi.so|plugin $PLUG/record_bad_abi.so: ABI version 3, but this pgfleet loads versions 1 to 2; hint: it was built for a newer pgfleet: upgrade pgfleet, or rebuild it against this pgfleet's <pgfleet/plugin.h>" \
     "record_no_symbol.so|plugin $PLUG/record_no_symbol.so: it exports no symbol 'pgfleet_plugin'" \
     "nope.so|plugin $PLUG/nope.so: cannot load it: $PLUG/nope.so: cannot open shared object file"; do
     so=${case%%|*}

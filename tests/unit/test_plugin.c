@@ -3,7 +3,9 @@
  * (src/plugin/host.c): the `plugins:` key (path relative to the inventory, config values
  * expanded, lists joined with ","), its errors, discovered targets going through the same
  * checks as the file's (defaults applied, duplicates and bad labels refused, waves choosing
- * among them), and a plugin that cannot be opened named with its path.
+ * among them), discovered tenants getting a file tenant's defaults, a plugin that cannot be
+ * opened named with its path, and the ABI versions the host loads (the test plugin `record`
+ * built as version 1, as this version and as version 3, from PF_TEST_PLUGINS_DIR).
  */
 #include "core/mem.h"
 #include "inventory/inventory.h"
@@ -94,8 +96,12 @@ static PfErrCode add_some(void *ctx, Inventory *inv, InvDiscovery *d, PfErr *err
     const char *const *rows = ctx;
     for (size_t i = 0; rows[i]; i += 4) {
         InvLabel label = {(char *)rows[i + 2], (char *)rows[i + 3]};
-        PfErrCode rc = inv_discovered_add(d, &inv->plugins[0], rows[i], rows[i + 1], &label, 1,
-                                          NULL, strcmp(rows[i], "t2") == 0 ? "ledger2" : NULL, err);
+        InvDiscovered found = {.name = rows[i],
+                               .dsn = rows[i + 1],
+                               .labels = &label,
+                               .n_labels = 1,
+                               .table = strcmp(rows[i], "t2") == 0 ? "ledger2" : NULL};
+        PfErrCode rc = inv_discovered_add(d, &inv->plugins[0], &found, err);
         if (rc != PF_OK)
             return rc;
     }
@@ -152,6 +158,164 @@ static void test_discovered_targets(void **state)
     free(path);
 }
 
+/* A discovery callback that adds the InvDiscovered ctx points to (a NULL name ends them). */
+static PfErrCode add_found(void *ctx, Inventory *inv, InvDiscovery *d, PfErr *err)
+{
+    for (const InvDiscovered *f = ctx; f->name; f++) {
+        PfErrCode rc = inv_discovered_add(d, &inv->plugins[0], f, err);
+        if (rc != PF_OK)
+            return rc;
+    }
+    return PF_OK;
+}
+
+static void assert_schema_map(const InvTarget *t, const char *from, const char *to)
+{
+    assert_int_equal(t->n_schema_map, 1);
+    assert_string_equal(t->schema_map[0].key, from);
+    assert_string_equal(t->schema_map[0].value, to);
+}
+
+/* A discovered tenant is a file target with `schema:`: its ledger in its schema (over the
+ * inventory's migrations.schema) unless the plugin names one, and public mapped to it. */
+static void test_discovered_tenants(void **state)
+{
+    char *path = write_file("tenants.yaml", "migrations: {schema: ops}\n"
+                                            "defaults: {create_schema: true}\n"
+                                            "targets:\n"
+                                            "  - {name: file, dsn: 'postgres://h/app', "
+                                            "schema: tenant_file}\n"
+                                            "plugins: [{path: d.so}]\n");
+    InvDiscovered found[] = {
+        {.name = "acme", .dsn = "postgres://h/app", .tenant_schema = "tenant_acme"},
+        {.name = "globex",
+         .dsn = "postgres://h/app",
+         .tenant_schema = "tenant_globex",
+         .schema = "ledgers",
+         .table = "globex_migrations"},
+        {.name = "plain", .dsn = "postgres://h/plain"},
+        {0},
+    };
+    Inventory *inv = NULL;
+    PfErr err = {0};
+    PfErrCode rc = inv_load_discover(path, add_found, found, &inv, &err);
+    if (rc != PF_OK)
+        print_error("%s\n", err.msg);
+    assert_int_equal(rc, PF_OK);
+    assert_int_equal(inv->n, 4);
+    const InvTarget *file = &inv->targets[0], *acme = &inv->targets[1];
+    const InvTarget *globex = &inv->targets[2], *plain = &inv->targets[3];
+    assert_string_equal(file->schema, "tenant_file");
+    assert_schema_map(file, "public", "tenant_file");
+    assert_string_equal(acme->tenant_schema, "tenant_acme");
+    assert_string_equal(acme->schema, "tenant_acme");
+    assert_string_equal(acme->table, "__drizzle_migrations");
+    assert_schema_map(acme, "public", "tenant_acme");
+    assert_true(acme->settings.create_schema);
+    assert_string_equal(globex->tenant_schema, "tenant_globex");
+    assert_string_equal(globex->schema, "ledgers");
+    assert_string_equal(globex->table, "globex_migrations");
+    assert_schema_map(globex, "public", "tenant_globex");
+    assert_null(plain->tenant_schema);
+    assert_string_equal(plain->schema, "ops");
+    assert_int_equal(plain->n_schema_map, 0);
+    inv_free(inv);
+
+    /* The tenant schema is checked as the `schema` key is: 1 to 63 bytes. */
+    char long_name[65];
+    memset(long_name, 'x', 64);
+    long_name[64] = '\0';
+    const char *bad[] = {"", long_name};
+    for (size_t i = 0; i < 2; i++) {
+        InvDiscovered one[] = {{.name = "t9", .dsn = "postgres://h/app", .tenant_schema = bad[i]},
+                               {0}};
+        inv = (Inventory *)&inv;
+        assert_int_equal(inv_load_discover(path, add_found, one, &inv, &err), PF_ERR_INPUT);
+        assert_null(inv);
+        char *want = pf_asprintf("%s:5:11: plugin %s/d.so: target 't9' has an empty tenant "
+                                 "schema, or one longer than 63 bytes",
+                                 path, g_dir);
+        assert_string_equal(err.msg, want);
+        free(want);
+    }
+    long_name[63] = '\0'; /* 63 bytes: fine */
+    InvDiscovered max[] = {{.name = "t9", .dsn = "postgres://h/app", .tenant_schema = long_name},
+                           {0}};
+    assert_int_equal(inv_load_discover(path, add_found, max, &inv, &err), PF_OK);
+    assert_string_equal(inv->targets[1].schema, long_name);
+    inv_free(inv);
+    free(path);
+}
+
+/* Load the test plugin VARIANT (record, record_abi1, ...) with CONFIG (a flow mapping), through
+ * the host as pgfleet does. Returns the load's status; *inv and *host are set on success. */
+static PfErrCode host_load(const char *variant, const char *config, Inventory **inv,
+                           PluginHost **host, PfErr *err)
+{
+    char *yaml = pf_asprintf("migrations: {schema: ops}\n"
+                             "targets: []\n"
+                             "plugins:\n"
+                             "  - {path: \"%s/%s.so\", config: %s}\n",
+                             PF_TEST_PLUGINS_DIR, variant, config);
+    char *path = write_file("abi.yaml", yaml);
+    PfErrCode rc = inv_load_discover(path, plugin_host_inv_discover, host, inv, err);
+    free(path);
+    free(yaml);
+    return rc;
+}
+
+static void test_host_abi_versions(void **state)
+{
+    Inventory *inv = NULL;
+    PluginHost *host = NULL;
+    PfErr err = {0};
+
+    /* This version: the tenant schema is read. */
+    PfErrCode rc = host_load("record",
+                             "{add: 'a=postgres://h/app,b=postgres://h/app', "
+                             "tenant_schema: tenant_x}",
+                             &inv, &host, &err);
+    if (rc != PF_OK)
+        print_error("%s\n", err.msg);
+    assert_int_equal(rc, PF_OK);
+    assert_non_null(host);
+    assert_int_equal(inv->n, 2);
+    assert_string_equal(inv->targets[0].tenant_schema, "tenant_x");
+    assert_string_equal(inv->targets[0].schema, "tenant_x");
+    assert_schema_map(&inv->targets[1], "public", "tenant_x");
+    assert_string_equal(inv_label(&inv->targets[1], "source"), "record");
+    plugin_host_free(host);
+    inv_free(inv);
+
+    /* Version 1 still loads; its smaller PgfleetTarget is read as far as it goes (past it,
+     * record's decoy would make a tenant): no tenant, the ledger schema it gave. */
+    rc = host_load("record_abi1", "{add: 'old=postgres://h/old', ledger_schema: legacy}", &inv,
+                   &host, &err);
+    if (rc != PF_OK)
+        print_error("%s\n", err.msg);
+    assert_int_equal(rc, PF_OK);
+    assert_int_equal(inv->n, 1);
+    assert_string_equal(inv->targets[0].name, "old");
+    assert_null(inv->targets[0].tenant_schema);
+    assert_string_equal(inv->targets[0].schema, "legacy");
+    assert_int_equal(inv->targets[0].n_schema_map, 0);
+    plugin_host_free(host);
+    inv_free(inv);
+
+    /* A version this pgfleet does not know is refused, with what to do. */
+    host = (PluginHost *)&host;
+    assert_int_equal(host_load("record_bad_abi", "{}", &inv, &host, &err), PF_ERR_INPUT);
+    assert_null(inv);
+    assert_null(host);
+    char *want = pf_asprintf("%s/abi.yaml:4:5: plugin %s/record_bad_abi.so: ABI version 3, but "
+                             "this pgfleet loads versions 1 to 2; hint: it was built for a newer "
+                             "pgfleet: upgrade pgfleet, or rebuild it against this pgfleet's "
+                             "<pgfleet/plugin.h>",
+                             g_dir, PF_TEST_PLUGINS_DIR);
+    assert_string_equal(err.msg, want);
+    free(want);
+}
+
 static void test_host_cannot_open(void **state)
 {
     char *path = write_file("host.yaml", "targets: []\nplugins: [{path: missing.so}]\n");
@@ -185,10 +349,9 @@ int main(void)
     if (!mkdtemp(g_dir))
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plugins_key),
-        cmocka_unit_test(test_plugins_errors),
-        cmocka_unit_test(test_discovered_targets),
-        cmocka_unit_test(test_host_cannot_open),
+        cmocka_unit_test(test_plugins_key),        cmocka_unit_test(test_plugins_errors),
+        cmocka_unit_test(test_discovered_targets), cmocka_unit_test(test_discovered_tenants),
+        cmocka_unit_test(test_host_abi_versions),  cmocka_unit_test(test_host_cannot_open),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char *cmd = pf_asprintf("rm -rf '%s'", g_dir);

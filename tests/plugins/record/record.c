@@ -5,8 +5,13 @@
  *   fail_on: EVENT       on_event returns PGFLEET_ERROR ("record: asked to fail on EVENT")
  *   veto_wave: NAME      wave_end of wave NAME returns PGFLEET_VETO ("record says no")
  *   add: "N=DSN,..."     discover adds targets N (label source=record) with dsn DSN
- * Built three times by tests/CMakeLists.txt: as is, with RECORD_BAD_ABI (abi_version 999),
- * and with RECORD_NO_SYMBOL (no descriptor).
+ *   tenant_schema: S     ... each a tenant in schema S (ABI 2 and later)
+ *   ledger_schema: S     ... each with its ledger in schema S
+ * Built four times by tests/CMakeLists.txt: as is; with RECORD_ABI=1, a plugin built against
+ * version 1 of <pgfleet/plugin.h> (its PgfleetTarget ends at `table`; what follows it in memory
+ * is a decoy string, so that pgfleet reading `tenant_schema` from it would make the target a
+ * tenant of schema "decoy_past_v1_target"); with RECORD_ABI=3 (a version this pgfleet does not
+ * know); and with RECORD_NO_SYMBOL (no descriptor).
  */
 #include <pgfleet/plugin.h>
 
@@ -14,12 +19,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef RECORD_ABI
+#define RECORD_ABI PGFLEET_PLUGIN_ABI_VERSION
+#endif
+
 typedef struct Record {
     char *file;
     char *fail_on;
     char *veto_wave;
     char *add;
+    char *tenant_schema;
+    char *ledger_schema;
 } Record;
+
+static void record_free(Record *r)
+{
+    free(r->file);
+    free(r->fail_on);
+    free(r->veto_wave);
+    free(r->add);
+    free(r->tenant_schema);
+    free(r->ledger_schema);
+    free(r);
+}
 
 static char *dup_or_null(const char *s)
 {
@@ -38,18 +60,16 @@ static int record_init(const PgfleetKV *config, size_t n, void **state, char *er
             free(r);
             return PGFLEET_ERROR;
         }
-        char **slot = strcmp(k, "file") == 0        ? &r->file
-                      : strcmp(k, "fail_on") == 0   ? &r->fail_on
-                      : strcmp(k, "veto_wave") == 0 ? &r->veto_wave
-                      : strcmp(k, "add") == 0       ? &r->add
-                                                    : NULL;
+        char **slot = strcmp(k, "file") == 0                               ? &r->file
+                      : strcmp(k, "fail_on") == 0                          ? &r->fail_on
+                      : strcmp(k, "veto_wave") == 0                        ? &r->veto_wave
+                      : strcmp(k, "add") == 0                              ? &r->add
+                      : strcmp(k, "tenant_schema") == 0 && RECORD_ABI >= 2 ? &r->tenant_schema
+                      : strcmp(k, "ledger_schema") == 0                    ? &r->ledger_schema
+                                                                           : NULL;
         if (!slot) {
             snprintf(err, err_size, "unknown config key '%s'", k);
-            free(r->file);
-            free(r->fail_on);
-            free(r->veto_wave);
-            free(r->add);
-            free(r);
+            record_free(r);
             return PGFLEET_ERROR;
         }
         free(*slot);
@@ -69,11 +89,7 @@ static void record_fini(void *state)
             fclose(f);
         }
     }
-    free(r->file);
-    free(r->fail_on);
-    free(r->veto_wave);
-    free(r->add);
-    free(r);
+    record_free(r);
 }
 
 static const char *or_dash(const char *s)
@@ -153,8 +169,34 @@ static int record_discover(void *state, PgfleetAddTarget add, void *ctx, char *e
             break;
         }
         *eq = '\0';
-        PgfleetTarget t = {.name = item, .dsn = eq + 1, .labels = &label, .n_labels = 1};
+#if RECORD_ABI == 1
+        /* Version 1's PgfleetTarget, and the decoy where version 2 has tenant_schema. */
+        struct {
+            struct {
+                const char *name;
+                const char *dsn;
+                const PgfleetKV *labels;
+                size_t n_labels;
+                const char *schema;
+                const char *table;
+            } t;
+            const char *decoy;
+        } v1 = {.t = {.name = item,
+                      .dsn = eq + 1,
+                      .labels = &label,
+                      .n_labels = 1,
+                      .schema = r->ledger_schema},
+                .decoy = "decoy_past_v1_target"};
+        rc = add(ctx, (const PgfleetTarget *)(const void *)&v1.t, err, err_size);
+#else
+        PgfleetTarget t = {.name = item,
+                           .dsn = eq + 1,
+                           .labels = &label,
+                           .n_labels = 1,
+                           .schema = r->ledger_schema,
+                           .tenant_schema = r->tenant_schema};
         rc = add(ctx, &t, err, err_size);
+#endif
     }
     free(list);
     return rc;
@@ -167,11 +209,7 @@ static int record_discover(void *state, PgfleetAddTarget add, void *ctx, char *e
 #endif
 
 PGFLEET_PLUGIN_EXPORT const PgfleetPlugin RECORD_SYMBOL = {
-#ifdef RECORD_BAD_ABI
-    .abi_version = 999,
-#else
-    .abi_version = PGFLEET_PLUGIN_ABI_VERSION,
-#endif
+    .abi_version = RECORD_ABI,
     .name = "record",
     .init = record_init,
     .fini = record_fini,
