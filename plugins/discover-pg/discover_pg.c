@@ -1,6 +1,7 @@
 /*
- * discover-pg: targets from a PostgreSQL server (docs/plugins.md). Either every database whose
- * name matches a pattern, or the rows of a control-plane query.
+ * discover-pg: targets from a PostgreSQL server (docs/plugins.md). Every database whose name
+ * matches a pattern, every schema of one database whose name matches a pattern (a tenant per
+ * schema), or the rows of a control-plane query.
  *
  *   config:
  *     dsn: postgresql://discover@db-host/postgres      # where to look (required)
@@ -9,17 +10,25 @@
  *     name_template: "{database}"                      # default
  *     labels: [tier=tenants, region=eu]                # added to every target (optional)
  *   or
+ *     dsn: postgresql://app@db-host/app                # its database's schemas
+ *     schema_pattern: 'tenant\_%'                      # LIKE
+ *     name_template: "{schema}"                        # default; {database} too
+ *     dsn_template: postgresql://app@db-host/{database} # default: dsn itself; no {schema}
+ *   or
  *     query: select name, dsn, labels from fleet.tenants where active
  *
- * A query returns rows of (name, dsn[, labels[, schema[, table]]]): labels a JSON object of
- * strings (json, jsonb or text; null = none), schema and table the ledger's (null = the
- * inventory's). Pattern mode skips templates and databases that refuse connections
- * (datallowconn false) and orders by name. The server is asked once, when the inventory loads.
+ * A query returns rows of (name, dsn[, labels[, schema[, table[, tenant_schema]]]]): labels a
+ * JSON object of strings (json, jsonb or text; null = none), schema and table the ledger's
+ * (null = the inventory's), tenant_schema the schema the folder is applied in (null = not a
+ * tenant). Database mode skips templates and databases that refuse connections (datallowconn
+ * false); schema mode skips the system schemas (pg_*, information_schema); both order by name.
+ * The server is asked once, when the inventory loads.
  */
 #include <pgfleet/plugin.h>
 
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +37,7 @@ typedef struct Discover {
     char *dsn;
     char *pattern; /* LIKE */
     char *regex;
+    char *schema_pattern; /* LIKE */
     char *query;
     char *dsn_template;
     char *name_template;
@@ -43,6 +53,7 @@ static void discover_free(Discover *d)
     free(d->dsn);
     free(d->pattern);
     free(d->regex);
+    free(d->schema_pattern);
     free(d->query);
     free(d->dsn_template);
     free(d->name_template);
@@ -87,6 +98,7 @@ static int discover_init(const PgfleetKV *config, size_t n, void **state, char *
         char **slot = strcmp(k, "dsn") == 0                ? &d->dsn
                       : strcmp(k, "database_pattern") == 0 ? &d->pattern
                       : strcmp(k, "database_regex") == 0   ? &d->regex
+                      : strcmp(k, "schema_pattern") == 0   ? &d->schema_pattern
                       : strcmp(k, "query") == 0            ? &d->query
                       : strcmp(k, "dsn_template") == 0     ? &d->dsn_template
                       : strcmp(k, "name_template") == 0    ? &d->name_template
@@ -96,7 +108,7 @@ static int discover_init(const PgfleetKV *config, size_t n, void **state, char *
         } else if (!slot) {
             snprintf(err, err_size,
                      "unknown config key '%s' (expected dsn, database_pattern, database_regex, "
-                     "dsn_template, name_template, labels or query)",
+                     "schema_pattern, query, dsn_template, name_template or labels)",
                      k);
             rc = PGFLEET_ERROR;
         } else {
@@ -104,16 +116,30 @@ static int discover_init(const PgfleetKV *config, size_t n, void **state, char *
             *slot = strdup(v);
         }
     }
-    int modes = (d->pattern != NULL) + (d->regex != NULL) + (d->query != NULL);
+    int modes = (d->pattern != NULL) + (d->regex != NULL) + (d->schema_pattern != NULL) +
+                (d->query != NULL);
+    bool databases = d->pattern || d->regex;
     if (rc == PGFLEET_OK && (!d->dsn || !*d->dsn)) {
         snprintf(err, err_size, "config 'dsn' is required");
         rc = PGFLEET_ERROR;
     } else if (rc == PGFLEET_OK && modes != 1) {
-        snprintf(err, err_size, "give exactly one of database_pattern, database_regex or query");
+        snprintf(err, err_size,
+                 "give exactly one of database_pattern, database_regex, schema_pattern or query");
         rc = PGFLEET_ERROR;
-    } else if (rc == PGFLEET_OK && !d->query &&
+    } else if (rc == PGFLEET_OK && databases &&
                (!d->dsn_template || !strstr(d->dsn_template, "{database}"))) {
         snprintf(err, err_size, "a database pattern needs dsn_template holding {database}");
+        rc = PGFLEET_ERROR;
+    } else if (rc == PGFLEET_OK && d->schema_pattern && d->name_template &&
+               !strstr(d->name_template, "{schema}")) {
+        snprintf(err, err_size,
+                 "a schema pattern needs name_template holding {schema} (one target per schema)");
+        rc = PGFLEET_ERROR;
+    } else if (rc == PGFLEET_OK && d->schema_pattern && d->dsn_template &&
+               strstr(d->dsn_template, "{schema}")) {
+        snprintf(err, err_size,
+                 "dsn_template cannot hold {schema}: the tenants of one database share its dsn "
+                 "(and its connections); pgfleet enters each tenant's schema itself");
         rc = PGFLEET_ERROR;
     }
     if (rc != PGFLEET_OK) {
@@ -129,20 +155,30 @@ static void discover_fini(void *state)
     discover_free(state);
 }
 
-/* tmpl with every {database} replaced by db (caller frees). */
-static char *fill(const char *tmpl, const char *db)
+/* tmpl with every {database} replaced by db and, when schema is not NULL, every {schema} by
+ * schema (caller frees; NULL when out of memory). */
+static char *fill(const char *tmpl, const char *db, const char *schema)
 {
-    size_t n = 0, dl = strlen(db);
-    for (const char *p = strstr(tmpl, "{database}"); p; p = strstr(p + 10, "{database}"))
-        n++;
-    char *out = malloc(strlen(tmpl) + n * dl + 1), *o = out;
+    struct {
+        const char *key, *value;
+    } subst[] = {{"{database}", db}, {"{schema}", schema}};
+    size_t n = sizeof subst / sizeof subst[0], cap = strlen(tmpl) + 1;
+    for (size_t k = 0; k < n; k++)
+        for (const char *p = subst[k].value ? strstr(tmpl, subst[k].key) : NULL; p;
+             p = strstr(p + 1, subst[k].key))
+            cap += strlen(subst[k].value);
+    char *out = malloc(cap), *o = out;
     if (!out)
         return NULL;
     for (const char *p = tmpl; *p;) {
-        if (strncmp(p, "{database}", 10) == 0) {
-            memcpy(o, db, dl);
-            o += dl;
-            p += 10;
+        size_t k = 0;
+        while (k < n && !(subst[k].value && strncmp(p, subst[k].key, strlen(subst[k].key)) == 0))
+            k++;
+        if (k < n) {
+            size_t vl = strlen(subst[k].value);
+            memcpy(o, subst[k].value, vl);
+            o += vl;
+            p += strlen(subst[k].key);
         } else {
             *o++ = *p++;
         }
@@ -168,9 +204,42 @@ static int from_databases(Discover *d, PGconn *conn, PgfleetAddTarget add, void 
     int rc = PGFLEET_OK;
     for (int i = 0; i < PQntuples(res) && rc == PGFLEET_OK; i++) {
         const char *db = PQgetvalue(res, i, 0);
-        char *name = fill(d->name_template ? d->name_template : "{database}", db);
-        char *dsn = fill(d->dsn_template, db);
+        char *name = fill(d->name_template ? d->name_template : "{database}", db, NULL);
+        char *dsn = fill(d->dsn_template, db, NULL);
         PgfleetTarget t = {.name = name, .dsn = dsn, .labels = d->labels, .n_labels = d->n_labels};
+        rc = name && dsn ? add(ctx, &t, err, err_size) : PGFLEET_ERROR;
+        free(name);
+        free(dsn);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* A tenant per schema of the connection's database. The system schemas are never tenants:
+ * PostgreSQL reserves the pg_ prefix (pg_catalog, pg_toast, pg_temp_N, ...). */
+static int from_schemas(Discover *d, PGconn *conn, PgfleetAddTarget add, void *ctx, char *err,
+                        size_t err_size)
+{
+    const char *sql = "select nspname::text, current_database()::text from pg_namespace where "
+                      "nspname like $1 and left(nspname, 3) <> 'pg_' and nspname <> "
+                      "'information_schema' order by nspname";
+    PGresult *res =
+        PQexecParams(conn, sql, 1, NULL, (const char *const *)&d->schema_pattern, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, err_size, "listing schemas: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return PGFLEET_ERROR;
+    }
+    int rc = PGFLEET_OK;
+    for (int i = 0; i < PQntuples(res) && rc == PGFLEET_OK; i++) {
+        const char *schema = PQgetvalue(res, i, 0), *db = PQgetvalue(res, i, 1);
+        char *name = fill(d->name_template ? d->name_template : "{schema}", db, schema);
+        char *dsn = d->dsn_template ? fill(d->dsn_template, db, NULL) : strdup(d->dsn);
+        PgfleetTarget t = {.name = name,
+                           .dsn = dsn,
+                           .labels = d->labels,
+                           .n_labels = d->n_labels,
+                           .tenant_schema = schema};
         rc = name && dsn ? add(ctx, &t, err, err_size) : PGFLEET_ERROR;
         free(name);
         free(dsn);
@@ -227,7 +296,7 @@ static int from_query(Discover *d, PGconn *conn, PgfleetAddTarget add, void *ctx
     if (PQnfields(res) < 2) {
         snprintf(err, err_size,
                  "query: it returns %d column(s); expected name, dsn[, labels[, "
-                 "schema[, table]]]",
+                 "schema[, table[, tenant_schema]]]]",
                  PQnfields(res));
         PQclear(res);
         return PGFLEET_ERROR;
@@ -244,7 +313,8 @@ static int from_query(Discover *d, PGconn *conn, PgfleetAddTarget add, void *ctx
                                .labels = labels,
                                .n_labels = n_labels,
                                .schema = col(res, i, 3),
-                               .table = col(res, i, 4)};
+                               .table = col(res, i, 4),
+                               .tenant_schema = col(res, i, 5)};
             rc = add(ctx, &t, err, err_size);
         }
         free(labels);
@@ -267,8 +337,9 @@ static int discover_run(void *state, PgfleetAddTarget add, void *ctx, char *err,
         PQfinish(conn);
         return PGFLEET_ERROR;
     }
-    int rc = d->query ? from_query(d, conn, add, ctx, err, err_size)
-                      : from_databases(d, conn, add, ctx, err, err_size);
+    int rc = d->query            ? from_query(d, conn, add, ctx, err, err_size)
+             : d->schema_pattern ? from_schemas(d, conn, add, ctx, err, err_size)
+                                 : from_databases(d, conn, add, ctx, err, err_size);
     PQfinish(conn);
     /* Messages from libpq end with a newline. */
     size_t len = strlen(err);
