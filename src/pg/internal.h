@@ -44,4 +44,22 @@ char *pg_value(const PGresult *res, int row, int col); /* copy, or NULL when NUL
 bool pg_expect_any(const InvExpect *e);
 char *pg_expect_sql(const InvExpect *e);
 
+/* ledger.c: the statements that read a ledger, for the messages that fold a read into other
+ * work (the survey, the end of apply). Each returns one statement ending in ";\n" (caller
+ * frees).
+ * - pg_existence_sql: one row, (exists, has v1's name column); read with pg_existence_read.
+ * - pg_ledger_rows_sql: the rows of a ledger known to exist with the given shape.
+ * - pg_ledger_rows_any_sql: the rows of a ledger of either shape that may not exist (none
+ *   then), read only when gate (an SQL boolean, NULL = true) holds; never fails for want of
+ *   the table.
+ * Both row statements answer (id, hash, created_at, name, applied_at::text), read with
+ * pg_ledger_rows_read, which replaces out's rows and keeps its exists and has_name_column.
+ * - pg_unlock_sql: pg_advisory_unlock(lock_key), one row. */
+char *pg_existence_sql(const char *schema, const char *table);
+void pg_existence_read(const PGresult *res, Ledger *out);
+char *pg_ledger_rows_sql(const char *schema, const char *table, bool has_name);
+char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *gate);
+void pg_ledger_rows_read(const PGresult *res, Ledger *out);
+char *pg_unlock_sql(int64_t lock_key);
+
 #endif

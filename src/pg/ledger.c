@@ -61,7 +61,7 @@ static const char identity_sql[] =
     "THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END;\n";
 
 /* One row: does the table exist, and does it have v1's name column. */
-static char *existence_sql(const char *schema, const char *table)
+char *pg_existence_sql(const char *schema, const char *table)
 {
     char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
     char *rel = pf_asprintf("%s.%s", qs, qt);
@@ -76,6 +76,77 @@ static char *existence_sql(const char *schema, const char *table)
     free(rel);
     free(lit);
     return sql;
+}
+
+char *pg_ledger_rows_sql(const char *schema, const char *table, bool has_name)
+{
+    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
+    char *sql = pf_asprintf("SELECT id, hash, created_at, %s FROM %s.%s ORDER BY id;\n",
+                            has_name ? "name, applied_at::text" : "NULL::text, NULL::text", qs, qt);
+    free(qs);
+    free(qt);
+    return sql;
+}
+
+/* The rows of a ledger that may not exist, of either shape, in one statement that never fails
+ * for want of the table: a statement naming a missing table fails as a whole (and with it the
+ * rest of its message), so the table is named only in a query string that query_to_xml runs
+ * when the table exists and gate holds (CASE evaluates only the branch it takes: query_to_xml
+ * is volatile, so the planner does not fold it). Each row comes back as to_jsonb text, which
+ * has the same keys for 0.x and v1 ledgers; JSON escapes control characters, so inside the XML
+ * only &, < and > are escaped, and undone here (&amp; last). Ordering by hash and created_at
+ * too makes a table without those columns fail, as the plain read does. */
+char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *gate)
+{
+    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
+    char *rel = pf_asprintf("%s.%s", qs, qt);
+    char *rel_lit = pg_quote_literal(rel);
+    char *inner = pf_asprintf("SELECT pg_catalog.to_jsonb(pgfleet_row)::text AS j FROM %s "
+                              "pgfleet_row ORDER BY pgfleet_row.id, pgfleet_row.hash, "
+                              "pgfleet_row.created_at",
+                              rel);
+    char *inner_lit = pg_quote_literal(inner);
+    char *sql = pf_asprintf(
+        "SELECT (j->>'id')::bigint, j->>'hash', (j->>'created_at')::bigint, j->>'name', "
+        "(j->>'applied_at')::timestamptz::text FROM (SELECT CASE WHEN "
+        "pg_catalog.to_regclass(%s) IS NOT NULL AND %s THEN pg_catalog.query_to_xml(%s, false, "
+        "true, '')::text END AS x) q, LATERAL pg_catalog.regexp_matches(q.x, '<j>([^<]*)</j>', "
+        "'g') WITH ORDINALITY AS m(v, i), LATERAL (SELECT pg_catalog.replace(pg_catalog.replace("
+        "pg_catalog.replace(m.v[1], '&lt;', '<'), '&gt;', '>'), '&amp;', '&')::jsonb AS j) d "
+        "ORDER BY m.i;\n",
+        rel_lit, gate ? gate : "true", inner_lit);
+    free(qs);
+    free(qt);
+    free(rel);
+    free(rel_lit);
+    free(inner);
+    free(inner_lit);
+    return sql;
+}
+
+void pg_ledger_rows_read(const PGresult *res, Ledger *out)
+{
+    ledger_clear(out);
+    int rows = PQntuples(res);
+    out->rows = pf_calloc((size_t)(rows ? rows : 1), sizeof *out->rows);
+    for (int i = 0; i < rows; i++) {
+        LedgerRow *row = &out->rows[i];
+        row->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        row->hash = pg_value(res, i, 1);
+        row->has_created_at = !PQgetisnull(res, i, 2);
+        row->created_at = row->has_created_at ? strtoll(PQgetvalue(res, i, 2), NULL, 10) : 0;
+        if (out->has_name_column) {
+            row->name = pg_value(res, i, 3);
+            row->applied_at = pg_value(res, i, 4);
+        }
+    }
+    out->n = (size_t)rows;
+}
+
+char *pg_unlock_sql(int64_t lock_key)
+{
+    return pf_asprintf("SELECT pg_catalog.pg_advisory_unlock(%lld) AS pgfleet_unlocked;\n",
+                       (long long)lock_key);
 }
 
 /* The ledger's columns as drizzle makes them ("name:type"; v1 adds name and applied_at). */
@@ -163,11 +234,20 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
     return pf_buf_take(&q);
 }
 
-/* Who else holds the advisory lock of this key in this database (zero or one row). */
-static char *holder_sql(int64_t key)
+/* The key's two halves as pg_locks shows an advisory lock taken with a bigint key. */
+static void key_halves(int64_t key, unsigned *hi, unsigned *lo)
 {
     uint64_t k;
     memcpy(&k, &key, sizeof k);
+    *hi = (unsigned)(k >> 32);
+    *lo = (unsigned)(k & 0xffffffffu);
+}
+
+/* Who else holds the advisory lock of this key in this database (zero or one row). */
+static char *holder_sql(int64_t key)
+{
+    unsigned hi, lo;
+    key_halves(key, &hi, &lo);
     return pf_asprintf(
         "SELECT l.pid, coalesce(a.application_name, ''), "
         "coalesce(host(a.client_addr), CASE WHEN a.pid IS NOT NULL AND a.client_port = -1 "
@@ -178,7 +258,21 @@ static char *holder_sql(int64_t key)
         "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
         "WHERE datname = current_database()) "
         "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 LIMIT 1;\n",
-        (unsigned)(k >> 32), (unsigned)(k & 0xffffffffu));
+        hi, lo);
+}
+
+/* SQL boolean: this session holds the advisory lock of key (what gates reading the ledger in
+ * the message that tried to take it). */
+static char *held_sql(int64_t key)
+{
+    unsigned hi, lo;
+    key_halves(key, &hi, &lo);
+    return pf_asprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.locktype = "
+                       "'advisory' AND l.granted AND l.pid = pg_catalog.pg_backend_pid() "
+                       "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+                       "WHERE datname = pg_catalog.current_database()) "
+                       "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1)",
+                       hi, lo);
 }
 
 static void read_identity(const PGresult *res, PgIdentity *id)
@@ -189,20 +283,37 @@ static void read_identity(const PGresult *res, PgIdentity *id)
     id->system_identifier = pg_value(res, 0, 3);
 }
 
-static void read_existence(const PGresult *res, Ledger *l)
+void pg_existence_read(const PGresult *res, Ledger *l)
 {
     l->exists = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     l->has_name_column = l->exists && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 }
 
-/* What the survey asks besides the lock: whether the ledger exists (existence_sql) and, when
- * it does not, what the database holds instead (no_ledger_sql). Two statements, read with
- * read_exist. */
+/* What the survey asks besides the lock, and under it: whether the ledger exists
+ * (pg_existence_sql), when it does not what the database holds instead (no_ledger_sql), and
+ * when it does (and the gate holds: the lock is ours, the server is the one expected) its rows
+ * (pg_ledger_rows_any_sql). Three statements, read with read_exist. */
 typedef struct ExistAsk {
     char *sql;
     const CbObject *created;
     size_t n_created;
 } ExistAsk;
+
+#define EXIST_RESULTS 3
+
+static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table, const Codebase *cb,
+                           const char *gate)
+{
+    char *existence = pg_existence_sql(schema, table);
+    char *instead = no_ledger_sql(schema, table, cb, cb->created, cb->n_created);
+    char *rows = pg_ledger_rows_any_sql(schema, table, gate);
+    ask->sql = pf_asprintf("%s%s%s", existence, instead, rows);
+    ask->created = cb->created;
+    ask->n_created = cb->n_created;
+    free(existence);
+    free(instead);
+    free(rows);
+}
 
 /* The answer to no_ledger_sql (what a previous attempt read is replaced). */
 static void read_no_ledger(const PGresult *res, const CbObject *created, size_t n_created,
@@ -229,11 +340,12 @@ static void read_no_ledger(const PGresult *res, const CbObject *created, size_t 
     }
 }
 
-/* The answers to ask->sql, at res[0] and res[1]. */
+/* The answers to ask->sql, at res[0] .. res[EXIST_RESULTS - 1]. */
 static void read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
 {
-    read_existence(res[0], &out->ledger);
+    pg_existence_read(res[0], &out->ledger);
     read_no_ledger(res[1], ask->created, ask->n_created, &out->no_ledger);
+    pg_ledger_rows_read(res[2], &out->ledger);
 }
 
 /* Returns true when a holder row was present. */
@@ -247,6 +359,14 @@ static bool read_holder(const PGresult *res, PgLockHolder *h)
     h->user = pg_value(res, 0, 3);
     h->session_age_s = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     return true;
+}
+
+/* Whether res (a lock statement's answer, when there is one) says the lock was granted. */
+static bool granted(const PgResults *r, int i)
+{
+    return i < r->n && (r->error_index < 0 || i < r->error_index) &&
+           PQresultStatus(r->res[i]) == PGRES_TUPLES_OK && PQntuples(r->res[i]) == 1 &&
+           strcmp(PQgetvalue(r->res[i], 0, 0), "t") == 0;
 }
 
 /* Who holds the lock: h stays empty (NULL fields) when nobody does any more. */
@@ -264,42 +384,43 @@ static PfErrCode query_holder(PgConn *c, int64_t key, PgLockHolder *h, PfErr *er
 
 /* Wait up to lock_wait_ms for the lock: lock_timeout bounds advisory lock waits too. The SET
  * is undone by the implicit transaction's rollback when the wait times out (or is cancelled);
- * that is no error here, only a broken connection is. */
+ * that is no error here, only a broken connection is. The COMMIT after the lock starts a new
+ * transaction, whose snapshot is taken under the lock whatever the isolation level. */
 static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms,
                                const ExistAsk *exist, PgSurvey *out, PfErr *err)
 {
     char *sql = pf_asprintf("SET lock_timeout = '%lldms'; SELECT pg_catalog.pg_advisory_lock("
-                            "%lld); SET lock_timeout = DEFAULT; %s",
+                            "%lld); SET lock_timeout = DEFAULT; COMMIT; %s",
                             (long long)lock_wait_ms, (long long)lock_key, exist->sql);
     PfErr wait_err;
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, &wait_err);
     free(sql);
-    if (rc == PF_OK && r.n >= 5) {
-        out->lock_acquired = true;
-        read_exist(&r.res[3], exist, out);
-    }
+    if (r.n >= 2 && (r.error_index < 0 || r.error_index > 1))
+        out->lock_acquired = true; /* pg_advisory_lock returned: ours, even if a read failed */
+    if (rc == PF_OK && r.n >= 4 + EXIST_RESULTS)
+        read_exist(&r.res[4], exist, out);
     pg_results_clear(&r);
-    if (rc == PF_ERR_UNREACHABLE) {
+    if (rc == PF_ERR_UNREACHABLE || (rc != PF_OK && out->lock_acquired)) {
         *err = wait_err;
         return rc;
     }
     return PF_OK;
 }
 
-/* One more pg_try_advisory_lock, with the existence check under it when it is granted. */
+/* One more pg_try_advisory_lock, with the existence check and the ledger under it when it is
+ * granted. */
 static PfErrCode try_lock_again(PgConn *c, int64_t lock_key, const ExistAsk *exist, PgSurvey *out,
                                 PfErr *err)
 {
-    char *sql = pf_asprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld); %s", (long long)lock_key,
-                            exist->sql);
+    char *sql = pf_asprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld); COMMIT; %s",
+                            (long long)lock_key, exist->sql);
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);
-    if (rc == PF_OK && r.n >= 3 && strcmp(PQgetvalue(r.res[0], 0, 0), "t") == 0) {
-        out->lock_acquired = true;
-        read_exist(&r.res[1], exist, out);
-    }
+    out->lock_acquired = granted(&r, 0);
+    if (rc == PF_OK && out->lock_acquired && r.n >= 2 + EXIST_RESULTS)
+        read_exist(&r.res[2], exist, out);
     pg_results_clear(&r);
     return rc;
 }
@@ -309,11 +430,7 @@ PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledge
     ledger_clear(out);
     if (!out->exists)
         return PF_OK;
-    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
-    char *sql = pf_asprintf("SELECT id, hash, created_at%s FROM %s.%s ORDER BY id",
-                            out->has_name_column ? ", name, applied_at::text" : "", qs, qt);
-    free(qs);
-    free(qt);
+    char *sql = pg_ledger_rows_sql(schema, table, out->has_name_column);
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);
@@ -322,21 +439,7 @@ PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledge
         pg_results_clear(&r);
         return rc;
     }
-    const PGresult *res = r.res[r.n - 1];
-    int rows = PQntuples(res);
-    out->rows = pf_calloc((size_t)(rows ? rows : 1), sizeof *out->rows);
-    for (int i = 0; i < rows; i++) {
-        LedgerRow *row = &out->rows[i];
-        row->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        row->hash = pg_value(res, i, 1);
-        row->has_created_at = !PQgetisnull(res, i, 2);
-        row->created_at = row->has_created_at ? strtoll(PQgetvalue(res, i, 2), NULL, 10) : 0;
-        if (out->has_name_column) {
-            row->name = pg_value(res, i, 3);
-            row->applied_at = pg_value(res, i, 4);
-        }
-    }
-    out->n = (size_t)rows;
+    pg_ledger_rows_read(r.res[r.n - 1], out);
     pg_results_clear(&r);
     return PF_OK;
 }
@@ -346,18 +449,22 @@ PfErrCode pg_ledger_read_fresh(PgConn *c, const char *schema, const char *table,
 {
     ledger_clear(out);
     out->exists = out->has_name_column = false;
-    char *exist = existence_sql(schema, table);
+    char *exist = pg_existence_sql(schema, table);
+    char *rows = pg_ledger_rows_any_sql(schema, table, NULL);
+    char *sql = pf_asprintf("%s%s", exist, rows);
     PgResults r;
-    PfErrCode rc = pg_exec_all(c, exist, &r, err);
+    PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(exist);
-    if (rc == PF_OK && r.n >= 1)
-        read_existence(r.res[r.n - 1], out);
-    pg_results_clear(&r);
-    if (rc != PF_OK) {
-        pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
-        return rc;
+    free(rows);
+    free(sql);
+    if (rc == PF_OK && r.n >= 2) {
+        pg_existence_read(r.res[0], out);
+        pg_ledger_rows_read(r.res[1], out);
     }
-    return pg_ledger_read(c, schema, table, out, err);
+    pg_results_clear(&r);
+    if (rc != PF_OK)
+        pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
+    return rc;
 }
 
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
@@ -366,16 +473,22 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
 {
     memset(out, 0, sizeof *out);
     PfBuf q = PF_BUF_INIT;
-    char *existence = existence_sql(schema, table);
-    char *instead = no_ledger_sql(schema, table, cb, cb->created, cb->n_created);
-    ExistAsk exist_ask = {pf_asprintf("%s%s", existence, instead), cb->created, cb->n_created};
+    /* What gates reading the ledger: in TAKE mode holding the lock (which the identity guard
+     * gates in turn), in CHECK mode the identity guard itself. */
+    char *gate = mode == PG_LOCK_TAKE    ? held_sql(lock_key)
+                 : pg_expect_any(expect) ? pg_expect_sql(expect)
+                                         : NULL;
+    ExistAsk exist_ask;
+    exist_ask_init(&exist_ask, schema, table, cb, gate);
     const ExistAsk *exist = &exist_ask;
-    free(existence);
-    free(instead);
+    free(gate);
     pf_buf_puts(&q, identity_sql);
+    int exist_at;
     if (mode == PG_LOCK_TAKE) {
-        /* The lock comes before the existence check so that what we read is under it. A
-         * server that is not the one expected does not get it. */
+        /* The lock comes before the existence check and the ledger so that what we read is
+         * under it; the COMMIT after it makes what follows a new transaction, whose snapshot is
+         * taken under the lock even at REPEATABLE READ. A server that is not the one expected
+         * does not get it. */
         if (pg_expect_any(expect)) {
             char *guard = pg_expect_sql(expect);
             pf_buf_printf(&q,
@@ -387,36 +500,40 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
             pf_buf_printf(&q, "SELECT pg_catalog.pg_try_advisory_lock(%lld);\n",
                           (long long)lock_key);
         }
+        pf_buf_puts(&q, "COMMIT;\n");
         pf_buf_puts(&q, exist->sql);
+        exist_at = 3;
     } else {
         pf_buf_puts(&q, exist->sql);
         char *holder = holder_sql(lock_key);
         pf_buf_puts(&q, holder);
         free(holder);
+        exist_at = 1;
     }
     PgResults r;
     PfErrCode rc = pg_exec_all(c, q.data, &r, err);
     pf_buf_free(&q);
-    if (rc != PF_OK || r.n < 4) {
+    /* Taken before a later statement failed: still ours to release. */
+    out->lock_acquired = mode == PG_LOCK_TAKE && granted(&r, 1);
+    if (rc != PF_OK || r.n < exist_at + EXIST_RESULTS + (mode == PG_LOCK_TAKE ? 0 : 1)) {
         if (rc == PF_OK)
             rc = pf_err_set(err, PF_ERR_PG, "unexpected answer to the survey query");
+        else if (r.error_index == exist_at + EXIST_RESULTS - 1)
+            pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
         pg_results_clear(&r);
         free(exist_ask.sql);
         return rc;
     }
     read_identity(r.res[0], &out->identity);
-    if (mode == PG_LOCK_TAKE) {
-        out->lock_acquired = strcmp(PQgetvalue(r.res[1], 0, 0), "t") == 0;
-        read_exist(&r.res[2], exist, out);
-    } else {
-        read_exist(&r.res[1], exist, out);
-        out->locked_by_other = read_holder(r.res[3], &out->holder);
-    }
+    read_exist(&r.res[exist_at], exist, out);
+    if (mode == PG_LOCK_CHECK)
+        out->locked_by_other = read_holder(r.res[exist_at + EXIST_RESULTS], &out->holder);
     pg_results_clear(&r);
     if ((out->refused = pg_identity_mismatch(&out->identity, expect))) {
         free(exist_ask.sql);
         out->locked_by_other = false;
         pg_lock_holder_clear(&out->holder);
+        ledger_clear(&out->ledger);
         if (out->lock_acquired) {
             /* The SQL test let it through: let go of it (failing that, it goes with the
              * session, which the caller closes). */
@@ -455,14 +572,12 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
             break;
     }
     free(exist_ask.sql);
-    if (rc != PF_OK)
-        return rc;
-    return pg_ledger_read(c, schema, table, &out->ledger, err);
+    return rc;
 }
 
 PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err)
 {
-    char *sql = pf_asprintf("SELECT pg_catalog.pg_advisory_unlock(%lld)", (long long)lock_key);
+    char *sql = pg_unlock_sql(lock_key);
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);

@@ -3,9 +3,9 @@
  * pgfleet's own types (Ledger, PgIdentity, PgFailure), never libpq's.
  *
  * Round trips per target are fixed and small, whatever the number of statements (see
- * docs/round-trips.md): pg_survey is one (two when it must wait for the lock), pg_ledger_read
- * one, pg_apply one (plus a ROLLBACK after a failure, and one per chunk after a chunk that
- * ends drizzle's transaction), pg_lock_release one.
+ * docs/round-trips.md): pg_survey is one, the ledger read included (two when it must wait for
+ * the lock), pg_ledger_read one, pg_apply one (plus a ROLLBACK after a failure, and one per
+ * chunk after a chunk that ends drizzle's transaction), pg_lock_release one.
  *
  * Thread safety: a PgConn is used by one thread at a time, except pg_conn_cancel, which any
  * thread may call at any time while the connection is open.
@@ -110,8 +110,9 @@ bool pg_conn_reset(PgConn *c);
  * read as a big-endian signed 64-bit integer. */
 int64_t pg_lock_key_derive(const char *schema, const char *table);
 
-/* Identity, ledger and lock state. In PG_LOCK_TAKE mode the session-level advisory lock is
- * taken (waiting up to lock_wait_ms) before the ledger is read. A held lock is not an error:
+/* Identity, ledger and lock state, in one round trip. In PG_LOCK_TAKE mode the session-level
+ * advisory lock is taken (waiting up to lock_wait_ms) before the ledger is read, and the
+ * ledger is read only when it was. A held lock is not an error:
  * it is reported through locked_by_other. expect (may be NULL) is checked on the identity
  * first: on a mismatch out->refused says why, the lock is not taken (the lock statement
  * carries the same test) and the ledger is not read. When the ledger is missing, the same
@@ -140,7 +141,7 @@ void pg_survey_clear(PgSurvey *s);
 PfErrCode pg_ledger_read(PgConn *c, const char *schema, const char *table, Ledger *out, PfErr *err);
 
 /* Whether the ledger exists, which columns it has, and its rows: pg_ledger_read for when that
- * is not known (after a failed apply). Two round trips. */
+ * is not known (after a failed apply). One round trip. */
 PfErrCode pg_ledger_read_fresh(PgConn *c, const char *schema, const char *table, Ledger *out,
                                PfErr *err);
 

@@ -61,7 +61,7 @@ assert_eq "migration 0001_pending statement 7 creates extension no_such_ext, whi
     "$(jt "$R" as_app "$(MSG 7)")" "create_extension (not available): the message and hint"
 assert_eq "0001_pending []" "$(jt "$R" as_app 't["warnings"][0]["migration"] + " " + json.dumps(t["warnings"][0]["pids"])')" \
     "a statement's warning names its migration, and no pids"
-assert_eq 3 "$(jt "$R" as_app 't["round_trips"]')" "plan of a behind target with preflight: 3 round trips"
+assert_eq 2 "$(jt "$R" as_app 't["round_trips"]')" "plan of a behind target with preflight: 2 round trips (survey with the ledger, preflight)"
 
 pf nocreate plan -i "$INV" -t as_nocreate -f json
 assert_eq "create_extension:6" "$(jt "$PF_TMP/nocreate.out" as_nocreate '[w["kind"] + ":" + show(w["statement"]) for w in t["warnings"] if w["statement"] == 6][0]')" \
