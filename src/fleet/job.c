@@ -164,17 +164,23 @@ static bool same_database(const InvTarget *a, const InvTarget *b)
            same_text(a->settings.application_name, b->settings.application_name);
 }
 
-/* Read the ledger as it is after an apply. On success it exists and has the columns the
- * apply gave it; after a failure anything may be (read both); after a broken connection, on
- * a new one. False (res->ledger_unknown) when it cannot be read. */
+/* Read the ledger as it is after an apply. end (may be NULL) is what the apply's last message
+ * read already; else: on success it exists and has the columns the apply gave it; after a
+ * failure anything may be (read both); after a broken connection, on a new one. False
+ * (res->ledger_unknown) when it cannot be read. */
 static bool read_back(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlot *slot,
-                      const Ledger *before, PfErrCode apply_rc, TargetResult *res, Ledger *after)
+                      const Ledger *before, PfErrCode apply_rc, PgApplyEnd *end, TargetResult *res,
+                      Ledger *after)
 {
     const InvTarget *t = res->target;
     PfErr err;
     PfErrCode rc;
     memset(after, 0, sizeof *after);
-    if (apply_rc == PF_OK) {
+    if (end && end->read) {
+        *after = end->after;
+        memset(&end->after, 0, sizeof end->after);
+        rc = PF_OK;
+    } else if (apply_rc == PF_OK) {
         after->exists = true;
         after->has_name_column = before->has_name_column || run->cb->layout == CB_LAYOUT_FOLDERS;
         rc = pg_ledger_read(conn, t->schema, t->table, after, &err);
@@ -209,7 +215,7 @@ static bool applied_now_has(const TargetResult *res, size_t migration)
 }
 
 static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlot *slot,
-                          const PgSurvey *survey, TargetResult *res, const atomic_int *interrupted)
+                          PgSurvey *survey, TargetResult *res, const atomic_int *interrupted)
 {
     const InvTarget *t = res->target;
     const char *why = NULL;
@@ -251,6 +257,10 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd, Jo
         .lock_timeout_ms = t->settings.lock_timeout_ms,
         .statement_timeout_ms = t->settings.statement_timeout_ms,
         .interrupted = interrupted,
+        /* The run's last message releases the lock too, unless the wave's check still needs
+         * it (fleet_wave_check runs under the lock). */
+        .unlock = survey->lock_acquired && !(res->wave && res->wave->check),
+        .lock_key = res->lock_key,
     };
     /* Plugins: every migration is "before" right before the apply starts, and "after" once it
      * ended, with what became of each as the ledger says (docs/plugins.md). */
@@ -258,9 +268,13 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd, Jo
     for (size_t i = 0; i < n; i++)
         fleet_event_migration(run, res, PGFLEET_EVENT_MIGRATION_BEFORE, migs[i]->tag, i, n, NULL);
     PfErr err;
-    PfErrCode rc = pg_apply(conn, &req, &res->failure, &err);
+    PgApplyEnd end;
+    PfErrCode rc = pg_apply(conn, &req, &res->failure, &end, &err);
+    if (end.unlocked)
+        survey->lock_acquired = false;
     Ledger after;
-    bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, res, &after);
+    bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, &end, res, &after);
+    pg_apply_end_clear(&end);
     for (size_t i = 0; i < n; i++) {
         const char *what =
             applied_now_has(res, res->plan.pending[i]) ? "applied"
@@ -415,7 +429,7 @@ static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd, Jo
     free(record);
     free(fix);
     Ledger after;
-    bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, res, &after);
+    bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, NULL, res, &after);
     if (rc != PF_OK) {
         res->outcome = OUTCOME_FAILED;
         res->error = pf_strdup(err.msg);

@@ -279,14 +279,86 @@ static bool ended_before_error(const PgResults *r)
     return false;
 }
 
+#define DONE_COLUMN "pgfleet_done"
+
+void pg_apply_end_clear(PgApplyEnd *end)
+{
+    if (!end)
+        return;
+    ledger_clear(&end->after);
+    memset(end, 0, sizeof *end);
+}
+
+/* What ends a successful run, after everything it ran committed: the ledger read back (its
+ * shape is the one the run gave it) and the lock released, when asked. */
+static char *end_sql(const PgApplyRequest *req)
+{
+    char *rows = pg_ledger_rows_sql(req->schema, req->table, req->ledger_has_name);
+    char *unlock = req->unlock ? pg_unlock_sql(req->lock_key) : pf_strdup("");
+    char *sql = pf_asprintf("%s%s", rows, unlock);
+    free(rows);
+    free(unlock);
+    return sql;
+}
+
+/* The answers to end_sql from r->res[at] on (the ledger, then the unlock). */
+static void read_end(const PgApplyRequest *req, const PgResults *r, int at, PgApplyEnd *end)
+{
+    bool ok = r->error_index < 0;
+    if ((ok || r->error_index > at) && at < r->n) {
+        end->after.exists = true;
+        end->after.has_name_column = req->ledger_has_name;
+        pg_ledger_rows_read(r->res[at], &end->after);
+        end->read = true;
+    }
+    end->unlocked = req->unlock && (ok || r->error_index > at + 1) && at + 1 < r->n;
+}
+
+/* After a failed run: end what it left open (rollback), then read what the ledger holds now (it may
+ * not exist, and may have either shape) and release the lock when asked, in one message. */
+static void end_after_failure(PgConn *c, const PgApplyRequest *req, bool rollback, PgApplyEnd *end)
+{
+    char *exist = pg_existence_sql(req->schema, req->table);
+    char *rows = pg_ledger_rows_any_sql(req->schema, req->table, NULL);
+    char *unlock = req->unlock ? pg_unlock_sql(req->lock_key) : pf_strdup("");
+    char *sql = pf_asprintf("%s%s%s%s", rollback ? "ROLLBACK;\n" : "", exist, rows, unlock);
+    PgResults r;
+    PfErr ignored;
+    PfErrCode rc = pg_exec_all(c, sql, &r, &ignored);
+    int at = rollback ? 1 : 0;
+    if (rc == PF_OK && r.n >= at + 2 + (req->unlock ? 1 : 0)) {
+        pg_existence_read(r.res[at], &end->after);
+        pg_ledger_rows_read(r.res[at + 1], &end->after);
+        end->read = true;
+        end->unlocked = req->unlock;
+    }
+    pg_results_clear(&r);
+    free(sql);
+    free(exist);
+    free(rows);
+    free(unlock);
+}
+
 /* Send one batch; on a failure fill *failure from its markers. The batch ends with migration
- * esc_m's chunk esc when esc > 0. */
+ * esc_m's chunk esc when esc > 0. A batch that ends the run carries the run's end after a
+ * DONE_COLUMN marker (end_sql): its answers are read into *end; a failure there is not the
+ * batch's (it committed) and leaves end->read false. */
 static PfErrCode run_batch(PgConn *c, const PgApplyRequest *req, const Batch *b, size_t esc_m,
-                           size_t esc, PgFailure *failure, PfErr *err)
+                           size_t esc, bool with_end, PgApplyEnd *end, PgFailure *failure,
+                           PfErr *err)
 {
     PgResults r;
-    PfErrCode rc = pg_exec_all(c, b->sql.data, &r, err);
-    if (rc != PF_OK) {
+    PfErr batch_err;
+    PfErrCode rc = pg_exec_all(c, b->sql.data, &r, &batch_err);
+    int done = -1;
+    for (int i = 0; with_end && i < r.n && (r.error_index < 0 || i < r.error_index); i++)
+        if (PQnfields(r.res[i]) == 1 && strcmp(PQfname(r.res[i], 0), DONE_COLUMN) == 0)
+            done = i;
+    if (done >= 0) {
+        read_end(req, &r, done + 1, end);
+        rc = PF_OK;
+    } else if (rc != PF_OK) {
+        *err = batch_err;
         fill_failure(req, b, &r, r.error_index >= 0 ? r.res[r.error_index] : NULL, failure);
         if (esc && failure->statement == (int)esc && failure->tag &&
             strcmp(failure->tag, req->migrations[esc_m]->tag) == 0 && ended_before_error(&r)) {
@@ -359,34 +431,52 @@ static PfErrCode run_escaped(PgConn *c, const PgApplyRequest *req, size_t esc_m,
     return rc;
 }
 
-PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PfErr *err)
+PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PgApplyEnd *end,
+                   PfErr *err)
 {
     memset(failure, 0, sizeof *failure);
+    memset(end, 0, sizeof *end);
     PfErrCode rc = PF_OK;
     size_t m = 0;
-    bool first = true;
+    bool first = true, end_sent = false;
     do {
         Batch b = {PF_BUF_INIT, 0, NULL, 0, 0};
         size_t esc = 0, esc_m;
         build_batch(req, PQserverVersion(c->conn), first, &m, &esc, &b);
         first = false;
         esc_m = m;
-        rc = run_batch(c, req, &b, esc_m, esc, failure, err);
+        if (!esc) {
+            /* The last batch: the run's end goes in the same message. */
+            char *tail = end_sql(req);
+            batch_put(&b, "SELECT true AS " DONE_COLUMN ";\n");
+            batch_put(&b, tail);
+            free(tail);
+            end_sent = true;
+        }
+        rc = run_batch(c, req, &b, esc_m, esc, !esc, end, failure, err);
         pf_buf_free(&b.sql);
         free(b.spans);
         if (rc == PF_OK && esc)
             rc = run_escaped(c, req, esc_m, esc, &m, failure, err);
     } while (rc == PF_OK && m < req->n);
 
+    if (rc == PF_OK && !end_sent) {
+        /* The run ended with a chunk sent on its own: its end is a message of its own. */
+        char *tail = end_sql(req);
+        PgResults r;
+        PfErr ignored;
+        pg_exec_all(c, tail, &r, &ignored);
+        read_end(req, &r, 0, end);
+        pg_results_clear(&r);
+        free(tail);
+    }
     if (rc != PF_OK) {
         if (!failure->message)
             failure->message = pf_strdup(err->msg);
-        if (rc == PF_ERR_PG && PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
-            PgResults rb;
-            PfErr rb_err;
-            pg_exec_all(c, "ROLLBACK", &rb, &rb_err);
-            pg_results_clear(&rb);
-        }
+        /* A transaction left open is rolled back first, in the message that reads back. */
+        bool rollback = rc == PF_ERR_PG && PQtransactionStatus(c->conn) != PQTRANS_IDLE;
+        if (rc == PF_ERR_PG)
+            end_after_failure(c, req, rollback, end);
     }
     return rc;
 }

@@ -4,8 +4,9 @@
  *
  * Round trips per target are fixed and small, whatever the number of statements (see
  * docs/round-trips.md): pg_survey is one, the ledger read included (two when it must wait for
- * the lock), pg_ledger_read one, pg_apply one (plus a ROLLBACK after a failure, and one per
- * chunk after a chunk that ends drizzle's transaction), pg_lock_release one.
+ * the lock), pg_apply one, the ledger read back and the unlock included (plus one after a
+ * failure, and one per chunk after a chunk that ends drizzle's transaction), pg_lock_release
+ * one when nothing released the lock before.
  *
  * Thread safety: a PgConn is used by one thread at a time, except pg_conn_cancel, which any
  * thread may call at any time while the connection is open.
@@ -169,14 +170,33 @@ typedef struct PgApplyRequest {
     /* Stop before the next query once set (by another thread: the run's supervisor); may be
      * NULL. */
     const atomic_int *interrupted;
+    /* Release the advisory lock lock_key at the end of the run, in the message that reads the
+     * ledger back (nothing may need the lock after the run). */
+    bool unlock;
+    int64_t lock_key;
 } PgApplyRequest;
 
+/* How a run ended, read in its last message (or, after a failure, in one message of its
+ * own): the ledger as it is now, and whether the lock was released. read false: the ledger
+ * was not read (the connection broke, or the read failed): read it with pg_ledger_read_fresh.
+ * unlocked false: release it with pg_lock_release. Free with pg_apply_end_clear. */
+typedef struct PgApplyEnd {
+    bool read;
+    Ledger after; /* with exists and has_name_column */
+    bool unlocked;
+} PgApplyEnd;
+
+void pg_apply_end_clear(PgApplyEnd *end);
+
 /* Run the migrations as drizzle-orm would (src/pg/apply.c): one round trip for everything
- * that stays inside drizzle's transaction, then one per chunk after a chunk left it. On a
- * failed statement: a transaction left open is rolled back, *failure says where and why, and
- * PF_ERR_PG is returned (PF_ERR_UNREACHABLE when the connection broke). What stayed committed
- * is for the caller to read back from the ledger. Free failure with pg_failure_clear. */
-PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PfErr *err);
+ * that stays inside drizzle's transaction, the ledger read back and the unlock included, then
+ * one per chunk after a chunk left it (and one for the read-back). On a failed statement: a
+ * transaction left open is rolled back, *failure says where and why, and PF_ERR_PG is
+ * returned (PF_ERR_UNREACHABLE when the connection broke); the rollback, the read-back and the
+ * unlock are one more round trip. *end says what the ledger holds afterwards (the report's
+ * figures come from it). Free failure with pg_failure_clear, end with pg_apply_end_clear. */
+PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PgApplyEnd *end,
+                   PfErr *err);
 
 /* mark-applied and repair: record rows for migrations without running them (drizzle's rows,
  * the ledger created first as drizzle creates it), and rewrite stored hashes, in one

@@ -64,9 +64,10 @@ assert_eq "$P_SMALL" "$P_BIG" "plan: same round trips for 1x1 and 10x20 pending"
 assert_eq "$A_SMALL" "$A_BIG" "apply of an uninitialized target: same round trips for 1x1 and 10x20 statements"
 assert_eq "$U_SMALL" "$U_BIG" "audit: same round trips for 1 and 10 applied migrations"
 # docs/round-trips.md: audit 1 with or without a ledger (the survey reads it), plan 1 more for its
-# preflight when something is pending; apply uninitialized 4.
-assert_eq "2 2 4 4 1 1" "$P_SMALL $P_BIG $A_SMALL $A_BIG $U_SMALL $U_BIG" \
-    "round trips as documented: plan (no ledger, preflight) 2, apply (uninitialized) 4, audit (ledger) 1"
+# preflight when something is pending; apply uninitialized 2 (survey; the batch with the ledger
+# read back and the unlock).
+assert_eq "2 2 2 2 1 1" "$P_SMALL $P_BIG $A_SMALL $A_BIG $U_SMALL $U_BIG" \
+    "round trips as documented: plan (no ledger, preflight) 2, apply (uninitialized) 2, audit (ledger) 1"
 rt apply_again rt_big "$BIG" apply
 IN_SYNC=$RT
 assert_eq unchanged "$(jt "$PF_TMP/apply_again.out" rt_big 't["outcome"]')" "apply again: in sync, unchanged"
@@ -100,8 +101,8 @@ assert_eq "behind 1 | behind 10" \
 echo "observed: behind: plan $PB_SMALL vs $PB_BIG, apply (1x1) $AB_SMALL vs (10x20) $AB_BIG"
 assert_eq "$PB_SMALL" "$PB_BIG" "plan of behind targets: same round trips"
 assert_eq "$AB_SMALL" "$AB_BIG" "apply of a behind target: same round trips for 1x1 and 10x20 statements"
-assert_eq "2 2 4 4" "$PB_SMALL $PB_BIG $AB_SMALL $AB_BIG" \
-    "round trips as documented: plan (ledger, preflight) 2, apply (behind) 4"
+assert_eq "2 2 2 2" "$PB_SMALL $PB_BIG $AB_SMALL $AB_BIG" \
+    "round trips as documented: plan (ledger, preflight) 2, apply (behind) 2"
 
 # Both in one run, one codebase: base + the 10x20 + a last 1-statement migration. One target
 # lacks only the last (1 statement pending), the other has only the base (201 pending).
@@ -123,6 +124,65 @@ S1=$(jt "$PF_TMP/same.out" rt_same_small 't["round_trips"]')
 S2=$(jt "$PF_TMP/same.out" rt_same_big 't["round_trips"]')
 echo "observed: one run: 1 statement pending -> $S1 round trips, 201 statements pending -> $S2"
 assert_eq "$S1" "$S2" "one run: same round trips for 1 and 201 pending statements"
-assert_eq 4 "$S1" "round trips as documented: apply of a behind target 4"
+assert_eq 2 "$S1" "round trips as documented: apply of a behind target 2"
+
+# --- failed, refused, a wave's check, a tenant -----------------------------------------------------
+# A failure costs one more round trip, whatever failed: the rollback, the ledger read back (what the
+# report's applied list is made of) and the unlock share one message.
+pg_createdb rt_fail rt_fail_pm rt_refused rt_check rt_tenant
+FAIL=$PF_TMP/fail
+cp -r "$BASE" "$FAIL"
+mig_add "$FAIL" 0001_ok $((W + 1000)) 'CREATE TABLE "ok_one" ("id" integer);'
+mig_add "$FAIL" 0002_bad $((W + 2000)) 'CREATE TABLE "bad_one" ("id" integer);' 'SELECT 1/0;'
+inv_write "$PF_TMP/fail.yaml" "$FAIL" "" rt_fail rt_refused rt_check
+inv_write "$PF_TMP/fail_pm.yaml" "$FAIL" "transaction: per-migration" rt_fail_pm
+for db in rt_fail rt_fail_pm rt_refused; do
+    pf "prep_$db" apply -i "$PF_TMP/fail.yaml" -m "$BASE" -t "$db"
+    [ "$db" = rt_fail_pm ] && pf "prep_$db" apply -i "$PF_TMP/fail_pm.yaml" -m "$BASE" -t "$db"
+    assert_eq 0 "$RC" "$db: the base applied (stderr: $(pf_err "prep_$db"))"
+done
+pf fail apply -i "$PF_TMP/fail.yaml" -t rt_fail -f json
+assert_eq "2 failed [] 3" "$RC $(jt "$PF_TMP/fail.out" rt_fail 't["outcome"] + " " + json.dumps(t["applied"]) + " " + str(t["round_trips"])')" \
+    "round trips as documented: a failed apply 3 (survey, batch, rollback + read back + unlock)"
+pf fail_pm apply -i "$PF_TMP/fail_pm.yaml" -t rt_fail_pm -f json
+assert_eq "2 failed [\"0001_ok\"] 3" "$RC $(jt "$PF_TMP/fail_pm.out" rt_fail_pm 't["outcome"] + " " + json.dumps(t["applied"]) + " " + str(t["round_trips"])')" \
+    "per-migration: the migration before the failure stays applied, read back in the same 3 round trips"
+assert_eq 0 "$(pg_psql rt_fail_pm "select count(*) from pg_locks where locktype = 'advisory'")" \
+    "after a failure, the lock is released"
+# refused: an applied file edited since (modified), with a ledger.
+EDITED=$PF_TMP/edited
+cp -r "$BASE" "$EDITED"
+printf -- '-- edited\n' >>"$EDITED/0000_base.sql"
+pf refused apply -i "$PF_TMP/fail.yaml" -m "$EDITED" -t rt_refused -f json
+assert_eq "1 modified refused 2" "$RC $(jt "$PF_TMP/refused.out" rt_refused 't["status"] + " " + t["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: apply refused with a ledger 2 (survey, unlock)"
+# A wave with a check keeps the lock until the check ran: the unlock is its own round trip.
+inv_write "$PF_TMP/check.yaml" "$BASE" "" rt_check
+printf 'waves:\n  - name: gate\n    targets: [rt_check]\n    check: select true\n' >>"$PF_TMP/check.yaml"
+pf check_apply apply -i "$PF_TMP/check.yaml" -m "$BASE" -t rt_check -f json
+assert_eq "0 applied 6" "$RC $(jt "$PF_TMP/check_apply.out" rt_check 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: apply with a wave check 6 (survey, batch + read back, check 3, unlock)"
+pf check_sync apply -i "$PF_TMP/check.yaml" -m "$BASE" -t rt_check -f json
+assert_eq "0 unchanged 5" "$RC $(jt "$PF_TMP/check_sync.out" rt_check 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: apply in sync with a wave check 5 (survey, check 3, unlock)"
+# A tenant schema (docs/tenants.md): the schema is entered once before the survey, and the
+# connection reset (DISCARD ALL) for the next tenant after the job.
+{
+    echo "migrations: {dir: \"$BASE\"}"
+    echo "defaults: {create_schema: true}"
+    echo "targets:"
+    echo "  - name: tenant-a"
+    echo "    dsn: \"$(pf_dsn rt_tenant)\""
+    echo "    schema: tenant_a"
+} >"$PF_TMP/tenant.yaml"
+pf tenant_apply apply -i "$PF_TMP/tenant.yaml" -f json
+assert_eq "0 applied 4" "$RC $(jt "$PF_TMP/tenant_apply.out" tenant-a 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: a tenant's apply 4 (enter, survey, batch + read back + unlock, reset)"
+pf tenant_sync apply -i "$PF_TMP/tenant.yaml" -f json
+assert_eq "0 unchanged 4" "$RC $(jt "$PF_TMP/tenant_sync.out" tenant-a 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: a tenant in sync 4 (enter, survey, unlock, reset)"
+pf tenant_audit audit -i "$PF_TMP/tenant.yaml" -f json
+assert_eq "0 in_sync 3" "$RC $(jt "$PF_TMP/tenant_audit.out" tenant-a 't["status"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: a tenant's audit 3 (enter, survey, reset)"
 
 pf_done
