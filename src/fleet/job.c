@@ -444,6 +444,38 @@ static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd, Jo
     ledger_clear(&after);
 }
 
+/* apply: the ledger that leaves nothing to do, every migration of cb recorded as apply records
+ * it, so that the survey releases the lock in its own round trip when it finds exactly that
+ * (docs/round-trips.md). False (*e empty) when the lock is needed after the survey anyway (the
+ * wave's check runs under it) or when even that ledger would leave something pending. */
+static bool in_sync_ledger(const FleetRun *run, const TargetResult *res, const Codebase *cb,
+                           Ledger *e)
+{
+    memset(e, 0, sizeof *e);
+    if (run->mode != FLEET_APPLY || run->preview || (res->wave && res->wave->check) || cb->n == 0)
+        return false;
+    e->exists = true;
+    e->has_name_column = cb->layout == CB_LAYOUT_FOLDERS;
+    e->rows = pf_calloc(cb->n, sizeof *e->rows);
+    for (size_t i = 0; i < cb->n; i++) {
+        const CbMigration *m = &cb->migrations[i];
+        e->rows[i] = (LedgerRow){(int64_t)i + 1,
+                                 pf_strdup(m->hash),
+                                 true,
+                                 m->when,
+                                 e->has_name_column ? pf_strdup(m->tag) : NULL,
+                                 NULL};
+    }
+    e->n = cb->n;
+    Plan p;
+    plan_classify(cb, e, &p);
+    bool nothing_to_do = p.n_pending == 0;
+    plan_clear(&p);
+    if (!nothing_to_do)
+        ledger_clear(e);
+    return nothing_to_do;
+}
+
 /* A target with via: the tunnel's forward to its dsn's host and port (see src/ssh/ssh.h). */
 static PfErrCode tunnel_open(const InvTarget *t, JobSlot *slot, SshForward **fwd, PfErr *err)
 {
@@ -540,10 +572,14 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
                             applying && writing && t->settings.create_schema, &schema_exists, &err);
     }
 
+    Ledger in_sync;
+    bool release_if_in_sync = in_sync_ledger(run, res, cb, &in_sync);
     if (rc == PF_OK)
-        rc = pg_survey(conn, t->schema, t->table, res->lock_key,
-                       writing ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
-                       &t->settings.expect, cb, &survey, &err);
+        rc =
+            pg_survey(conn, t->schema, t->table, res->lock_key,
+                      writing ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
+                      &t->settings.expect, cb, release_if_in_sync ? &in_sync : NULL, &survey, &err);
+    ledger_clear(&in_sync);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
         res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED
@@ -587,6 +623,12 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     } else if (applying) {
         if (atomic_load(interrupted)) {
             res->outcome = OUTCOME_INTERRUPTED;
+        } else if (survey.released && res->plan.n_pending) {
+            /* Cannot be: the survey let go of the lock because the ledger leaves nothing to do. */
+            res->outcome = OUTCOME_FAILED;
+            res->error = pf_strdup("the lock was released for a ledger in sync, but something "
+                                   "is pending; nothing was applied; hint: apply again");
+            pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
         } else if (!schema_exists && res->plan.n_pending) {
             res->outcome = OUTCOME_FAILED;
             res->error = pf_asprintf("tenant schema \"%s\" does not exist in this database; "

@@ -96,7 +96,7 @@ char *pg_ledger_rows_sql(const char *schema, const char *table, bool has_name)
  * has the same keys for 0.x and v1 ledgers; JSON escapes control characters, so inside the XML
  * only &, < and > are escaped, and undone here (&amp; last). Ordering by hash and created_at
  * too makes a table without those columns fail, as the plain read does. */
-char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *gate)
+static char *rows_any_from(const char *schema, const char *table, const char *gate)
 {
     char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
     char *rel = pf_asprintf("%s.%s", qs, qt);
@@ -107,13 +107,13 @@ char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *
                               rel);
     char *inner_lit = pg_quote_literal(inner);
     char *sql = pf_asprintf(
-        "SELECT (j->>'id')::bigint, j->>'hash', (j->>'created_at')::bigint, j->>'name', "
-        "(j->>'applied_at')::timestamptz::text FROM (SELECT CASE WHEN "
-        "pg_catalog.to_regclass(%s) IS NOT NULL AND %s THEN pg_catalog.query_to_xml(%s, false, "
-        "true, '')::text END AS x) q, LATERAL pg_catalog.regexp_matches(q.x, '<j>([^<]*)</j>', "
-        "'g') WITH ORDINALITY AS m(v, i), LATERAL (SELECT pg_catalog.replace(pg_catalog.replace("
-        "pg_catalog.replace(m.v[1], '&lt;', '<'), '&gt;', '>'), '&amp;', '&')::jsonb AS j) d "
-        "ORDER BY m.i;\n",
+        "(SELECT (j->>'id')::bigint AS id, j->>'hash' AS hash, (j->>'created_at')::bigint AS "
+        "created_at, j->>'name' AS name, (j->>'applied_at')::timestamptz::text AS applied_at, "
+        "m.i AS ord FROM (SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NOT NULL AND %s THEN "
+        "pg_catalog.query_to_xml(%s, false, true, '')::text END AS x) q, LATERAL "
+        "pg_catalog.regexp_matches(q.x, '<j>([^<]*)</j>', 'g') WITH ORDINALITY AS m(v, i), "
+        "LATERAL (SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(m.v[1], "
+        "'&lt;', '<'), '&gt;', '>'), '&amp;', '&')::jsonb AS j) d) pgfleet_ledger",
         rel_lit, gate ? gate : "true", inner_lit);
     free(qs);
     free(qt);
@@ -121,6 +121,56 @@ char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *
     free(rel_lit);
     free(inner);
     free(inner_lit);
+    return sql;
+}
+
+char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *gate)
+{
+    char *from = rows_any_from(schema, table, gate);
+    char *sql =
+        pf_asprintf("SELECT id, hash, created_at, name, applied_at FROM %s ORDER BY ord;\n", from);
+    free(from);
+    return sql;
+}
+
+/* pg_ledger_rows_any_sql's rows with a sixth column, pgfleet_released: the advisory lock
+ * lock_key is released when the rows are exactly e's (the same hash, created_at and name, in
+ * id order), and the column is then non-NULL on every row. One statement, so the rows compared
+ * are the rows returned (one snapshot), and the unlock runs only once all of them were read:
+ * it needs their aggregate. Neither CTE is folded into the query (l is read twice, both call
+ * volatile functions), so each runs once; no MATERIALIZED, which PostgreSQL 11 cannot parse. */
+static char *rows_release_sql(const char *schema, const char *table, const char *gate,
+                              int64_t lock_key, const Ledger *e)
+{
+    PfBuf h = PF_BUF_INIT, c = PF_BUF_INIT, n = PF_BUF_INIT;
+    for (size_t i = 0; i < e->n; i++) {
+        const LedgerRow *row = &e->rows[i];
+        char *hash = row->hash ? pg_quote_literal(row->hash) : pf_strdup("NULL");
+        char *name = row->name ? pg_quote_literal(row->name) : pf_strdup("NULL");
+        pf_buf_printf(&h, "%s%s", i ? ", " : "", hash);
+        if (row->has_created_at)
+            pf_buf_printf(&c, "%s%lld", i ? ", " : "", (long long)row->created_at);
+        else
+            pf_buf_printf(&c, "%sNULL", i ? ", " : "");
+        pf_buf_printf(&n, "%s%s", i ? ", " : "", name);
+        free(hash);
+        free(name);
+    }
+    char *from = rows_any_from(schema, table, gate);
+    char *sql = pf_asprintf(
+        "WITH l AS (SELECT * FROM %s), u AS (SELECT "
+        "pg_catalog.pg_advisory_unlock(%lld) AS released FROM (SELECT pg_catalog.array_agg(hash "
+        "ORDER BY ord) AS h, pg_catalog.array_agg(created_at ORDER BY ord) AS c, "
+        "pg_catalog.array_agg(name ORDER BY ord) AS n FROM l) a WHERE a.h = ARRAY[%s]::text[] "
+        "AND a.c = ARRAY[%s]::bigint[] AND a.n = ARRAY[%s]::text[]) "
+        "SELECT id, hash, created_at, name, applied_at, (SELECT released FROM u) AS "
+        "pgfleet_released FROM l ORDER BY ord;\n",
+        from, (long long)lock_key, h.data ? h.data : "", c.data ? c.data : "",
+        n.data ? n.data : "");
+    free(from);
+    pf_buf_free(&h);
+    pf_buf_free(&c);
+    pf_buf_free(&n);
     return sql;
 }
 
@@ -292,7 +342,8 @@ void pg_existence_read(const PGresult *res, Ledger *l)
 /* What the survey asks besides the lock, and under it: whether the ledger exists
  * (pg_existence_sql), when it does not what the database holds instead (no_ledger_sql), and
  * when it does (and the gate holds: the lock is ours, the server is the one expected) its rows
- * (pg_ledger_rows_any_sql). Three statements, read with read_exist. */
+ * (pg_ledger_rows_any_sql; with release_if, rows_release_sql: the lock released when those
+ * rows are exactly release_if's). Three statements, read with read_exist. */
 typedef struct ExistAsk {
     char *sql;
     const CbObject *created;
@@ -302,11 +353,12 @@ typedef struct ExistAsk {
 #define EXIST_RESULTS 3
 
 static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table, const Codebase *cb,
-                           const char *gate)
+                           const char *gate, int64_t lock_key, const Ledger *release_if)
 {
     char *existence = pg_existence_sql(schema, table);
     char *instead = no_ledger_sql(schema, table, cb, cb->created, cb->n_created);
-    char *rows = pg_ledger_rows_any_sql(schema, table, gate);
+    char *rows = release_if ? rows_release_sql(schema, table, gate, lock_key, release_if)
+                            : pg_ledger_rows_any_sql(schema, table, gate);
     ask->sql = pf_asprintf("%s%s%s", existence, instead, rows);
     ask->created = cb->created;
     ask->n_created = cb->n_created;
@@ -346,6 +398,10 @@ static void read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
     pg_existence_read(res[0], &out->ledger);
     read_no_ledger(res[1], ask->created, ask->n_created, &out->no_ledger);
     pg_ledger_rows_read(res[2], &out->ledger);
+    if (PQnfields(res[2]) > 5 && PQntuples(res[2]) > 0 && !PQgetisnull(res[2], 0, 5)) {
+        out->lock_acquired = false;
+        out->released = true;
+    }
 }
 
 /* Returns true when a holder row was present. */
@@ -469,7 +525,7 @@ PfErrCode pg_ledger_read_fresh(PgConn *c, const char *schema, const char *table,
 
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
                     PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect,
-                    const Codebase *cb, PgSurvey *out, PfErr *err)
+                    const Codebase *cb, const Ledger *release_if, PgSurvey *out, PfErr *err)
 {
     memset(out, 0, sizeof *out);
     PfBuf q = PF_BUF_INIT;
@@ -479,7 +535,8 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
                  : pg_expect_any(expect) ? pg_expect_sql(expect)
                                          : NULL;
     ExistAsk exist_ask;
-    exist_ask_init(&exist_ask, schema, table, cb, gate);
+    exist_ask_init(&exist_ask, schema, table, cb, gate, lock_key,
+                   mode == PG_LOCK_TAKE ? release_if : NULL);
     const ExistAsk *exist = &exist_ask;
     free(gate);
     pf_buf_puts(&q, identity_sql);
@@ -518,7 +575,7 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
     if (rc != PF_OK || r.n < exist_at + EXIST_RESULTS + (mode == PG_LOCK_TAKE ? 0 : 1)) {
         if (rc == PF_OK)
             rc = pf_err_set(err, PF_ERR_PG, "unexpected answer to the survey query");
-        else if (r.error_index == exist_at + EXIST_RESULTS - 1)
+        else if (r.error_index == exist_at + 2)
             pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
         pg_results_clear(&r);
         free(exist_ask.sql);
@@ -547,10 +604,11 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
     /* Not locked: wait for it (lock_wait), then ask who holds it. The holder can let go
      * between our attempt and that question; then there is nobody to report and the lock
      * is free: try again (a few times: each attempt found a different holder that left). */
-    for (int attempt = 0; mode == PG_LOCK_TAKE && !out->lock_acquired; attempt++) {
+    for (int attempt = 0; mode == PG_LOCK_TAKE && !out->lock_acquired && !out->released;
+         attempt++) {
         if (lock_wait_ms > 0 && attempt == 0) {
             rc = wait_for_lock(c, lock_key, lock_wait_ms, exist, out, err);
-            if (rc != PF_OK || out->lock_acquired)
+            if (rc != PF_OK || out->lock_acquired || out->released)
                 break;
         }
         PgLockHolder h = {0};
@@ -568,7 +626,7 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
             return PF_OK;
         }
         rc = try_lock_again(c, lock_key, exist, out, err);
-        if (rc != PF_OK)
+        if (rc != PF_OK || out->released)
             break;
     }
     free(exist_ask.sql);

@@ -61,8 +61,11 @@ typedef struct PgSurvey {
     PgIdentity identity;
     bool lock_acquired;   /* PG_LOCK_TAKE: we hold the lock now */
     bool locked_by_other; /* someone else holds it (CHECK), or we could not get it (TAKE) */
-    PgLockHolder holder;  /* filled when locked_by_other */
-    Ledger ledger;        /* filled unless locked_by_other in TAKE mode */
+    /* TAKE with release_if: the lock was taken, the ledger read under it, and released in the
+     * same round trip because the ledger is exactly release_if (lock_acquired is false). */
+    bool released;
+    PgLockHolder holder; /* filled when locked_by_other */
+    Ledger ledger;       /* filled unless locked_by_other in TAKE mode */
     /* The identity is not what the target's expect says: why, for the report (one line with a
      * hint). Then nothing else was read and no lock is held. NULL when it matches. */
     char *refused;
@@ -118,10 +121,13 @@ int64_t pg_lock_key_derive(const char *schema, const char *table);
  * first: on a mismatch out->refused says why, the lock is not taken (the lock statement
  * carries the same test) and the ledger is not read. When the ledger is missing, the same
  * round trip asks which of the objects cb's migrations create (cb->created) exist already and
- * which tables elsewhere look like cb's ledger (out->no_ledger). Free with pg_survey_clear. */
+ * which tables elsewhere look like cb's ledger (out->no_ledger). release_if (TAKE mode; may be
+ * NULL): when the ledger's rows, read under the lock, are exactly its rows (hash, created_at and
+ * name, in id order), the lock is released in the same round trip (out->released): for a caller
+ * that needs the lock only when the ledger is anything else. Free with pg_survey_clear. */
 PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
                     PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect,
-                    const Codebase *cb, PgSurvey *out, PfErr *err);
+                    const Codebase *cb, const Ledger *release_if, PgSurvey *out, PfErr *err);
 
 /* NULL when the identity is what e expects (or e expects nothing), else the problem: "expected
  * database X (system identifier Y), connected to database Z (system identifier W); hint: ...".

@@ -71,9 +71,15 @@ assert_eq "2 2 2 2 1 1" "$P_SMALL $P_BIG $A_SMALL $A_BIG $U_SMALL $U_BIG" \
 rt apply_again rt_big "$BIG" apply
 IN_SYNC=$RT
 assert_eq unchanged "$(jt "$PF_TMP/apply_again.out" rt_big 't["outcome"]')" "apply again: in sync, unchanged"
-assert_eq 2 "$IN_SYNC" "round trips as documented: apply of an in_sync target 2 (survey, unlock)"
+assert_eq 1 "$IN_SYNC" "round trips as documented: apply of an in_sync target 1 (the survey releases the lock)"
 rt plan_sync rt_big "$BIG" plan
 assert_eq 1 "$RT" "round trips as documented: plan with a ledger and nothing pending 1"
+# In sync, but the ledger is not exactly the codebase's rows (a migration recorded twice): the
+# survey keeps the lock, and the unlock is a round trip of its own.
+pg_psql rt_big 'INSERT INTO drizzle.__drizzle_migrations (hash, created_at) SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id LIMIT 1' >/dev/null
+rt apply_dup rt_big "$BIG" apply
+assert_eq "in_sync unchanged 2" "$(jt "$PF_TMP/apply_dup.out" rt_big 't["status"] + " " + t["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: apply in sync with a ledger other than the codebase's rows 2 (survey, unlock)"
 pf audit_none audit -i "$INV" -m "$SMALL" -t rt_none -f json
 assert_eq 1 "$RC" "audit of an uninitialized target: exit 1 (not in sync)"
 assert_eq "uninitialized 1" "$(jt "$PF_TMP/audit_none.out" rt_none 't["status"] + " " + str(t["round_trips"])')" \
@@ -147,8 +153,6 @@ assert_eq "2 failed [] 3" "$RC $(jt "$PF_TMP/fail.out" rt_fail 't["outcome"] + "
 pf fail_pm apply -i "$PF_TMP/fail_pm.yaml" -t rt_fail_pm -f json
 assert_eq "2 failed [\"0001_ok\"] 3" "$RC $(jt "$PF_TMP/fail_pm.out" rt_fail_pm 't["outcome"] + " " + json.dumps(t["applied"]) + " " + str(t["round_trips"])')" \
     "per-migration: the migration before the failure stays applied, read back in the same 3 round trips"
-assert_eq 0 "$(pg_psql rt_fail_pm "select count(*) from pg_locks where locktype = 'advisory'")" \
-    "after a failure, the lock is released"
 # refused: an applied file edited since (modified), with a ledger.
 EDITED=$PF_TMP/edited
 cp -r "$BASE" "$EDITED"
@@ -179,8 +183,8 @@ pf tenant_apply apply -i "$PF_TMP/tenant.yaml" -f json
 assert_eq "0 applied 4" "$RC $(jt "$PF_TMP/tenant_apply.out" tenant-a 't["outcome"] + " " + str(t["round_trips"])')" \
     "round trips as documented: a tenant's apply 4 (enter, survey, batch + read back + unlock, reset)"
 pf tenant_sync apply -i "$PF_TMP/tenant.yaml" -f json
-assert_eq "0 unchanged 4" "$RC $(jt "$PF_TMP/tenant_sync.out" tenant-a 't["outcome"] + " " + str(t["round_trips"])')" \
-    "round trips as documented: a tenant in sync 4 (enter, survey, unlock, reset)"
+assert_eq "0 unchanged 3" "$RC $(jt "$PF_TMP/tenant_sync.out" tenant-a 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: a tenant in sync 3 (enter, survey with the unlock, reset)"
 pf tenant_audit audit -i "$PF_TMP/tenant.yaml" -f json
 assert_eq "0 in_sync 3" "$RC $(jt "$PF_TMP/tenant_audit.out" tenant-a 't["status"] + " " + str(t["round_trips"])')" \
     "round trips as documented: a tenant's audit 3 (enter, survey, reset)"
