@@ -524,8 +524,9 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     SshForward *fwd = NULL;
     PfErrCode orc = PF_OK;
     int64_t t1 = t0;
-    if (slot && same_database(slot->kept_for, t)) {
-        /* The previous tenant's connection to this database, reset. */
+    bool reused = slot && same_database(slot->kept_for, t);
+    if (reused) {
+        /* The previous tenant's connection to this database, reset by the survey. */
         conn = slot->kept;
         fwd = slot->kept_fwd;
         slot->kept = NULL;
@@ -560,25 +561,20 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
      * folder creates under the tenant's names. */
     Codebase tenant_cb;
     const Codebase *cb = run->cb;
-    bool schema_exists = true;
-    PgSurvey survey;
-    memset(&survey, 0, sizeof survey);
-    PfErrCode rc = PF_OK;
+    PgTenantEnter tenant = {t->tenant_schema, applying && writing && t->settings.create_schema,
+                            reused};
     if (t->tenant_schema) {
         fleet_tenant_codebase(run, t, &tenant_cb);
         cb = &tenant_cb;
-        rc =
-            pg_tenant_enter(conn, t->tenant_schema,
-                            applying && writing && t->settings.create_schema, &schema_exists, &err);
     }
 
     Ledger in_sync;
     bool release_if_in_sync = in_sync_ledger(run, res, cb, &in_sync);
-    if (rc == PF_OK)
-        rc =
-            pg_survey(conn, t->schema, t->table, res->lock_key,
-                      writing ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
-                      &t->settings.expect, cb, release_if_in_sync ? &in_sync : NULL, &survey, &err);
+    PgSurvey survey;
+    PfErrCode rc =
+        pg_survey(conn, t->tenant_schema ? &tenant : NULL, t->schema, t->table, res->lock_key,
+                  writing ? PG_LOCK_TAKE : PG_LOCK_CHECK, t->settings.lock_wait_ms,
+                  &t->settings.expect, cb, release_if_in_sync ? &in_sync : NULL, &survey, &err);
     ledger_clear(&in_sync);
     if (rc != PF_OK) {
         res->status = TARGET_UNREACHABLE;
@@ -629,7 +625,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
             res->error = pf_strdup("the lock was released for a ledger in sync, but something "
                                    "is pending; nothing was applied; hint: apply again");
             pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
-        } else if (!schema_exists && res->plan.n_pending) {
+        } else if (!survey.schema_exists && res->plan.n_pending) {
             res->outcome = OUTCOME_FAILED;
             res->error = pf_asprintf("tenant schema \"%s\" does not exist in this database; "
                                      "hint: create it, or set create_schema: true",
@@ -656,8 +652,9 @@ unlock:
         fleet_tenant_codebase_clear(&tenant_cb);
     tunnel_blame(fwd, res);
     job_slot_detach(slot);
-    /* A tenant's connection serves the worker's next tenant of the same database, reset. */
-    bool keep = t->tenant_schema && slot && !atomic_load(interrupted) && pg_conn_reset(conn);
+    /* A tenant's connection serves the worker's next tenant of the same database, whose survey
+     * resets it first. */
+    bool keep = t->tenant_schema && slot && !atomic_load(interrupted) && pg_conn_reusable(conn);
     res->round_trips = pg_conn_round_trips(conn) - trips_before;
     if (keep) {
         slot->kept = conn;

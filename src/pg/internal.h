@@ -62,4 +62,8 @@ char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *
 void pg_ledger_rows_read(const PGresult *res, Ledger *out);
 char *pg_unlock_sql(int64_t lock_key);
 
+/* tenant.c: the statements that enter t (PgTenantEnter); the last of their *n_results answers
+ * says whether its schema exists. Caller frees. */
+char *pg_tenant_enter_sql(const PgTenantEnter *t, int *n_results);
+
 #endif

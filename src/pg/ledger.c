@@ -523,12 +523,22 @@ PfErrCode pg_ledger_read_fresh(PgConn *c, const char *schema, const char *table,
     return rc;
 }
 
-PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
-                    PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect,
-                    const Codebase *cb, const Ledger *release_if, PgSurvey *out, PfErr *err)
+PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, const char *table,
+                    int64_t lock_key, PgLockMode mode, int64_t lock_wait_ms,
+                    const InvExpect *expect, const Codebase *cb, const Ledger *release_if,
+                    PgSurvey *out, PfErr *err)
 {
     memset(out, 0, sizeof *out);
+    out->schema_exists = true;
     PfBuf q = PF_BUF_INIT;
+    /* A tenant's schema first: the search_path it sets is where what follows looks (the
+     * objects the migrations create, unqualified). at: the identity's answer. */
+    int at = 0;
+    if (tenant) {
+        char *enter = pg_tenant_enter_sql(tenant, &at);
+        pf_buf_puts(&q, enter);
+        free(enter);
+    }
     /* What gates reading the ledger: in TAKE mode holding the lock (which the identity guard
      * gates in turn), in CHECK mode the identity guard itself. */
     char *gate = mode == PG_LOCK_TAKE    ? held_sql(lock_key)
@@ -540,7 +550,7 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
     const ExistAsk *exist = &exist_ask;
     free(gate);
     pf_buf_puts(&q, identity_sql);
-    int exist_at;
+    int exist_at; /* counted from the identity's answer */
     if (mode == PG_LOCK_TAKE) {
         /* The lock comes before the existence check and the ledger so that what we read is
          * under it; the COMMIT after it makes what follows a new transaction, whose snapshot is
@@ -567,21 +577,30 @@ PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lo
         free(holder);
         exist_at = 1;
     }
+    exist_at += at;
     PgResults r;
     PfErrCode rc = pg_exec_all(c, q.data, &r, err);
     pf_buf_free(&q);
     /* Taken before a later statement failed: still ours to release. */
-    out->lock_acquired = mode == PG_LOCK_TAKE && granted(&r, 1);
+    out->lock_acquired = mode == PG_LOCK_TAKE && granted(&r, at + 1);
     if (rc != PF_OK || r.n < exist_at + EXIST_RESULTS + (mode == PG_LOCK_TAKE ? 0 : 1)) {
         if (rc == PF_OK)
             rc = pf_err_set(err, PF_ERR_PG, "unexpected answer to the survey query");
-        else if (r.error_index == exist_at + 2)
+        else if (r.error_index >= 0 && r.error_index < at) {
+            char *ident = pg_quote_ident(tenant->schema);
+            pf_err_prefix(err, "cannot enter schema %s", ident);
+            free(ident);
+        } else if (r.error_index == exist_at + 2)
             pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
         pg_results_clear(&r);
         free(exist_ask.sql);
         return rc;
     }
-    read_identity(r.res[0], &out->identity);
+    if (tenant) {
+        const char *v = PQgetvalue(r.res[at - 1], 0, 0);
+        out->schema_exists = PQntuples(r.res[at - 1]) == 1 && strcmp(v, "t") == 0;
+    }
+    read_identity(r.res[at], &out->identity);
     read_exist(&r.res[exist_at], exist, out);
     if (mode == PG_LOCK_CHECK)
         out->locked_by_other = read_holder(r.res[exist_at + EXIST_RESULTS], &out->holder);

@@ -64,6 +64,8 @@ typedef struct PgSurvey {
     /* TAKE with release_if: the lock was taken, the ledger read under it, and released in the
      * same round trip because the ledger is exactly release_if (lock_acquired is false). */
     bool released;
+    /* With a tenant: whether its schema exists (always true with create); true otherwise. */
+    bool schema_exists;
     PgLockHolder holder; /* filled when locked_by_other */
     Ledger ledger;       /* filled unless locked_by_other in TAKE mode */
     /* The identity is not what the target's expect says: why, for the report (one line with a
@@ -100,15 +102,20 @@ void pg_conn_cancel(PgConn *c);
 /* Queries sent on this connection so far (each is one network round trip). */
 int pg_conn_round_trips(const PgConn *c);
 
-/* Schema-per-tenant (tenant.c): set the session's search_path to schema, creating the schema
- * first when create; *exists says whether it exists (always true with create). One round trip.
- * The session keeps the search_path until pg_conn_reset. */
-PfErrCode pg_tenant_enter(PgConn *c, const char *schema, bool create, bool *exists, PfErr *err);
+/* Schema-per-tenant (docs/tenants.md): the schema pg_survey makes the session's search_path
+ * before anything else, in the survey's own message, creating it first when create. reset:
+ * the session served another target before: first make it as new, as DISCARD ALL would
+ * (settings, search_path, advisory locks, temporary tables, prepared statements, cursors),
+ * in statements one message may carry (DISCARD ALL may not share one). */
+typedef struct PgTenantEnter {
+    const char *schema;
+    bool create;
+    bool reset;
+} PgTenantEnter;
 
-/* Make a connection that served one target fit for another (DISCARD ALL: settings,
- * search_path, advisory locks, temporary tables, prepared statements). False when it cannot
- * be reused: broken, or inside a transaction. */
-bool pg_conn_reset(PgConn *c);
+/* Whether a connection that served one target may serve another (after a reset: see
+ * PgTenantEnter): not broken, not inside a transaction. Sends nothing. */
+bool pg_conn_reusable(const PgConn *c);
 
 /* The advisory lock key for a ledger: the first 8 bytes of sha256("pgfleet:" schema "." table)
  * read as a big-endian signed 64-bit integer. */
@@ -124,10 +131,12 @@ int64_t pg_lock_key_derive(const char *schema, const char *table);
  * which tables elsewhere look like cb's ledger (out->no_ledger). release_if (TAKE mode; may be
  * NULL): when the ledger's rows, read under the lock, are exactly its rows (hash, created_at and
  * name, in id order), the lock is released in the same round trip (out->released): for a caller
- * that needs the lock only when the ledger is anything else. Free with pg_survey_clear. */
-PfErrCode pg_survey(PgConn *c, const char *schema, const char *table, int64_t lock_key,
-                    PgLockMode mode, int64_t lock_wait_ms, const InvExpect *expect,
-                    const Codebase *cb, const Ledger *release_if, PgSurvey *out, PfErr *err);
+ * that needs the lock only when the ledger is anything else. tenant (may be NULL): enter its
+ * schema first, in the same round trip (out->schema_exists). Free with pg_survey_clear. */
+PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, const char *table,
+                    int64_t lock_key, PgLockMode mode, int64_t lock_wait_ms,
+                    const InvExpect *expect, const Codebase *cb, const Ledger *release_if,
+                    PgSurvey *out, PfErr *err);
 
 /* NULL when the identity is what e expects (or e expects nothing), else the problem: "expected
  * database X (system identifier Y), connected to database Z (system identifier W); hint: ...".

@@ -1,7 +1,7 @@
 /*
- * Schema-per-tenant sessions (docs/tenants.md): a session enters a tenant's schema (its
- * search_path, the schema created when asked), and a session that served one target is made
- * fit for the next tenant of the same database.
+ * Schema-per-tenant sessions (docs/tenants.md): a session that served one tenant is made fit
+ * for the next tenant of the same database, and enters its schema (its search_path, the schema
+ * created when asked): statements the survey sends first, in its own message.
  */
 #include "pg/internal.h"
 
@@ -10,40 +10,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-PfErrCode pg_tenant_enter(PgConn *c, const char *schema, bool create, bool *exists, PfErr *err)
+/* DISCARD ALL, as the documentation spells it out, in statements a multi-statement message may
+ * carry: nine answers. */
+static const char reset_sql[] = "CLOSE ALL;\nSET SESSION AUTHORIZATION DEFAULT;\nRESET ALL;\n"
+                                "DEALLOCATE ALL;\nUNLISTEN *;\n"
+                                "SELECT pg_catalog.pg_advisory_unlock_all();\nDISCARD PLANS;\n"
+                                "DISCARD TEMP;\nDISCARD SEQUENCES;\n";
+#define RESET_RESULTS 9
+
+char *pg_tenant_enter_sql(const PgTenantEnter *t, int *n_results)
 {
-    char *ident = pg_quote_ident(schema);
-    char *lit = pg_quote_literal(schema);
-    char *sql =
-        create ? pf_asprintf("CREATE SCHEMA IF NOT EXISTS %s; SET search_path TO %s; SELECT true",
-                             ident, ident)
-               : pf_asprintf("SET search_path TO %s; SELECT EXISTS (SELECT FROM "
-                             "pg_catalog.pg_namespace WHERE nspname = %s)",
-                             ident, lit);
-    PgResults r;
-    PfErrCode rc = pg_exec_all(c, sql, &r, err);
-    if (rc == PF_OK) {
-        const PGresult *last = r.res[r.n - 1];
-        char *v = pg_value(last, 0, 0);
-        *exists = v && strcmp(v, "t") == 0;
-        free(v);
-    } else {
-        pf_err_prefix(err, "cannot enter schema %s", ident);
-    }
-    pg_results_clear(&r);
-    free(sql);
+    char *ident = pg_quote_ident(t->schema);
+    char *lit = pg_quote_literal(t->schema);
+    char *enter = t->create ? pf_asprintf("CREATE SCHEMA IF NOT EXISTS %s;\nSET search_path TO "
+                                          "%s;\nSELECT true;\n",
+                                          ident, ident)
+                            : pf_asprintf("SET search_path TO %s;\nSELECT EXISTS (SELECT FROM "
+                                          "pg_catalog.pg_namespace WHERE nspname = %s);\n",
+                                          ident, lit);
+    char *sql = pf_asprintf("%s%s", t->reset ? reset_sql : "", enter);
+    *n_results = (t->reset ? RESET_RESULTS : 0) + (t->create ? 3 : 2);
+    free(enter);
     free(lit);
     free(ident);
-    return rc;
+    return sql;
 }
 
-bool pg_conn_reset(PgConn *c)
+bool pg_conn_reusable(const PgConn *c)
 {
-    if (PQstatus(c->conn) != CONNECTION_OK || PQtransactionStatus(c->conn) != PQTRANS_IDLE)
-        return false;
-    PgResults r;
-    PfErr err;
-    PfErrCode rc = pg_exec_all(c, "DISCARD ALL", &r, &err);
-    pg_results_clear(&r);
-    return rc == PF_OK;
+    return PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
 }

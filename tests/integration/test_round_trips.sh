@@ -169,24 +169,33 @@ assert_eq "0 applied 6" "$RC $(jt "$PF_TMP/check_apply.out" rt_check 't["outcome
 pf check_sync apply -i "$PF_TMP/check.yaml" -m "$BASE" -t rt_check -f json
 assert_eq "0 unchanged 5" "$RC $(jt "$PF_TMP/check_sync.out" rt_check 't["outcome"] + " " + str(t["round_trips"])')" \
     "round trips as documented: apply in sync with a wave check 5 (survey, check 3, unlock)"
-# A tenant schema (docs/tenants.md): the schema is entered once before the survey, and the
-# connection reset (DISCARD ALL) for the next tenant after the job.
+# Tenant schemas (docs/tenants.md): entering the schema is part of the survey's message; two
+# tenants of one database share a connection (-j 1), and the reset between them (what DISCARD
+# ALL does) opens the second one's survey message: a tenant costs what a database costs.
 {
     echo "migrations: {dir: \"$BASE\"}"
     echo "defaults: {create_schema: true}"
     echo "targets:"
-    echo "  - name: tenant-a"
-    echo "    dsn: \"$(pf_dsn rt_tenant)\""
-    echo "    schema: tenant_a"
+    for tn in a b; do
+        echo "  - name: tenant-$tn"
+        echo "    dsn: \"$(pf_dsn rt_tenant)\""
+        echo "    schema: tenant_$tn"
+    done
 } >"$PF_TMP/tenant.yaml"
-pf tenant_apply apply -i "$PF_TMP/tenant.yaml" -f json
-assert_eq "0 applied 4" "$RC $(jt "$PF_TMP/tenant_apply.out" tenant-a 't["outcome"] + " " + str(t["round_trips"])')" \
-    "round trips as documented: a tenant's apply 4 (enter, survey, batch + read back + unlock, reset)"
-pf tenant_sync apply -i "$PF_TMP/tenant.yaml" -f json
-assert_eq "0 unchanged 3" "$RC $(jt "$PF_TMP/tenant_sync.out" tenant-a 't["outcome"] + " " + str(t["round_trips"])')" \
-    "round trips as documented: a tenant in sync 3 (enter, survey with the unlock, reset)"
-pf tenant_audit audit -i "$PF_TMP/tenant.yaml" -f json
-assert_eq "0 in_sync 3" "$RC $(jt "$PF_TMP/tenant_audit.out" tenant-a 't["status"] + " " + str(t["round_trips"])')" \
-    "round trips as documented: a tenant's audit 3 (enter, survey, reset)"
+pf tenant_apply apply -i "$PF_TMP/tenant.yaml" -j 1 -f json
+assert_lines "tenant-a applied 2
+tenant-b applied 2" "$(jtargets "$PF_TMP/tenant_apply.out" 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: a tenant's apply 2 (enter + survey, batch + read back + unlock)"
+assert_eq "0 1" "$RC $(jget "$PF_TMP/tenant_apply.out" 'str(d["connections"])')" "the two tenants shared one connection"
+assert_eq "t t" "$(pg_psql rt_tenant "select to_regclass('tenant_a.base') is not null, to_regclass('tenant_b.base') is not null" | tr '|' ' ')" \
+    "each tenant's table is in its own schema (the second's search_path was reset and set)"
+pf tenant_sync apply -i "$PF_TMP/tenant.yaml" -j 1 -f json
+assert_lines "tenant-a unchanged 1
+tenant-b unchanged 1" "$(jtargets "$PF_TMP/tenant_sync.out" 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: a tenant in sync 1 (enter + survey with the unlock)"
+pf tenant_audit audit -i "$PF_TMP/tenant.yaml" -j 1 -f json
+assert_lines "tenant-a in_sync 1
+tenant-b in_sync 1" "$(jtargets "$PF_TMP/tenant_audit.out" 't["status"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: a tenant's audit 1"
 
 pf_done
