@@ -372,7 +372,7 @@ static void repair_changes(const FleetRun *run, const Ledger *ledger, const Plan
 /* mark-applied and repair, under the lock: work out the changes, then (unless previewing)
  * write them and read the ledger back. */
 static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlot *slot,
-                          const PgSurvey *survey, TargetResult *res)
+                          PgSurvey *survey, TargetResult *res)
 {
     const InvTarget *t = res->target;
     if (run->mode == FLEET_MARK && survey->no_ledger.n_lookalikes > 0) {
@@ -423,13 +423,19 @@ static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd, Jo
         .n_record = n_record,
         .fix = fix,
         .n_fix = n_fix,
+        .unlock = survey->lock_acquired,
+        .lock_key = res->lock_key,
     };
     PfErr err;
-    PfErrCode rc = pg_ledger_write(conn, &w, &err);
+    PgApplyEnd end;
+    PfErrCode rc = pg_ledger_write(conn, &w, &end, &err);
     free(record);
     free(fix);
+    if (end.unlocked)
+        survey->lock_acquired = false;
     Ledger after;
-    bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, NULL, res, &after);
+    bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, &end, res, &after);
+    pg_apply_end_clear(&end);
     if (rc != PF_OK) {
         res->outcome = OUTCOME_FAILED;
         res->error = pf_strdup(err.msg);

@@ -481,11 +481,15 @@ PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PgA
     return rc;
 }
 
-PfErrCode pg_ledger_write(PgConn *c, const PgLedgerWrite *w, PfErr *err)
+PfErrCode pg_ledger_write(PgConn *c, const PgLedgerWrite *w, PgApplyEnd *end, PfErr *err)
 {
+    memset(end, 0, sizeof *end);
     /* The request's ledger fields, for the shared SQL builders. */
-    PgApplyRequest req = {
-        .schema = w->schema, .table = w->table, .ledger_has_name = w->ledger_has_name};
+    PgApplyRequest req = {.schema = w->schema,
+                          .table = w->table,
+                          .ledger_has_name = w->ledger_has_name,
+                          .unlock = w->unlock,
+                          .lock_key = w->lock_key};
     char *qs = pg_quote_ident(w->schema), *qt = pg_quote_ident(w->table);
     Batch b = {PF_BUF_INIT, 0, NULL, 0, 0};
     if (w->create_ledger) {
@@ -520,23 +524,26 @@ PfErrCode pg_ledger_write(PgConn *c, const PgLedgerWrite *w, PfErr *err)
         if (strncmp(PQcmdStatus(r.res[i]), "UPDATE ", 7) == 0)
             changed += atoi(PQcmdTuples(r.res[i]));
     pg_results_clear(&r);
-    const char *end = "COMMIT";
-    if (rc == PF_OK && changed != (int)w->n_fix) {
+    if (rc == PF_OK && changed != (int)w->n_fix)
         rc = pf_err_set(err, PF_ERR_PG,
                         "the ledger changed under the lock (%d of %zu rows still had the hash "
                         "read a moment before); nothing was changed; hint: look for a migrator "
                         "that does not take the lock, then run repair again",
                         changed, w->n_fix);
-        end = "ROLLBACK";
-    }
-    if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
-        PfErr end_err;
-        if (rc != PF_OK)
-            end = "ROLLBACK";
-        PfErrCode erc = pg_exec_all(c, end, &r, rc == PF_OK ? err : &end_err);
+    if (rc == PF_OK) {
+        /* COMMIT, then the ledger read back and the unlock, in one message (as apply's end). */
+        char *tail = end_sql(&req);
+        char *sql = pf_asprintf("COMMIT;\nSELECT true AS " DONE_COLUMN ";\n%s", tail);
+        rc = pg_exec_all(c, sql, &r, err);
+        if (r.n >= 2 && (r.error_index < 0 || r.error_index > 1)) {
+            read_end(&req, &r, 2, end); /* committed; a failed read is the caller's to redo */
+            rc = PF_OK;
+        }
         pg_results_clear(&r);
-        if (rc == PF_OK)
-            rc = erc;
+        free(sql);
+        free(tail);
+    } else if (rc == PF_ERR_PG) {
+        end_after_failure(c, &req, PQtransactionStatus(c->conn) != PQTRANS_IDLE, end);
     }
     return rc;
 }

@@ -216,7 +216,8 @@ PfErrCode pg_apply(PgConn *c, const PgApplyRequest *req, PgFailure *failure, PgA
 /* mark-applied and repair: record rows for migrations without running them (drizzle's rows,
  * the ledger created first as drizzle creates it), and rewrite stored hashes, in one
  * transaction (two round trips: the changes, then COMMIT once every UPDATE met its row with
- * the old hash; else ROLLBACK and PF_ERR_PG). */
+ * the old hash, with the ledger read back and the unlock; else ROLLBACK, the same read and
+ * unlock, and PF_ERR_PG). */
 typedef struct PgLedgerFix {
     const CbMigration *migration; /* its hash is written */
     int64_t ledger_id;
@@ -232,9 +233,13 @@ typedef struct PgLedgerWrite {
     size_t n_record;
     const PgLedgerFix *fix;
     size_t n_fix;
+    bool unlock; /* release the advisory lock lock_key with the read-back (as PgApplyRequest) */
+    int64_t lock_key;
 } PgLedgerWrite;
 
-PfErrCode pg_ledger_write(PgConn *c, const PgLedgerWrite *w, PfErr *err);
+/* *end: the ledger read back with the COMMIT (or, after a failure, with the ROLLBACK), and
+ * whether the lock went with it, as pg_apply's. Free with pg_apply_end_clear. */
+PfErrCode pg_ledger_write(PgConn *c, const PgLedgerWrite *w, PgApplyEnd *end, PfErr *err);
 
 PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err);
 

@@ -160,6 +160,20 @@ printf -- '-- edited\n' >>"$EDITED/0000_base.sql"
 pf refused apply -i "$PF_TMP/fail.yaml" -m "$EDITED" -t rt_refused -f json
 assert_eq "1 modified refused 2" "$RC $(jt "$PF_TMP/refused.out" rt_refused 't["status"] + " " + t["outcome"] + " " + str(t["round_trips"])')" \
     "round trips as documented: apply refused with a ledger 2 (survey, unlock)"
+# mark-applied and repair: the COMMIT carries the ledger read back and the unlock.
+pf repair repair -i "$PF_TMP/fail.yaml" -m "$EDITED" -t rt_refused --yes -f json
+assert_eq "0 repaired 3" "$RC $(jt "$PF_TMP/repair.out" rt_refused 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: repair 3 (survey, the change, COMMIT + read back + unlock)"
+assert_eq "$(file_hash "$EDITED/0000_base.sql")" "$(pg_psql rt_refused 'select hash from drizzle.__drizzle_migrations')" \
+    "repair: the row has the edited file's hash"
+pg_createdb rt_mark
+inv_write "$PF_TMP/mark.yaml" "$FAIL" "" rt_mark
+pf mark mark-applied -i "$PF_TMP/mark.yaml" -t rt_mark --through 0001_ok --yes -f json
+assert_eq "0 recorded 3 2" "$RC $(jt "$PF_TMP/mark.out" rt_mark 't["outcome"] + " " + str(t["round_trips"])') $(pg_psql rt_mark 'select count(*) from drizzle.__drizzle_migrations')" \
+    "round trips as documented: mark-applied 3 (survey, the rows, COMMIT + read back + unlock)"
+pf mark_again mark-applied -i "$PF_TMP/mark.yaml" -t rt_mark --through 0001_ok --yes -f json
+assert_eq "0 unchanged 2" "$RC $(jt "$PF_TMP/mark_again.out" rt_mark 't["outcome"] + " " + str(t["round_trips"])')" \
+    "round trips as documented: mark-applied with nothing to change 2 (survey, unlock)"
 # A wave with a check keeps the lock until the check ran: the unlock is its own round trip.
 inv_write "$PF_TMP/check.yaml" "$BASE" "" rt_check
 printf 'waves:\n  - name: gate\n    targets: [rt_check]\n    check: select true\n' >>"$PF_TMP/check.yaml"
