@@ -143,7 +143,8 @@ typedef struct CbSchemaRef {
 typedef struct CbTenantProblem {
     size_t migration; /* codebase index */
     size_t line, column;
-    char *message; /* "CREATE EXTENSION ...: ...; hint: ..." */
+    char *message;    /* what it is and why it cannot be rewritten */
+    const char *hint; /* static: what to do */
 } CbTenantProblem;
 
 typedef struct CbSchemaRefs {

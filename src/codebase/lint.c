@@ -61,12 +61,8 @@ void lint_tenant_schemas(LintResult *r, const Codebase *cb, const char *const *s
     for (size_t i = 0; i < refs.n_problems; i++) {
         const CbTenantProblem *p = &refs.problems[i];
         const CbMigration *m = &cb->migrations[p->migration];
-        const char *h = strstr(p->message, "; hint: ");
-        char *message =
-            h ? pf_strndup(p->message, (size_t)(h - p->message)) : pf_strdup(p->message);
-        char *hint = pf_strdup(h ? h + 8 : "see docs/tenants.md");
-        lint_emit(&o, "tenant-unmappable", m->path, m->tag, (int)p->line, (int)p->column, message,
-                  hint);
+        lint_emit(&o, "tenant-unmappable", m->path, m->tag, (int)p->line, (int)p->column,
+                  pf_strdup(p->message), pf_strdup(p->hint));
     }
     cb_schema_refs_clear(&refs);
 }

@@ -34,14 +34,15 @@ typedef struct Finder {
     struct Pending {
         size_t chunk, offset;
         char *message;
+        const char *hint;
     } * pending;
     size_t n_pending, cap_pending;
 } Finder;
 
-static void add_problem(Finder *f, size_t offset, char *message)
+static void add_problem(Finder *f, size_t offset, char *message, const char *hint)
 {
     PF_GROW(f->pending, f->cap_pending, f->n_pending + 1);
-    f->pending[f->n_pending++] = (struct Pending){f->chunk, offset, message};
+    f->pending[f->n_pending++] = (struct Pending){f->chunk, offset, message, hint};
 }
 
 /* Which looked-for schema a name token stands for, or -1. */
@@ -58,11 +59,6 @@ static long schema_of(const Finder *f, const char *text, const SqlToken *tok)
             found = (long)k;
     free(name);
     return found;
-}
-
-static bool is_kw(const char *text, const SqlToken *t, const char *kw)
-{
-    return sqllex_is(text, t, kw);
 }
 
 /* Whether the string value names a looked-for schema as a qualifier: "public.x", "\"public\".x"
@@ -129,21 +125,22 @@ static void scan(Finder *f, const char *text, size_t len, size_t base, bool top)
                 add_problem(f, base + t->start,
                             pf_asprintf("a string names schema \"%s\" (dynamic SQL or a "
                                         "'%s.name'::regclass): it is not rewritten for the "
-                                        "tenant; hint: leave the schema out of the string "
-                                        "(the tenant's search_path finds the object)",
-                                        s, s));
+                                        "tenant",
+                                        s, s),
+                            "leave the schema out of the string (the tenant's search_path "
+                            "finds the object)");
             free(v);
             continue;
         }
         bool stmt_start = i == 0 || (toks[i - 1].kind == SQL_TOK_SEMI);
-        if (top && stmt_start && is_kw(text, t, "create") && i + 1 < n &&
-            is_kw(text, &toks[i + 1], "extension")) {
+        if (top && stmt_start && sqllex_is(text, t, "create") && i + 1 < n &&
+            sqllex_is(text, &toks[i + 1], "extension")) {
             add_problem(f, base + t->start,
                         pf_strdup("CREATE EXTENSION in a tenant folder: an extension belongs "
                                   "to the database, and a tenant's search_path does not see "
-                                  "another tenant's schema; hint: create the extension once "
-                                  "per database (in a schema outside the tenants) before "
-                                  "applying"));
+                                  "another tenant's schema"),
+                        "create the extension once per database (in a schema outside the "
+                        "tenants) before applying");
             continue;
         }
         long k = schema_of(f, text, t);
@@ -157,13 +154,13 @@ static void scan(Finder *f, const char *text, size_t len, size_t base, bool top)
         while (j >= 2 && toks[j - 1].kind == SQL_TOK_OP && text[toks[j - 1].start] == ',' &&
                (toks[j - 2].kind == SQL_TOK_WORD || toks[j - 2].kind == SQL_TOK_IDENT))
             j -= 2;
-        if (j >= 1 && is_kw(text, &toks[j - 1], "exists"))
-            j -= (j >= 3 && is_kw(text, &toks[j - 2], "not")) ? 3 : 2;
-        if (j >= 2 && is_kw(text, &toks[j - 1], "schema")) {
+        if (j >= 1 && sqllex_is(text, &toks[j - 1], "exists"))
+            j -= (j >= 3 && sqllex_is(text, &toks[j - 2], "not")) ? 3 : 2;
+        if (j >= 2 && sqllex_is(text, &toks[j - 1], "schema")) {
             const SqlToken *before = &toks[j - 2];
-            after_schema = is_kw(text, before, "create") || is_kw(text, before, "alter") ||
-                           is_kw(text, before, "drop") || is_kw(text, before, "set") ||
-                           is_kw(text, before, "on") || is_kw(text, before, "in");
+            after_schema = sqllex_is(text, before, "create") || sqllex_is(text, before, "alter") ||
+                           sqllex_is(text, before, "drop") || sqllex_is(text, before, "set") ||
+                           sqllex_is(text, before, "on") || sqllex_is(text, before, "in");
         }
         if (!qualifier && !after_schema)
             continue;
@@ -206,7 +203,8 @@ void cb_schema_refs_find(const Codebase *cb, const char *const *schemas, size_t 
             size_t pos = f.pending[i].offset;
             if (f.pending[i].chunk < n_spans)
                 pos += spans[f.pending[i].chunk].start;
-            CbTenantProblem p = {.migration = m, .message = f.pending[i].message};
+            CbTenantProblem p = {
+                .migration = m, .message = f.pending[i].message, .hint = f.pending[i].hint};
             cb_text_position(mig->sql, pos, &p.line, &p.column);
             PF_GROW(out->problems, cap_problems, out->n_problems + 1);
             out->problems[out->n_problems++] = p;

@@ -28,8 +28,8 @@ PfErrCode fleet_tenants_prepare(const FleetRun *run, CbSchemaRefs **out, PfErr *
     bool refuse = (run->mode == FLEET_APPLY || run->mode == FLEET_PLAN) && r->n_problems;
     for (size_t i = 0; i < r->n_problems; i++) {
         const CbTenantProblem *p = &r->problems[i];
-        pf_log(refuse ? PF_LOG_ERROR : PF_LOG_WARN, NULL, "%s:%zu:%zu: %s",
-               run->cb->migrations[p->migration].path, p->line, p->column, p->message);
+        pf_log(refuse ? PF_LOG_ERROR : PF_LOG_WARN, NULL, "%s:%zu:%zu: %s; hint: %s",
+               run->cb->migrations[p->migration].path, p->line, p->column, p->message, p->hint);
     }
     if (refuse)
         return pf_err_set(err, PF_ERR_INPUT,
