@@ -8,6 +8,7 @@
 #include "dsn_check.h"
 
 #include "core/buf.h"
+#include "core/util.h"
 #include "inventory/inventory.h"
 #include "pg/dsn.h"
 
@@ -61,17 +62,6 @@ static bool is_secret(const char *key)
     return strcmp(key, "password") == 0 || strcmp(key, "sslpassword") == 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* libpq's conninfo_uri_decode: NULL where it refuses (a bad escape, or %00). */
 static char *uri_decode(const char *s, size_t len)
 {
@@ -81,8 +71,8 @@ static char *uri_decode(const char *s, size_t len)
             pf_buf_putc(&b, s[i]);
             continue;
         }
-        int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+        int hi = i + 1 < len ? pf_hex_digit(s[i + 1]) : -1;
+        int lo = i + 2 < len ? pf_hex_digit(s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             pf_buf_free(&b);
             return NULL;
@@ -423,21 +413,6 @@ static bool in_span(const char *text, size_t from, size_t to, const char *p)
     return false;
 }
 
-static void put_value(PfBuf *b, const char *v)
-{
-    if (*v && !v[strcspn(v, " \t\n\v\f\r='\\")]) {
-        pf_buf_puts(b, v);
-        return;
-    }
-    pf_buf_putc(b, '\'');
-    for (; *v; v++) {
-        if (*v == '\'' || *v == '\\')
-            pf_buf_putc(b, '\\');
-        pf_buf_putc(b, *v);
-    }
-    pf_buf_putc(b, '\'');
-}
-
 static bool is_conninfo(const char *v)
 {
     return strncasecmp(v, "postgresql://", 13) == 0 || strncasecmp(v, "postgres://", 11) == 0 ||
@@ -470,10 +445,10 @@ static bool public_text(const char *d, Reading *r, const PgDsnOption *o, size_t 
             /* The masker hides the passwords of a dbname that is a connection string. */
             char *nested = inv_mask_dsn(v);
             found = found || strstr(nested, p);
-            put_value(&rebuilt, nested);
+            pg_dsn_put_value(&rebuilt, nested);
             free(nested);
         } else {
-            put_value(&rebuilt, v);
+            pg_dsn_put_value(&rebuilt, v);
         }
     }
     found = found || (rebuilt.data && strstr(rebuilt.data, p));

@@ -244,21 +244,6 @@ static bool reads_as(const PgDsnOption *o, size_t n, const char *masked, int dep
     return same;
 }
 
-static void put_value(PfBuf *out, const char *s)
-{
-    if (*s && !s[strcspn(s, KV_DELIMS)]) {
-        pf_buf_puts(out, s);
-        return;
-    }
-    pf_buf_putc(out, '\'');
-    for (; *s; s++) {
-        if (*s == '\'' || *s == '\\')
-            pf_buf_putc(out, '\\');
-        pf_buf_putc(out, *s);
-    }
-    pf_buf_putc(out, '\'');
-}
-
 /* The dsn as libpq read it, as key=value pairs, passwords hidden: for a dsn whose text could
  * not be masked in place with certainty. */
 static char *mask_rebuilt(const PgDsnOption *o, size_t n, Found *f, int depth)
@@ -272,10 +257,10 @@ static char *mask_rebuilt(const PgDsnOption *o, size_t n, Found *f, int depth)
             strings_add(&f->secrets, v, strlen(v));
         } else if (strcmp(k, "dbname") == 0) {
             char *masked = mask_dbname(v, f, depth);
-            put_value(&out, masked);
+            pg_dsn_put_value(&out, masked);
             free(masked);
         } else {
-            put_value(&out, v);
+            pg_dsn_put_value(&out, v);
         }
     }
     return pf_buf_take(&out);

@@ -62,3 +62,18 @@ bool pg_dsn_keyword(const char *keyword)
     PQconninfoFree(all);
     return known;
 }
+
+void pg_dsn_put_value(PfBuf *out, const char *value)
+{
+    if (*value && !value[strcspn(value, " \t\n\v\f\r='\\")]) {
+        pf_buf_puts(out, value);
+        return;
+    }
+    pf_buf_putc(out, '\'');
+    for (const char *p = value; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            pf_buf_putc(out, '\\');
+        pf_buf_putc(out, *p);
+    }
+    pf_buf_putc(out, '\'');
+}

@@ -5,6 +5,8 @@
 #ifndef PF_PG_DSN_H
 #define PF_PG_DSN_H
 
+#include "core/buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,5 +29,10 @@ const char *pg_dsn_option(const PgDsnOption *opts, size_t n, const char *keyword
 
 /* Whether libpq knows keyword as a connection option (case-sensitive, as libpq is). */
 bool pg_dsn_keyword(const char *keyword);
+
+/* Append value to out as a key=value conninfo writes it, for libpq to read back as value:
+ * bare when it is non-empty and holds no space, '=', quote or backslash; else single-quoted
+ * with quotes and backslashes escaped. */
+void pg_dsn_put_value(PfBuf *out, const char *value);
 
 #endif
