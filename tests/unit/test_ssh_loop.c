@@ -344,6 +344,19 @@ static Tunnel *pretend_open(Fixture *fx, size_t i)
     return t;
 }
 
+/* One tunnel "b" (connect_timeout timeout_ms) that pretends to be open, and a forward through
+ * it to db:5432, probing. */
+static SshForward *pretend_forward(Fixture *fx, int64_t timeout_ms)
+{
+    fx->cfg[0] = tunnel_cfg("b", 22, timeout_ms);
+    hub_open(fx, 1);
+    Tunnel *t = pretend_open(fx, 0);
+    PfErr err = {0};
+    SshForward *f = ssh_forward_new(t, "db", 5432, &err);
+    assert_non_null(f);
+    return f;
+}
+
 /* When an open tunnel breaks, each forward through it gets the cause before its connections
  * close, the listener goes, the tunnel may open again (IDLE), and tunnels via it fail with it. */
 static void test_break_reaches_forwards_first(void **state)
@@ -402,12 +415,7 @@ static void test_probe_deadline(void **state)
 {
     (void)state;
     Fixture fx = {0};
-    fx.cfg[0] = tunnel_cfg("b", 22, 50);
-    hub_open(&fx, 1);
-    Tunnel *t = pretend_open(&fx, 0);
-    PfErr err = {0};
-    SshForward *f = ssh_forward_new(t, "db", 5432, &err);
-    assert_non_null(f);
+    SshForward *f = pretend_forward(&fx, 50);
     ssh_forward_step(f);
     assert_int_equal(f->state, FWD_PROBING); /* not yet */
     usleep(80 * 1000);
@@ -427,12 +435,7 @@ static void test_forward_accepts_then_closes(void **state)
 {
     (void)state;
     Fixture fx = {0};
-    fx.cfg[0] = tunnel_cfg("b", 22, 5000);
-    hub_open(&fx, 1);
-    Tunnel *t = pretend_open(&fx, 0);
-    PfErr err = {0};
-    SshForward *f = ssh_forward_new(t, "db", 5432, &err);
-    assert_non_null(f);
+    SshForward *f = pretend_forward(&fx, 5000);
     Link *spare = f->spare;
     f->state = FWD_READY;
     f->refs = 1;
@@ -480,19 +483,14 @@ static void test_request_shares_forward(void **state)
 {
     (void)state;
     Fixture fx = {0};
-    fx.cfg[0] = tunnel_cfg("b", 22, 5000);
-    hub_open(&fx, 1);
-    Tunnel *t = pretend_open(&fx, 0);
-    PfErr err = {0};
-    SshForward *f = ssh_forward_new(t, "db", 5432, &err);
-    assert_non_null(f);
+    SshForward *f = pretend_forward(&fx, 5000);
     ssh_link_finish(f->spare); /* no session to open its channel on */
     f->state = FWD_READY;
     f->refs = 1;
 
     Request r;
-    post(fx.hub, &r, t, "db", 5432);
-    turn_until_done(fx.hub, &r, t, NULL, NULL, NULL);
+    post(fx.hub, &r, f->tun, "db", 5432);
+    turn_until_done(fx.hub, &r, f->tun, NULL, NULL, NULL);
     assert_int_equal(r.rc, PF_OK);
     assert_ptr_equal(r.result, f);
     assert_int_equal(f->refs, 2);
