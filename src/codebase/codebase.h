@@ -30,8 +30,11 @@ typedef struct CbMigration {
     size_t sql_len;
     char **chunks; /* sql split on "--> statement-breakpoint"; chunks[i] NUL-terminated */
     size_t n_chunks;
-    size_t escape; /* cb_escape_chunk's answer, worked out by cb_read (on the reading thread:
-                      per-target workers read it here rather than parse SQL themselves) */
+    /* Each chunk read by PostgreSQL's parser (src/sql/sql.h), n_chunks of them, by cb_read on
+     * the reading thread: per-target workers, which must not parse (sql.h says why), read
+     * these models. Owned by the migration. */
+    struct SqlChunk **parsed;
+    size_t escape; /* cb_escape_chunk's answer, worked out by cb_read from parsed */
 } CbMigration;
 
 /* Something about the folder as a whole that every target's report should say once, not an
@@ -93,8 +96,9 @@ void cb_split(const char *sql, size_t len, char ***chunks, size_t *n);
  * parser (src/sql/), so call it where the folder is read, not on worker threads. */
 bool cb_chunk_escapes(const char *chunk, size_t len);
 
-/* The 1-based number of m's first chunk that cb_chunk_escapes, or 0 when it stays inside.
- * cb_read keeps it in m->escape. */
+/* The 1-based number of m's first chunk that escapes (as cb_chunk_escapes says), or 0 when it
+ * stays inside; from m->parsed when cb_read has filled it, else by parsing the chunks. cb_read
+ * keeps it in m->escape. */
 size_t cb_escape_chunk(const CbMigration *m);
 
 /* An object that a migration creates with a statement that fails when it exists already:

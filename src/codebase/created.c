@@ -209,17 +209,20 @@ static void model_statement(Ctx *c, const SqlStatement *st)
     }
 }
 
-static void chunk(Ctx *c, const char *text)
+/* One chunk, from its model sc when the folder reader made one (else parsed here). */
+static void chunk(Ctx *c, const char *text, const SqlChunk *sc)
 {
     size_t len = strlen(text);
-    SqlChunk *sc = sql_parse(text, len);
+    SqlChunk *own = sc ? NULL : sql_parse(text, len);
+    if (own)
+        sc = own;
     if (sc->parsed) {
         for (size_t i = 0; i < sc->n; i++)
             model_statement(c, &sc->stmts[i]);
     } else {
         sqlstmt_each(text, len, on_statement, c);
     }
-    sql_chunk_free(sc);
+    sql_chunk_free(own);
 }
 
 void cb_created(const Codebase *cb, CbObject **out, size_t *n)
@@ -227,8 +230,9 @@ void cb_created(const Codebase *cb, CbObject **out, size_t *n)
     Ctx c = {0};
     for (size_t m = 0; m < cb->n; m++) {
         c.migration = m;
-        for (size_t k = 0; k < cb->migrations[m].n_chunks; k++)
-            chunk(&c, cb->migrations[m].chunks[k]);
+        const CbMigration *mig = &cb->migrations[m];
+        for (size_t k = 0; k < mig->n_chunks; k++)
+            chunk(&c, mig->chunks[k], mig->parsed ? mig->parsed[k] : NULL);
     }
     cb_objects_free(c.dropped, c.n_dropped);
     *out = c.out;

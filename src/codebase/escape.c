@@ -51,24 +51,35 @@ static void on_statement(const SqlStmt *st, void *escapes)
         *(bool *)escapes = true;
 }
 
-bool cb_chunk_escapes(const char *chunk, size_t len)
+/* Whether a chunk escapes, from its model c (the parse of chunk[0..len)). */
+static bool model_escapes(const SqlChunk *c, const char *chunk, size_t len)
 {
     bool escapes = false;
-    SqlChunk *c = sql_parse(chunk, len);
     if (c->parsed) {
         for (size_t i = 0; i < c->n && !escapes; i++)
             escapes = sql_ends_transaction(&c->stmts[i]);
     } else {
         sqlstmt_each(chunk, len, on_statement, &escapes);
     }
+    return escapes;
+}
+
+bool cb_chunk_escapes(const char *chunk, size_t len)
+{
+    SqlChunk *c = sql_parse(chunk, len);
+    bool escapes = model_escapes(c, chunk, len);
     sql_chunk_free(c);
     return escapes;
 }
 
 size_t cb_escape_chunk(const CbMigration *m)
 {
-    for (size_t c = 0; c < m->n_chunks; c++)
-        if (cb_chunk_escapes(m->chunks[c], strlen(m->chunks[c])))
+    for (size_t c = 0; c < m->n_chunks; c++) {
+        size_t len = strlen(m->chunks[c]);
+        bool escapes = m->parsed ? model_escapes(m->parsed[c], m->chunks[c], len)
+                                 : cb_chunk_escapes(m->chunks[c], len);
+        if (escapes)
             return c + 1;
+    }
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "core/mem.h"
 #include "core/util.h"
+#include "sql/sql.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -126,6 +127,17 @@ out:
     return rc;
 }
 
+/* Every chunk's model, once, here on the reading thread (CbMigration.parsed). */
+static void parse_chunks(Codebase *cb)
+{
+    for (size_t i = 0; i < cb->n; i++) {
+        CbMigration *m = &cb->migrations[i];
+        m->parsed = pf_calloc(m->n_chunks ? m->n_chunks : 1, sizeof *m->parsed);
+        for (size_t c = 0; c < m->n_chunks; c++)
+            m->parsed[c] = sql_parse(m->chunks[c], strlen(m->chunks[c]));
+    }
+}
+
 /* Each migration's escape chunk (kept in m->escape), a note for each one that has one, then
  * every note in the run order of its migration (the layout readers add theirs as they go). */
 static void note_escapes(Codebase *cb)
@@ -172,6 +184,7 @@ PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err)
         cb_free(cb);
         return rc;
     }
+    parse_chunks(cb);
     note_escapes(cb);
     cb_created(cb, &cb->created, &cb->n_created);
     *out = cb;
@@ -187,9 +200,13 @@ void cb_free(Codebase *cb)
         free(m->tag);
         free(m->path);
         free(m->sql);
-        for (size_t j = 0; j < m->n_chunks; j++)
+        for (size_t j = 0; j < m->n_chunks; j++) {
             free(m->chunks[j]);
+            if (m->parsed)
+                sql_chunk_free(m->parsed[j]);
+        }
         free(m->chunks);
+        free(m->parsed);
     }
     free(cb->migrations);
     for (size_t i = 0; i < cb->n_notes; i++) {

@@ -56,6 +56,8 @@ CbMigration *fleet_tenant_migrations(const FleetRun *run, const InvTarget *t, co
                 to[k] = t->schema_map[j].value;
     CbMigration *out = pf_calloc(n ? n : 1, sizeof *out);
     for (size_t i = 0; i < n; i++) {
+        /* Shares the codebase's parsed models (borrowed, not freed here): they read the text
+         * before the schemas are mapped, which changes no statement's kind. */
         out[i] = run->cb->migrations[idx[i]];
         out[i].chunks = cb_schema_refs_apply(r, run->cb, idx[i], to);
     }
