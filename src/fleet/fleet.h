@@ -107,6 +107,9 @@ typedef struct FleetRun {
     /* Set by fleet_run when a selected target is a tenant schema (docs/tenants.md): where the
      * folder names the schemas the tenants map, found once. */
     const CbSchemaRefs *tenant_refs;
+    /* Set by fleet_run for plan: what the folder's statements mean to preflight, read once
+     * (src/plan/preflight.h). */
+    const struct PreflightPrep *preflight;
 } FleetRun;
 
 typedef enum {

@@ -45,6 +45,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "plan/preflight.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -309,6 +310,10 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     /* The run's own copy: it carries the run id every plugin event names. */
     FleetRun run_copy = *run;
     run_copy.tenant_refs = tenant_refs;
+    /* Read here, on the main thread, once for every target (workers never parse: sql.h). */
+    PreflightPrep *preflight =
+        run->mode == FLEET_PLAN ? preflight_prepare(run->cb->migrations, run->cb->n) : NULL;
+    run_copy.preflight = preflight;
     run = &run_copy;
     atomic_size_t connections;
     atomic_init(&connections, 0);
@@ -409,6 +414,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     free(p.workers);
     free(p.threads);
     fleet_tenants_free(tenant_refs);
+    preflight_prep_free(preflight);
     return rc;
 }
 

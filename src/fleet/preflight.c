@@ -2,7 +2,8 @@
  * Preflight in a plan job (docs/preflight.md): once a target is classified and has pending
  * migrations, find what they will meet on the server (src/plan/preflight.h), in one more
  * round trip, and keep the warnings in the target's plan. Runs on the job's worker thread,
- * on its connection. A preflight that cannot run is itself a warning: it never changes the
+ * on its connection, from what fleet_run read of the folder once (run->preflight): nothing
+ * is parsed here. A preflight that cannot run is itself a warning: it never changes the
  * target's status.
  */
 #include "fleet/internal.h"
@@ -17,19 +18,18 @@ void fleet_job_preflight(const FleetRun *run, PgConn *conn, TargetResult *res)
 {
     const InvTarget *t = res->target;
     size_t n = res->plan.n_pending;
-    if (n == 0)
+    if (n == 0 || !run->preflight)
         return;
-    const CbMigration **pending = pf_calloc(n, sizeof *pending);
-    /* A tenant's migrations as it will run them: named in its schemas. */
-    CbMigration *rewritten = t->tenant_schema && run->tenant_refs
-                                 ? fleet_tenant_migrations(run, t, res->plan.pending, n)
-                                 : NULL;
-    for (size_t i = 0; i < n; i++)
-        pending[i] = rewritten ? &rewritten[i] : &run->cb->migrations[res->plan.pending[i]];
+    /* A tenant's migrations as it will run them: named in its schemas (docs/tenants.md). */
+    size_t n_renames = t->tenant_schema ? t->n_schema_map : 0;
+    PreflightRename *renames = pf_calloc(n_renames ? n_renames : 1, sizeof *renames);
+    for (size_t i = 0; i < n_renames; i++)
+        renames[i] = (PreflightRename){t->schema_map[i].key, t->schema_map[i].value};
     Preflight p;
-    preflight_analyze(pending, n, &p);
-    free(pending);
-    fleet_tenant_migrations_free(rewritten, n);
+    preflight_analyze(run->preflight, run->cb->migrations, res->plan.pending, n, renames, n_renames,
+                      &p);
+    free(renames);
+    preflight_notes(&p, &res->plan);
 
     int major = res->identity.server_version ? atoi(res->identity.server_version) : 0;
     int64_t long_xact_ms = t->settings.preflight_long_xact_ms;

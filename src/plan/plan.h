@@ -67,7 +67,8 @@ typedef struct PlanMatch {
  * meet on the server. Warnings change neither the status nor the exit code. */
 typedef struct PlanWarning {
     const char *kind; /* static: add_not_null, set_not_null, create_extension,
-                         long_transaction, lock or preflight (the checks could not run) */
+                         long_transaction, lock, unparsed (a chunk read with token rules)
+                         or preflight (the checks could not run) */
     char *migration;  /* the migration concerned, or NULL */
     int statement;    /* 1-based statement (chunk) in that migration; 0 when none */
     char *message;    /* one line, for people */

@@ -1,399 +1,390 @@
 /*
- * Preflight's pure halves (preflight.h). Each pending migration is split as drizzle splits it
- * (its chunks are the "statements" reports number), each chunk is lexed and cut at top-level
- * semicolons, and each statement is matched against the few shapes that matter here. What
- * earlier pending statements do to a table (create, drop, rename, truncate, update, delete,
- * add a column) is remembered, so that a check about the table as it is now is not made when
- * the migrations change it first.
+ * Preflight's pure halves (preflight.h). preflight_prepare reads each migration once, chunk by
+ * chunk (the chunks are the "statements" reports number), from the statement models the
+ * codebase reader made (src/sql/sql.h), into steps (preflight_internal.h): tables touched,
+ * changed, backfilled, columns added, and the checks the statements call for. A chunk the
+ * parser refuses is read with the token rules instead (preflight_tokens.c), and says so.
+ * preflight_analyze replays the steps of a target's pending migrations in run order with the
+ * target's schema names, remembering what earlier statements did to a table, so that a check
+ * about the table as it is now is left out when the migrations change it first.
  */
-#include "plan/preflight.h"
+#include "plan/preflight_internal.h"
 
-#include "codebase/sqllex.h"
 #include "core/buf.h"
 #include "core/mem.h"
+#include "sql/sql.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef SqlStmt Stmt; /* tokens and cursor helpers are the lexer's (codebase/sqllex.h) */
+void preflight_step(StepList *l, StepKind kind, int statement, const char *schema, const char *name,
+                    const char *column)
+{
+    PF_GROW(l->steps, l->cap, l->n + 1);
+    l->steps[l->n++] =
+        (Step){kind, statement, pf_strdup(schema), pf_strdup(name), pf_strdup(column)};
+}
 
-/* ---- what earlier pending statements did ------------------------------------------------- */
-
-typedef enum {
-    EV_CHANGED, /* created, dropped, renamed, truncated, emptied: not the table it is now */
-    EV_UPDATED, /* rows updated or deleted: NULLs may have been backfilled */
-    EV_COLUMN,  /* a column added */
-    EV_EXTENSION,
-} EventKind;
-
-typedef struct Event {
-    EventKind kind;
-    char *schema, *name, *column;
-} Event;
-
-typedef struct Ctx {
-    Preflight *out;
-    size_t cap_checks, cap_tables;
-    Event *events; /* of statements before the current one */
-    size_t n_events, cap_events;
-    Event *fresh; /* of the current statement: they count from the next one on */
-    size_t n_fresh, cap_fresh;
-    const char *migration;
-    int statement;
-} Ctx;
+static void steps_free(StepList *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->steps[i].schema);
+        free(l->steps[i].name);
+        free(l->steps[i].column);
+    }
+    free(l->steps);
+    memset(l, 0, sizeof *l);
+}
 
 /* Two references to a table: the same when the names match and, if both are qualified, the
  * schemas too (an unqualified name may be any schema of the search_path: assume it is). */
-static bool same_table(const char *s1, const char *n1, const char *s2, const char *n2)
+static bool same_name(const char *s1, const char *n1, const char *s2, const char *n2)
 {
-    return strcmp(n1, n2) == 0 && (!s1 || !s2 || strcmp(s1, s2) == 0);
+    return n1 && n2 && strcmp(n1, n2) == 0 && (!s1 || !s2 || strcmp(s1, s2) == 0);
 }
 
-static void event(Ctx *c, EventKind kind, const char *schema, const char *name, const char *column)
+/* ---- reading the models: migrations -> steps (once per run) ------------------------------ */
+
+/* A routine with a body read as statements (BEGIN ATOMIC, LANGUAGE sql): what running it
+ * does, for a CALL of it by a later statement. */
+typedef struct Routine {
+    char *schema, *name;
+    StepList run;
+} Routine;
+
+struct PreflightPrep {
+    size_t n;
+    StepList *steps; /* per migration */
+    Routine *routines;
+    size_t n_routines, cap_routines;
+};
+
+typedef struct Reader {
+    PreflightPrep *prep;
+    StepList *out;
+    int statement;
+} Reader;
+
+static void add(Reader *r, StepKind kind, SqlName name, const char *column)
 {
-    PF_GROW(c->fresh, c->cap_fresh, c->n_fresh + 1);
-    c->fresh[c->n_fresh++] = (Event){kind, pf_strdup(schema), pf_strdup(name), pf_strdup(column)};
+    preflight_step(r->out, kind, r->statement, name.schema, name.name, column);
 }
 
-static bool happened(const Ctx *c, EventKind kind, const char *schema, const char *name,
-                     const char *column)
+static bool is_table(SqlObjKind k)
 {
-    for (size_t i = 0; i < c->n_events; i++) {
-        const Event *e = &c->events[i];
-        if (e->kind == kind && same_table(e->schema, e->name, schema, name) &&
-            (!column || (e->column && strcmp(e->column, column) == 0)))
+    return k == SQL_OBJ_TABLE || k == SQL_OBJ_FOREIGN_TABLE;
+}
+
+/* ADD COLUMN: fails on a table with rows when NOT NULL and nothing fills it. */
+static bool needs_value(const SqlColumn *c)
+{
+    return c->not_null &&
+           (c->default_kind == SQL_DEFAULT_NONE || c->default_kind == SQL_DEFAULT_NULL) &&
+           !c->serial && !c->identity && !c->generated;
+}
+
+static const Routine *routine_find(const PreflightPrep *p, SqlName name)
+{
+    for (size_t i = p->n_routines; i-- > 0;)
+        if (same_name(p->routines[i].schema, p->routines[i].name, name.schema, name.name))
+            return &p->routines[i];
+    return NULL;
+}
+
+static void statement(Reader *r, const SqlStatement *st, bool runs);
+
+/* CREATE FUNCTION / PROCEDURE with a body read as statements: defining it names the body's
+ * tables (the server analyzes the body, locking them) but runs nothing; what running it
+ * would do is kept for a CALL. */
+static void routine(Reader *r, const SqlStatement *st)
+{
+    const SqlRoutine *rt = st->routine;
+    if (!rt || rt->kind == SQL_ROUTINE_DO || !rt->body_parsed || !rt->name.name)
+        return;
+    PreflightPrep *p = r->prep;
+    Routine def = {pf_strdup(rt->name.schema), pf_strdup(rt->name.name), {0}};
+    Reader body = {p, &def.run, r->statement};
+    for (size_t i = 0; i < rt->n_body; i++)
+        statement(&body, &rt->body[i], true);
+    for (size_t i = 0; i < def.run.n; i++)
+        if (def.run.steps[i].kind == STEP_TOUCH)
+            preflight_step(r->out, STEP_TOUCH, r->statement, def.run.steps[i].schema,
+                           def.run.steps[i].name, NULL);
+    PF_GROW(p->routines, p->cap_routines, p->n_routines + 1);
+    p->routines[p->n_routines++] = def;
+}
+
+/* CALL of a procedure defined earlier in the folder with a body read as statements: its
+ * statements run here. */
+static void call(Reader *r, const SqlStatement *st)
+{
+    const Routine *rt = routine_find(r->prep, st->call);
+    for (size_t i = 0; rt && i < rt->run.n; i++) {
+        const Step *s = &rt->run.steps[i];
+        preflight_step(r->out, s->kind, r->statement, s->schema, s->name, s->column);
+    }
+}
+
+static void alter_table(Reader *r, const SqlStatement *st)
+{
+    if (st->n_objects == 0 || !is_table(st->objects[0].kind) || !st->relation.name)
+        return;
+    add(r, STEP_TOUCH, st->relation, NULL);
+    for (size_t i = 0; i < st->n_alters; i++) {
+        const SqlAlter *a = &st->alters[i];
+        if (a->kind == SQL_ALTER_ADD_COLUMN && a->def) {
+            if (needs_value(a->def))
+                add(r, STEP_ADD_NOT_NULL, st->relation, a->def->name);
+            add(r, STEP_COLUMN, st->relation, a->def->name);
+        } else if (a->kind == SQL_ALTER_SET_NOT_NULL && a->column) {
+            add(r, STEP_SET_NOT_NULL, st->relation, a->column);
+        }
+    }
+}
+
+/* One statement. runs: it runs now (false: the body of a routine being defined, which only
+ * names its tables). */
+static void statement(Reader *r, const SqlStatement *st, bool runs)
+{
+    switch (st->kind) {
+    case SQL_KIND_CREATE_TABLE:
+        if (st->relation.name)
+            add(r, STEP_CHANGED, st->relation, NULL);
+        break;
+    case SQL_KIND_CREATE_EXTENSION:
+        if (st->n_objects && st->objects[0].name.name)
+            add(r, STEP_EXTENSION, (SqlName){NULL, st->objects[0].name.name}, NULL);
+        break;
+    case SQL_KIND_ALTER_TABLE:
+        alter_table(r, st);
+        break;
+    case SQL_KIND_RENAME:
+    case SQL_KIND_ALTER_OTHER:
+        for (size_t i = 0; i < st->n_objects; i++) {
+            const SqlObject *o = &st->objects[i];
+            if (o->action == SQL_ACT_RENAME && is_table(o->kind) && o->name.name) {
+                add(r, STEP_TOUCH, o->name, NULL);
+                add(r, STEP_CHANGED, o->name, NULL);
+                add(r, STEP_CHANGED, (SqlName){o->name.schema, o->new_name}, NULL);
+            } else if (o->action == SQL_ACT_RENAME && st->relation.name) {
+                add(r, STEP_TOUCH, st->relation, NULL); /* a column, constraint... of it */
+            } else if (o->action == SQL_ACT_SET_SCHEMA && is_table(o->kind) && o->name.name) {
+                add(r, STEP_TOUCH, o->name, NULL);
+                add(r, STEP_CHANGED, o->name, NULL);
+            }
+        }
+        break;
+    case SQL_KIND_DROP:
+    case SQL_KIND_TRUNCATE:
+    case SQL_KIND_LOCK:
+        for (size_t i = 0; i < st->n_objects; i++) {
+            const SqlObject *o = &st->objects[i];
+            if (!is_table(o->kind) || !o->name.name ||
+                (o->action != SQL_ACT_DROP && o->action != SQL_ACT_TRUNCATE &&
+                 o->action != SQL_ACT_LOCK))
+                continue;
+            add(r, STEP_TOUCH, o->name, NULL);
+            if (o->action != SQL_ACT_LOCK)
+                add(r, STEP_CHANGED, o->name, NULL);
+        }
+        break;
+    case SQL_KIND_CREATE_FUNCTION:
+        routine(r, st);
+        break;
+    case SQL_KIND_CALL:
+        if (runs)
+            call(r, st);
+        break;
+    default:
+        break;
+    }
+    /* Tables named without being changed: an index's, trigger's or policy's table, a foreign
+     * key's, PARTITION OF's, an attached partition. */
+    for (size_t i = 0; i < st->n_objects; i++) {
+        const SqlObject *o = &st->objects[i];
+        if (o->action == SQL_ACT_REFERENCE && is_table(o->kind) && o->name.name)
+            add(r, STEP_TOUCH, o->name, NULL);
+    }
+    /* Rows written, by the statement or a WITH clause of it. */
+    for (size_t i = 0; i < st->n_dml; i++) {
+        const SqlDml *d = &st->dml[i];
+        if (!d->table.name)
+            continue;
+        add(r, STEP_TOUCH, d->table, NULL);
+        if (d->kind == SQL_DML_INSERT)
+            continue;
+        if (d->kind == SQL_DML_DELETE && !d->has_where)
+            add(r, STEP_CHANGED, d->table, NULL);
+        else
+            add(r, STEP_UPDATED, d->table, NULL);
+    }
+    add(r, STEP_DONE, (SqlName){0}, NULL);
+}
+
+static void chunk(Reader *r, const SqlChunk *ck, const char *text)
+{
+    if (ck && ck->parsed) {
+        for (size_t i = 0; i < ck->n; i++)
+            statement(r, &ck->stmts[i], true);
+        return;
+    }
+    /* The parser refused some of it: the whole chunk by the token rules (sql.h: a chunk that
+     * is not parsed as a whole may be cut wrongly). */
+    char *why = ck && ck->error ? pf_asprintf("%s at line %zu, column %zu", ck->error->message,
+                                              ck->error->pos.line, ck->error->pos.column)
+                                : pf_strdup("not parsed");
+    preflight_step(r->out, STEP_UNPARSED, r->statement, NULL, why, NULL);
+    free(why);
+    preflight_tokens(r->out, r->statement, text, strlen(text));
+}
+
+PreflightPrep *preflight_prepare(const CbMigration *migrations, size_t n)
+{
+    PreflightPrep *p = pf_calloc(1, sizeof *p);
+    p->n = n;
+    p->steps = pf_calloc(n ? n : 1, sizeof *p->steps);
+    for (size_t m = 0; m < n; m++) {
+        const CbMigration *mig = &migrations[m];
+        Reader r = {p, &p->steps[m], 0};
+        for (size_t k = 0; k < mig->n_chunks; k++) {
+            r.statement = (int)k + 1;
+            SqlChunk *own = mig->parsed ? NULL : sql_parse(mig->chunks[k], strlen(mig->chunks[k]));
+            chunk(&r, mig->parsed ? mig->parsed[k] : own, mig->chunks[k]);
+            sql_chunk_free(own);
+        }
+    }
+    return p;
+}
+
+void preflight_prep_free(PreflightPrep *p)
+{
+    if (!p)
+        return;
+    for (size_t m = 0; m < p->n; m++)
+        steps_free(&p->steps[m]);
+    free(p->steps);
+    for (size_t i = 0; i < p->n_routines; i++) {
+        free(p->routines[i].schema);
+        free(p->routines[i].name);
+        steps_free(&p->routines[i].run);
+    }
+    free(p->routines);
+    free(p);
+}
+
+/* ---- replaying them for a target --------------------------------------------------------- */
+
+typedef struct Replay {
+    Preflight *out;
+    size_t cap_checks, cap_tables, cap_unparsed;
+    const PreflightRename *renames;
+    size_t n_renames;
+    const Step **done; /* steps of statements before the current one */
+    size_t n_done, cap_done;
+    size_t fresh; /* steps of the current statement start at done[fresh] */
+    const char *migration;
+} Replay;
+
+static const char *mapped(const Replay *c, const char *schema)
+{
+    for (size_t i = 0; schema && i < c->n_renames; i++)
+        if (strcmp(c->renames[i].from, schema) == 0)
+            return c->renames[i].to;
+    return schema;
+}
+
+static bool happened(const Replay *c, StepKind kind, const Step *s, bool column)
+{
+    for (size_t i = 0; i < c->fresh; i++) {
+        const Step *e = c->done[i];
+        if (e->kind == kind && same_name(e->schema, e->name, s->schema, s->name) &&
+            (!column || (e->column && s->column && strcmp(e->column, s->column) == 0)))
             return true;
     }
     return false;
 }
 
-/* The current statement is done: what it did counts for the statements after it. */
-static void statement_done(Ctx *c)
-{
-    for (size_t i = 0; i < c->n_fresh; i++) {
-        PF_GROW(c->events, c->cap_events, c->n_events + 1);
-        c->events[c->n_events++] = c->fresh[i];
-    }
-    c->n_fresh = 0;
-}
-
-static void events_free(Event *e, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(e[i].schema);
-        free(e[i].name);
-        free(e[i].column);
-    }
-    free(e);
-}
-
-/* ---- what the statement asks of the server ----------------------------------------------- */
-
-static void touch(Ctx *c, const char *schema, const char *name)
+static void touch(Replay *c, const Step *s)
 {
     Preflight *p = c->out;
+    const char *schema = mapped(c, s->schema);
     for (size_t i = 0; i < p->n_tables; i++) {
         const PreflightTable *t = &p->tables[i];
-        if (strcmp(t->name, name) == 0 &&
+        if (strcmp(t->name, s->name) == 0 &&
             (t->schema && schema ? strcmp(t->schema, schema) == 0 : t->schema == schema))
             return;
     }
     PF_GROW(p->tables, c->cap_tables, p->n_tables + 1);
     p->tables[p->n_tables++] =
-        (PreflightTable){pf_strdup(schema), pf_strdup(name), c->migration, c->statement};
+        (PreflightTable){pf_strdup(schema), pf_strdup(s->name), c->migration, s->statement};
 }
 
-static void check(Ctx *c, PreflightCheckKind kind, const char *schema, const char *name,
-                  const char *column)
+static void check(Replay *c, PreflightCheckKind kind, const Step *s)
 {
     Preflight *p = c->out;
     PF_GROW(p->checks, c->cap_checks, p->n_checks + 1);
     p->checks[p->n_checks++] = (PreflightCheck){
-        kind, c->migration, c->statement, pf_strdup(schema), pf_strdup(name), pf_strdup(column)};
+        kind,
+        c->migration,
+        s->statement,
+        pf_strdup(kind == PREFLIGHT_CREATE_EXTENSION ? NULL : mapped(c, s->schema)),
+        pf_strdup(s->name),
+        pf_strdup(s->column)};
 }
 
-/* Touch the table named at *i (advancing past it); changed: the statement replaces or empties it
- * (checks after it are not about the table there now). */
-static bool touch_at(Ctx *c, const Stmt *st, size_t *i, bool changed)
+static void replay(Replay *c, const Step *s)
 {
-    char *schema, *name;
-    if (!sqlstmt_qname(st, i, &schema, &name))
-        return false;
-    touch(c, schema, name);
-    if (changed)
-        event(c, EV_CHANGED, schema, name, NULL);
-    free(schema);
-    free(name);
-    return true;
-}
-
-/* Every "REFERENCES table" in tokens [from, to): foreign keys lock the referenced table. */
-static void touch_references(Ctx *c, const Stmt *st, size_t from, size_t to)
-{
-    for (size_t i = from; i < to; i++) {
-        if (sqlstmt_kw(st, i, "references")) {
-            size_t j = i + 1;
-            touch_at(c, st, &j, false);
-        }
-    }
-}
-
-/* Index of the next top-level ',' (or the end) from i. */
-static size_t action_end(const Stmt *st, size_t i)
-{
-    int depth = 0;
-    for (; i < st->n; i++) {
-        if (sqlstmt_op(st, i, '('))
-            depth++;
-        else if (sqlstmt_op(st, i, ')'))
-            depth--;
-        else if (depth == 0 && sqlstmt_op(st, i, ','))
-            break;
-    }
-    return i;
-}
-
-static bool is_serial(const char *type)
-{
-    static const char *const serials[] = {"serial",    "serial2",     "serial4", "serial8",
-                                          "bigserial", "smallserial", NULL};
-    for (const char *const *s = serials; *s; s++)
-        if (strcmp(type, *s) == 0)
-            return true;
-    return false;
-}
-
-/* ADD [COLUMN] [IF NOT EXISTS] c type constraints...: tokens [i, end) after ADD. No check
- * when the table is not the one there now (may_check false). */
-static void add_column(Ctx *c, const Stmt *st, size_t i, size_t end, const char *schema,
-                       const char *table, bool may_check)
-{
-    static const char *const table_constraints[] = {"constraint", "primary", "unique", "check",
-                                                    "foreign",    "exclude", NULL};
-    bool explicit_column = sqlstmt_kw(st, i, "column");
-    if (explicit_column) {
-        i++;
-    } else {
-        for (const char *const *k = table_constraints; *k; k++)
-            if (sqlstmt_kw(st, i, *k))
-                return;
-    }
-    sqlstmt_skip_if_exists(st, &i);
-    char *column = i < end ? sqlstmt_ident(st, i) : NULL;
-    if (!column)
+    Preflight *p = c->out;
+    switch (s->kind) {
+    case STEP_TOUCH:
+        touch(c, s);
+        break;
+    case STEP_ADD_NOT_NULL:
+        if (!happened(c, STEP_CHANGED, s, false))
+            check(c, PREFLIGHT_ADD_NOT_NULL, s);
+        break;
+    case STEP_SET_NOT_NULL:
+        if (!happened(c, STEP_CHANGED, s, false) && !happened(c, STEP_UPDATED, s, false) &&
+            !happened(c, STEP_COLUMN, s, true))
+            check(c, PREFLIGHT_SET_NOT_NULL, s);
+        break;
+    case STEP_EXTENSION:
+        if (!happened(c, STEP_EXTENSION, s, false))
+            check(c, PREFLIGHT_CREATE_EXTENSION, s);
+        break;
+    case STEP_UNPARSED:
+        PF_GROW(p->unparsed, c->cap_unparsed, p->n_unparsed + 1);
+        p->unparsed[p->n_unparsed++] =
+            (PreflightUnparsed){c->migration, s->statement, pf_strdup(s->name)};
         return;
-    i++;
-    char *type = i < end ? sqlstmt_ident(st, i) : NULL;
-    bool not_null = false, has_default = type && is_serial(type), generated = false;
-    free(type);
-    int depth = 0;
-    for (; i < end; i++) {
-        if (sqlstmt_op(st, i, '('))
-            depth++;
-        else if (sqlstmt_op(st, i, ')'))
-            depth--;
-        if (depth != 0)
-            continue;
-        if ((sqlstmt_kw(st, i, "not") && sqlstmt_kw(st, i + 1, "null")) ||
-            (sqlstmt_kw(st, i, "primary") && sqlstmt_kw(st, i + 1, "key")))
-            not_null = true;
-        else if (sqlstmt_kw(st, i, "default") && !sqlstmt_kw(st, i + 1, "null"))
-            has_default = true;
-        else if (sqlstmt_kw(st, i, "generated"))
-            generated = true;
+    case STEP_DONE:
+        c->fresh = c->n_done;
+        return;
+    default:
+        break;
     }
-    if (not_null && !has_default && !generated && may_check)
-        check(c, PREFLIGHT_ADD_NOT_NULL, schema, table, column);
-    event(c, EV_COLUMN, schema, table, column);
-    free(column);
-}
-
-/* ALTER [COLUMN] c SET NOT NULL: tokens [i, end) after ALTER. */
-static void alter_column(Ctx *c, const Stmt *st, size_t i, size_t end, const char *schema,
-                         const char *table)
-{
-    if (sqlstmt_kw(st, i, "column"))
-        i++;
-    if (i + 3 >= end || !sqlstmt_kw(st, i + 1, "set") || !sqlstmt_kw(st, i + 2, "not") ||
-        !sqlstmt_kw(st, i + 3, "null"))
-        return;
-    char *column = sqlstmt_ident(st, i);
-    if (!column)
-        return;
-    if (!happened(c, EV_CHANGED, schema, table, NULL) &&
-        !happened(c, EV_UPDATED, schema, table, NULL) &&
-        !happened(c, EV_COLUMN, schema, table, column))
-        check(c, PREFLIGHT_SET_NOT_NULL, schema, table, column);
-    free(column);
-}
-
-static void alter_table(Ctx *c, const Stmt *st, size_t i)
-{
-    sqlstmt_skip_if_exists(st, &i);
-    if (sqlstmt_kw(st, i, "only"))
-        i++;
-    char *schema, *table;
-    if (!sqlstmt_qname(st, &i, &schema, &table))
-        return;
-    touch(c, schema, table);
-    if (sqlstmt_kw(st, i, "rename") && sqlstmt_kw(st, i + 1, "to")) {
-        event(c, EV_CHANGED, schema, table, NULL);
-        char *to = sqlstmt_ident(st, i + 2);
-        if (to)
-            event(c, EV_CHANGED, schema, to, NULL);
-        free(to);
-    } else if (sqlstmt_kw(st, i, "set") && sqlstmt_kw(st, i + 1, "schema")) {
-        event(c, EV_CHANGED, schema, table, NULL);
-    } else {
-        bool changed = happened(c, EV_CHANGED, schema, table, NULL);
-        while (i < st->n) {
-            size_t end = action_end(st, i);
-            if (sqlstmt_kw(st, i, "add"))
-                add_column(c, st, i + 1, end, schema, table, !changed);
-            else if (sqlstmt_kw(st, i, "alter"))
-                alter_column(c, st, i + 1, end, schema, table);
-            touch_references(c, st, i, end);
-            i = end + 1;
-        }
-    }
-    free(schema);
-    free(table);
-}
-
-/* DROP TABLE / TRUNCATE [TABLE] / LOCK [TABLE]: a list of tables from i. */
-static void table_list(Ctx *c, const Stmt *st, size_t i, bool changed)
-{
-    sqlstmt_skip_if_exists(st, &i);
-    for (;;) {
-        if (sqlstmt_kw(st, i, "only"))
-            i++;
-        if (!touch_at(c, st, &i, changed) || !sqlstmt_op(st, i, ','))
-            return;
-        i++;
+    if (s->kind != STEP_TOUCH) {
+        PF_GROW(c->done, c->cap_done, c->n_done + 1);
+        c->done[c->n_done++] = s;
     }
 }
 
-/* The first top-level ON after i, then the table. */
-static void on_table(Ctx *c, const Stmt *st, size_t i)
-{
-    for (; i < st->n && !sqlstmt_kw(st, i, "on"); i++)
-        if (sqlstmt_op(st, i, '('))
-            return;
-    if (!sqlstmt_kw(st, i, "on"))
-        return;
-    i++;
-    if (sqlstmt_kw(st, i, "only"))
-        i++;
-    touch_at(c, st, &i, false);
-}
-
-static void create(Ctx *c, const Stmt *st, size_t i)
-{
-    if (sqlstmt_kw(st, i, "or") && sqlstmt_kw(st, i + 1, "replace"))
-        i += 2;
-    if (sqlstmt_kw(st, i, "extension")) {
-        i++;
-        sqlstmt_skip_if_exists(st, &i);
-        char *name = sqlstmt_ident(st, i);
-        if (!name)
-            return;
-        if (!happened(c, EV_EXTENSION, NULL, name, NULL))
-            check(c, PREFLIGHT_CREATE_EXTENSION, NULL, name, NULL);
-        event(c, EV_EXTENSION, NULL, name, NULL);
-        free(name);
-        return;
-    }
-    if (sqlstmt_kw(st, i, "unique"))
-        i++;
-    if (sqlstmt_kw(st, i, "index") || sqlstmt_kw(st, i, "trigger") || sqlstmt_kw(st, i, "policy") ||
-        (sqlstmt_kw(st, i, "constraint") && sqlstmt_kw(st, i + 1, "trigger"))) {
-        on_table(c, st, i + 1);
-        return;
-    }
-    while (sqlstmt_kw(st, i, "global") || sqlstmt_kw(st, i, "local") || sqlstmt_kw(st, i, "temp") ||
-           sqlstmt_kw(st, i, "temporary") || sqlstmt_kw(st, i, "unlogged"))
-        i++;
-    if (!sqlstmt_kw(st, i, "table"))
-        return;
-    i++;
-    sqlstmt_skip_if_exists(st, &i);
-    char *schema, *name;
-    if (!sqlstmt_qname(st, &i, &schema, &name))
-        return;
-    event(c, EV_CHANGED, schema, name, NULL);
-    free(schema);
-    free(name);
-    if (sqlstmt_kw(st, i, "partition") && sqlstmt_kw(st, i + 1, "of")) {
-        i += 2;
-        touch_at(c, st, &i, false);
-    }
-    touch_references(c, st, i, st->n);
-}
-
-static void statement(Ctx *c, const Stmt *st)
-{
-    size_t i = 0;
-    if (sqlstmt_kw(st, 0, "alter") && sqlstmt_kw(st, 1, "table")) {
-        alter_table(c, st, 2);
-    } else if (sqlstmt_kw(st, 0, "create")) {
-        create(c, st, 1);
-    } else if (sqlstmt_kw(st, 0, "drop") && sqlstmt_kw(st, 1, "table")) {
-        table_list(c, st, 2, true);
-    } else if (sqlstmt_kw(st, 0, "truncate")) {
-        table_list(c, st, sqlstmt_kw(st, 1, "table") ? 2 : 1, true);
-    } else if (sqlstmt_kw(st, 0, "lock")) {
-        table_list(c, st, sqlstmt_kw(st, 1, "table") ? 2 : 1, false);
-    } else if (sqlstmt_kw(st, 0, "insert") && sqlstmt_kw(st, 1, "into")) {
-        i = 2;
-        touch_at(c, st, &i, false);
-    } else if (sqlstmt_kw(st, 0, "update")) {
-        i = sqlstmt_kw(st, 1, "only") ? 2 : 1;
-        char *schema, *name;
-        if (sqlstmt_qname(st, &i, &schema, &name)) {
-            touch(c, schema, name);
-            event(c, EV_UPDATED, schema, name, NULL);
-            free(schema);
-            free(name);
-        }
-    } else if (sqlstmt_kw(st, 0, "delete") && sqlstmt_kw(st, 1, "from")) {
-        i = sqlstmt_kw(st, 2, "only") ? 3 : 2;
-        char *schema, *name;
-        if (sqlstmt_qname(st, &i, &schema, &name)) {
-            bool where = false;
-            for (size_t j = i; j < st->n; j++)
-                where = where || sqlstmt_kw(st, j, "where");
-            touch(c, schema, name);
-            event(c, where ? EV_UPDATED : EV_CHANGED, schema, name, NULL);
-            free(schema);
-            free(name);
-        }
-    }
-    statement_done(c);
-}
-
-static void on_statement(const SqlStmt *st, void *c)
-{
-    statement(c, st);
-}
-
-static void chunk(Ctx *c, const char *text)
-{
-    sqlstmt_each(text, strlen(text), on_statement, c);
-}
-
-void preflight_analyze(const CbMigration *const *pending, size_t n, Preflight *out)
+void preflight_analyze(const PreflightPrep *prep, const CbMigration *migrations,
+                       const size_t *pending, size_t n, const PreflightRename *renames,
+                       size_t n_renames, Preflight *out)
 {
     memset(out, 0, sizeof *out);
-    Ctx c = {.out = out};
-    for (size_t m = 0; m < n; m++) {
-        c.migration = pending[m]->tag;
-        for (size_t k = 0; k < pending[m]->n_chunks; k++) {
-            c.statement = (int)k + 1;
-            chunk(&c, pending[m]->chunks[k]);
-        }
+    Replay c = {.out = out, .renames = renames, .n_renames = n_renames};
+    for (size_t i = 0; i < n; i++) {
+        if (pending[i] >= prep->n)
+            continue;
+        c.migration = migrations[pending[i]].tag;
+        const StepList *l = &prep->steps[pending[i]];
+        for (size_t k = 0; k < l->n; k++)
+            replay(&c, &l->steps[k]);
+        c.fresh = c.n_done;
     }
-    events_free(c.events, c.n_events);
-    events_free(c.fresh, c.n_fresh);
+    free(c.done);
 }
 
 void preflight_clear(Preflight *p)
@@ -411,6 +402,9 @@ void preflight_clear(Preflight *p)
         free(p->tables[i].name);
     }
     free(p->tables);
+    for (size_t i = 0; i < p->n_unparsed; i++)
+        free(p->unparsed[i].why);
+    free(p->unparsed);
     memset(p, 0, sizeof *p);
 }
 
@@ -649,6 +643,19 @@ void preflight_warnings(const Preflight *p, const PreflightFacts *f, int64_t lon
         check_warning(&p->checks[i], &f->facts[i], f, plan);
     long_xacts_warning(f, long_xact_ms, plan);
     lock_warnings(p, f, plan);
+}
+
+void preflight_notes(const Preflight *p, Plan *plan)
+{
+    for (size_t i = 0; i < p->n_unparsed; i++) {
+        const PreflightUnparsed *u = &p->unparsed[i];
+        PlanWarning *w = warning(plan, "unparsed", u->migration, u->statement);
+        w->message = pf_asprintf("migration %s statement %d is not SQL that PostgreSQL 15's "
+                                 "parser reads (%s): preflight read it with token rules only",
+                                 u->migration, u->statement, u->why);
+        w->hint = pf_strdup("psql meta-commands and syntax newer than PostgreSQL 15 are not "
+                            "understood; check this statement against the server by hand");
+    }
 }
 
 void preflight_failed(Plan *plan, const char *why)

@@ -3,14 +3,21 @@
  * before anything runs (`plan`, `apply --dry-run`; docs/preflight.md). Two pure halves around
  * one catalog query (pg_preflight, src/pg/preflight.c):
  *
- *   preflight_analyze   pending migrations -> checks: the statements that fail for reasons
- *                       only the server knows (ADD COLUMN ... NOT NULL without a default on a
- *                       table with rows, SET NOT NULL over NULLs, CREATE EXTENSION without the
- *                       privilege), and the tables the migrations touch (for the lock check);
+ *   preflight_prepare   the folder's migrations -> what each statement means to preflight,
+ *                       read once per run from the statement models (src/sql/sql.h) that
+ *                       the codebase reader made: the same for every target;
+ *   preflight_analyze   a target's pending migrations -> checks: the statements that fail for
+ *                       reasons only the server knows (ADD COLUMN ... NOT NULL without a default
+ *                       on a table with rows, SET NOT NULL over NULLs, CREATE EXTENSION without
+ *                       the privilege), and the tables the migrations touch (for the lock
+ *                       check), named as the target names them (tenant schemas);
  *   preflight_warnings  checks + the server's answers -> PlanWarnings in the target's plan.
  *
- * Statements are found with the codebase's lexer (sqllex.h), not parsed: a statement of
- * another shape is simply not checked.
+ * Statements inside BEGIN ATOMIC and LANGUAGE sql bodies are read too: defining a routine
+ * touches the tables its body names, and a CALL of a procedure the folder defines runs its
+ * body's statements (an UPDATE there is a backfill). A chunk PostgreSQL's parser refuses is
+ * read with the codebase's lexer (sqllex.h) and a few token rules instead, and the plan says
+ * so (preflight_notes).
  */
 #ifndef PF_PLAN_PREFLIGHT_H
 #define PF_PLAN_PREFLIGHT_H
@@ -46,20 +53,53 @@ typedef struct PreflightTable {
     int statement;
 } PreflightTable;
 
+/* A chunk the parser refused, read with the token rules instead. */
+typedef struct PreflightUnparsed {
+    const char *migration; /* tag, borrowed from the codebase */
+    int statement;
+    char *why; /* the parser's error and where: "syntax error at or near ... at line 2, column 1" */
+} PreflightUnparsed;
+
 typedef struct Preflight {
     PreflightCheck *checks; /* in run order */
     size_t n_checks;
     PreflightTable *tables; /* in order of first touch */
     size_t n_tables;
+    PreflightUnparsed *unparsed; /* in run order */
+    size_t n_unparsed;
 } Preflight;
 
-/* Find the checks and touched tables of the pending migrations (in run order). A check whose
- * subject an earlier pending statement changes is left out: a NOT NULL column added to a
- * table created, dropped, renamed, truncated or emptied before it; SET NOT NULL on a column
+/* What the migrations' statements mean to preflight, for any target. */
+typedef struct PreflightPrep PreflightPrep;
+
+/* Read migrations[0..n) (a codebase's, in run order) from their models (m->parsed); a
+ * migration without models is parsed here, so call it where the folder is read, not on
+ * worker threads (sql.h). Never fails; free with preflight_prep_free (accepts NULL). The
+ * result borrows nothing: it may outlive the migrations. */
+PreflightPrep *preflight_prepare(const CbMigration *migrations, size_t n);
+void preflight_prep_free(PreflightPrep *p);
+
+/* A schema the target names differently: a tenant's schema_map entry (docs/tenants.md). */
+typedef struct PreflightRename {
+    const char *from, *to;
+} PreflightRename;
+
+/* Find the checks and touched tables of the pending migrations: pending[0..n) are indexes,
+ * in run order, into the migrations prep was made of (migrations: the same array, for the
+ * tags). Qualified names whose schema is a renames[].from are named with its .to. A check
+ * whose subject an earlier pending statement changes is left out: a NOT NULL column added to
+ * a table created, dropped, renamed, truncated or emptied before it; SET NOT NULL on a column
  * added before it or on a table updated (backfilled) or deleted from before it; an extension
- * already created before it. Never fails; free with preflight_clear. */
-void preflight_analyze(const CbMigration *const *pending, size_t n, Preflight *out);
+ * already created before it. Pure and thread-safe (prep is only read). Never fails; free with
+ * preflight_clear. */
+void preflight_analyze(const PreflightPrep *prep, const CbMigration *migrations,
+                       const size_t *pending, size_t n, const PreflightRename *renames,
+                       size_t n_renames, Preflight *out);
 void preflight_clear(Preflight *p);
+
+/* What is known without the server: one "unparsed" warning per chunk read with the token
+ * rules, appended to plan->warnings. */
+void preflight_notes(const Preflight *p, Plan *plan);
 
 /* The server's answer for one check. */
 typedef struct PreflightFact {

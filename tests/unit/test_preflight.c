@@ -22,12 +22,23 @@
                                .chunks = name##_chunks,                                            \
                                .n_chunks = sizeof name##_chunks / sizeof name##_chunks[0]}
 
+/* The checks of m1 (then m2) pending, read as preflight_prepare reads a folder: the chunks
+ * are parsed there, since these migrations come without models. */
+static Preflight analyze_renamed(const CbMigration *m1, const CbMigration *m2,
+                                 const PreflightRename *renames, size_t n_renames)
+{
+    CbMigration folder[2] = {*m1, m2 ? *m2 : *m1};
+    size_t pending[2] = {0, 1};
+    PreflightPrep *prep = preflight_prepare(folder, m2 ? 2 : 1);
+    Preflight p;
+    preflight_analyze(prep, folder, pending, m2 ? 2 : 1, renames, n_renames, &p);
+    preflight_prep_free(prep);
+    return p;
+}
+
 static Preflight analyze(const CbMigration *m1, const CbMigration *m2)
 {
-    const CbMigration *pending[2] = {m1, m2};
-    Preflight p;
-    preflight_analyze(pending, m2 ? 2 : 1, &p);
-    return p;
+    return analyze_renamed(m1, m2, NULL, 0);
 }
 
 static void assert_check(const Preflight *p, size_t i, PreflightCheckKind kind, const char *mig,
@@ -144,8 +155,118 @@ static void test_function_body_is_no_backfill(void **state)
     Preflight p = analyze(&m_atomic_body, NULL);
     assert_int_equal(p.n_checks, 1);
     assert_check(&p, 0, PREFLIGHT_SET_NOT_NULL, "m_atomic_body", 2, NULL, "f", "x");
+    /* Defining it names f (the server analyzes the body, locking the table). */
+    assert_tables(&p, "f");
+    assert_int_equal(p.tables[0].statement, 1);
     (void)state;
     preflight_clear(&p);
+}
+
+MIG(m_called,
+    "CREATE PROCEDURE \"fill\"() LANGUAGE sql BEGIN ATOMIC UPDATE \"g\" SET \"x\" = 1 WHERE "
+    "\"x\" IS NULL; END;",
+    "CREATE PROCEDURE \"s\".\"fill_h\"() LANGUAGE sql AS $$ UPDATE \"h\" SET \"y\" = 0 $$;",
+    "CALL \"fill\"();\nCALL s.fill_h();\nCALL \"unknown\"();",
+    "ALTER TABLE \"g\" ALTER COLUMN \"x\" SET NOT NULL;",
+    "ALTER TABLE \"h\" ALTER COLUMN \"y\" SET NOT NULL;",
+    "CREATE FUNCTION \"k_fn\"() RETURNS void LANGUAGE sql AS $$ INSERT INTO \"k\" VALUES (1) $$;\n"
+    "WITH u AS (UPDATE \"m\" SET \"z\" = 1 RETURNING 1) SELECT count(*) FROM u;",
+    "ALTER TABLE \"m\" ALTER COLUMN \"z\" SET NOT NULL;");
+
+static void test_called_bodies_backfill(void **state)
+{
+    /* CALL runs a procedure the folder defines, BEGIN ATOMIC or LANGUAGE sql: its UPDATE is a
+     * backfill. So is an UPDATE in a WITH clause. */
+    Preflight p = analyze(&m_called, NULL);
+    assert_int_equal(p.n_checks, 0);
+    /* Bodies name their tables where the routine is defined; a CALL where it runs. */
+    assert_tables(&p, "g h k m");
+    assert_int_equal(p.tables[0].statement, 1);
+    assert_int_equal(p.tables[1].statement, 2);
+    assert_int_equal(p.tables[2].statement, 6);
+    (void)state;
+    preflight_clear(&p);
+}
+
+MIG(m_newer,
+    "ALTER TABLE \"users\" ADD COLUMN \"age\" integer NOT NULL;\n"
+    "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET EXPRESSION AS (1);",
+    "ALTER TABLE \"users\" ALTER COLUMN \"name\" SET NOT NULL;");
+
+static void test_unparsed_chunk_by_tokens(void **state)
+{
+    /* Syntax newer than PostgreSQL 15 (SET EXPRESSION is 17's): the parser refuses the
+     * chunk, the token rules still find the check, and the plan says how it was read. */
+    Preflight p = analyze(&m_newer, NULL);
+    assert_int_equal(p.n_checks, 2);
+    assert_check(&p, 0, PREFLIGHT_ADD_NOT_NULL, "m_newer", 1, NULL, "users", "age");
+    assert_check(&p, 1, PREFLIGHT_SET_NOT_NULL, "m_newer", 2, NULL, "users", "name");
+    assert_int_equal(p.n_unparsed, 1);
+    assert_string_equal(p.unparsed[0].migration, "m_newer");
+    assert_int_equal(p.unparsed[0].statement, 1);
+    Plan plan = {0};
+    preflight_notes(&p, &plan);
+    assert_int_equal(plan.n_warnings, 1);
+    assert_string_equal(plan.warnings[0].kind, "unparsed");
+    assert_string_equal(plan.warnings[0].migration, "m_newer");
+    assert_int_equal(plan.warnings[0].statement, 1);
+    assert_string_equal(plan.warnings[0].message,
+                        "migration m_newer statement 1 is not SQL that PostgreSQL 15's parser "
+                        "reads (syntax error at or near \"EXPRESSION\" at line 2, column 38): "
+                        "preflight read it with token rules only");
+    assert_string_equal(plan.warnings[0].hint,
+                        "psql meta-commands and syntax newer than PostgreSQL 15 are not "
+                        "understood; check this statement against the server by hand");
+    plan_clear(&plan);
+    (void)state;
+    preflight_clear(&p);
+}
+
+MIG(m_tenant, "ALTER TABLE \"public\".\"users\" ADD COLUMN \"age\" integer NOT NULL;",
+    "ALTER TABLE \"orgs\" ADD CONSTRAINT \"fk\" FOREIGN KEY (\"b\") REFERENCES "
+    "\"billing\".\"accounts\"(\"id\");",
+    "ALTER TABLE \"other\".\"t\" ALTER COLUMN \"c\" SET NOT NULL;",
+    "CREATE EXTENSION IF NOT EXISTS \"pgcrypto\" WITH SCHEMA \"public\";");
+
+static void test_tenant_schema_names(void **state)
+{
+    /* A tenant names the folder's schemas its own way; unqualified names stay unqualified
+     * (the tenant's search_path), other schemas and extensions are not renamed. */
+    PreflightRename renames[] = {{"public", "tenant_a"}, {"billing", "tenant_a_billing"}};
+    Preflight p = analyze_renamed(&m_tenant, NULL, renames, 2);
+    assert_int_equal(p.n_checks, 3);
+    assert_check(&p, 0, PREFLIGHT_ADD_NOT_NULL, "m_tenant", 1, "tenant_a", "users", "age");
+    assert_check(&p, 1, PREFLIGHT_SET_NOT_NULL, "m_tenant", 3, "other", "t", "c");
+    assert_check(&p, 2, PREFLIGHT_CREATE_EXTENSION, "m_tenant", 4, NULL, "pgcrypto", NULL);
+    assert_tables(&p, "tenant_a.users orgs tenant_a_billing.accounts other.t");
+    preflight_clear(&p);
+    p = analyze(&m_tenant, NULL);
+    assert_tables(&p, "public.users orgs billing.accounts other.t");
+    (void)state;
+    preflight_clear(&p);
+}
+
+MIG(m_fill_first, "UPDATE \"users\" SET \"name\" = '' WHERE \"name\" IS NULL;");
+MIG(m_set_after, "ALTER TABLE \"users\" ALTER COLUMN \"name\" SET NOT NULL;");
+
+static void test_prepared_once_for_every_target(void **state)
+{
+    /* One reading of the folder; each target replays its own pending migrations: the
+     * backfill counts only where it is pending too. */
+    CbMigration folder[] = {m_fill_first, m_set_after};
+    PreflightPrep *prep = preflight_prepare(folder, 2);
+    size_t both[] = {0, 1}, last[] = {1};
+    Preflight p;
+    preflight_analyze(prep, folder, both, 2, NULL, 0, &p);
+    assert_int_equal(p.n_checks, 0);
+    assert_tables(&p, "users");
+    preflight_clear(&p);
+    preflight_analyze(prep, folder, last, 1, NULL, 0, &p);
+    assert_int_equal(p.n_checks, 1);
+    assert_check(&p, 0, PREFLIGHT_SET_NOT_NULL, "m_set_after", 1, NULL, "users", "name");
+    preflight_clear(&p);
+    preflight_prep_free(prep);
+    (void)state;
 }
 
 MIG(m_new_tables, "CREATE TABLE \"fresh\" (\"id\" integer);",
@@ -460,6 +581,10 @@ int main(void)
         cmocka_unit_test(test_several_actions),
         cmocka_unit_test(test_set_not_null_after_backfill),
         cmocka_unit_test(test_function_body_is_no_backfill),
+        cmocka_unit_test(test_called_bodies_backfill),
+        cmocka_unit_test(test_unparsed_chunk_by_tokens),
+        cmocka_unit_test(test_tenant_schema_names),
+        cmocka_unit_test(test_prepared_once_for_every_target),
         cmocka_unit_test(test_tables_changed_before),
         cmocka_unit_test(test_extensions),
         cmocka_unit_test(test_touched_tables),
