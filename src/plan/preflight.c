@@ -221,7 +221,29 @@ static void statement(Reader *r, const SqlStatement *st, bool runs)
     add(r, STEP_DONE, (SqlName){0}, NULL);
 }
 
-static void chunk(Reader *r, const SqlChunk *ck, const char *text)
+/* Where a chunk starts in its file: the lines before it, and the characters before it on
+ * its first line (drizzle's marker included). */
+typedef struct Origin {
+    size_t lines, columns;
+} Origin;
+
+#define BREAKPOINT_CHARS 24 /* "--> statement-breakpoint" */
+
+/* Move past text (a chunk) and the marker after it. */
+static void origin_advance(Origin *o, const char *text)
+{
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c == '\n') {
+            o->lines++;
+            o->columns = 0;
+        } else if ((*c & 0xC0) != 0x80) {
+            o->columns++;
+        }
+    }
+    o->columns += BREAKPOINT_CHARS;
+}
+
+static void chunk(Reader *r, const SqlChunk *ck, const char *text, Origin at)
 {
     if (ck && ck->parsed) {
         for (size_t i = 0; i < ck->n; i++)
@@ -230,10 +252,14 @@ static void chunk(Reader *r, const SqlChunk *ck, const char *text)
     }
     /* The parser refused some of it: the whole chunk by the token rules (sql.h: a chunk that
      * is not parsed as a whole may be cut wrongly). */
-    char *why = ck && ck->error ? pf_asprintf("%s at line %zu, column %zu", ck->error->message,
-                                              ck->error->pos.line, ck->error->pos.column)
-                                : pf_strdup("not parsed");
-    preflight_step(r->out, STEP_UNPARSED, r->statement, NULL, why, NULL);
+    char *why = NULL;
+    if (ck && ck->error) {
+        const SqlPos *pos = &ck->error->pos;
+        why = pf_asprintf("%s, line %zu, column %zu of the file", ck->error->message,
+                          at.lines + pos->line,
+                          pos->line == 1 ? at.columns + pos->column : pos->column);
+    }
+    preflight_step(r->out, STEP_UNPARSED, r->statement, NULL, why ? why : "not parsed", NULL);
     free(why);
     preflight_tokens(r->out, r->statement, text, strlen(text));
 }
@@ -246,11 +272,13 @@ PreflightPrep *preflight_prepare(const CbMigration *migrations, size_t n)
     for (size_t m = 0; m < n; m++) {
         const CbMigration *mig = &migrations[m];
         Reader r = {p, &p->steps[m], 0};
+        Origin at = {0, 0};
         for (size_t k = 0; k < mig->n_chunks; k++) {
             r.statement = (int)k + 1;
             SqlChunk *own = mig->parsed ? NULL : sql_parse(mig->chunks[k], strlen(mig->chunks[k]));
-            chunk(&r, mig->parsed ? mig->parsed[k] : own, mig->chunks[k]);
+            chunk(&r, mig->parsed ? mig->parsed[k] : own, mig->chunks[k], at);
             sql_chunk_free(own);
+            origin_advance(&at, mig->chunks[k]);
         }
     }
     return p;

@@ -135,4 +135,92 @@ assert_eq "2 failed 1" "$RC $(jt "$PF_TMP/apply.out" as_app 't["outcome"] + " " 
 assert_contains "$(jt "$PF_TMP/apply.out" as_app 't["error"]["message"]')" 'column "age" of relation "users" contains null values' \
     "apply's error is the one predicted"
 
+# --- statements inside routine bodies, backfills, a chunk the parser refuses ----------------------
+# A database and folder of their own, so that the cases above keep their numbers.
+pg_psql postgres "CREATE DATABASE pre_body OWNER pfapp" >/dev/null
+BMIG=$PF_TMP/drizzle_body
+mig_add "$BMIG" 0000_base $((W + 1000)) \
+    'CREATE TABLE "t_atomic" ("id" integer, "v" text);' \
+    'CREATE TABLE "t_backfill" ("id" integer, "v" text);' \
+    'CREATE TABLE "t_called" ("id" integer, "v" text);' \
+    'CREATE TABLE "t_newer" ("id" integer, "g" integer);'
+BINV=$PF_TMP/body.yaml
+printf '%s\n' "migrations: {dir: \"$BMIG\"}" "targets:" \
+    "  - {name: body, dsn: \"postgresql://pfapp@127.0.0.1:$PGPORT/pre_body\"}" >"$BINV"
+pf body_prep apply -i "$BINV"
+assert_eq 0 "$RC" "prepare: the body folder's base applied"
+pg_psql pre_body "INSERT INTO t_atomic VALUES (1, NULL); INSERT INTO t_backfill VALUES (1, NULL);
+                  INSERT INTO t_called VALUES (1, NULL); INSERT INTO t_newer VALUES (1, 1);" >/dev/null
+mig_add "$BMIG" 0001_bodies $((W + 2000)) \
+    'CREATE FUNCTION "fill_atomic"() RETURNS void LANGUAGE sql BEGIN ATOMIC UPDATE "t_atomic" SET "v" = '"'x'"' WHERE "v" IS NULL; END;' \
+    'ALTER TABLE "t_atomic" ALTER COLUMN "v" SET NOT NULL;' \
+    'UPDATE "t_backfill" SET "v" = '"'x'"' WHERE "v" IS NULL;' \
+    'ALTER TABLE "t_backfill" ALTER COLUMN "v" SET NOT NULL;' \
+    'CREATE PROCEDURE "fill_called"() LANGUAGE sql AS $$ UPDATE "t_called" SET "v" = '"'x'"' WHERE "v" IS NULL $$;' \
+    'CALL "fill_called"();' \
+    'ALTER TABLE "t_called" ALTER COLUMN "v" SET NOT NULL;'
+# Syntax of PostgreSQL 17 (SET EXPRESSION): PostgreSQL 15's parser refuses the chunk.
+mig_add "$BMIG" 0002_newer $((W + 3000)) \
+    'ALTER TABLE "t_newer" ADD COLUMN "n" integer NOT NULL;
+ALTER TABLE "t_newer" ALTER COLUMN "g" SET EXPRESSION AS (2);'
+pf body_plan plan -i "$BINV" -f json
+R=$PF_TMP/body_plan.out
+assert_eq "0 behind" "$RC $(jt "$R" body 't["status"]')" "plan of the bodies: behind, exit 0"
+assert_eq "unparsed:1 set_not_null:2 add_not_null:1" "$(jt "$R" body "$KINDS")" \
+    "a BEGIN ATOMIC function's UPDATE is no backfill (statement 2 warned); an UPDATE before and a CALLed procedure's UPDATE are; the chunk the parser refuses is said so and still checked"
+assert_eq "migration 0001_bodies statement 2 sets column v of t_atomic NOT NULL, but it holds NULLs: it will fail; hint: backfill first (UPDATE t_atomic SET v = ... WHERE v IS NULL) in an earlier statement, or give the column a default" \
+    "$(jt "$R" body "[w['message'] + '; hint: ' + w['hint'] for w in t['warnings'] if w['kind'] == 'set_not_null'][0]")" \
+    "set_not_null after a BEGIN ATOMIC function: the message and hint"
+assert_eq "migration 0002_newer statement 1 is not SQL that PostgreSQL 15's parser reads (syntax error at or near \"EXPRESSION\", line 2, column 44 of the file): preflight read it with token rules only; hint: psql meta-commands and syntax newer than PostgreSQL 15 are not understood; check this statement against the server by hand" \
+    "$(jt "$R" body "[w['message'] + '; hint: ' + w['hint'] for w in t['warnings'] if w['kind'] == 'unparsed'][0]")" \
+    "unparsed: the parser's error, where, and how the chunk was read"
+assert_eq 2 "$(jt "$R" body 't["round_trips"]')" "the bodies' plan: still 2 round trips"
+
+# A lock on a table that only a routine's body names before statement 7 (t_called: statement 5).
+PGAPPNAME=pf-body-lock PGUSER=pfapp psql -X -q -d pre_body -c "BEGIN" \
+    -c "LOCK TABLE t_called IN SHARE MODE" -c "SELECT pg_sleep(50)" >"$PF_TMP/body-lock.log" 2>&1 &
+PF_BG_PIDS+=("$!")
+wait_for "select count(*) from pg_stat_activity where application_name = 'pf-body-lock' and state = 'active' and query like '%pg_sleep%'" 1 ||
+    fail "the session pf-body-lock did not start"
+BODY_LOCK_PID=$(pg_psql postgres "select pid from pg_stat_activity where application_name = 'pf-body-lock'")
+pf body_lock plan -i "$BINV" -f json
+LK='[w for w in t["warnings"] if w["kind"] == "lock"][0]'
+assert_eq "0001_bodies 5 $BODY_LOCK_PID" \
+    "$(jt "$PF_TMP/body_lock.out" body "$LK['migration'] + ' ' + show($LK['statement']) + ' ' + ' '.join(str(p) for p in $LK['pids'])")" \
+    "lock: a table named in a procedure's body is touched where the procedure is defined"
+pg_psql postgres "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pf-body-lock'" >/dev/null
+wait_for "select count(*) from pg_stat_activity where application_name = 'pf-body-lock'" 0 ||
+    fail "the session pf-body-lock did not go away"
+
+# The server parses the whole batch before it runs any of it: without 0002_newer, so that
+# statement 2 runs.
+mig_del "$BMIG" 0002_newer
+pf body_apply apply -i "$BINV" -f json
+assert_eq "2 failed 2" "$RC $(jt "$PF_TMP/body_apply.out" body 't["outcome"] + " " + show(t["error"]["statement"])')" \
+    "apply fails where plan warned: the SET NOT NULL after the BEGIN ATOMIC function"
+assert_contains "$(jt "$PF_TMP/body_apply.out" body 't["error"]["message"]')" 'column "v" of relation "t_atomic" contains null values' \
+    "apply's error is the one predicted"
+
+# --- schema-per-tenant targets: names mapped to the tenant's schema ----------------------------------
+TMIG=$PF_TMP/drizzle_tenant
+mig_add "$TMIG" 0000_base $((W + 1000)) \
+    'CREATE TABLE "public"."members" ("id" integer, "name" text);'
+TINV=$PF_TMP/tenants.yaml
+printf '%s\n' "migrations: {dir: \"$TMIG\"}" "defaults: {create_schema: true}" "targets:" \
+    "  - name: \"tenant-\${each}\"" \
+    "    dsn: \"postgresql://pfapp@127.0.0.1:$PGPORT/pre_body\"" \
+    "    schema: \"tenant_\${each}\"" \
+    "    for_each: [a, b]" >"$TINV"
+pf tenant_prep apply -i "$TINV"
+assert_eq 0 "$RC" "prepare: two tenant schemas"
+pg_psql pre_body "INSERT INTO tenant_a.members VALUES (1, NULL); INSERT INTO tenant_b.members VALUES (1, 'b');" >/dev/null
+mig_add "$TMIG" 0001_names $((W + 2000)) \
+    'ALTER TABLE "public"."members" ALTER COLUMN "name" SET NOT NULL;'
+pf tenant_plan plan -i "$TINV" -f json
+R=$PF_TMP/tenant_plan.out
+assert_eq "set_not_null:1 |" "$(jt "$R" tenant-a "$KINDS") |$(jt "$R" tenant-b "$KINDS")" \
+    "tenants: the NULLs of tenant_a's table are found, tenant_b's table has none (public has no such table)"
+assert_eq "migration 0001_names statement 1 sets column name of tenant_a.members NOT NULL, but it holds NULLs: it will fail" \
+    "$(jt "$R" tenant-a 't["warnings"][0]["message"]')" "tenants: the table is named in the tenant's schema"
+
 pf_done

@@ -188,8 +188,8 @@ static void test_called_bodies_backfill(void **state)
     preflight_clear(&p);
 }
 
-MIG(m_newer,
-    "ALTER TABLE \"users\" ADD COLUMN \"age\" integer NOT NULL;\n"
+MIG(m_newer, "SELECT 1;\n",
+    "\nALTER TABLE \"users\" ADD COLUMN \"age\" integer NOT NULL;\n"
     "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET EXPRESSION AS (1);",
     "ALTER TABLE \"users\" ALTER COLUMN \"name\" SET NOT NULL;");
 
@@ -199,21 +199,22 @@ static void test_unparsed_chunk_by_tokens(void **state)
      * chunk, the token rules still find the check, and the plan says how it was read. */
     Preflight p = analyze(&m_newer, NULL);
     assert_int_equal(p.n_checks, 2);
-    assert_check(&p, 0, PREFLIGHT_ADD_NOT_NULL, "m_newer", 1, NULL, "users", "age");
-    assert_check(&p, 1, PREFLIGHT_SET_NOT_NULL, "m_newer", 2, NULL, "users", "name");
+    assert_check(&p, 0, PREFLIGHT_ADD_NOT_NULL, "m_newer", 2, NULL, "users", "age");
+    assert_check(&p, 1, PREFLIGHT_SET_NOT_NULL, "m_newer", 3, NULL, "users", "name");
     assert_int_equal(p.n_unparsed, 1);
     assert_string_equal(p.unparsed[0].migration, "m_newer");
-    assert_int_equal(p.unparsed[0].statement, 1);
+    assert_int_equal(p.unparsed[0].statement, 2);
     Plan plan = {0};
     preflight_notes(&p, &plan);
     assert_int_equal(plan.n_warnings, 1);
     assert_string_equal(plan.warnings[0].kind, "unparsed");
     assert_string_equal(plan.warnings[0].migration, "m_newer");
-    assert_int_equal(plan.warnings[0].statement, 1);
+    assert_int_equal(plan.warnings[0].statement, 2);
+    /* Where in the file: the line after the marker's is the chunk's second. */
     assert_string_equal(plan.warnings[0].message,
-                        "migration m_newer statement 1 is not SQL that PostgreSQL 15's parser "
-                        "reads (syntax error at or near \"EXPRESSION\" at line 2, column 38): "
-                        "preflight read it with token rules only");
+                        "migration m_newer statement 2 is not SQL that PostgreSQL 15's parser "
+                        "reads (syntax error at or near \"EXPRESSION\", line 4, column 38 of "
+                        "the file): preflight read it with token rules only");
     assert_string_equal(plan.warnings[0].hint,
                         "psql meta-commands and syntax newer than PostgreSQL 15 are not "
                         "understood; check this statement against the server by hand");
