@@ -5,7 +5,10 @@
 #   - tests/fixtures/app-v1 (1.0 layout) with v1/migrate.mjs: hash, name = folder, created_at =
 #     Date.UTC of the folder's 14-digit prefix;
 #   - tests/fixtures/app-up: a ledger written by the 0.x migrator is upgraded by the 1.0 migrator;
-#   - the 1.0 migrator refuses a folder that still has meta/_journal.json.
+#   - the 1.0 migrator refuses a folder that still has meta/_journal.json;
+#   - tests/fixtures/sql-model (the statement model's drizzle-kit output, tests/unit/test_sql.c):
+#     drizzle's one transaction fails on the CREATE INDEX CONCURRENTLY of 0001_alter that the
+#     model classifies as refused inside a transaction, and nothing of the run is left.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,7 +18,7 @@ source "$here/../lib/pg.sh"
 
 bash "$here/setup.sh"
 pg_start
-pg_createdb old1 old2 new1 up1
+pg_createdb old1 old2 new1 up1 model1
 cd "$here"
 
 ledger() { pg_psql "$1" "select ${2:-hash} from drizzle.__drizzle_migrations order by id"; }
@@ -59,5 +62,12 @@ assert_eq 4 "$(pg_psql up1 'select count(*) from drizzle.__drizzle_migrations wh
 
 out=$(PGDATABASE=up1 node v1/migrate.mjs "$fixtures/app/drizzle" 2>&1) && fail "v1 accepted a journal folder" || true
 assert_contains "$out" 'drizzle-kit up' "v1 refuses meta/_journal.json"
+
+# The statement model's fixture: drizzle's transaction refuses what the model says it refuses.
+out=$(PGDATABASE=model1 node migrate.mjs "$fixtures/sql-model/drizzle" 2>&1) && fail "sql-model: CONCURRENTLY ran in a transaction" || true
+assert_contains "$out" 'CREATE INDEX CONCURRENTLY cannot run inside a transaction block' \
+    "sql-model: the server refuses 0001_alter's concurrent index in drizzle's transaction"
+assert_eq "0|f|f" "$(pg_psql model1 "select count(*), to_regclass('billing.invoices') is not null, exists (select 1 from pg_enum where enumlabel = 'team') from drizzle.__drizzle_migrations")" \
+    "sql-model: the whole run rolled back: no ledger row, no table of 0000_create, no value of 0001_alter"
 
 pf_done
