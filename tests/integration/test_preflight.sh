@@ -3,9 +3,14 @@
 # connecting role cannot run (untrusted, not available, trusted without CREATE), a transaction
 # older than preflight_long_xact, and a lock held on a table a pending migration touches (with
 # their pids). Warnings change neither the status nor the exit code; apply --dry-run shows them,
-# audit does not look; the real apply then fails where plan said it would.
+# audit does not look; the real apply then fails where plan said it would. Then what the
+# statement model decides: routine bodies (a BEGIN ATOMIC function's UPDATE is no backfill, a
+# CALLed procedure's is, a table named in a body is touched), a chunk PostgreSQL 15 cannot
+# parse (read with token rules, and said so), and tenant schemas in the names checked.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
+# Preflight reads the migrations with PostgreSQL's own parser: the binary links libpg_query.
+assert_contains "$(ldd "$PGFLEET")" "libpg_query.so" "ldd pgfleet shows libpg_query"
 pg_psql postgres "CREATE ROLE pfapp LOGIN; CREATE ROLE pfnocreate LOGIN;" >/dev/null
 pg_psql postgres "CREATE DATABASE pre_app OWNER pfapp" >/dev/null
 
