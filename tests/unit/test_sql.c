@@ -458,6 +458,53 @@ static void test_sql_string_bodies(void **state)
         "  routine function c_func lang=c body=none @3:1 not_parsed\n");
 }
 
+/* A hand-written migration that leaves drizzle's transaction on purpose: a DO block and a
+ * plpgsql procedure whose COMMITs are in plpgsql (strings, not the chunk's: no ends_tx), the
+ * CALL of it, FORCE RLS, an INSERT policy's WITH CHECK, a value added, the chunk's own COMMIT,
+ * then the new value used and an index dropped CONCURRENTLY (fine once outside). */
+static void test_hand_written_escape(void **state)
+{
+    (void)state;
+    ASSERT_MODEL("DO $$ BEGIN\n"
+                 "  UPDATE \"users\" SET \"plan\" = 'free' WHERE \"plan\" IS NULL;\n"
+                 "  COMMIT;\n"
+                 "END $$;\n"
+                 "CREATE PROCEDURE \"batch\"() LANGUAGE plpgsql AS $$ BEGIN UPDATE t SET x = 1; "
+                 "COMMIT; END $$;\n"
+                 "CALL \"batch\"();\n"
+                 "ALTER TABLE \"users\" FORCE ROW LEVEL SECURITY;\n"
+                 "CREATE POLICY \"ins\" ON \"users\" FOR INSERT TO \"app\" WITH CHECK (\"org\" = "
+                 "current_setting('app.org'));\n"
+                 "ALTER TYPE \"plan\" ADD VALUE 'team';\n"
+                 "COMMIT;\n"
+                 "INSERT INTO \"users\" (\"plan\") VALUES ('team');\n"
+                 "DROP INDEX CONCURRENTLY IF EXISTS \"users_plan_idx\";",
+                 "parsed\n"
+                 "@1:1+87 do DoStmt\n"
+                 "  routine do - lang=plpgsql body=string @1:4 not_parsed\n"
+                 "@5:1+90 create_function CreateFunctionStmt\n"
+                 "  create procedure batch\n"
+                 "  routine procedure batch lang=plpgsql body=string @5:48 not_parsed\n"
+                 "@6:1+14 call CallStmt\n"
+                 "  call batch\n"
+                 "@7:1+44 alter_table AlterTableStmt rel=users\n"
+                 "  alter table users\n"
+                 "  alter enable_rls (AT_ForceRowSecurity)\n"
+                 "@8:1+98 create_policy CreatePolicyStmt rel=users\n"
+                 "  create policy ins on users\n"
+                 "  reference table users\n"
+                 "  str 'app.org' other @8:88\n"
+                 "@9:1+34 alter_type AlterEnumStmt nontx=\"ALTER TYPE ... ADD VALUE\"\n"
+                 "  alter type plan form=enum\n"
+                 "  enum plan add 'team'\n"
+                 "@10:1+6 transaction TransactionStmt tx=commit ends_tx\n"
+                 "@11:1+44 insert InsertStmt rel=users\n"
+                 "  str 'team' assigned col=plan @11:38\n"
+                 "  dml insert users cols=plan\n"
+                 "@12:1+50 drop DropStmt nontx=\"DROP INDEX CONCURRENTLY\"\n"
+                 "  drop index users_plan_idx if_exists concurrently\n");
+}
+
 /* Every form of transaction control; which ones end the transaction they run in. */
 static void test_transaction_control(void **state)
 {
@@ -1304,6 +1351,7 @@ int main(void)
         cmocka_unit_test(test_plpgsql_function_and_trigger),
         cmocka_unit_test(test_begin_atomic_bodies),
         cmocka_unit_test(test_sql_string_bodies),
+        cmocka_unit_test(test_hand_written_escape),
         cmocka_unit_test(test_transaction_control),
         cmocka_unit_test(test_non_transactional),
         cmocka_unit_test(test_alter_column_type),
