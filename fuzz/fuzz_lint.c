@@ -12,7 +12,7 @@
  */
 #include "common.h"
 
-#include "codebase/lint.h"
+#include "lint/lint.h"
 #include "report/lint_report.h"
 
 #include <cjson/cJSON.h>

@@ -2,7 +2,7 @@
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 
-#include "codebase/lint.h"
+#include "lint/lint.h"
 #include "core/buf.h"
 #include "core/util.h"
 #include "report/lint_report.h"

@@ -5,7 +5,7 @@
 #ifndef PF_REPORT_LINT_REPORT_H
 #define PF_REPORT_LINT_REPORT_H
 
-#include "codebase/lint.h"
+#include "lint/lint.h"
 
 /* Render the findings; the returned string is the caller's to free. JSON also carries the
  * exit code the command returns. */

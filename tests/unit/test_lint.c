@@ -1,8 +1,8 @@
 /*
- * src/codebase/lint.c, lint_sql.c and sqllex.c: what `pgfleet lint` finds in a folder. Each
- * fixture under tests/data/lint/ shows one rule; the drizzle-kit generated folders under
- * tests/fixtures/ must lint clean. Findings are compared as "rule severity file[:line:col]"
- * lines, file relative to the folder, in the order lint reports them.
+ * src/lint/ (folder.c, statements.c) and src/codebase/sqllex.c: what `pgfleet lint` finds
+ * in a folder. Each fixture under tests/data/lint/ shows one rule; the drizzle-kit generated
+ * folders under tests/fixtures/ must lint clean. Findings are compared as "rule severity
+ * file[:line:col]" lines, file relative to the folder, in the order lint reports them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "codebase/lint.h"
+#include "lint/lint.h"
 #include "codebase/sqllex.h"
 #include "core/buf.h"
 #include "core/mem.h"

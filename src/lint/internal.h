@@ -1,11 +1,11 @@
 /*
- * Shared by lint.c (the folder's structure) and lint_sql.c (the statements); not part of the
- * module's interface.
+ * Shared by folder.c (the folder's structure) and statements.c (the statements); not part
+ * of the module's interface.
  */
-#ifndef PF_CODEBASE_LINT_INTERNAL_H
-#define PF_CODEBASE_LINT_INTERNAL_H
+#ifndef PF_LINT_INTERNAL_H
+#define PF_LINT_INTERNAL_H
 
-#include "codebase/lint.h"
+#include "lint/lint.h"
 
 #include <stddef.h>
 

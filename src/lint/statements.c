@@ -12,7 +12,7 @@
  * the folder is unknown to it, and the checks then assume the less alarming answer.
  */
 #include "codebase/internal.h"
-#include "codebase/lint_internal.h"
+#include "lint/internal.h"
 #include "codebase/sqllex.h"
 
 #include "core/mem.h"

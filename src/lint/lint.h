@@ -8,8 +8,8 @@
  * transaction, new enum values used in that same transaction). The rules, their severities
  * and the exit codes built on them are documented in docs/lint.md.
  */
-#ifndef PF_CODEBASE_LINT_H
-#define PF_CODEBASE_LINT_H
+#ifndef PF_LINT_H
+#define PF_LINT_H
 
 #include "codebase/codebase.h"
 #include "core/err.h"

@@ -1,6 +1,6 @@
 /*
  * Lint: the folder's structure, and the order in which its migrations are handed to the
- * statement checks (lint_sql.c).
+ * statement checks (statements.c).
  *
  * cb_read stops at the first problem; lint reads tolerantly and reports them all: it lists
  * the folder itself instead of trusting the journal, parses the journal with cJSON and finds
@@ -10,7 +10,7 @@
  * bare .sql files without either are a 0.x folder whose journal is missing.
  */
 #include "codebase/internal.h"
-#include "codebase/lint_internal.h"
+#include "lint/internal.h"
 
 #include "core/mem.h"
 #include "core/strset.h"
