@@ -45,6 +45,9 @@ const LintRule lint_rules[] = {
     {"byte-order-mark", LINT_ERROR, "a migration starting with a byte order mark"},
     {"tenant-unmappable", LINT_ERROR,
      "a schema tenants map, named where it cannot be rewritten (with -i)"},
+    {"escapes-transaction", LINT_WARNING,
+     "a COMMIT (or ROLLBACK) that ends drizzle's transaction: what follows is not atomic"},
+    {"unparsed", LINT_WARNING, "a chunk PostgreSQL's parser refuses: checked by keywords only"},
     {"drop-table", LINT_WARNING, "DROP TABLE"},
     {"drop-column", LINT_WARNING, "ALTER TABLE ... DROP COLUMN"},
     {"drop-create", LINT_WARNING, "a rename generated as drop+create (table or column)"},
@@ -598,18 +601,40 @@ static void lint_journal(Linter *L)
             high = en;
     }
 
+    /* An orphan is reported once, as an orphan: when an entry has its number, the file is
+     * most likely a branch's migration that lost to that entry, not a second one to run. */
+    PfStrSet numbered = {0}; /* number -> the first entry with it */
+    char **entry_nums = pf_calloc(L->n_entries ? L->n_entries : 1, sizeof *entry_nums);
+    for (size_t k = 0; k < L->n_entries; k++)
+        if ((entry_nums[k] = number_of(L->entries[k].tag)) != NULL)
+            pf_strset_add(&numbered, entry_nums[k], k, NULL);
     for (size_t i = 0; i < orphans.n; i++) {
         char *path = cb_join(L->dir, orphans.v[i]);
         char *stem = pf_strndup(orphans.v[i], strlen(orphans.v[i]) - 4);
+        char *num = number_of(stem);
+        size_t k;
+        char *hint =
+            num && pf_strset_get(&numbered, num, &k)
+                ? pf_asprintf("the journal runs %s under the same number: if %s was abandoned "
+                              "(a branch's migration that lost the merge), delete it; if its "
+                              "change is still wanted, delete it and run drizzle-kit generate "
+                              "again on top of the journal",
+                              L->entries[k].tag, orphans.v[i])
+                : pf_strdup("add its journal entry (drizzle-kit generate writes both: was the "
+                            "journal left out of a commit or lost in a merge?)");
         lint_emit(
             &L->out, "orphan-sql", path, stem, 0, 0,
             pf_asprintf("%s is not in meta/_journal.json: drizzle-orm never runs it", orphans.v[i]),
-            pf_strdup("add its journal entry (drizzle-kit generate writes both: was the "
-                      "journal left out of a commit or lost in a merge?)"));
+            hint);
         mig_add(L, stem, path);
+        free(num);
         free(stem);
     }
-    check_numbers(L, &orphans);
+    for (size_t k = 0; k < L->n_entries; k++)
+        free(entry_nums[k]);
+    free(entry_nums);
+    pf_strset_free(&numbered);
+    check_numbers(L, &(Names){0});
     names_free(&orphans);
 }
 

@@ -14,6 +14,7 @@
 #include "codebase/internal.h"
 #include "lint/internal.h"
 #include "codebase/sqllex.h"
+#include "sql/sql.h"
 
 #include "core/mem.h"
 
@@ -23,7 +24,8 @@
 
 typedef struct Column {
     char *name;
-    char *type; /* last component of the type's name ("user_role"), NULL when unknown */
+    char *type;    /* last component of the type's name ("user_role"), NULL when unknown */
+    char *spelled; /* the type with its modifiers ("varchar(20)[]") when the parser read it */
 } Column;
 
 typedef struct Table {
@@ -61,7 +63,13 @@ typedef struct Event {
     size_t n_cols;
     size_t off; /* where the statement or action starts */
     bool paired;
+    bool written; /* column creates: a row write of this migration fills it (a backfill) */
 } Event;
+
+/* A column that a row write (UPDATE, INSERT, MERGE) of the migration fills. */
+typedef struct Written {
+    char *schema, *name, *column;
+} Written;
 
 /* The migration being checked. */
 typedef struct Mig {
@@ -74,6 +82,12 @@ typedef struct Mig {
     size_t n_drops, cap_drops;
     Event *creates;
     size_t n_creates, cap_creates;
+    Written *written;
+    size_t n_written, cap_written;
+    size_t *lines; /* offset of each line's start in text, for positions */
+    size_t n_lines;
+    bool bom;     /* text starts with a BOM: not counted as a column of line 1 */
+    bool escaped; /* an earlier statement ended drizzle's transaction */
 } Mig;
 
 /* One statement: its tokens, whose offsets point into the migration's text. */
@@ -125,6 +139,7 @@ static void columns_free(Column *cols, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(cols[i].name);
         free(cols[i].type);
+        free(cols[i].spelled);
     }
     free(cols);
 }
@@ -171,7 +186,7 @@ static void column_add(Table *t, const char *name, const char *type)
     if (!t || column_find(t, name))
         return;
     PF_GROW(t->cols, t->cap, t->n + 1);
-    t->cols[t->n++] = (Column){pf_strdup(name), pf_strdup(type)};
+    t->cols[t->n++] = (Column){pf_strdup(name), pf_strdup(type), NULL};
 }
 
 static void column_drop(Table *t, const char *name)
@@ -181,6 +196,7 @@ static void column_drop(Table *t, const char *name)
         return;
     free(c->name);
     free(c->type);
+    free(c->spelled);
     *c = t->cols[--t->n];
 }
 
@@ -251,11 +267,23 @@ static void events_free(Event *arr, size_t n)
     free(arr);
 }
 
+/* Line and column of offset off: the line found by bisection in m->lines, the column counted
+ * from the line's start, so that a position costs the length of its line, not of the file. */
 static void position(const Mig *m, size_t off, int *line, int *col)
 {
+    size_t lo = 0, hi = m->n_lines;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->lines[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
     size_t l, c;
-    cb_text_position(m->text, off, &l, &c);
-    *line = (int)l;
+    cb_text_position(m->text + m->lines[lo], off - m->lines[lo], &l, &c);
+    if (lo == 0 && m->bom && off >= 3)
+        c--;
+    *line = (int)(lo + 1);
     *col = (int)c;
 }
 
@@ -270,6 +298,8 @@ static void emit_at(Mig *m, const char *rule, size_t off, char *message, char *h
 
 static void non_transactional(Mig *m, const Stmt *st, const char *what, const char *hint)
 {
+    if (m->escaped)
+        return; /* drizzle's transaction has ended (model_nontx says more of a parsed chunk) */
     emit_at(m, "non-transactional", st->t[0].start,
             pf_asprintf("%s cannot run inside a transaction block, and drizzle-orm runs all "
                         "pending migrations in one: this migration fails and the whole run is "
@@ -384,7 +414,7 @@ static void read_columns(const Stmt *st, size_t i, Column **out, size_t *n_out)
         if (skip || !sqlstmt_is_name(st, i))
             continue;
         PF_GROW(cols, cap, n + 1);
-        cols[n++] = (Column){sqlstmt_ident(st, i), type_name(st, i + 1)};
+        cols[n++] = (Column){sqlstmt_ident(st, i), type_name(st, i + 1), NULL};
     }
     *out = cols;
     *n_out = n;
@@ -538,7 +568,9 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
             Column *c = column_find(t, col);
             if (c) {
                 free(c->type);
+                free(c->spelled);
                 c->type = type_name(st, sqlstmt_kw(st, j, "type") ? j + 1 : j + 3);
+                c->spelled = NULL;
             }
             if (!created)
                 emit_at(m, "alter-column-type", st->t[a].start,
@@ -742,6 +774,12 @@ static void lint_chunk(Mig *m, size_t base, size_t len, size_t cut_at)
     size_t n = 0, cap = 0;
     int atomic = 0; /* inside BEGIN ATOMIC ... END: semicolons do not end the statement */
     while (sqllex_next(&lx, &t) != SQL_TOK_END) {
+        if (n == 0 && t.kind == SQL_TOK_OP && m->text[base + t.start] == '\\') {
+            /* A psql meta-command (\set, \connect) runs to the end of its line. */
+            const char *nl = memchr(m->text + base + t.start, '\n', len - t.start);
+            lx.pos = nl ? (size_t)(nl - (m->text + base)) : len;
+            continue;
+        }
         t.start += base;
         if (t.unterminated)
             unterminated(m, &t, cut_at);
@@ -765,6 +803,489 @@ static void lint_chunk(Mig *m, size_t base, size_t len, size_t cut_at)
     free(toks);
 }
 
+/* ---- the rules on the statement model ---------------------------------------------------- */
+
+/* A name from the model, the public schema counting as unqualified (as qname does). */
+static const char *schema_of(SqlName n)
+{
+    return n.schema && strcmp(n.schema, "public") == 0 ? NULL : n.schema;
+}
+
+/* Where a model position lies in the file: chunk base plus its offset. */
+static size_t at(size_t base, SqlPos p)
+{
+    return base + p.offset;
+}
+
+static const char *nontx_hint(SqlNonTx why)
+{
+    switch (why) {
+    case SQL_NONTX_CREATE_INDEX_CONCURRENTLY:
+        return "put COMMIT; in a chunk of its own before it (a migration that ends drizzle's "
+               "transaction, see escapes-transaction), drop CONCURRENTLY (writes to the table "
+               "wait while the index builds), or build the index outside drizzle's migrations";
+    case SQL_NONTX_DROP_INDEX_CONCURRENTLY:
+        return "drop CONCURRENTLY (the table is locked while the index goes), or drop the index "
+               "outside drizzle's migrations";
+    case SQL_NONTX_REINDEX_CONCURRENTLY:
+    case SQL_NONTX_REINDEX_SCHEMA:
+    case SQL_NONTX_REINDEX_DATABASE:
+    case SQL_NONTX_REINDEX_SYSTEM:
+        return "run REINDEX outside the migrations: it changes no schema";
+    case SQL_NONTX_VACUUM:
+    case SQL_NONTX_CLUSTER:
+        return "run it outside the migrations (autovacuum usually does VACUUM's work)";
+    case SQL_NONTX_DETACH_PARTITION_CONCURRENTLY:
+        return "detach without CONCURRENTLY, or outside drizzle's migrations";
+    default:
+        return HINT_ADMIN;
+    }
+}
+
+/* The words non-transactional uses for a statement kind the token rules also name. */
+static const char *nontx_what(SqlNonTx why)
+{
+    switch (why) {
+    case SQL_NONTX_REINDEX_CONCURRENTLY:
+        return "REINDEX ... CONCURRENTLY";
+    case SQL_NONTX_DETACH_PARTITION_CONCURRENTLY:
+        return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY";
+    default:
+        return sql_nontx_name(why);
+    }
+}
+
+/* A statement that cannot run in a transaction block. Fine when drizzle's transaction has
+ * ended (an earlier COMMIT) and it is the only statement of its chunk: drizzle sends each
+ * chunk as one query, and a query of several statements is one implicit transaction block. */
+static void model_nontx(Mig *m, const SqlStatement *st, size_t base, size_t n_in_chunk)
+{
+    if (st->nontx == SQL_NONTX_NONE || st->nontx == SQL_NONTX_ALTER_TYPE_ADD_VALUE)
+        return;
+    const char *what = nontx_what(st->nontx);
+    if (m->escaped && n_in_chunk == 1)
+        return;
+    if (m->escaped) {
+        emit_at(m, "non-transactional", at(base, st->pos),
+                pf_asprintf("%s shares its chunk with other statements: drizzle-orm sends a "
+                            "chunk as one query, which PostgreSQL runs as one transaction "
+                            "block, and refuses %s in it",
+                            what, what),
+                pf_strdup("give it a chunk of its own: --> statement-breakpoint before and "
+                          "after it"));
+        return;
+    }
+    emit_at(m, "non-transactional", at(base, st->pos),
+            pf_asprintf("%s cannot run inside a transaction block, and drizzle-orm runs all "
+                        "pending migrations in one: this migration fails and the whole run is "
+                        "rolled back",
+                        what),
+            pf_strdup(nontx_hint(st->nontx)));
+}
+
+/* The first statement that ends drizzle's transaction in this migration. */
+static void model_escape(Mig *m, const SqlStatement *st, size_t base, size_t chunk, size_t n_chunks)
+{
+    if (m->escaped || !sql_ends_transaction(st))
+        return;
+    m->escaped = true;
+    const char *word = sql_tx_name(st->tx);
+    emit_at(m, "escapes-transaction", at(base, st->pos),
+            pf_asprintf("this %s ends drizzle's transaction in chunk %zu of %zu: the statements "
+                        "after it, and every later migration of the same run, run one by one "
+                        "outside any transaction; if one of them fails, what ran before it "
+                        "stays applied and the migration gets no ledger row, so the next run "
+                        "starts it over",
+                        word[0] ? word : "statement", chunk + 1, n_chunks),
+            pf_strdup("make every statement after it safe to run again (IF NOT EXISTS, "
+                      "CREATE INDEX CONCURRENTLY IF NOT EXISTS), or keep such statements in a "
+                      "migration of their own"));
+}
+
+/* The model's table and column, when the folder created them. */
+static Column *model_column(Mig *m, SqlName table, const char *column)
+{
+    if (!table.name || !column)
+        return NULL;
+    return column_find(table_find(m->s, schema_of(table), table.name), column);
+}
+
+/* Is string constant str of statement st a use of new enum value ev? Only where PostgreSQL
+ * reads it as a value of that enum: cast to it, compared with or written to a column of it,
+ * a default of such a column. 'x' compared with role::text, or written to a text column, is
+ * text. */
+static bool enum_use(Mig *m, const SqlStatement *st, const SqlString *str, const EnumValue *ev)
+{
+    if (strcmp(str->value, ev->value) != 0)
+        return false;
+    switch (str->use) {
+    case SQL_STR_CAST:
+    case SQL_STR_COMPARED_CAST:
+        return streq(str->type.name, ev->type);
+    case SQL_STR_DEFAULT:
+        if (str->type.name)
+            return streq(str->type.name, ev->type);
+        __attribute__((fallthrough)); /* ALTER COLUMN ... SET DEFAULT names no type */
+    case SQL_STR_COMPARED_COLUMN:
+    case SQL_STR_ASSIGNED: {
+        Column *c = model_column(m, st->relation, str->column);
+        for (size_t d = 0; !c && d < st->n_dml; d++)
+            c = model_column(m, st->dml[d].table, str->column);
+        return c && streq(c->type, ev->type);
+    }
+    default:
+        return false;
+    }
+}
+
+static void model_enum_use(Mig *m, const SqlStatement *st, size_t base)
+{
+    if (st->kind == SQL_KIND_CREATE_TYPE || st->kind == SQL_KIND_ALTER_TYPE)
+        return;
+    for (size_t v = 0; v < m->s->n_values; v++) {
+        const EnumValue *ev = &m->s->values[v];
+        for (size_t i = 0; i < st->n_strings; i++) {
+            if (!enum_use(m, st, &st->strings[i], ev))
+                continue;
+            bool same = ev->mig == m->s->mig;
+            emit_at(
+                m, "enum-value-use", at(base, st->strings[i].pos),
+                same ? pf_asprintf("'%s' is added to enum %s at line %d of this migration and "
+                                   "used here in the same transaction: PostgreSQL fails with "
+                                   "\"unsafe use of new value\"",
+                                   ev->value, ev->type, ev->line)
+                     : pf_asprintf("'%s' is added to enum %s by migration %s (line %d), and "
+                                   "drizzle-orm runs all pending migrations in one transaction: "
+                                   "wherever both are pending (every new database) PostgreSQL "
+                                   "fails with \"unsafe use of new value\"",
+                                   ev->value, ev->type, ev->migration, ev->line),
+                same ? pf_strdup("add the value in one migration and use it in a later one, "
+                                 "applied in a separate run (or with pgfleet's transaction: "
+                                 "per-migration)")
+                     : pf_strdup("apply the migration that adds the value everywhere before this "
+                                 "one ships, or use pgfleet's transaction: per-migration"));
+            break;
+        }
+    }
+}
+
+static void model_add_value(Mig *m, const SqlStatement *st, size_t base)
+{
+    for (size_t i = 0; i < st->n_enum_values; i++) {
+        const SqlEnumValue *e = &st->enum_values[i];
+        if (e->old_value || !e->type.name)
+            continue;
+        int line, col;
+        position(m, at(base, st->pos), &line, &col);
+        LintSql *s = m->s;
+        PF_GROW(s->values, s->cap_values, s->n_values + 1);
+        s->values[s->n_values++] = (EnumValue){pf_strdup(e->type.name), pf_strdup(e->value),
+                                               pf_strdup(m->migration), s->mig, line};
+    }
+}
+
+static Column column_of(const SqlColumn *c)
+{
+    return (Column){pf_strdup(c->name), pf_strdup(c->type.name), pf_strdup(c->type.text)};
+}
+
+static void model_create_table(Mig *m, const SqlStatement *st, size_t base)
+{
+    const SqlObject *t = st->n_objects ? &st->objects[0] : NULL;
+    if (!t || t->action != SQL_ACT_CREATE || t->kind != SQL_OBJ_TABLE || !t->name.name ||
+        t->temporary)
+        return;
+    const char *schema = schema_of(t->name);
+    Column *cols = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 1; i < st->n_objects; i++) {
+        const SqlObject *o = &st->objects[i];
+        if (o->action != SQL_ACT_CREATE || o->kind != SQL_OBJ_COLUMN || !o->column)
+            continue;
+        PF_GROW(cols, cap, n + 1);
+        cols[n++] = column_of(o->column);
+    }
+    Event *e = event_push(&m->creates, &m->n_creates, &m->cap_creates, true, schema, t->name.name,
+                          at(base, st->pos));
+    event_columns(e, cols, n);
+    created_add(m, schema, t->name.name);
+    table_put(m->s, schema, t->name.name, cols, n);
+}
+
+static void model_drop(Mig *m, const SqlStatement *st, size_t base)
+{
+    for (size_t i = 0; i < st->n_objects; i++) {
+        const SqlObject *o = &st->objects[i];
+        if (o->action != SQL_ACT_DROP || o->kind != SQL_OBJ_TABLE || !o->name.name)
+            continue;
+        const char *schema = schema_of(o->name);
+        if (created_here(m, schema, o->name.name)) {
+            created_remove(m, schema, o->name.name);
+        } else {
+            Event *e = event_push(&m->drops, &m->n_drops, &m->cap_drops, true, schema, o->name.name,
+                                  at(base, st->pos));
+            Table *t = table_find(m->s, schema, o->name.name);
+            event_columns(e, t ? t->cols : NULL, t ? t->n : 0);
+        }
+        table_drop(m->s, schema, o->name.name);
+    }
+}
+
+static void model_rename(Mig *m, const SqlStatement *st)
+{
+    const SqlObject *o = st->n_objects ? &st->objects[0] : NULL;
+    if (!o || o->action != SQL_ACT_RENAME || !o->new_name)
+        return;
+    if (o->kind == SQL_OBJ_TABLE && o->name.name) {
+        const char *schema = schema_of(o->name);
+        Table *t = table_find(m->s, schema, o->name.name);
+        if (t) {
+            free(t->name);
+            t->name = pf_strdup(o->new_name);
+        }
+        if (created_here(m, schema, o->name.name)) {
+            created_remove(m, schema, o->name.name);
+            created_add(m, schema, o->new_name);
+        }
+    } else if (o->kind == SQL_OBJ_COLUMN && o->name.name) {
+        Table *t = table_find(m->s, schema_of(o->table), o->table.name);
+        Column *c = !column_find(t, o->new_name) ? column_find(t, o->name.name) : NULL;
+        if (c) {
+            free(c->name);
+            c->name = pf_strdup(o->new_name);
+        }
+    }
+}
+
+/* Modifiers of a spelled type: "varchar(20)" gives 1 and {20}; "numeric(10,2)" 2 and
+ * {10, 2}; none gives 0. */
+static int type_mods(const char *spelled, long mods[2])
+{
+    const char *p = spelled ? strchr(spelled, '(') : NULL;
+    int n = 0;
+    while (p && n < 2 && (*p == '(' || *p == ',')) {
+        char *end;
+        mods[n++] = strtol(p + 1, &end, 10);
+        p = end;
+    }
+    return n;
+}
+
+typedef enum { TYPE_CHANGE_RISKY, TYPE_CHANGE_FREE, TYPE_CHANGE_REWRITE } TypeChange;
+
+/* What changing a column from type old to type new does, where lint can tell: FREE when
+ * PostgreSQL neither rewrites the table nor can lose a value (varchar(n) to text, to a longer
+ * varchar or to varchar; numeric(p,s) to numeric or to a larger precision of the same scale),
+ * REWRITE when every value converts but the table is rewritten (int2 to int4 to int8, real to
+ * double precision), RISKY otherwise or when the old type is unknown. */
+static TypeChange type_change(const Column *old, const SqlType *to)
+{
+    if (!old || !old->type || !old->spelled || !to->name)
+        return TYPE_CHANGE_RISKY;
+    bool old_array = strchr(old->spelled, '[') != NULL;
+    if (old_array != to->array)
+        return TYPE_CHANGE_RISKY;
+    const char *a = old->type, *b = to->name;
+    long ma[2], mb[2];
+    int na = type_mods(old->spelled, ma), nb = type_mods(to->text, mb);
+    bool a_str = strcmp(a, "varchar") == 0 || strcmp(a, "text") == 0;
+    if (a_str && strcmp(b, "text") == 0)
+        return TYPE_CHANGE_FREE;
+    if (a_str && strcmp(b, "varchar") == 0)
+        return nb == 0 || (strcmp(a, "varchar") == 0 && na == 1 && mb[0] >= ma[0])
+                   ? TYPE_CHANGE_FREE
+                   : TYPE_CHANGE_RISKY;
+    if (strcmp(a, "numeric") == 0 && strcmp(b, "numeric") == 0) {
+        long sa = na == 2 ? ma[1] : 0, sb = nb == 2 ? mb[1] : 0;
+        return nb == 0 || (na > 0 && sa == sb && mb[0] >= ma[0]) ? TYPE_CHANGE_FREE
+                                                                 : TYPE_CHANGE_RISKY;
+    }
+    static const char *const widen[][2] = {
+        {"int2", "int4"},    {"int2", "int8"},    {"int4", "int8"},    {"float4", "float8"},
+        {"int2", "numeric"}, {"int4", "numeric"}, {"int8", "numeric"},
+    };
+    for (size_t i = 0; i < sizeof widen / sizeof widen[0]; i++)
+        if (strcmp(a, widen[i][0]) == 0 && strcmp(b, widen[i][1]) == 0 &&
+            (strcmp(b, "numeric") != 0 || nb == 0))
+            return TYPE_CHANGE_REWRITE;
+    return TYPE_CHANGE_RISKY;
+}
+
+static void model_alter_table(Mig *m, const SqlStatement *st, size_t base)
+{
+    if (!st->relation.name)
+        return;
+    const char *schema = schema_of(st->relation), *name = st->relation.name;
+    bool created = created_here(m, schema, name);
+    char *shown = display(schema, name);
+    size_t off = at(base, st->pos);
+    for (size_t i = 0; i < st->n_alters; i++) {
+        const SqlAlter *a = &st->alters[i];
+        Table *t = table_find(m->s, schema, name);
+        switch (a->kind) {
+        case SQL_ALTER_ADD_COLUMN:
+            if (!a->def || column_find(t, a->def->name))
+                break;
+            if (t) {
+                PF_GROW(t->cols, t->cap, t->n + 1);
+                t->cols[t->n++] = column_of(a->def);
+            }
+            if (!created) {
+                Event *e = event_push(&m->creates, &m->n_creates, &m->cap_creates, false, schema,
+                                      name, off);
+                e->column = pf_strdup(a->def->name);
+                e->type = pf_strdup(a->def->type.name);
+            }
+            break;
+        case SQL_ALTER_DROP_COLUMN: {
+            if (!a->column)
+                break;
+            if (!created) {
+                Event *e =
+                    event_push(&m->drops, &m->n_drops, &m->cap_drops, false, schema, name, off);
+                Column *c = column_find(t, a->column);
+                e->type = c ? pf_strdup(c->type) : NULL;
+                e->column = pf_strdup(a->column);
+            }
+            column_drop(t, a->column);
+            break;
+        }
+        case SQL_ALTER_COLUMN_TYPE: {
+            Column *c = column_find(t, a->column);
+            TypeChange change = a->def ? type_change(c, &a->def->type) : TYPE_CHANGE_RISKY;
+            if (!created && change == TYPE_CHANGE_REWRITE)
+                emit_at(m, "alter-column-type", off,
+                        pf_asprintf("changing %s.%s from %s to %s converts every value, but "
+                                    "rewrites the table and its indexes under an ACCESS "
+                                    "EXCLUSIVE lock",
+                                    shown, a->column, c->spelled, a->def->type.text),
+                        pf_strdup("on a large table, add a new column, backfill it in batches "
+                                  "and switch over, or run it in a quiet window"));
+            else if (!created && change == TYPE_CHANGE_RISKY)
+                emit_at(m, "alter-column-type", off,
+                        pf_asprintf("changing the type of %s.%s can rewrite the table under an "
+                                    "ACCESS EXCLUSIVE lock; values that do not convert fail the "
+                                    "migration, and a narrower type can round or cut them",
+                                    shown, a->column),
+                        pf_strdup("check that the data converts as intended (USING for a "
+                                  "non-trivial cast); on a large table prefer a new column, a "
+                                  "backfill and a switch"));
+            if (c && a->def) {
+                free(c->type);
+                free(c->spelled);
+                c->type = pf_strdup(a->def->type.name);
+                c->spelled = pf_strdup(a->def->type.text);
+            }
+            break;
+        }
+        case SQL_ALTER_SET_NOT_NULL:
+            if (!created)
+                emit_at(m, "set-not-null", off,
+                        pf_asprintf("SET NOT NULL on %s.%s, an existing column: PostgreSQL scans "
+                                    "the whole table under an ACCESS EXCLUSIVE lock, and the "
+                                    "migration fails if any row holds NULL",
+                                    shown, a->column),
+                        pf_asprintf("fill the NULLs first (UPDATE %s SET %s = ... WHERE %s IS "
+                                    "NULL); on a large table validate a CHECK (%s IS NOT NULL) "
+                                    "NOT VALID constraint beforehand",
+                                    shown, a->column, a->column, a->column));
+            break;
+        default:
+            break;
+        }
+    }
+    free(shown);
+}
+
+/* Remember the columns this statement's row writes fill: a column added and then filled is
+ * a backfill, never half of a rename. */
+static void model_writes(Mig *m, const SqlStatement *st)
+{
+    for (size_t d = 0; d < st->n_dml; d++) {
+        const SqlDml *w = &st->dml[d];
+        if (!w->table.name || w->kind == SQL_DML_DELETE)
+            continue;
+        for (size_t c = 0; c < w->n_columns; c++) {
+            PF_GROW(m->written, m->cap_written, m->n_written + 1);
+            m->written[m->n_written++] = (Written){
+                pf_strdup(schema_of(w->table)), pf_strdup(w->table.name), pf_strdup(w->columns[c])};
+        }
+    }
+}
+
+/* One top-level statement of a parsed chunk; base is the chunk's offset in the file. */
+static void model_statement(Mig *m, const SqlStatement *st, size_t base, size_t n_in_chunk)
+{
+    model_enum_use(m, st, base);
+    model_nontx(m, st, base, n_in_chunk);
+    model_writes(m, st);
+    switch (st->kind) {
+    case SQL_KIND_CREATE_TABLE:
+        model_create_table(m, st, base);
+        break;
+    case SQL_KIND_DROP:
+        model_drop(m, st, base);
+        break;
+    case SQL_KIND_ALTER_TABLE:
+        model_alter_table(m, st, base);
+        break;
+    case SQL_KIND_ALTER_TYPE:
+        model_add_value(m, st, base);
+        break;
+    case SQL_KIND_RENAME:
+        model_rename(m, st);
+        break;
+    default:
+        break;
+    }
+}
+
+/* A chunk the parser refused: say so, and read it with the token rules instead. */
+static void unparsed(Mig *m, const SqlChunk *c, size_t base, size_t len, size_t cut_at)
+{
+    size_t before = m->o->r->n;
+    lint_chunk(m, base, len, cut_at);
+    for (size_t i = before; i < m->o->r->n; i++)
+        if (strcmp(m->o->r->findings[i].rule, "unterminated") == 0)
+            return; /* that finding says why already */
+    emit_at(m, "unparsed", base + c->error->pos.offset,
+            pf_asprintf("PostgreSQL's parser (the PostgreSQL 15 grammar) refuses this chunk: %s; "
+                        "lint checked it by its keywords only",
+                        c->error->message),
+            pf_strdup("fix the statement if it is wrong; syntax newer than PostgreSQL 15, or a "
+                      "psql command (\\connect, \\i), fails on servers that do not know it"));
+}
+
+/* Check one chunk, text[base, base + len), from its model. */
+static void model_chunk(Mig *m, size_t chunk, size_t n_chunks, size_t base, size_t len,
+                        size_t cut_at)
+{
+    SqlChunk *c = sql_parse(m->text + base, len);
+    if (!c->parsed) {
+        unparsed(m, c, base, len, cut_at);
+        /* The escape as cb_escape_chunk sees such a chunk: by its first words. */
+        if (!m->escaped && cb_chunk_escapes(m->text + base, len))
+            m->escaped = true;
+    } else {
+        for (size_t i = 0; i < c->n; i++) {
+            model_statement(m, &c->stmts[i], base, c->n);
+            model_escape(m, &c->stmts[i], base, chunk, n_chunks);
+        }
+    }
+    sql_chunk_free(c);
+}
+
+/* After a migration: the column creates that a row write filled. */
+static void mark_written(Mig *m)
+{
+    for (size_t i = 0; i < m->n_creates; i++) {
+        Event *e = &m->creates[i];
+        for (size_t w = 0; !e->is_table && w < m->n_written && !e->written; w++)
+            e->written = same_table(e->schema, e->name, m->written[w].schema, m->written[w].name) &&
+                         strcmp(e->column, m->written[w].column) == 0;
+    }
+}
+
 static bool same_columns(const Event *a, const Event *b)
 {
     if (a->n_cols == 0 || a->n_cols != b->n_cols)
@@ -777,6 +1298,19 @@ static bool same_columns(const Event *a, const Event *b)
             return false;
     }
     return true;
+}
+
+/* Whether the migration fills a column it adds to drop's table from the rows: then the
+ * columns it drops there were carried over by that backfill, not renamed. */
+static bool backfilled(const Mig *m, const Event *drop)
+{
+    for (size_t c = 0; c < m->n_creates; c++) {
+        const Event *cr = &m->creates[c];
+        if (!cr->is_table && cr->written &&
+            same_table(drop->schema, drop->name, cr->schema, cr->name))
+            return true;
+    }
+    return false;
 }
 
 /* The create that, with this drop, looks like a rename or a re-creation, or NULL. */
@@ -794,10 +1328,12 @@ static Event *partner(Mig *m, const Event *drop)
         }
         if (!same_tab)
             continue;
-        /* A rename keeps the column's type; when both are known and differ, it is none. */
+        /* A rename keeps the column's type: only columns whose types are both known and
+         * equal look like one, and a column that the migration fills from rows (UPDATE ... SET
+         * new = old) is a backfill, the data carried over on purpose. */
         bool same_col = strcmp(drop->column, cr->column) == 0;
-        bool other_type = drop->type && cr->type && strcmp(drop->type, cr->type) != 0;
-        if (same_col ? cr->off > drop->off : !other_type)
+        bool same_type = drop->type && cr->type && strcmp(drop->type, cr->type) == 0;
+        if (same_col ? cr->off > drop->off : same_type && !backfilled(m, drop))
             return cr;
     }
     return NULL;
@@ -867,44 +1403,67 @@ static void resolve_drops(Mig *m)
     }
 }
 
+/* A finding and where it was emitted, so that the sort keeps the order of equals. */
+typedef struct Ranked {
+    LintFinding f;
+    size_t rank;
+} Ranked;
+
+static int cmp_position(const void *a, const void *b)
+{
+    const Ranked *x = a, *y = b;
+    if (x->f.line != y->f.line)
+        return x->f.line < y->f.line ? -1 : 1;
+    if (x->f.column != y->f.column)
+        return x->f.column < y->f.column ? -1 : 1;
+    return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
 /* Put findings [first, n) of o in (line, column) order, keeping the order of equals. */
 static void sort_findings(LintOut *o, size_t first)
 {
-    LintFinding *f = o->r->findings;
-    for (size_t i = first + 1; i < o->r->n; i++) {
-        LintFinding x = f[i];
-        size_t j = i;
-        while (j > first && (f[j - 1].line > x.line ||
-                             (f[j - 1].line == x.line && f[j - 1].column > x.column))) {
-            f[j] = f[j - 1];
-            j--;
-        }
-        f[j] = x;
-    }
+    size_t n = o->r->n - first;
+    if (n < 2)
+        return;
+    Ranked *v = pf_malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (Ranked){o->r->findings[first + i], i};
+    qsort(v, n, sizeof *v, cmp_position);
+    for (size_t i = 0; i < n; i++)
+        o->r->findings[first + i] = v[i].f;
+    free(v);
 }
 
 void lint_sql_migration(LintSql *s, LintOut *o, const char *file, const char *migration,
                         const char *text, size_t len)
 {
     Mig m = {.s = s, .o = o, .file = file, .migration = migration, .text = text};
-    size_t first = o->r->n;
+    size_t first = o->r->n, cap_lines = 0;
+    PF_GROW(m.lines, cap_lines, 1);
+    m.lines[m.n_lines++] = 0;
+    for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text))) != NULL; p++) {
+        PF_GROW(m.lines, cap_lines, m.n_lines + 1);
+        m.lines[m.n_lines++] = (size_t)(p - text) + 1;
+    }
     CbSpan *spans;
     size_t n;
     cb_split_spans(text, len, &spans, &n);
     /* drizzle-orm keeps a BOM (Buffer.toString does) and sends it with the first statement;
-     * the checks go on after it. */
+     * the checks go on after it, and columns of line 1 are counted without it. */
     if (spans[0].len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
         emit_at(&m, "byte-order-mark", 0,
                 pf_strdup("the file starts with a UTF-8 byte order mark, which drizzle-orm sends "
                           "to PostgreSQL with the first statement: syntax error"),
                 pf_strdup("save the file as UTF-8 without a BOM"));
+        m.bom = true;
         spans[0].start += 3;
         spans[0].len -= 3;
     }
     for (size_t k = 0; k < n; k++)
-        lint_chunk(&m, spans[k].start, spans[k].len,
-                   k + 1 < n ? spans[k].start + spans[k].len : SIZE_MAX);
+        model_chunk(&m, k, n, spans[k].start, spans[k].len,
+                    k + 1 < n ? spans[k].start + spans[k].len : SIZE_MAX);
     free(spans);
+    mark_written(&m);
     resolve_drops(&m);
     sort_findings(o, first);
     for (size_t i = 0; i < m.n_created; i++) {
@@ -912,6 +1471,13 @@ void lint_sql_migration(LintSql *s, LintOut *o, const char *file, const char *mi
         free(m.created[i].name);
     }
     free(m.created);
+    for (size_t i = 0; i < m.n_written; i++) {
+        free(m.written[i].schema);
+        free(m.written[i].name);
+        free(m.written[i].column);
+    }
+    free(m.written);
+    free(m.lines);
     events_free(m.drops, m.n_drops);
     events_free(m.creates, m.n_creates);
     s->mig++;

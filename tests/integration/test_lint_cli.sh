@@ -233,7 +233,7 @@ assert_contains "$(out top)" "  lint          check the migrations folder withou
 
 # Every rule --help lists is documented with the same severity in docs/lint.md.
 RULES=$(printf '%s\n' "$HELP" | sed -n '/^Rules/,/^$/p' | awk 'NF >= 2 && $1 ~ /^(error|warning|info)$/ {print $1, $2}')
-assert_eq 20 "$(printf '%s\n' "$RULES" | wc -l)" "--help: 20 rules"
+assert_eq 22 "$(printf '%s\n' "$RULES" | wc -l)" "--help: 22 rules"
 DOC=$PF_TESTS_DIR/../docs/lint.md
 while read -r severity rule; do
     if grep -qE "^\| \`$rule\` \| $severity \|" "$DOC"; then

@@ -220,14 +220,23 @@ static void test_duplicate_tag(void **state)
 }
 
 /* Two entries numbered 0001 (reported on the later, at its tag), and an unlisted 0002 file
- * beside a listed 0002 (reported on the file). */
+ * beside a listed 0002: reported once, as an orphan, with the hint for an abandoned file
+ * (not "generate again" as a second duplicate-number would say). */
 static void test_duplicate_number(void **state)
 {
     (void)state;
     check(DATA "duplicate_number", 5,
           "duplicate-number error meta/_journal.json:23:7\n"
-          "orphan-sql error 0002_unlisted.sql\n"
-          "duplicate-number error 0002_unlisted.sql\n");
+          "orphan-sql error 0002_unlisted.sql\n");
+    char *orphan_hint;
+    char *orphan = message_of(DATA "duplicate_number", "orphan-sql", &orphan_hint);
+    assert_string_equal(orphan_hint,
+                        "the journal runs 0002_tags under the same number: if 0002_unlisted.sql "
+                        "was abandoned (a branch's migration that lost the merge), delete it; if "
+                        "its change is still wanted, delete it and run drizzle-kit generate "
+                        "again on top of the journal");
+    free(orphan);
+    free(orphan_hint);
     char *hint;
     char *msg = message_of(DATA "duplicate_number", "duplicate-number", &hint);
     assert_string_equal(msg, "0001_posts_body has the same number 0001 as 0001_users_age: two "
@@ -335,8 +344,8 @@ static void test_drop_column(void **state)
 {
     (void)state;
     check(DATA "drop_column", 2,
-          "drop-column warning 0001_drop.sql:5:21\n"
-          "drop-column warning 0001_drop.sql:9:3\n");
+          "drop-column warning 0001_drop.sql:5:1\n"
+          "drop-column warning 0001_drop.sql:7:1\n");
 }
 
 /* Generated order (CREATE before DROP): orders -> purchases with the same columns, name ->
@@ -347,9 +356,9 @@ static void test_drop_create(void **state)
     (void)state;
     check(DATA "drop_create", 2,
           "drop-create warning 0001_renames.sql:6:1\n"
-          "drop-create warning 0001_renames.sql:10:21\n"
-          "drop-create warning 0001_renames.sql:12:21\n"
-          "drop-column warning 0001_renames.sql:16:21\n"
+          "drop-create warning 0001_renames.sql:10:1\n"
+          "drop-create warning 0001_renames.sql:12:1\n"
+          "drop-column warning 0001_renames.sql:16:1\n"
           "drop-create warning 0001_renames.sql:20:1\n");
     LintResult *r = lint_ok(DATA "drop_create");
     assert_string_equal(r->findings[0].message,
@@ -380,14 +389,14 @@ static void test_alter_column_type(void **state)
 {
     (void)state;
     check(DATA "alter_column_type", 2,
-          "alter-column-type warning 0001_types.sql:1:21\n"
-          "alter-column-type warning 0001_types.sql:3:19\n");
+          "alter-column-type warning 0001_types.sql:1:1\n"
+          "alter-column-type warning 0001_types.sql:3:1\n");
 }
 
 static void test_set_not_null(void **state)
 {
     (void)state;
-    check(DATA "set_not_null", 2, "set-not-null info 0001_not_null.sql:7:21\n");
+    check(DATA "set_not_null", 2, "set-not-null info 0001_not_null.sql:7:1\n");
     char *hint;
     char *msg = message_of(DATA "set_not_null", "set-not-null", &hint);
     assert_contains(msg, "users.name");
@@ -530,6 +539,89 @@ static void test_model_follows_renames(void **state)
     free(dir);
 }
 
+/* ---- false findings of the token rules, and what replaced them -------------------------- */
+
+/* A COMMIT chunk ends drizzle's transaction (escapes-transaction, at the COMMIT); after it a
+ * CREATE INDEX CONCURRENTLY alone in its chunk runs (two of them), one that shares its chunk
+ * does not (the chunk is one query: one implicit transaction block), and one in a later
+ * migration runs inside the transaction wherever that migration is pending alone. */
+static void test_escapes_transaction(void **state)
+{
+    (void)state;
+    check(DATA "escapes_transaction", 3,
+          "escapes-transaction warning 0001_indexes.sql:3:1\n"
+          "non-transactional error 0001_indexes.sql:9:1\n"
+          "non-transactional error 0001_indexes.sql:9:56\n"
+          "non-transactional error 0002_later.sql:1:1\n");
+    LintResult *r = lint_ok(DATA "escapes_transaction");
+    assert_string_equal(r->findings[0].message,
+                        "this commit ends drizzle's transaction in chunk 2 of 5: the statements "
+                        "after it, and every later migration of the same run, run one by one "
+                        "outside any transaction; if one of them fails, what ran before it stays "
+                        "applied and the migration gets no ledger row, so the next run starts it "
+                        "over");
+    assert_string_equal(r->findings[1].message,
+                        "CREATE INDEX CONCURRENTLY shares its chunk with other statements: "
+                        "drizzle-orm sends a chunk as one query, which PostgreSQL runs as one "
+                        "transaction block, and refuses CREATE INDEX CONCURRENTLY in it");
+    lint_result_free(r);
+}
+
+/* type::text <> 'managed_oauth' compares text, and a text column written with the new value
+ * holds text: neither is a use of the enum value added just before. */
+static void test_enum_compared_as_text(void **state)
+{
+    (void)state;
+    check(DATA "enum_compared_as_text", 2, "");
+}
+
+/* organizationId is added, filled from the rows (UPDATE ... SET "organizationId" = (SELECT
+ * ...)) and userId dropped: a backfill, not a rename. archived (boolean) dropped and
+ * description (text) added are unrelated. Each drop is a plain drop-column. */
+static void test_backfill_not_rename(void **state)
+{
+    (void)state;
+    check(DATA "backfill_not_rename", 2,
+          "set-not-null info 0001_organizations.sql:5:1\n"
+          "drop-column warning 0001_organizations.sql:7:1\n"
+          "drop-column warning 0001_organizations.sql:9:1\n");
+}
+
+/* varchar(64) -> text, varchar(20) -> varchar(128) and numeric(10,2) -> numeric(12,2)
+ * neither rewrite nor narrow: no finding. integer -> bigint converts every value but
+ * rewrites; text -> varchar(255) can cut. */
+static void test_widening_types(void **state)
+{
+    (void)state;
+    check(DATA "widening_types", 2,
+          "alter-column-type warning 0001_widen.sql:7:1\n"
+          "alter-column-type warning 0001_widen.sql:9:1\n");
+    LintResult *r = lint_ok(DATA "widening_types");
+    assert_string_equal(r->findings[0].message,
+                        "changing post.views from int4 to int8 converts every value, but "
+                        "rewrites the table and its indexes under an ACCESS EXCLUSIVE lock");
+    assert_contains(r->findings[1].message, "a narrower type can round or cut them");
+    lint_result_free(r);
+}
+
+/* A psql meta-command: the parser refuses the chunk, which is said (unparsed), and the chunk
+ * is still read by its keywords (the DROP TABLE after it). */
+static void test_unparsed(void **state)
+{
+    (void)state;
+    check(DATA "unparsed", 2,
+          "unparsed warning 0001_psql.sql:1:1\n"
+          "drop-table warning 0001_psql.sql:2:1\n");
+    char *hint;
+    char *msg = message_of(DATA "unparsed", "unparsed", &hint);
+    assert_string_equal(msg, "PostgreSQL's parser (the PostgreSQL 15 grammar) refuses this "
+                             "chunk: syntax error at or near \"\\\"; lint checked it by its "
+                             "keywords only");
+    assert_contains(hint, "psql command");
+    free(msg);
+    free(hint);
+}
+
 /* ---- the lexer -------------------------------------------------------------------------- */
 
 /* The kinds and texts of the tokens of sql, "KIND:text" joined by spaces. */
@@ -623,7 +715,7 @@ static void test_rules(void **state)
             assert_string_not_equal(q->id, r->id);
         assert_true(r->summary && r->summary[0]);
     }
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 22);
     assert_string_equal(lint_severity_name(LINT_ERROR), "error");
     assert_string_equal(lint_severity_name(LINT_WARNING), "warning");
     assert_string_equal(lint_severity_name(LINT_INFO), "info");
@@ -658,6 +750,11 @@ int main(void)
         cmocka_unit_test(test_unterminated),
         cmocka_unit_test(test_positions),
         cmocka_unit_test(test_model_follows_renames),
+        cmocka_unit_test(test_escapes_transaction),
+        cmocka_unit_test(test_enum_compared_as_text),
+        cmocka_unit_test(test_backfill_not_rename),
+        cmocka_unit_test(test_widening_types),
+        cmocka_unit_test(test_unparsed),
         cmocka_unit_test(test_lexer_tokens),
         cmocka_unit_test(test_lexer_values),
         cmocka_unit_test(test_rules),

@@ -1,0 +1,4 @@
+CREATE TABLE "project" (
+	"id" serial PRIMARY KEY NOT NULL,
+	"name" text
+);

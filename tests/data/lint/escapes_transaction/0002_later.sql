@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY "project_id_name_idx" ON "project" ("id", "name");
