@@ -19,7 +19,11 @@ static const FleetCmdSpec spec = {
     "      --dry-run          only plan: connect read-only and show what would be applied\n"
     "      --allow-out-of-order\n"
     "                         also apply migrations older than the newest applied "
-    "one\n" CMD_DSN_HELP CMD_EXIT_HELP,
+    "one\n"
+    "      --force            apply even when a migration will certainly fail on every\n"
+    "                         target (docs/lint.md); without it such a folder is refused,\n"
+    "                         exit 3, before any target is connected to\n" CMD_DSN_HELP
+        CMD_EXIT_HELP,
 };
 
 int cmd_apply(int argc, char **argv)

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "lint/lint.h"
 #include "report/history.h"
 #include "report/report.h"
 
@@ -21,6 +22,7 @@ enum { OPT_DRY_RUN = 1000, OPT_ALLOW_OOO, OPT_REPORT_DIR };
 enum { OPT_WAVE = 1100, OPT_FROM_WAVE, OPT_YES }; /* docs/waves.md */
 enum { OPT_DSN = 1200, OPT_WAIT };                /* one database without an inventory */
 enum { OPT_MIGRATION = 1300, OPT_THROUGH };       /* mark-applied */
+enum { OPT_FORCE = 1400 };                        /* plan, apply: docs/lint.md */
 
 /* mark-applied's tags as codebase indexes: every --migration, and --through as an index + 1
  * (0 when not given). Prints the error and returns false for a tag the codebase lacks. */
@@ -89,6 +91,28 @@ static int confirm_changes(const FleetRun *run, const char *cmd)
     return PF_EXIT_FAILED;
 }
 
+/* plan and apply: lint's findings of what fails on every target (lint_certain_failures),
+ * printed on stderr. True when there are none; the run then goes on. */
+static bool certain_failures_allowed(const char *cmd, const Codebase *cb)
+{
+    LintResult *r;
+    lint_certain_failures(cb, &r);
+    for (size_t i = 0; i < r->n; i++) {
+        const LintFinding *f = &r->findings[i];
+        fprintf(stderr, "pgfleet %s: %s:%d:%d: error: %s [%s]\n  hint: %s\n", cmd, f->file, f->line,
+                f->column, f->message, f->rule, f->hint);
+    }
+    bool ok = r->n == 0;
+    if (!ok)
+        fprintf(stderr,
+                "pgfleet %s: refused before connecting to any target: %zu statement%s above "
+                "will fail on every target; hint: fix %s (pgfleet lint lists every finding), "
+                "or pass --force to run anyway\n",
+                cmd, r->n, r->n == 1 ? "" : "s", r->n == 1 ? "it" : "them");
+    lint_result_free(r);
+    return ok;
+}
+
 int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
 {
     static const struct option long_opts[] = {
@@ -113,13 +137,14 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"wait", required_argument, NULL, OPT_WAIT},
         {"migration", required_argument, NULL, OPT_MIGRATION},
         {"through", required_argument, NULL, OPT_THROUGH},
+        {"force", no_argument, NULL, OPT_FORCE},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
     const char *migrations_dir = NULL, *output = NULL, *report_dir = NULL;
     ReportFormat format = REPORT_TEXT;
     int jobs = 0, verbosity = 0; /* jobs 0: the command's default (cmd.h) */
-    bool dry_run = false, allow_ooo = false;
+    bool dry_run = false, allow_ooo = false, force = false;
     const char *wave_only = NULL, *wave_from = NULL;
     bool assume_yes = false;
     CmdDsnMode dsn_mode = {0};
@@ -213,6 +238,13 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                 mark_tags = pf_realloc(mark_tags, (n_mark_tags + 1) * sizeof *mark_tags);
                 mark_tags[n_mark_tags++] = optarg;
             }
+            break;
+        case OPT_FORCE:
+            if (spec->mode != FLEET_PLAN && spec->mode != FLEET_APPLY) {
+                fprintf(stderr, "pgfleet %s: --force is an option of plan and apply\n", spec->name);
+                goto invalid;
+            }
+            force = true;
             break;
         case 'v':
             verbosity++;
@@ -328,6 +360,9 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         cmd_error(&err);
         goto out;
     }
+    if ((spec->mode == FLEET_PLAN || spec->mode == FLEET_APPLY) && !force &&
+        !certain_failures_allowed(spec->name, cb))
+        goto out;
     if (n_idx == 0) {
         fprintf(stderr, "pgfleet: %s: no target is selected%s\n", inv->path,
                 inv->n ? "; hint: check --target and --select" : "");

@@ -772,7 +772,7 @@ static PfErrCode lint_statements(Linter *L, PfErr *err)
             free(text);
             break;
         }
-        lint_sql_migration(s, &L->out, L->migs[i].path, L->migs[i].name, text, text_len);
+        lint_sql_migration(s, &L->out, L->migs[i].path, L->migs[i].name, text, text_len, NULL);
         free(text);
         L->out.r->migrations++;
     }

@@ -28,8 +28,10 @@ LintSql *lint_sql_new(void);
 void lint_sql_free(LintSql *s);
 
 /* Check one migration: text is its decoded SQL (text[len] == '\0'), file its path for
- * findings. Findings are appended to o in line order. */
+ * findings; parsed, when not NULL, the model of each of its chunks as cb_read keeps them
+ * (CbMigration.parsed), else each chunk is parsed here. Findings are appended to o in line
+ * order. */
 void lint_sql_migration(LintSql *s, LintOut *o, const char *file, const char *migration,
-                        const char *text, size_t len);
+                        const char *text, size_t len, struct SqlChunk *const *parsed);
 
 #endif

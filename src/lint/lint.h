@@ -28,7 +28,9 @@ typedef struct LintFinding {
     int line;        /* 1-based; 0 when the finding is about a file or folder as a whole */
     int column;      /* 1-based, in characters; 0 with line 0 */
     char *message;
-    char *hint; /* one line: what to do about it */
+    char *hint;   /* one line: what to do about it */
+    bool certain; /* an error that fails every run applying the migration, on any server:
+                     plan and apply refuse to start (lint_certain_failures) */
 } LintFinding;
 
 typedef struct LintResult {
@@ -50,6 +52,15 @@ void lint_result_free(LintResult *r);
  * each place of cb (the folder lint_folder read, as cb_read reads it) naming one of the n
  * schemas the inventory's tenants map where it cannot be rewritten. */
 void lint_tenant_schemas(LintResult *r, const Codebase *cb, const char *const *schemas, size_t n);
+
+/* What will certainly fail, from the folder cb_read has read (its models: nothing is parsed
+ * or read again): the findings whose `certain` is set, of the rules that predict a failure on
+ * every server whatever its data: a statement that cannot run inside a transaction block
+ * where drizzle's transaction still holds (non-transactional), and a new enum value used in
+ * the migration that adds it (enum-value-use). plan and apply refuse to start on any of them
+ * unless --force (docs/lint.md). The caller frees *out with lint_result_free; (*out)->n is 0
+ * when nothing will certainly fail. Call it where the folder is read. */
+void lint_certain_failures(const Codebase *cb, LintResult **out);
 
 /* Findings of each severity (counts indexed by LintSeverity). */
 void lint_counts(const LintResult *r, size_t counts[3]);

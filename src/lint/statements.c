@@ -873,6 +873,7 @@ static void model_nontx(Mig *m, const SqlStatement *st, size_t base, size_t n_in
                             what, what),
                 pf_strdup("give it a chunk of its own: --> statement-breakpoint before and "
                           "after it"));
+        m->o->r->findings[m->o->r->n - 1].certain = true;
         return;
     }
     emit_at(m, "non-transactional", at(base, st->pos),
@@ -881,6 +882,7 @@ static void model_nontx(Mig *m, const SqlStatement *st, size_t base, size_t n_in
                         "rolled back",
                         what),
             pf_strdup(nontx_hint(st->nontx)));
+    m->o->r->findings[m->o->r->n - 1].certain = true;
 }
 
 /* The first statement that ends drizzle's transaction in this migration. */
@@ -964,6 +966,7 @@ static void model_enum_use(Mig *m, const SqlStatement *st, size_t base)
                                  "per-migration)")
                      : pf_strdup("apply the migration that adds the value everywhere before this "
                                  "one ships, or use pgfleet's transaction: per-migration"));
+            m->o->r->findings[m->o->r->n - 1].certain = same;
             break;
         }
     }
@@ -1258,9 +1261,10 @@ static void unparsed(Mig *m, const SqlChunk *c, size_t base, size_t len, size_t 
 
 /* Check one chunk, text[base, base + len), from its model. */
 static void model_chunk(Mig *m, size_t chunk, size_t n_chunks, size_t base, size_t len,
-                        size_t cut_at)
+                        size_t cut_at, const SqlChunk *given)
 {
-    SqlChunk *c = sql_parse(m->text + base, len);
+    SqlChunk *own = given ? NULL : sql_parse(m->text + base, len);
+    const SqlChunk *c = given ? given : own;
     if (!c->parsed) {
         unparsed(m, c, base, len, cut_at);
         /* The escape as cb_escape_chunk sees such a chunk: by its first words. */
@@ -1272,7 +1276,7 @@ static void model_chunk(Mig *m, size_t chunk, size_t n_chunks, size_t base, size
             model_escape(m, &c->stmts[i], base, chunk, n_chunks);
         }
     }
-    sql_chunk_free(c);
+    sql_chunk_free(own);
 }
 
 /* After a migration: the column creates that a row write filled. */
@@ -1435,7 +1439,7 @@ static void sort_findings(LintOut *o, size_t first)
 }
 
 void lint_sql_migration(LintSql *s, LintOut *o, const char *file, const char *migration,
-                        const char *text, size_t len)
+                        const char *text, size_t len, SqlChunk *const *parsed)
 {
     Mig m = {.s = s, .o = o, .file = file, .migration = migration, .text = text};
     size_t first = o->r->n, cap_lines = 0;
@@ -1459,9 +1463,12 @@ void lint_sql_migration(LintSql *s, LintOut *o, const char *file, const char *mi
         spans[0].start += 3;
         spans[0].len -= 3;
     }
+    /* The reader's models are of whole chunks: the first one's holds the BOM, so that chunk
+     * is parsed again without it. */
     for (size_t k = 0; k < n; k++)
         model_chunk(&m, k, n, spans[k].start, spans[k].len,
-                    k + 1 < n ? spans[k].start + spans[k].len : SIZE_MAX);
+                    k + 1 < n ? spans[k].start + spans[k].len : SIZE_MAX,
+                    parsed && !(k == 0 && m.bom) ? parsed[k] : NULL);
     free(spans);
     mark_written(&m);
     resolve_drops(&m);
