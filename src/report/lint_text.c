@@ -1,4 +1,4 @@
-/* `pgfleet lint` as text: "file:line: severity: message [rule]", an indented hint, and a
+/* `pgfleet lint` as text: "file:line:column: severity: message [rule]", an indented hint, and a
  * summary line; editors and CI annotators read the first line of each finding. */
 #include "report/lint_report.h"
 
@@ -11,7 +11,7 @@ char *report_lint_text(const LintResult *r)
         const LintFinding *f = &r->findings[i];
         pf_buf_puts(&b, f->file);
         if (f->line > 0)
-            pf_buf_printf(&b, ":%d", f->line);
+            pf_buf_printf(&b, ":%d:%d", f->line, f->column);
         pf_buf_printf(&b, ": %s: %s [%s]\n", lint_severity_name(f->severity), f->message, f->rule);
         pf_buf_printf(&b, "  hint: %s\n", f->hint);
     }

@@ -39,7 +39,7 @@ assert_eq "$PF_TESTS_DIR/fixtures/app/drizzle: 4 migrations checked, no findings
 
 run info lint -m "$DATA/set_not_null"
 assert_eq 0 "$RC" "info only: exit 0"
-assert_eq "$DATA/set_not_null/0001_not_null.sql:7: info: SET NOT NULL on users.name, an existing column: PostgreSQL scans the whole table under an ACCESS EXCLUSIVE lock, and the migration fails if any row holds NULL [set-not-null]
+assert_eq "$DATA/set_not_null/0001_not_null.sql:7:1: info: SET NOT NULL on users.name, an existing column: PostgreSQL scans the whole table under an ACCESS EXCLUSIVE lock, and the migration fails if any row holds NULL [set-not-null]
   hint: fill the NULLs first (UPDATE users SET name = ... WHERE name IS NULL); on a large table validate a CHECK (name IS NOT NULL) NOT VALID constraint beforehand
 $DATA/set_not_null: 2 migrations checked: 0 errors, 0 warnings, 1 info" "$(out info)" \
     "info: the finding, its hint, the summary"
@@ -65,7 +65,7 @@ assert_eq "drop-column:warning drop-column:warning non-transactional:error" \
 run struct lint -m "$DATA/duplicate_number"
 assert_eq 2 "$RC" "duplicate numbers: exit 2"
 assert_contains "$(out struct)" \
-    "$DATA/duplicate_number/meta/_journal.json:23: error: 0001_posts_body has the same number 0001 as 0001_users_age" \
+    "$DATA/duplicate_number/meta/_journal.json:23:7: error: 0001_posts_body has the same number 0001 as 0001_users_age" \
     "duplicate numbers: reported at the later entry's line of the journal"
 
 # ---- JSON, and text parsed back against it ------------------------------------------------
@@ -94,7 +94,7 @@ assert worst == rc, (worst, rc)
 PY
 }
 
-# The text lines "file[:line]: severity: message [rule]" against the JSON findings.
+# The text lines "file[:line:column]: severity: message [rule]" against the JSON findings.
 text_matches_json() { # TEXT JSON
     "$PY" - "$PF_TMP/$1.out" "$PF_TMP/$2.out" <<'PY'
 import json, re, sys
@@ -106,11 +106,12 @@ for i, l in enumerate(lines[:-1]):
         assert l.startswith("  hint: "), l
         got[-1]["hint"] = l[len("  hint: "):]
         continue
-    m = re.match(r"^(.+?)(?::(\d+))?: (error|warning|info): (.*) \[([a-z0-9-]+)\]$", l)
+    m = re.match(r"^(.+?)(?::(\d+):(\d+))?: (error|warning|info): (.*) \[([a-z0-9-]+)\]$", l)
     assert m, l
-    got.append({"file": m[1], "line": int(m[2]) if m[2] else None, "severity": m[3],
-                "message": m[4], "rule": m[5]})
-want = [{k: f[k] for k in ("file", "line", "severity", "message", "rule", "hint")}
+    got.append({"file": m[1], "line": int(m[2]) if m[2] else None,
+                "column": int(m[3]) if m[3] else None, "severity": m[4], "message": m[5],
+                "rule": m[6]})
+want = [{k: f[k] for k in ("file", "line", "column", "severity", "message", "rule", "hint")}
         for f in d["findings"]]
 assert got == want, (got, want)
 c = d["counts"]
