@@ -15,6 +15,7 @@
 
 #include "codebase/sqllex.h"
 #include "core/mem.h"
+#include "core/strset.h"
 #include "sql/sql.h"
 
 #include <stdlib.h>
@@ -41,24 +42,20 @@ typedef struct Ctx {
     CbObject *dropped; /* dropped before being created (kind and migration unused) */
     size_t n_dropped, cap_dropped;
     size_t migration;
+    /* Each object of out and dropped by its key (object_key), so that checking a statement's
+     * objects against every earlier one costs the same however long the folder is. */
+    PfStrSet in_out, in_dropped;
+    char **keys; /* the sets' strings */
+    size_t n_keys, cap_keys;
 } Ctx;
 
-/* The same object: the same namespace and name, and the same schema, an unqualified name
- * standing for "public" (the search_path's first schema by default). */
-static bool same(const CbObject *o, CbObjectSpace space, const char *schema, const char *name)
+/* One string per object as `same` tells them apart: namespace, schema (an unqualified name
+ * standing for "public"; none for a schema), name; lengths keep any name apart from any
+ * other. Caller frees. */
+static char *object_key(CbObjectSpace space, const char *schema, const char *name)
 {
-    const char *s1 = o->schema ? o->schema : "public", *s2 = schema ? schema : "public";
-    return o->space == space && strcmp(o->name, name) == 0 &&
-           (space == CB_OBJECT_SCHEMA || strcmp(s1, s2) == 0);
-}
-
-static bool listed(const CbObject *list, size_t n, CbObjectSpace space, const char *schema,
-                   const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (same(&list[i], space, schema, name))
-            return true;
-    return false;
+    const char *sc = space == CB_OBJECT_SCHEMA ? "" : schema ? schema : "public";
+    return pf_asprintf("%d:%zu:%s%s", (int)space, strlen(sc), sc, name);
 }
 
 /* The object words at *i (advanced past them), or -1. */
@@ -79,12 +76,17 @@ static int object_kind(const SqlStmt *st, size_t *i)
 static void add(Ctx *c, bool drop, int k, char *schema, char *name)
 {
     CbObjectSpace space = kinds[k].space;
-    if (listed(c->out, c->n, space, schema, name) ||
-        (!drop && listed(c->dropped, c->n_dropped, space, schema, name))) {
+    char *key = object_key(space, schema, name);
+    if (pf_strset_get(&c->in_out, key, NULL) ||
+        (!drop && pf_strset_get(&c->in_dropped, key, NULL))) {
+        free(key);
         free(schema);
         free(name);
         return;
     }
+    PF_GROW(c->keys, c->cap_keys, c->n_keys + 1);
+    c->keys[c->n_keys++] = key;
+    pf_strset_add(drop ? &c->in_dropped : &c->in_out, key, 0, NULL);
     CbObject o = {space, kinds[k].kind, schema, name, c->migration};
     if (drop) {
         PF_GROW(c->dropped, c->cap_dropped, c->n_dropped + 1);
@@ -235,6 +237,11 @@ void cb_created(const Codebase *cb, CbObject **out, size_t *n)
             chunk(&c, mig->chunks[k], mig->parsed ? mig->parsed[k] : NULL);
     }
     cb_objects_free(c.dropped, c.n_dropped);
+    pf_strset_free(&c.in_out);
+    pf_strset_free(&c.in_dropped);
+    for (size_t i = 0; i < c.n_keys; i++)
+        free(c.keys[i]);
+    free(c.keys);
     *out = c.out;
     *n = c.n;
 }

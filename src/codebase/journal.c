@@ -10,10 +10,12 @@
 #include "codebase/internal.h"
 
 #include "core/mem.h"
+#include "core/strset.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -110,9 +112,34 @@ static void note_when(Codebase *cb, size_t *cap, const CbMigration *m, const CbM
     };
 }
 
+/* The first entry whose tag an earlier entry has (*dup, and that entry's index *first), found
+ * with a hash set so that a long journal costs time in proportion to its length; false when
+ * none. Entries without a tag string are skipped (read_entries refuses them). */
+static bool first_duplicate(const cJSON *entries, size_t *dup, size_t *first)
+{
+    PfStrSet seen = {0};
+    size_t i = 0;
+    bool found = false;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, entries)
+    {
+        const cJSON *tag = cJSON_IsObject(e) ? cb_json_member(e, "tag") : NULL;
+        if (cJSON_IsString(tag) && !pf_strset_add(&seen, tag->valuestring, i, first)) {
+            *dup = i;
+            found = true;
+            break;
+        }
+        i++;
+    }
+    pf_strset_free(&seen);
+    return found;
+}
+
 static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entries, PfErr *err)
 {
-    size_t cap = 0, notes_cap = 0, i = 0, high = 0;
+    size_t cap = 0, notes_cap = 0, i = 0, high = 0, dup = SIZE_MAX, dup_of = 0;
+    if (!first_duplicate(entries, &dup, &dup_of))
+        dup = SIZE_MAX;
     const cJSON *e;
     cJSON_ArrayForEach(e, entries)
     {
@@ -136,11 +163,9 @@ static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entri
                               "%s: entry %zu (tag %s): \"when\" %.15g is not a whole number of "
                               "milliseconds",
                               path, i, t, w);
-        for (size_t j = 0; j < cb->n; j++) {
-            if (strcmp(cb->migrations[j].tag, t) == 0)
-                return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu: duplicate tag %s (entry %zu)",
-                                  path, i, t, j);
-        }
+        if (i == dup)
+            return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu: duplicate tag %s (entry %zu)",
+                              path, i, t, dup_of);
         char *name = pf_asprintf("%s.sql", t);
         char *file = cb_join(cb->dir, name);
         free(name);

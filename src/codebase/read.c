@@ -6,6 +6,7 @@
 #include "codebase/internal.h"
 
 #include "core/mem.h"
+#include "core/strset.h"
 #include "core/util.h"
 #include "sql/sql.h"
 
@@ -162,13 +163,38 @@ static void note_escapes(Codebase *cb)
                 m->tag, esc, m->n_chunks),
         };
     }
-    /* Every note names a migration of the run, and tags are unique: each lands once. */
+    /* Every note names a migration of the run, and tags are unique: each lands once. A
+     * counting sort on the migration's index (found by tag in a hash set) keeps the notes of
+     * one migration in the order they were added, in time linear in the folder. */
+    PfStrSet index = {0};
+    for (size_t i = 0; i < cb->n; i++)
+        pf_strset_add(&index, cb->migrations[i].tag, i, NULL);
+    size_t *start = pf_calloc(cb->n + 1, sizeof *start), *of = NULL;
+    of = pf_calloc(cb->n_notes ? cb->n_notes : 1, sizeof *of);
+    for (size_t k = 0; k < cb->n_notes; k++) {
+        if (!pf_strset_get(&index, cb->notes[k].migration, &of[k]))
+            of[k] = cb->n; /* names no migration: dropped, as before */
+        start[of[k]]++;
+    }
+    for (size_t i = 0, sum = 0; i <= cb->n; i++) {
+        size_t c = start[i];
+        start[i] = sum;
+        sum += c;
+    }
     CbNote *sorted = pf_calloc(cb->n_notes ? cb->n_notes : 1, sizeof *sorted);
     size_t n = 0;
-    for (size_t i = 0; i < cb->n; i++)
-        for (size_t k = 0; k < cb->n_notes; k++)
-            if (strcmp(cb->notes[k].migration, cb->migrations[i].tag) == 0)
-                sorted[n++] = cb->notes[k];
+    for (size_t k = 0; k < cb->n_notes; k++) {
+        if (of[k] == cb->n) {
+            free(cb->notes[k].migration);
+            free(cb->notes[k].message);
+            continue;
+        }
+        sorted[start[of[k]]++] = cb->notes[k];
+        n++;
+    }
+    free(start);
+    free(of);
+    pf_strset_free(&index);
     free(cb->notes);
     cb->notes = sorted;
     cb->n_notes = n;

@@ -17,6 +17,7 @@
 #include "sql/sql.h"
 
 #include "core/mem.h"
+#include "core/strset.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +48,9 @@ typedef struct EnumValue {
 struct LintSql {
     Table *tables;
     size_t n_tables, cap_tables;
+    size_t *slots; /* the tables by name (table_find) */
+    size_t cap_slots, used_slots;
+    PfStrSet added; /* every value of s->values: a string equal to none is no use */
     EnumValue *values;
     size_t n_values, cap_values;
     size_t mig; /* index of the migration being checked */
@@ -144,13 +148,64 @@ static void columns_free(Column *cols, size_t n)
     free(cols);
 }
 
+/* The tables by name: open addressing over s->tables, so that finding one costs the same
+ * however many the folder has created. A slot holds a table's index + 1; 0 is empty,
+ * SLOT_GONE a removed entry that probes go past. */
+#define SLOT_GONE SIZE_MAX
+
+static size_t name_hash(const char *schema, const char *name)
+{
+    size_t h = 1469598103934665603u; /* FNV-1a */
+    for (const char *p = schema ? schema : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    h = (h ^ '.') * 1099511628211u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    return h;
+}
+
+/* The slot of the table named so, or of where it would go (the first empty one). */
+static size_t *slot_of(LintSql *s, const char *schema, const char *name)
+{
+    size_t mask = s->cap_slots - 1, i = name_hash(schema, name) & mask;
+    size_t *gone = NULL;
+    for (;; i = (i + 1) & mask) {
+        size_t v = s->slots[i];
+        if (v == 0)
+            return gone ? gone : &s->slots[i];
+        if (v == SLOT_GONE) {
+            if (!gone)
+                gone = &s->slots[i];
+            continue;
+        }
+        const Table *t = &s->tables[v - 1];
+        if (same_table(t->schema, t->name, schema, name))
+            return &s->slots[i];
+    }
+}
+
+/* Room for one more: the slots at most half used (removed ones included), else rebuilt. */
+static void slots_reserve(LintSql *s)
+{
+    if (s->cap_slots && 2 * (s->used_slots + 1) <= s->cap_slots)
+        return;
+    size_t cap = 16;
+    while (cap < 4 * (s->n_tables + 1))
+        cap *= 2;
+    free(s->slots);
+    s->slots = pf_calloc(cap, sizeof *s->slots);
+    s->cap_slots = cap;
+    s->used_slots = s->n_tables;
+    for (size_t i = 0; i < s->n_tables; i++)
+        *slot_of(s, s->tables[i].schema, s->tables[i].name) = i + 1;
+}
+
 static Table *table_find(LintSql *s, const char *schema, const char *name)
 {
-    for (size_t i = 0; i < s->n_tables; i++) {
-        if (same_table(s->tables[i].schema, s->tables[i].name, schema, name))
-            return &s->tables[i];
-    }
-    return NULL;
+    if (!s->cap_slots)
+        return NULL;
+    size_t v = *slot_of(s, schema, name);
+    return v && v != SLOT_GONE ? &s->tables[v - 1] : NULL;
 }
 
 static void table_drop(LintSql *s, const char *schema, const char *name)
@@ -158,18 +213,44 @@ static void table_drop(LintSql *s, const char *schema, const char *name)
     Table *t = table_find(s, schema, name);
     if (!t)
         return;
+    *slot_of(s, schema, name) = SLOT_GONE;
     free(t->schema);
     free(t->name);
     columns_free(t->cols, t->n);
-    *t = s->tables[--s->n_tables];
+    size_t last = --s->n_tables;
+    if (t != &s->tables[last]) {
+        const Table *moved = &s->tables[last];
+        *slot_of(s, moved->schema, moved->name) = (size_t)(t - s->tables) + 1;
+        *t = *moved;
+    }
 }
 
 /* Replace (or add) the table; cols are taken over. */
 static void table_put(LintSql *s, const char *schema, const char *name, Column *cols, size_t n)
 {
     table_drop(s, schema, name);
+    slots_reserve(s);
     PF_GROW(s->tables, s->cap_tables, s->n_tables + 1);
     s->tables[s->n_tables++] = (Table){pf_strdup(schema), pf_strdup(name), cols, n, n};
+    size_t *slot = slot_of(s, schema, name);
+    if (*slot == 0)
+        s->used_slots++;
+    *slot = s->n_tables;
+}
+
+/* Give table t (one of s->tables) its new name. */
+static void table_rename(LintSql *s, Table *t, const char *to)
+{
+    if (table_find(s, t->schema, to))
+        return; /* the server refuses it: the model stays as it was */
+    *slot_of(s, t->schema, t->name) = SLOT_GONE;
+    free(t->name);
+    t->name = pf_strdup(to);
+    slots_reserve(s);
+    size_t *slot = slot_of(s, t->schema, t->name);
+    if (*slot == 0)
+        s->used_slots++;
+    *slot = (size_t)(t - s->tables) + 1;
 }
 
 static Column *column_find(Table *t, const char *name)
@@ -600,10 +681,8 @@ static void alter_action(Mig *m, const Stmt *st, const char *schema, const char 
             char *to = sqlstmt_ident(st, j + 1);
             if (!to)
                 goto out;
-            if (t) {
-                free(t->name);
-                t->name = pf_strdup(to);
-            }
+            if (t)
+                table_rename(m->s, t, to);
             if (created) {
                 created_remove(m, schema, name);
                 created_add(m, schema, to);
@@ -655,6 +734,7 @@ static void on_alter_type(Mig *m, const Stmt *st)
             PF_GROW(s->values, s->cap_values, s->n_values + 1);
             s->values[s->n_values++] = (EnumValue){name, sqllex_string(st->text, &st->t[i]),
                                                    pf_strdup(m->migration), s->mig, line};
+            pf_strset_add(&s->added, s->values[s->n_values - 1].value, s->n_values - 1, NULL);
             return;
         }
     }
@@ -944,7 +1024,10 @@ static void model_enum_use(Mig *m, const SqlStatement *st, size_t base)
 {
     if (st->kind == SQL_KIND_CREATE_TYPE || st->kind == SQL_KIND_ALTER_TYPE)
         return;
-    for (size_t v = 0; v < m->s->n_values; v++) {
+    bool candidate = false;
+    for (size_t i = 0; i < st->n_strings && !candidate; i++)
+        candidate = pf_strset_get(&m->s->added, st->strings[i].value, NULL);
+    for (size_t v = 0; candidate && v < m->s->n_values; v++) {
         const EnumValue *ev = &m->s->values[v];
         for (size_t i = 0; i < st->n_strings; i++) {
             if (!enum_use(m, st, &st->strings[i], ev))
@@ -984,6 +1067,7 @@ static void model_add_value(Mig *m, const SqlStatement *st, size_t base)
         PF_GROW(s->values, s->cap_values, s->n_values + 1);
         s->values[s->n_values++] = (EnumValue){pf_strdup(e->type.name), pf_strdup(e->value),
                                                pf_strdup(m->migration), s->mig, line};
+        pf_strset_add(&s->added, s->values[s->n_values - 1].value, s->n_values - 1, NULL);
     }
 }
 
@@ -1042,10 +1126,8 @@ static void model_rename(Mig *m, const SqlStatement *st)
     if (o->kind == SQL_OBJ_TABLE && o->name.name) {
         const char *schema = schema_of(o->name);
         Table *t = table_find(m->s, schema, o->name.name);
-        if (t) {
-            free(t->name);
-            t->name = pf_strdup(o->new_name);
-        }
+        if (t)
+            table_rename(m->s, t, o->new_name);
         if (created_here(m, schema, o->name.name)) {
             created_remove(m, schema, o->name.name);
             created_add(m, schema, o->new_name);
@@ -1505,6 +1587,8 @@ void lint_sql_free(LintSql *s)
         columns_free(s->tables[i].cols, s->tables[i].n);
     }
     free(s->tables);
+    free(s->slots);
+    pf_strset_free(&s->added);
     for (size_t i = 0; i < s->n_values; i++) {
         free(s->values[i].type);
         free(s->values[i].value);
