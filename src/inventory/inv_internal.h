@@ -22,6 +22,50 @@
 char *inv_expand_each(const char *s, const InvLabel *each, size_t n_each, bool in_for_each,
                       PfErr *err);
 
+/* ---- the document (doc.c) ---- */
+
+/* A node of the document, read as libyaml's InvNode is (the fields the loader uses), in
+ * 40 bytes. Node numbers start at 1; a mapping's pairs and a sequence's items are numbers. */
+typedef struct InvNodePair {
+    int key, value;
+} InvNodePair;
+typedef int InvNodeItem;
+typedef struct InvMark {
+    uint32_t line, column; /* 0-based */
+} InvMark;
+typedef struct InvNode {
+    yaml_node_type_t type;
+    InvMark start_mark;
+    union {
+        struct {
+            yaml_char_t *value; /* NUL-terminated; may hold NULs before length */
+            size_t length;
+            yaml_scalar_style_t style;
+        } scalar;
+        struct {
+            struct {
+                InvNodePair *start, *top;
+            } pairs;
+        } mapping;
+        struct {
+            struct {
+                InvNodeItem *start, *top;
+            } items;
+        } sequence;
+    } data;
+} InvNode;
+
+typedef struct InvYaml InvYaml;
+
+/* Compose the parser's next document (as yaml_parser_load does: after the last one, an empty
+ * one). False on a YAML error, in the parser's error fields as libyaml sets them (composer
+ * errors included); *out is then NULL. Free with inv_yaml_free. */
+bool inv_yaml_load(yaml_parser_t *parser, InvYaml **out);
+void inv_yaml_free(InvYaml *y);
+/* Node number index, or NULL outside 1..count; the root is node 1 (NULL: an empty document). */
+InvNode *inv_yaml_node(const InvYaml *y, int index);
+InvNode *inv_yaml_root(const InvYaml *y);
+
 /* ---- reading the document (keys.c) ---- */
 
 /* The most targets an inventory may expand to unless its max_targets says otherwise, and the
@@ -38,34 +82,34 @@ char *inv_expand_each(const char *s, const InvLabel *each, size_t n_each, bool i
 /* The document being loaded, and where its problems go. */
 typedef struct InvDoc {
     const char *path;
-    yaml_document_t *doc;
+    InvYaml *doc;
     PfErr *err;
-    const yaml_node_t *item; /* while a for_each item is built: named in every message */
-    size_t spent, budget;    /* the expansion budget, in bytes */
+    const InvNode *item;  /* while a for_each item is built: named in every message */
+    size_t spent, budget; /* the expansion budget, in bytes */
     /* What is being loaded (a target entry, a wave): where a spent budget is reported, rather
      * than at a node an alias reached. NULL: at the node. */
-    const yaml_node_t *entry;
+    const InvNode *entry;
 } InvDoc;
 
 /* Set d->err to PF_ERR_INPUT "PATH:LINE:COL: what" (plus " (for_each item at line N)" while
  * an item is built) and return PF_ERR_INPUT. inv_fail takes the position of node n. */
-PfErrCode inv_fail(InvDoc *d, const yaml_node_t *n, const char *fmt, ...)
+PfErrCode inv_fail(InvDoc *d, const InvNode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 PfErrCode inv_fail_at(InvDoc *d, int line, int column, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 PfErrCode inv_vfail_at(InvDoc *d, int line, int column, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
-yaml_node_t *inv_node(const InvDoc *d, int index);
-const char *inv_text(const yaml_node_t *n); /* a scalar's text */
-const char *inv_kind(const yaml_node_t *n); /* "a scalar", "a sequence", "a mapping" */
-bool inv_is_null(const yaml_node_t *n);     /* an empty plain scalar, "~" or "null" */
+InvNode *inv_node(const InvDoc *d, int index);
+const char *inv_text(const InvNode *n); /* a scalar's text */
+const char *inv_kind(const InvNode *n); /* "a scalar", "a sequence", "a mapping" */
+bool inv_is_null(const InvNode *n);     /* an empty plain scalar, "~" or "null" */
 /* The value for key in a mapping, or NULL. */
-yaml_node_t *inv_map_get(const InvDoc *d, const yaml_node_t *map, const char *key);
+InvNode *inv_map_get(const InvDoc *d, const InvNode *map, const char *key);
 
 /* Spend len + INV_VALUE_OVERHEAD bytes of the expansion budget on node n; past the budget, an
  * error at d->entry (or n). */
-PfErrCode inv_charge(InvDoc *d, const yaml_node_t *n, size_t len);
+PfErrCode inv_charge(InvDoc *d, const InvNode *n, size_t len);
 
 /* ---- the keys (keys.c): one table of name, place, type and bounds ---- */
 
@@ -129,23 +173,23 @@ const InvKey *inv_key(InvPlace at, const char *name);
 
 /* Check a mapping's keys: strings without NUL, each given once, each allowed at place at
  * (unless INV_AT_ANY; where, e.g. "in target", ends the message). Charges the budget. */
-PfErrCode inv_keys_check(InvDoc *d, const yaml_node_t *map, InvPlace at, const char *where);
+PfErrCode inv_keys_check(InvDoc *d, const InvNode *map, InvPlace at, const char *where);
 /* "missing key 'KEY' WHERE" for the first required key of place at that map lacks. */
-PfErrCode inv_keys_required(InvDoc *d, const yaml_node_t *map, InvPlace at, const char *where);
+PfErrCode inv_keys_required(InvDoc *d, const InvNode *map, InvPlace at, const char *where);
 /* Check that val has key k's shape: a scalar without NUL, a mapping or a sequence (or null), a
  * string or a non-empty sequence of them. */
-PfErrCode inv_value_check(InvDoc *d, const InvKey *k, const yaml_node_t *val);
+PfErrCode inv_value_check(InvDoc *d, const InvKey *k, const InvNode *val);
 /* Set *null when val is null; an error when k does not allow that (k->on_null). */
-PfErrCode inv_value_null(InvDoc *d, const InvKey *k, const yaml_node_t *val, bool *null);
+PfErrCode inv_value_null(InvDoc *d, const InvKey *k, const InvNode *val, bool *null);
 /* Parse v, the expanded text of scalar val, as k's type says, within its bounds. */
-PfErrCode inv_value_parse(InvDoc *d, const InvKey *k, const yaml_node_t *val, const char *v,
+PfErrCode inv_value_parse(InvDoc *d, const InvKey *k, const InvNode *val, const char *v,
                           InvValue *out);
 
 /* Load the top-level `waves` node (waves.c), once every target is loaded: check each wave,
  * expand its scalars, give every target to the first wave selecting it. Errors are
  * PF_ERR_INPUT "PATH:LINE:COL: ...", among them a target that no wave selects. On error
  * inv->waves may hold what was loaded so far; inv_waves_free frees it. */
-PfErrCode inv_waves_load(InvDoc *d, const yaml_node_t *waves, Inventory *inv);
+PfErrCode inv_waves_load(InvDoc *d, const InvNode *waves, Inventory *inv);
 void inv_waves_free(Inventory *inv);
 
 #endif

@@ -160,7 +160,7 @@ PfErrCode inv_fail_at(InvDoc *d, int line, int column, const char *fmt, ...)
     return PF_ERR_INPUT;
 }
 
-PfErrCode inv_fail(InvDoc *d, const yaml_node_t *n, const char *fmt, ...)
+PfErrCode inv_fail(InvDoc *d, const InvNode *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -169,17 +169,17 @@ PfErrCode inv_fail(InvDoc *d, const yaml_node_t *n, const char *fmt, ...)
     return PF_ERR_INPUT;
 }
 
-yaml_node_t *inv_node(const InvDoc *d, int index)
+InvNode *inv_node(const InvDoc *d, int index)
 {
-    return yaml_document_get_node(d->doc, index);
+    return inv_yaml_node(d->doc, index);
 }
 
-const char *inv_text(const yaml_node_t *n)
+const char *inv_text(const InvNode *n)
 {
     return (const char *)n->data.scalar.value;
 }
 
-const char *inv_kind(const yaml_node_t *n)
+const char *inv_kind(const InvNode *n)
 {
     switch (n->type) {
     case YAML_SCALAR_NODE:
@@ -193,7 +193,7 @@ const char *inv_kind(const yaml_node_t *n)
     }
 }
 
-bool inv_is_null(const yaml_node_t *n)
+bool inv_is_null(const InvNode *n)
 {
     if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
@@ -202,18 +202,17 @@ bool inv_is_null(const yaml_node_t *n)
            strcmp(s, "NULL") == 0;
 }
 
-yaml_node_t *inv_map_get(const InvDoc *d, const yaml_node_t *map, const char *key)
+InvNode *inv_map_get(const InvDoc *d, const InvNode *map, const char *key)
 {
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        const yaml_node_t *k = inv_node(d, p->key);
+    for (InvNodePair *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        const InvNode *k = inv_node(d, p->key);
         if (k->type == YAML_SCALAR_NODE && strcmp(inv_text(k), key) == 0)
             return inv_node(d, p->value);
     }
     return NULL;
 }
 
-PfErrCode inv_charge(InvDoc *d, const yaml_node_t *n, size_t len)
+PfErrCode inv_charge(InvDoc *d, const InvNode *n, size_t len)
 {
     size_t cost = len + INV_VALUE_OVERHEAD;
     if (d->spent <= d->budget && cost <= d->budget - d->spent) {
@@ -251,7 +250,7 @@ static size_t edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-static PfErrCode unknown_key(InvDoc *d, const yaml_node_t *key, InvPlace at, const char *where)
+static PfErrCode unknown_key(InvDoc *d, const InvNode *key, InvPlace at, const char *where)
 {
     if (strcmp(inv_text(key), "<<") == 0)
         return inv_fail(d, key, "merge keys ('<<') are not supported; use defaults or anchors");
@@ -281,14 +280,14 @@ static PfErrCode unknown_key(InvDoc *d, const yaml_node_t *key, InvPlace at, con
 /* Mappings this small are checked for repeats pairwise; larger ones with a set. */
 #define PAIRWISE_MAX 8
 
-PfErrCode inv_keys_check(InvDoc *d, const yaml_node_t *map, InvPlace at, const char *where)
+PfErrCode inv_keys_check(InvDoc *d, const InvNode *map, InvPlace at, const char *where)
 {
-    yaml_node_pair_t *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
+    InvNodePair *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
     bool hashed = top - start > PAIRWISE_MAX;
     PfStrSet seen = {0};
     PfErrCode rc = PF_OK;
-    for (yaml_node_pair_t *p = start; rc == PF_OK && p < top; p++) {
-        yaml_node_t *key = inv_node(d, p->key);
+    for (InvNodePair *p = start; rc == PF_OK && p < top; p++) {
+        InvNode *key = inv_node(d, p->key);
         if (key->type != YAML_SCALAR_NODE) {
             rc = inv_fail(d, key, "keys must be strings, not %s", inv_kind(key));
             break;
@@ -309,8 +308,8 @@ PfErrCode inv_keys_check(InvDoc *d, const yaml_node_t *map, InvPlace at, const c
         if (hashed) {
             repeat = !pf_strset_add(&seen, k, key->start_mark.line, &first);
         } else {
-            for (yaml_node_pair_t *q = start; q < p && !repeat; q++) {
-                const yaml_node_t *prev = inv_node(d, q->key);
+            for (InvNodePair *q = start; q < p && !repeat; q++) {
+                const InvNode *prev = inv_node(d, q->key);
                 repeat = strcmp(inv_text(prev), k) == 0;
                 first = prev->start_mark.line;
             }
@@ -322,7 +321,7 @@ PfErrCode inv_keys_check(InvDoc *d, const yaml_node_t *map, InvPlace at, const c
     return rc;
 }
 
-PfErrCode inv_keys_required(InvDoc *d, const yaml_node_t *map, InvPlace at, const char *where)
+PfErrCode inv_keys_required(InvDoc *d, const InvNode *map, InvPlace at, const char *where)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
         const InvKey *k = &KEYS[i];
@@ -334,7 +333,7 @@ PfErrCode inv_keys_required(InvDoc *d, const yaml_node_t *map, InvPlace at, cons
 
 /* ---- values ---- */
 
-static PfErrCode want_scalar(InvDoc *d, const InvKey *k, const yaml_node_t *n, const char *noun)
+static PfErrCode want_scalar(InvDoc *d, const InvKey *k, const InvNode *n, const char *noun)
 {
     if (n->type != YAML_SCALAR_NODE)
         return inv_fail(d, n, "%s must be %s, not %s", k->name, noun, inv_kind(n));
@@ -343,7 +342,7 @@ static PfErrCode want_scalar(InvDoc *d, const InvKey *k, const yaml_node_t *n, c
     return PF_OK;
 }
 
-PfErrCode inv_value_check(InvDoc *d, const InvKey *k, const yaml_node_t *val)
+PfErrCode inv_value_check(InvDoc *d, const InvKey *k, const InvNode *val)
 {
     switch (k->type) {
     case INV_T_MAPPING:
@@ -357,7 +356,7 @@ PfErrCode inv_value_check(InvDoc *d, const InvKey *k, const yaml_node_t *val)
             return want_scalar(d, k, val, k->noun);
         if (val->data.sequence.items.top == val->data.sequence.items.start)
             return inv_fail(d, val, "%s must not be empty", k->name);
-        for (yaml_node_item_t *i = val->data.sequence.items.start; i < val->data.sequence.items.top;
+        for (InvNodeItem *i = val->data.sequence.items.start; i < val->data.sequence.items.top;
              i++) {
             if (want_scalar(d, k, inv_node(d, *i), k->item_noun) != PF_OK)
                 return PF_ERR_INPUT;
@@ -368,7 +367,7 @@ PfErrCode inv_value_check(InvDoc *d, const InvKey *k, const yaml_node_t *val)
     }
 }
 
-PfErrCode inv_value_null(InvDoc *d, const InvKey *k, const yaml_node_t *val, bool *null)
+PfErrCode inv_value_null(InvDoc *d, const InvKey *k, const InvNode *val, bool *null)
 {
     *null = inv_is_null(val);
     if (!*null || k->on_null == INV_NULL_UNSETS)
@@ -397,7 +396,7 @@ static bool duration_syntax_ok(const char *s)
            strcmp(p, "min") == 0 || strcmp(p, "h") == 0;
 }
 
-static PfErrCode parse_duration(InvDoc *d, const InvKey *k, const yaml_node_t *val, const char *v,
+static PfErrCode parse_duration(InvDoc *d, const InvKey *k, const InvNode *val, const char *v,
                                 int64_t *ms)
 {
     if (!duration_syntax_ok(v))
@@ -421,7 +420,7 @@ static PfErrCode parse_duration(InvDoc *d, const InvKey *k, const yaml_node_t *v
 }
 
 /* Decimal digits, with a sign only when the key allows negative values. */
-static PfErrCode parse_integer(InvDoc *d, const InvKey *k, const yaml_node_t *val, const char *v,
+static PfErrCode parse_integer(InvDoc *d, const InvKey *k, const InvNode *val, const char *v,
                                int64_t *out)
 {
     bool ok = (*v >= '0' && *v <= '9') || (k->min < 0 && (*v == '-' || *v == '+'));
@@ -439,7 +438,7 @@ static PfErrCode parse_integer(InvDoc *d, const InvKey *k, const yaml_node_t *va
                     (long long)k->min, (long long)k->max);
 }
 
-static PfErrCode parse_choice(InvDoc *d, const InvKey *k, const yaml_node_t *val, const char *v,
+static PfErrCode parse_choice(InvDoc *d, const InvKey *k, const InvNode *val, const char *v,
                               int64_t *index)
 {
     size_t n = 0;
@@ -462,7 +461,7 @@ static PfErrCode parse_choice(InvDoc *d, const InvKey *k, const yaml_node_t *val
     return PF_ERR_INPUT;
 }
 
-PfErrCode inv_value_parse(InvDoc *d, const InvKey *k, const yaml_node_t *val, const char *v,
+PfErrCode inv_value_parse(InvDoc *d, const InvKey *k, const InvNode *val, const char *v,
                           InvValue *out)
 {
     *out = (InvValue){0};

@@ -72,15 +72,14 @@ static const InvKey *key_at(InvPlace at, const char *name)
 
 /* A mapping or sequence value of key at place at: its shape checked, *present false when it is
  * null (empty). */
-static PfErrCode container(Loader *L, InvPlace at, const char *key, const yaml_node_t *n,
-                           bool *present)
+static PfErrCode container(Loader *L, InvPlace at, const char *key, const InvNode *n, bool *present)
 {
     *present = n->type != YAML_SCALAR_NODE;
     return inv_value_check(&L->d, key_at(at, key), n);
 }
 
 /* Expand a scalar node with the current for_each bindings; *out is caller-owned. */
-static PfErrCode expand(Loader *L, const yaml_node_t *n, char **out)
+static PfErrCode expand(Loader *L, const InvNode *n, char **out)
 {
     PfErr e;
     *out = inv_expand_each(inv_text(n), L->each, L->n_each, L->in_for_each, &e);
@@ -95,7 +94,7 @@ static PfErrCode expand(Loader *L, const yaml_node_t *n, char **out)
 }
 
 /* A required non-empty string. */
-static PfErrCode expand_nonempty(Loader *L, const yaml_node_t *n, const char *what, char **out)
+static PfErrCode expand_nonempty(Loader *L, const InvNode *n, const char *what, char **out)
 {
     if (inv_is_null(n))
         return inv_fail(&L->d, n, "%s must not be empty", what);
@@ -111,8 +110,7 @@ static PfErrCode expand_nonempty(Loader *L, const yaml_node_t *n, const char *wh
 }
 
 /* A non-empty scalar of key k, expanded and parsed as the table says; *out is caller-owned. */
-static PfErrCode expand_value(Loader *L, const InvKey *k, const yaml_node_t *n, char **out,
-                              InvValue *v)
+static PfErrCode expand_value(Loader *L, const InvKey *k, const InvNode *n, char **out, InvValue *v)
 {
     if (expand_nonempty(L, n, k->name, out) != PF_OK)
         return PF_ERR_INPUT;
@@ -125,7 +123,7 @@ static PfErrCode expand_value(Loader *L, const InvKey *k, const yaml_node_t *n, 
 }
 
 /* A ledger schema or table name. */
-static PfErrCode expand_ident(Loader *L, InvPlace at, const yaml_node_t *n, const char *key,
+static PfErrCode expand_ident(Loader *L, InvPlace at, const InvNode *n, const char *key,
                               char **slot)
 {
     char *s;
@@ -159,7 +157,7 @@ static void settings_copy(InvSettings *dst, const InvSettings *src)
 }
 
 /* expect: {database, user, system_identifier}: a mapping of strings, or null. */
-static PfErrCode check_expect(Loader *L, const yaml_node_t *val)
+static PfErrCode check_expect(Loader *L, const InvNode *val)
 {
     if (inv_value_check(&L->d, key_at(INV_AT_DEFAULTS, "expect"), val) != PF_OK)
         return PF_ERR_INPUT;
@@ -167,8 +165,7 @@ static PfErrCode check_expect(Loader *L, const yaml_node_t *val)
         return PF_OK;
     if (inv_keys_check(&L->d, val, INV_AT_EXPECT, "in expect") != PF_OK)
         return PF_ERR_INPUT;
-    for (yaml_node_pair_t *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top;
-         p++) {
+    for (InvNodePair *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top; p++) {
         const InvKey *k = key_at(INV_AT_EXPECT, inv_text(inv_node(&L->d, p->key)));
         if (inv_value_check(&L->d, k, inv_node(&L->d, p->value)) != PF_OK)
             return PF_ERR_INPUT;
@@ -178,7 +175,7 @@ static PfErrCode check_expect(Loader *L, const yaml_node_t *val)
 
 /* Merge an expect mapping into e, key by key: a key with no value unsets it, and
  * `expect: null` unsets them all. */
-static PfErrCode load_expect(Loader *L, const yaml_node_t *val, InvExpect *e)
+static PfErrCode load_expect(Loader *L, const InvNode *val, InvExpect *e)
 {
     if (check_expect(L, val) != PF_OK)
         return PF_ERR_INPUT;
@@ -189,10 +186,9 @@ static PfErrCode load_expect(Loader *L, const yaml_node_t *val, InvExpect *e)
         memset(e, 0, sizeof *e);
         return PF_OK;
     }
-    for (yaml_node_pair_t *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top;
-         p++) {
+    for (InvNodePair *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
-        yaml_node_t *v = inv_node(&L->d, p->value);
+        InvNode *v = inv_node(&L->d, p->value);
         char **slot = strcmp(key, "database") == 0 ? &e->database
                       : strcmp(key, "user") == 0   ? &e->user
                                                    : &e->system_identifier;
@@ -215,7 +211,7 @@ static PfErrCode load_expect(Loader *L, const yaml_node_t *val, InvExpect *e)
 }
 
 /* Apply one settings key (already known valid) from a defaults or target mapping. */
-static PfErrCode apply_setting(Loader *L, const char *key, const yaml_node_t *val, InvSettings *s)
+static PfErrCode apply_setting(Loader *L, const char *key, const InvNode *val, InvSettings *s)
 {
     const InvKey *k = key_at(INV_AT_DEFAULTS, key);
     if (strcmp(key, "expect") == 0)
@@ -347,7 +343,7 @@ const InvTunnel *inv_tunnel(const Inventory *inv, const char *name)
 }
 
 /* A via value: null (direct) or the name of a defined tunnel. */
-static PfErrCode load_via(Loader *L, const yaml_node_t *val, char **slot)
+static PfErrCode load_via(Loader *L, const InvNode *val, char **slot)
 {
     bool null;
     const InvKey *k = key_at(INV_AT_DEFAULTS, "via");
@@ -382,7 +378,7 @@ static PfErrCode load_via(Loader *L, const yaml_node_t *val, char **slot)
     return PF_OK;
 }
 
-static PfErrCode tunnel_setting(Loader *L, InvTunnel *t, const char *key, const yaml_node_t *val)
+static PfErrCode tunnel_setting(Loader *L, InvTunnel *t, const char *key, const InvNode *val)
 {
     const InvKey *k = key_at(INV_AT_TUNNEL, key);
     bool null;
@@ -394,8 +390,7 @@ static PfErrCode tunnel_setting(Loader *L, InvTunnel *t, const char *key, const 
             list ? (size_t)(val->data.sequence.items.top - val->data.sequence.items.start) : 1;
         t->identity = pf_calloc(n, sizeof *t->identity);
         for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *item =
-                list ? inv_node(&L->d, val->data.sequence.items.start[i]) : val;
+            const InvNode *item = list ? inv_node(&L->d, val->data.sequence.items.start[i]) : val;
             char *v;
             if (expand_nonempty(L, item, "identity", &v) != PF_OK)
                 return PF_ERR_INPUT;
@@ -453,7 +448,7 @@ static PfErrCode tunnel_setting(Loader *L, InvTunnel *t, const char *key, const 
     return rc;
 }
 
-static PfErrCode load_tunnel(Loader *L, const yaml_node_t *key, const yaml_node_t *map)
+static PfErrCode load_tunnel(Loader *L, const InvNode *key, const InvNode *map)
 {
     const char *name = inv_text(key);
     if (!tunnel_name_ok(name))
@@ -476,7 +471,7 @@ static PfErrCode load_tunnel(Loader *L, const yaml_node_t *key, const yaml_node_
     t.line = (int)map->start_mark.line + 1;
     t.column = (int)map->start_mark.column + 1;
     PfErrCode rc = PF_OK;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+    for (InvNodePair *p = map->data.mapping.pairs.start;
          rc == PF_OK && p < map->data.mapping.pairs.top; p++)
         rc = tunnel_setting(L, &t, inv_text(inv_node(&L->d, p->key)), inv_node(&L->d, p->value));
     if (rc == PF_OK)
@@ -498,14 +493,14 @@ static PfErrCode load_tunnel(Loader *L, const yaml_node_t *key, const yaml_node_
     return PF_OK;
 }
 
-static const yaml_node_t *tunnel_via_node(Loader *L, const yaml_node_t *tunnels, size_t i)
+static const InvNode *tunnel_via_node(Loader *L, const InvNode *tunnels, size_t i)
 {
-    const yaml_node_t *map = inv_node(&L->d, tunnels->data.mapping.pairs.start[i].value);
+    const InvNode *map = inv_node(&L->d, tunnels->data.mapping.pairs.start[i].value);
     return inv_map_get(&L->d, map, "via");
 }
 
 /* tunnels: {NAME: {host, port, user, ...}, ...}. Every via must name a tunnel, without cycles. */
-static PfErrCode load_tunnels(Loader *L, const yaml_node_t *n)
+static PfErrCode load_tunnels(Loader *L, const InvNode *n)
 {
     bool present;
     if (container(L, INV_AT_TOP, "tunnels", n, &present) != PF_OK)
@@ -514,7 +509,7 @@ static PfErrCode load_tunnels(Loader *L, const yaml_node_t *n)
         return PF_OK;
     if (inv_keys_check(&L->d, n, INV_AT_ANY, "in tunnels") != PF_OK)
         return PF_ERR_INPUT;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+    for (InvNodePair *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         if (load_tunnel(L, inv_node(&L->d, p->key), inv_node(&L->d, p->value)) != PF_OK)
             return PF_ERR_INPUT;
     }
@@ -523,7 +518,7 @@ static PfErrCode load_tunnels(Loader *L, const yaml_node_t *n)
         const InvTunnel *t = &inv->tunnels[i];
         if (!t->via)
             continue;
-        const yaml_node_t *via = tunnel_via_node(L, n, i);
+        const InvNode *via = tunnel_via_node(L, n, i);
         if (!inv_tunnel(inv, t->via)) {
             PfBuf names = PF_BUF_INIT;
             for (size_t j = 0; j < inv->n_tunnels; j++)
@@ -572,7 +567,7 @@ static char *route_of(const Inventory *inv, const char *via)
 /* migrations.drizzle_config: out, migrations.schema and migrations.table from drizzle-kit's
  * config (read without running it), relative to this file; the inventory's own dir, schema
  * and table, read after it, win. */
-static PfErrCode load_drizzle_config(Loader *L, const yaml_node_t *val)
+static PfErrCode load_drizzle_config(Loader *L, const InvNode *val)
 {
     char *rel;
     if (expand_nonempty(L, val, "drizzle_config", &rel) != PF_OK)
@@ -607,7 +602,7 @@ static PfErrCode load_drizzle_config(Loader *L, const yaml_node_t *val)
     return PF_OK;
 }
 
-static PfErrCode load_migrations(Loader *L, const yaml_node_t *n)
+static PfErrCode load_migrations(Loader *L, const InvNode *n)
 {
     bool present;
     if (container(L, INV_AT_TOP, "migrations", n, &present) != PF_OK)
@@ -616,17 +611,17 @@ static PfErrCode load_migrations(Loader *L, const yaml_node_t *n)
         return PF_OK;
     if (inv_keys_check(&L->d, n, INV_AT_MIGRATIONS, "in migrations") != PF_OK)
         return PF_ERR_INPUT;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+    for (InvNodePair *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
-        yaml_node_t *val = inv_node(&L->d, p->value);
+        InvNode *val = inv_node(&L->d, p->value);
         if (strcmp(key, "drizzle_config") == 0 &&
             (inv_value_check(&L->d, key_at(INV_AT_MIGRATIONS, key), val) != PF_OK ||
              load_drizzle_config(L, val) != PF_OK))
             return PF_ERR_INPUT;
     }
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+    for (InvNodePair *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
-        yaml_node_t *val = inv_node(&L->d, p->value);
+        InvNode *val = inv_node(&L->d, p->value);
         if (strcmp(key, "drizzle_config") == 0)
             continue;
         if (inv_value_check(&L->d, key_at(INV_AT_MIGRATIONS, key), val) != PF_OK)
@@ -658,7 +653,7 @@ static PfErrCode load_migrations(Loader *L, const yaml_node_t *n)
     return PF_OK;
 }
 
-static PfErrCode load_defaults(Loader *L, const yaml_node_t *n)
+static PfErrCode load_defaults(Loader *L, const InvNode *n)
 {
     bool present;
     if (container(L, INV_AT_TOP, "defaults", n, &present) != PF_OK)
@@ -667,7 +662,7 @@ static PfErrCode load_defaults(Loader *L, const yaml_node_t *n)
         return PF_OK;
     if (inv_keys_check(&L->d, n, INV_AT_DEFAULTS, "in defaults") != PF_OK)
         return PF_ERR_INPUT;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+    for (InvNodePair *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
         if (strcmp(key, "via") == 0) {
             if (load_via(L, inv_node(&L->d, p->value), &L->default_via) != PF_OK)
@@ -681,7 +676,7 @@ static PfErrCode load_defaults(Loader *L, const yaml_node_t *n)
 
 /* ---- one target entry: shape ---- */
 
-static PfErrCode check_label_key(Loader *L, const yaml_node_t *key)
+static PfErrCode check_label_key(Loader *L, const InvNode *key)
 {
     const char *k = inv_text(key);
     if (strcmp(k, "name") == 0)
@@ -695,7 +690,7 @@ static PfErrCode check_label_key(Loader *L, const yaml_node_t *key)
     return PF_OK;
 }
 
-static PfErrCode check_no_nul(Loader *L, const yaml_node_t *n, const char *what)
+static PfErrCode check_no_nul(Loader *L, const InvNode *n, const char *what)
 {
     if (strlen(inv_text(n)) != n->data.scalar.length)
         return inv_fail(&L->d, n, "%s must not contain NUL characters", what);
@@ -703,14 +698,12 @@ static PfErrCode check_no_nul(Loader *L, const yaml_node_t *n, const char *what)
 }
 
 /* A mapping whose values must all be scalars (labels, for_each items). */
-static PfErrCode check_scalar_map(Loader *L, const yaml_node_t *map, const char *what,
-                                  bool label_keys)
+static PfErrCode check_scalar_map(Loader *L, const InvNode *map, const char *what, bool label_keys)
 {
     if (inv_keys_check(&L->d, map, INV_AT_ANY, what) != PF_OK)
         return PF_ERR_INPUT;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *key = inv_node(&L->d, p->key), *val = inv_node(&L->d, p->value);
+    for (InvNodePair *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        InvNode *key = inv_node(&L->d, p->key), *val = inv_node(&L->d, p->value);
         if (label_keys && check_label_key(L, key) != PF_OK)
             return PF_ERR_INPUT;
         if (val->type != YAML_SCALAR_NODE)
@@ -722,11 +715,10 @@ static PfErrCode check_scalar_map(Loader *L, const yaml_node_t *map, const char 
     return PF_OK;
 }
 
-static PfErrCode check_for_each(Loader *L, const yaml_node_t *val)
+static PfErrCode check_for_each(Loader *L, const InvNode *val)
 {
-    for (yaml_node_item_t *i = val->data.sequence.items.start; i < val->data.sequence.items.top;
-         i++) {
-        yaml_node_t *item = inv_node(&L->d, *i);
+    for (InvNodeItem *i = val->data.sequence.items.start; i < val->data.sequence.items.top; i++) {
+        InvNode *item = inv_node(&L->d, *i);
         if (item->type == YAML_MAPPING_NODE) {
             if (check_scalar_map(L, item, "for_each key", false) != PF_OK)
                 return PF_ERR_INPUT;
@@ -744,17 +736,16 @@ static PfErrCode check_for_each(Loader *L, const yaml_node_t *val)
     return PF_OK;
 }
 
-static PfErrCode check_entry(Loader *L, const yaml_node_t *entry)
+static PfErrCode check_entry(Loader *L, const InvNode *entry)
 {
     if (entry->type != YAML_MAPPING_NODE)
         return inv_fail(&L->d, entry, "each target must be a mapping, not %s", inv_kind(entry));
     if (inv_keys_check(&L->d, entry, INV_AT_TARGET, "in target") != PF_OK ||
         inv_keys_required(&L->d, entry, INV_AT_TARGET, "in target") != PF_OK)
         return PF_ERR_INPUT;
-    for (yaml_node_pair_t *p = entry->data.mapping.pairs.start; p < entry->data.mapping.pairs.top;
-         p++) {
+    for (InvNodePair *p = entry->data.mapping.pairs.start; p < entry->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
-        yaml_node_t *val = inv_node(&L->d, p->value);
+        InvNode *val = inv_node(&L->d, p->value);
         if (strcmp(key, "expect") == 0) {
             if (check_expect(L, val) != PF_OK)
                 return PF_ERR_INPUT;
@@ -771,10 +762,10 @@ static PfErrCode check_entry(Loader *L, const yaml_node_t *entry)
             if (check_scalar_map(L, val, "schema_map entry", false) != PF_OK)
                 return PF_ERR_INPUT;
         } else if (strcmp(key, "migrations") == 0) {
-            yaml_node_t *dir = NULL;
-            for (yaml_node_pair_t *q = val->data.mapping.pairs.start;
-                 q < val->data.mapping.pairs.top; q++) {
-                yaml_node_t *k = inv_node(&L->d, q->key);
+            InvNode *dir = NULL;
+            for (InvNodePair *q = val->data.mapping.pairs.start; q < val->data.mapping.pairs.top;
+                 q++) {
+                InvNode *k = inv_node(&L->d, q->key);
                 if (k->type == YAML_SCALAR_NODE && strcmp(inv_text(k), "dir") == 0)
                     dir = k;
             }
@@ -785,8 +776,8 @@ static PfErrCode check_entry(Loader *L, const yaml_node_t *entry)
             if (inv_keys_check(&L->d, val, INV_AT_TARGET_MIGRATIONS, "in target migrations") !=
                 PF_OK)
                 return PF_ERR_INPUT;
-            for (yaml_node_pair_t *q = val->data.mapping.pairs.start;
-                 q < val->data.mapping.pairs.top; q++) {
+            for (InvNodePair *q = val->data.mapping.pairs.start; q < val->data.mapping.pairs.top;
+                 q++) {
                 const InvKey *k =
                     key_at(INV_AT_TARGET_MIGRATIONS, inv_text(inv_node(&L->d, q->key)));
                 if (inv_value_check(&L->d, k, inv_node(&L->d, q->value)) != PF_OK)
@@ -824,15 +815,14 @@ static void target_free(InvTarget *t)
     free(t->route);
 }
 
-static PfErrCode build_labels(Loader *L, const yaml_node_t *map, InvTarget *t)
+static PfErrCode build_labels(Loader *L, const InvNode *map, InvTarget *t)
 {
     if (map->type != YAML_MAPPING_NODE)
         return PF_OK; /* null: no labels */
     size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
     t->labels = pf_calloc(n, sizeof *t->labels);
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *val = inv_node(&L->d, p->value);
+    for (InvNodePair *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        InvNode *val = inv_node(&L->d, p->value);
         char *v;
         if (inv_is_null(val))
             v = pf_strdup("");
@@ -847,16 +837,15 @@ static PfErrCode build_labels(Loader *L, const yaml_node_t *map, InvTarget *t)
 
 /* schema_map: each folder schema (a key, as PostgreSQL names it) to the tenant's (expanded);
  * both non-empty identifiers of at most 63 bytes. */
-static PfErrCode build_schema_map(Loader *L, const yaml_node_t *map, InvTarget *t)
+static PfErrCode build_schema_map(Loader *L, const InvNode *map, InvTarget *t)
 {
     if (map->type != YAML_MAPPING_NODE)
         return PF_OK; /* null: the default map */
     size_t max = (size_t)key_at(INV_AT_TARGET, "schema")->max;
     size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
     t->schema_map = pf_calloc(n ? n : 1, sizeof *t->schema_map);
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = inv_node(&L->d, p->key), *val = inv_node(&L->d, p->value);
+    for (InvNodePair *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        InvNode *k = inv_node(&L->d, p->key), *val = inv_node(&L->d, p->value);
         const char *from = inv_text(k);
         if (!*from || strlen(from) > max)
             return inv_fail(&L->d, k, "schema_map key '%s' must be a schema name of 1 to %zu bytes",
@@ -880,7 +869,7 @@ static PfErrCode build_schema_map(Loader *L, const yaml_node_t *map, InvTarget *
 /* A tenant target: its ledger in its schema unless the target names one, and public mapped to
  * its schema unless it has a schema_map. Also for discovered targets (entry NULL: they have
  * no schema_map). */
-static PfErrCode finish_tenant(Loader *L, const yaml_node_t *entry, InvTarget *t,
+static PfErrCode finish_tenant(Loader *L, const InvNode *entry, InvTarget *t,
                                bool ledger_schema_set)
 {
     if (!t->tenant_schema) {
@@ -903,7 +892,7 @@ static PfErrCode finish_tenant(Loader *L, const yaml_node_t *entry, InvTarget *t
     return PF_OK;
 }
 
-static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_index)
+static PfErrCode build_target(Loader *L, const InvNode *entry, size_t entry_index)
 {
     if (L->inv->n >= L->max_targets)
         return inv_fail(&L->d, entry, TOO_MANY_TARGETS, L->max_targets);
@@ -916,10 +905,9 @@ static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_
     t.column = (int)entry->start_mark.column + 1;
     NameMark mark = {0, 0, entry_index};
     bool ledger_schema_set = false;
-    for (yaml_node_pair_t *p = entry->data.mapping.pairs.start; p < entry->data.mapping.pairs.top;
-         p++) {
+    for (InvNodePair *p = entry->data.mapping.pairs.start; p < entry->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
-        yaml_node_t *val = inv_node(&L->d, p->value);
+        InvNode *val = inv_node(&L->d, p->value);
         PfErrCode rc = PF_OK;
         if (strcmp(key, "name") == 0) {
             rc = expand_nonempty(L, val, "name", &t.name);
@@ -932,7 +920,7 @@ static PfErrCode build_target(Loader *L, const yaml_node_t *entry, size_t entry_
         } else if (strcmp(key, "migrations") == 0) {
             if (val->type != YAML_MAPPING_NODE)
                 continue;
-            for (yaml_node_pair_t *q = val->data.mapping.pairs.start;
+            for (InvNodePair *q = val->data.mapping.pairs.start;
                  q < val->data.mapping.pairs.top && rc == PF_OK; q++) {
                 const char *k = inv_text(inv_node(&L->d, q->key));
                 rc = expand_ident(L, INV_AT_TARGET_MIGRATIONS, inv_node(&L->d, q->value), k,
@@ -979,7 +967,7 @@ static void free_bindings(InvLabel *b, size_t n)
 }
 
 /* The ${each...} bindings of one for_each item, its scalars expanded from the environment. */
-static PfErrCode item_bindings(Loader *L, const yaml_node_t *item, InvLabel **out, size_t *n)
+static PfErrCode item_bindings(Loader *L, const InvNode *item, InvLabel **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -995,9 +983,8 @@ static PfErrCode item_bindings(Loader *L, const yaml_node_t *item, InvLabel **ou
     }
     size_t cap = (size_t)(item->data.mapping.pairs.top - item->data.mapping.pairs.start);
     InvLabel *b = pf_calloc(cap, sizeof *b);
-    for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *val = inv_node(&L->d, p->value);
+    for (InvNodePair *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+        InvNode *val = inv_node(&L->d, p->value);
         char *v;
         if (inv_is_null(val))
             v = pf_strdup("");
@@ -1013,18 +1000,17 @@ static PfErrCode item_bindings(Loader *L, const yaml_node_t *item, InvLabel **ou
     return PF_OK;
 }
 
-static PfErrCode load_entry(Loader *L, const yaml_node_t *entry, size_t entry_index)
+static PfErrCode load_entry(Loader *L, const InvNode *entry, size_t entry_index)
 {
     if (check_entry(L, entry) != PF_OK)
         return PF_ERR_INPUT;
-    yaml_node_t *fe = inv_map_get(&L->d, entry, "for_each");
+    InvNode *fe = inv_map_get(&L->d, entry, "for_each");
     if (!fe)
         return build_target(L, entry, entry_index);
     if (fe->type != YAML_SEQUENCE_NODE)
         return PF_OK; /* null: no items, no targets */
-    for (yaml_node_item_t *i = fe->data.sequence.items.start; i < fe->data.sequence.items.top;
-         i++) {
-        yaml_node_t *item = inv_node(&L->d, *i);
+    for (InvNodeItem *i = fe->data.sequence.items.start; i < fe->data.sequence.items.top; i++) {
+        InvNode *item = inv_node(&L->d, *i);
         PfErrCode rc = item_bindings(L, item, &L->each, &L->n_each);
         if (rc == PF_OK) {
             L->d.item = item;
@@ -1055,8 +1041,7 @@ static void plugin_free(InvPlugin *p)
 }
 
 /* A config value: a scalar (expanded), or a list of scalars joined with ",". */
-static PfErrCode plugin_config_value(Loader *L, const yaml_node_t *key, const yaml_node_t *val,
-                                     char **out)
+static PfErrCode plugin_config_value(Loader *L, const InvNode *key, const InvNode *val, char **out)
 {
     if (val->type == YAML_SCALAR_NODE)
         return inv_is_null(val) ? (*out = pf_strdup(""), PF_OK) : expand(L, val, out);
@@ -1066,9 +1051,8 @@ static PfErrCode plugin_config_value(Loader *L, const yaml_node_t *key, const ya
                         inv_text(key), inv_kind(val));
     PfBuf b = PF_BUF_INIT;
     pf_buf_puts(&b, "");
-    for (yaml_node_item_t *i = val->data.sequence.items.start; i < val->data.sequence.items.top;
-         i++) {
-        yaml_node_t *item = inv_node(&L->d, *i);
+    for (InvNodeItem *i = val->data.sequence.items.start; i < val->data.sequence.items.top; i++) {
+        InvNode *item = inv_node(&L->d, *i);
         char *v;
         if (item->type != YAML_SCALAR_NODE) {
             free(pf_buf_take(&b));
@@ -1086,7 +1070,7 @@ static PfErrCode plugin_config_value(Loader *L, const yaml_node_t *key, const ya
     return PF_OK;
 }
 
-static PfErrCode load_plugin(Loader *L, const yaml_node_t *entry)
+static PfErrCode load_plugin(Loader *L, const InvNode *entry)
 {
     if (entry->type != YAML_MAPPING_NODE)
         return inv_fail(&L->d, entry,
@@ -1095,8 +1079,8 @@ static PfErrCode load_plugin(Loader *L, const yaml_node_t *entry)
     if (inv_keys_check(&L->d, entry, INV_AT_PLUGIN, "in a plugins entry") != PF_OK ||
         inv_keys_required(&L->d, entry, INV_AT_PLUGIN, "in a plugins entry") != PF_OK)
         return PF_ERR_INPUT;
-    yaml_node_t *path = inv_map_get(&L->d, entry, "path");
-    yaml_node_t *config = inv_map_get(&L->d, entry, "config");
+    InvNode *path = inv_map_get(&L->d, entry, "path");
+    InvNode *config = inv_map_get(&L->d, entry, "config");
     if (inv_value_check(&L->d, key_at(INV_AT_PLUGIN, "path"), path) != PF_OK)
         return PF_ERR_INPUT;
     InvPlugin p = {.line = (int)entry->start_mark.line + 1,
@@ -1114,9 +1098,9 @@ static PfErrCode load_plugin(Loader *L, const yaml_node_t *entry)
     if (present) {
         size_t n = (size_t)(config->data.mapping.pairs.top - config->data.mapping.pairs.start);
         p.config = pf_calloc(n ? n : 1, sizeof *p.config);
-        for (yaml_node_pair_t *q = config->data.mapping.pairs.start;
-             q < config->data.mapping.pairs.top; q++) {
-            yaml_node_t *key = inv_node(&L->d, q->key);
+        for (InvNodePair *q = config->data.mapping.pairs.start; q < config->data.mapping.pairs.top;
+             q++) {
+            InvNode *key = inv_node(&L->d, q->key);
             char *v;
             if (key->type != YAML_SCALAR_NODE || !*inv_text(key)) {
                 plugin_free(&p);
@@ -1137,14 +1121,14 @@ static PfErrCode load_plugin(Loader *L, const yaml_node_t *entry)
     return PF_OK;
 }
 
-static PfErrCode load_plugins(Loader *L, const yaml_node_t *n)
+static PfErrCode load_plugins(Loader *L, const InvNode *n)
 {
     bool present = false;
     if (container(L, INV_AT_TOP, "plugins", n, &present) != PF_OK)
         return PF_ERR_INPUT;
     if (!present)
         return PF_OK;
-    for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+    for (InvNodeItem *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
         if (load_plugin(L, inv_node(&L->d, *i)) != PF_OK)
             return PF_ERR_INPUT;
     return PF_OK;
@@ -1281,7 +1265,7 @@ static PfErrCode yaml_error(Loader *L, const yaml_parser_t *parser, const char *
 }
 
 /* max_targets: the target cap, and with it the expansion budget. */
-static PfErrCode load_max_targets(Loader *L, const yaml_node_t *n)
+static PfErrCode load_max_targets(Loader *L, const InvNode *n)
 {
     const InvKey *k = key_at(INV_AT_TOP, "max_targets");
     bool null;
@@ -1298,7 +1282,7 @@ static PfErrCode load_max_targets(Loader *L, const yaml_node_t *n)
 
 static PfErrCode load_root(Loader *L)
 {
-    yaml_node_t *root = yaml_document_get_root_node(L->d.doc);
+    InvNode *root = inv_yaml_root(L->d.doc);
     if (!root)
         return inv_fail_at(&L->d, 1, 1,
                            "the inventory is empty; expected a mapping with 'targets'");
@@ -1307,7 +1291,7 @@ static PfErrCode load_root(Loader *L)
                         inv_kind(root));
     if (inv_keys_check(&L->d, root, INV_AT_TOP, "at top level") != PF_OK)
         return PF_ERR_INPUT;
-    yaml_node_t *n;
+    InvNode *n;
     /* The cap first: it bounds everything after it. */
     if ((n = inv_map_get(&L->d, root, "max_targets")) && load_max_targets(L, n) != PF_OK)
         return PF_ERR_INPUT;
@@ -1327,8 +1311,7 @@ static PfErrCode load_root(Loader *L)
     if (container(L, INV_AT_TOP, "targets", n, &present) != PF_OK)
         return PF_ERR_INPUT;
     if (present) {
-        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
-             i++) {
+        for (InvNodeItem *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
             L->d.entry = inv_node(&L->d, *i);
             if (load_entry(L, L->d.entry, (size_t)(i - n->data.sequence.items.start)) != PF_OK)
                 return PF_ERR_INPUT;
@@ -1383,31 +1366,31 @@ PfErrCode inv_load_discover(const char *path, InvDiscoverFn discover, void *ctx,
     L.table = pf_strdup("__drizzle_migrations");
 
     yaml_parser_t parser;
-    yaml_document_t doc, extra;
+    InvYaml *doc, *extra;
     if (!yaml_parser_initialize(&parser)) {
         fprintf(stderr, "pgfleet: out of memory initialising the yaml parser\n");
         abort();
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-    if (!yaml_parser_load(&parser, &doc)) {
+    if (!inv_yaml_load(&parser, &doc)) {
         rc = yaml_error(&L, &parser, data, len);
     } else {
-        L.d.doc = &doc;
+        L.d.doc = doc;
         rc = load_root(&L);
         if (rc == PF_OK) {
             /* Anything after the first document is a mistake, not something to ignore. */
-            if (!yaml_parser_load(&parser, &extra)) {
+            if (!inv_yaml_load(&parser, &extra)) {
                 rc = yaml_error(&L, &parser, data, len);
             } else {
-                yaml_node_t *r = yaml_document_get_root_node(&extra);
+                InvNode *r = inv_yaml_root(extra);
                 if (r)
                     rc = inv_fail_at(&L.d, (int)r->start_mark.line + 1,
                                      (int)r->start_mark.column + 1,
                                      "the inventory must be a single yaml document");
-                yaml_document_delete(&extra);
+                inv_yaml_free(extra);
             }
         }
-        yaml_document_delete(&doc);
+        inv_yaml_free(doc);
     }
     yaml_parser_delete(&parser);
     free(data);

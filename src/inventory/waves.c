@@ -24,7 +24,7 @@ typedef struct WaveLoader {
 
 /* A scalar value (a whole value, or an item of a sequence), ${VAR}-expanded and not empty;
  * *out is the caller's. */
-static PfErrCode scalar(WaveLoader *W, const InvKey *k, const yaml_node_t *n, char **out)
+static PfErrCode scalar(WaveLoader *W, const InvKey *k, const InvNode *n, char **out)
 {
     *out = NULL;
     bool null;
@@ -53,7 +53,7 @@ static void push(char ***list, size_t *n, char *s)
 }
 
 /* One `select` item: "all", or selectors as -s takes them (checked here, with a position). */
-static PfErrCode select_item(WaveLoader *W, const InvKey *k, const yaml_node_t *n, InvWave *w)
+static PfErrCode select_item(WaveLoader *W, const InvKey *k, const InvNode *n, InvWave *w)
 {
     char *s;
     if (scalar(W, k, n, &s) != PF_OK)
@@ -81,7 +81,7 @@ static PfErrCode select_item(WaveLoader *W, const InvKey *k, const yaml_node_t *
     return PF_OK;
 }
 
-static PfErrCode glob_item(WaveLoader *W, const InvKey *k, const yaml_node_t *n, InvWave *w)
+static PfErrCode glob_item(WaveLoader *W, const InvKey *k, const InvNode *n, InvWave *w)
 {
     char *s;
     if (scalar(W, k, n, &s) != PF_OK)
@@ -91,13 +91,13 @@ static PfErrCode glob_item(WaveLoader *W, const InvKey *k, const yaml_node_t *n,
 }
 
 /* select and targets: one string or a sequence of them (shapes already checked). */
-static PfErrCode each_item(WaveLoader *W, const InvKey *k, const yaml_node_t *n, InvWave *w,
-                           PfErrCode (*one)(WaveLoader *, const InvKey *, const yaml_node_t *,
+static PfErrCode each_item(WaveLoader *W, const InvKey *k, const InvNode *n, InvWave *w,
+                           PfErrCode (*one)(WaveLoader *, const InvKey *, const InvNode *,
                                             InvWave *))
 {
     if (n->type != YAML_SEQUENCE_NODE)
         return one(W, k, n, w);
-    for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+    for (InvNodeItem *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
         if (one(W, k, inv_node(W->d, *i), w) != PF_OK)
             return PF_ERR_INPUT;
     }
@@ -181,7 +181,7 @@ void inv_waves_free(Inventory *inv)
 }
 
 /* One key of a wave's mapping. */
-static PfErrCode wave_setting(WaveLoader *W, InvWave *w, const char *key, const yaml_node_t *val)
+static PfErrCode wave_setting(WaveLoader *W, InvWave *w, const char *key, const InvNode *val)
 {
     const InvKey *k = inv_key(INV_AT_WAVE, key);
     if (inv_value_check(W->d, k, val) != PF_OK)
@@ -229,22 +229,22 @@ static PfErrCode wave_setting(WaveLoader *W, InvWave *w, const char *key, const 
     return rc;
 }
 
-static PfErrCode load_wave(WaveLoader *W, const yaml_node_t *map)
+static PfErrCode load_wave(WaveLoader *W, const InvNode *map)
 {
     if (map->type != YAML_MAPPING_NODE)
         return inv_fail(W->d, map, "each wave must be a mapping, not %s", inv_kind(map));
     if (inv_keys_check(W->d, map, INV_AT_WAVE, "in wave") != PF_OK ||
         inv_keys_required(W->d, map, INV_AT_WAVE, "in wave") != PF_OK)
         return PF_ERR_INPUT;
-    const yaml_node_t *name = inv_map_get(W->d, map, "name");
-    const yaml_node_t *sel = inv_map_get(W->d, map, "select");
-    const yaml_node_t *globs = inv_map_get(W->d, map, "targets");
+    const InvNode *name = inv_map_get(W->d, map, "name");
+    const InvNode *sel = inv_map_get(W->d, map, "select");
+    const InvNode *globs = inv_map_get(W->d, map, "targets");
     InvWave w = {0};
     w.line = (int)map->start_mark.line + 1;
     w.column = (int)map->start_mark.column + 1;
     w.max_failures_text = pf_strdup("0");
     PfErrCode rc = PF_OK;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+    for (InvNodePair *p = map->data.mapping.pairs.start;
          rc == PF_OK && p < map->data.mapping.pairs.top; p++)
         rc = wave_setting(W, &w, inv_text(inv_node(W->d, p->key)), inv_node(W->d, p->value));
     if (rc == PF_OK && !sel && !globs)
@@ -271,7 +271,7 @@ static PfErrCode load_wave(WaveLoader *W, const yaml_node_t *map)
 }
 
 /* Give every target to the first wave that selects it; every target must have one. */
-static PfErrCode assign(WaveLoader *W, const yaml_node_t *waves)
+static PfErrCode assign(WaveLoader *W, const InvNode *waves)
 {
     Inventory *inv = W->inv;
     inv->wave_of = pf_malloc((inv->n ? inv->n : 1) * sizeof *inv->wave_of);
@@ -306,7 +306,7 @@ static PfErrCode assign(WaveLoader *W, const yaml_node_t *waves)
     return PF_OK;
 }
 
-PfErrCode inv_waves_load(InvDoc *d, const yaml_node_t *waves, Inventory *inv)
+PfErrCode inv_waves_load(InvDoc *d, const InvNode *waves, Inventory *inv)
 {
     WaveLoader W = {d, inv, {0}};
     bool present = waves->type != YAML_SCALAR_NODE;
@@ -315,7 +315,7 @@ PfErrCode inv_waves_load(InvDoc *d, const yaml_node_t *waves, Inventory *inv)
     if (!present)
         return PF_OK;
     PfErrCode rc = PF_OK;
-    for (yaml_node_item_t *i = waves->data.sequence.items.start;
+    for (InvNodeItem *i = waves->data.sequence.items.start;
          rc == PF_OK && i < waves->data.sequence.items.top; i++) {
         d->entry = inv_node(d, *i);
         rc = load_wave(&W, d->entry);
