@@ -139,6 +139,7 @@ static bool add_target(Inventory *inv, const char *dsn, const char *schema, cons
     t->settings.application_name = pf_strdup("pgfleet");
     t->settings.transaction = INV_TX_ALL;
     t->settings.preflight_long_xact_ms = DSN_PREFLIGHT_LONG_XACT_MS;
+    inv_target_settle(inv, t);
     return true;
 }
 

@@ -12,20 +12,13 @@
  */
 #include "inventory/inv_internal.h"
 
+#include "core/arena.h"
 #include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define NODES_PER_BLOCK 4096
-#define ARENA_BLOCK (64 * 1024)
-
-typedef struct ArenaBlock {
-    struct ArenaBlock *next;
-    size_t used, cap;
-    _Alignas(max_align_t) unsigned char data[];
-} ArenaBlock;
-
 typedef struct Anchor {
     char *name;
     int node;
@@ -35,33 +28,9 @@ typedef struct Anchor {
 struct InvYaml {
     InvNode **blocks; /* NODES_PER_BLOCK nodes each */
     size_t n_blocks;
-    int n; /* nodes */
-    ArenaBlock *arena;
+    int n;         /* nodes */
+    PfArena arena; /* texts, pairs, items */
 };
-
-static void *arena_alloc(InvYaml *y, size_t size)
-{
-    size = (size + 7) & ~(size_t)7;
-    ArenaBlock *b = y->arena;
-    if (!b || b->cap - b->used < size) {
-        size_t cap = size > ARENA_BLOCK / 4 ? size : ARENA_BLOCK;
-        ArenaBlock *nb = pf_malloc(sizeof *nb + cap);
-        nb->used = 0;
-        nb->cap = cap;
-        if (b && cap != ARENA_BLOCK) {
-            /* A large piece gets a block of its own, behind the one being filled. */
-            nb->next = b->next;
-            b->next = nb;
-            nb->used = size;
-            return nb->data;
-        }
-        nb->next = b;
-        y->arena = b = nb;
-    }
-    void *p = b->data + b->used;
-    b->used += size;
-    return p;
-}
 
 static int node_new(InvYaml *y, yaml_node_type_t type, yaml_mark_t mark)
 {
@@ -98,10 +67,7 @@ void inv_yaml_free(InvYaml *y)
     for (size_t i = 0; i < y->n_blocks; i++)
         free(y->blocks[i]);
     free(y->blocks);
-    for (ArenaBlock *b = y->arena, *next; b; b = next) {
-        next = b->next;
-        free(b);
-    }
+    pf_arena_free(&y->arena);
     free(y);
 }
 
@@ -171,13 +137,13 @@ static void open_pop(Composer *c)
     size_t base = c->open_base[c->n_open], count = c->n_kids - base;
     if (n->type == YAML_MAPPING_NODE) {
         size_t pairs = count / 2;
-        InvNodePair *p = pairs ? arena_alloc(c->y, pairs * sizeof *p) : NULL;
+        InvNodePair *p = pairs ? pf_arena_alloc(&c->y->arena, pairs * sizeof *p) : NULL;
         for (size_t i = 0; i < pairs; i++)
             p[i] = (InvNodePair){c->kids[base + 2 * i], c->kids[base + 2 * i + 1]};
         n->data.mapping.pairs.start = p;
         n->data.mapping.pairs.top = p + pairs;
     } else {
-        InvNodeItem *items = count ? arena_alloc(c->y, count * sizeof *items) : NULL;
+        InvNodeItem *items = count ? pf_arena_alloc(&c->y->arena, count * sizeof *items) : NULL;
         if (count)
             memcpy(items, c->kids + base, count * sizeof *items);
         n->data.sequence.items.start = items;
@@ -201,9 +167,7 @@ static bool compose_event(Composer *c, yaml_event_t *e)
         node = node_new(c->y, YAML_SCALAR_NODE, e->start_mark);
         InvNode *n = inv_yaml_node(c->y, node);
         size_t len = e->data.scalar.length;
-        yaml_char_t *text = arena_alloc(c->y, len + 1);
-        memcpy(text, e->data.scalar.value, len + 1);
-        n->data.scalar.value = text;
+        n->data.scalar.value = pf_arena_memdup(&c->y->arena, e->data.scalar.value, len + 1);
         n->data.scalar.length = len;
         n->data.scalar.style = e->data.scalar.style;
         if (!anchor_add(c, e->data.scalar.anchor, node, e->start_mark))

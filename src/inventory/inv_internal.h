@@ -22,6 +22,9 @@
 char *inv_expand_each(const char *s, const InvLabel *each, size_t n_each, bool in_for_each,
                       PfErr *err);
 
+/* Free what inv_keep, inv_intern and inv_target_settle kept (strings.c). */
+void inv_strings_free(Inventory *inv);
+
 /* ---- the document (doc.c) ---- */
 
 /* A node of the document, read as libyaml's InvNode is (the fields the loader uses), in

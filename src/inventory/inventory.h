@@ -72,6 +72,8 @@ typedef struct InvSettings {
     bool create_schema;             /* apply creates a missing tenant schema; default false */
 } InvSettings;
 
+/* A target's strings and arrays belong to its inventory (inv_target_settle): texts many targets
+ * share (schema, table, labels, settings, via, route) are one copy; never free them one by one. */
 typedef struct InvTarget {
     char *name;
     char *dsn;        /* as expanded: may hold a password; never print it (use dsn_masked) */
@@ -157,7 +159,20 @@ typedef struct Inventory {
     size_t *wave_of;    /* per target: the index of the first wave selecting it (NULL: no waves) */
     InvPlugin *plugins; /* in file order; loaded by src/plugin/, not here */
     size_t n_plugins;
+    struct InvStrings *strings; /* what the targets' strings and arrays are kept in */
 } Inventory;
+
+typedef struct InvStrings InvStrings;
+
+/* A copy of s (NULL for NULL) that inv keeps and frees with itself. inv_intern gives equal
+ * texts one copy: for what many targets say alike. */
+char *inv_keep(Inventory *inv, const char *s);
+char *inv_intern(Inventory *inv, const char *s);
+
+/* Hand t's strings and its label and schema_map arrays (each malloc'd, as a target is built)
+ * to inv, which frees them: t then points at inv's copies. Call once, before t is added to
+ * inv->targets. */
+void inv_target_settle(Inventory *inv, InvTarget *t);
 
 /* Load and validate the file. Errors (PF_ERR_INPUT, message "FILE:LINE:COL: ..."): YAML
  * syntax, unknown keys, wrong types, duplicate target names, an unset ${VAR} without default,

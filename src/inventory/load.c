@@ -792,6 +792,7 @@ static PfErrCode check_entry(Loader *L, const InvNode *entry)
 
 /* ---- one target entry: building ---- */
 
+/* A target being built: its strings are its own until inv_target_settle. */
 static void target_free(InvTarget *t)
 {
     free(t->name);
@@ -949,6 +950,7 @@ static PfErrCode build_target(Loader *L, const InvNode *entry, size_t entry_inde
     t.dsn_masked = inv_mask_dsn(t.dsn);
     t.route = route_of(L->inv, t.via);
     Inventory *inv = L->inv;
+    inv_target_settle(inv, &t);
     PF_GROW(inv->targets, L->targets_cap, inv->n + 1);
     PF_GROW(L->marks, L->marks_cap, inv->n + 1);
     inv->targets[inv->n] = t;
@@ -1167,16 +1169,14 @@ PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const Inv
     if (!what && inv->n >= L->max_targets)
         return pf_err_set(err, PF_ERR_INPUT, "%s:%d:%d: plugin %s: " TOO_MANY_TARGETS, L->d.path,
                           source->line, source->column, source->path, L->max_targets);
-    char *copy = what ? NULL : pf_strdup(name); /* the set keeps it: it is the target's name */
-    if (copy && !pf_strset_add(&L->names, copy, inv->n, NULL)) {
-        free(copy);
+    /* The set borrows its strings: the inventory keeps this one. */
+    char *copy = what ? NULL : inv_keep(inv, name);
+    if (copy && !pf_strset_add(&L->names, copy, inv->n, NULL))
         what = "duplicates the name of a target already in the inventory";
-    }
     if (what)
         return pf_err_set(err, PF_ERR_INPUT, "%s:%d:%d: plugin %s: target '%s' %s", L->d.path,
                           source->line, source->column, source->path, name ? name : "", what);
     InvTarget t = {0};
-    t.name = copy;
     t.dsn = pf_strdup(found->dsn);
     t.dsn_masked = inv_mask_dsn(found->dsn);
     t.labels = pf_calloc(found->n_labels ? found->n_labels : 1, sizeof *t.labels);
@@ -1192,6 +1192,8 @@ PfErrCode inv_discovered_add(InvDiscovery *d, const InvPlugin *source, const Inv
     t.route = route_of(inv, t.via);
     t.line = source->line;
     t.column = source->column;
+    inv_target_settle(inv, &t);
+    t.name = copy;
     PF_GROW(inv->targets, L->targets_cap, inv->n + 1);
     inv->targets[inv->n++] = t;
     return PF_OK;
@@ -1412,9 +1414,8 @@ void inv_free(Inventory *inv)
 {
     if (!inv)
         return;
-    for (size_t i = 0; i < inv->n; i++)
-        target_free(&inv->targets[i]);
-    free(inv->targets);
+    free(inv->targets); /* their strings are in inv->strings */
+    inv_strings_free(inv);
     for (size_t i = 0; i < inv->n_tunnels; i++)
         tunnel_free(&inv->tunnels[i]);
     free(inv->tunnels);
