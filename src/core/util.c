@@ -132,6 +132,48 @@ PfErrCode pf_write_output(const char *path, const char *doc, const char *what, P
     return PF_OK;
 }
 
+PfErrCode pf_out_open(PfOut *o, const char *path, PfErr *err)
+{
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    if (!path) {
+        o->f = stdout;
+        return PF_OK;
+    }
+    o->tmp = pf_asprintf("%s.tmp.%ld", path, (long)getpid());
+    o->f = fopen(o->tmp, "w");
+    if (!o->f) {
+        pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+        free(o->tmp);
+        o->tmp = NULL;
+        return PF_ERR_IO;
+    }
+    return PF_OK;
+}
+
+PfErrCode pf_out_close(PfOut *o, const char *what, PfErr *err)
+{
+    if (!o->tmp) {
+        if (fflush(stdout) != 0 || ferror(stdout))
+            return pf_err_set(err, PF_ERR_IO, "writing %s to stdout failed", what);
+        return PF_OK;
+    }
+    bool ok = fflush(o->f) == 0 && !ferror(o->f) && fsync(fileno(o->f)) == 0;
+    int saved = errno;
+    ok = fclose(o->f) == 0 && ok;
+    if (ok && rename(o->tmp, o->path) != 0) {
+        ok = false;
+        saved = errno;
+    }
+    if (!ok) {
+        pf_err_set(err, PF_ERR_IO, "%s: %s", o->path, strerror(saved ? saved : EIO));
+        unlink(o->tmp);
+    }
+    free(o->tmp);
+    memset(o, 0, sizeof *o);
+    return ok ? PF_OK : PF_ERR_IO;
+}
+
 bool pf_parse_duration_ms(const char *s, int64_t *ms)
 {
     if (!s || !*s)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The largest file pf_read_file reads. */
 #define PF_READ_FILE_MAX (16 << 20)
@@ -22,6 +23,18 @@ PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, P
 /* Write a finished document to path (atomically, as above) or, when path is NULL, to stdout.
  * what names the document in the error ("the report"). */
 PfErrCode pf_write_output(const char *path, const char *doc, const char *what, PfErr *err);
+
+/* A document written piece by piece (a report too large to hold whole): to path atomically, as
+ * above, or to stdout when path is NULL. pf_out_open gives o->f to write to; pf_out_close
+ * checks every write, and renames the file into place only when all went well (what names the
+ * document in the error). */
+typedef struct PfOut {
+    FILE *f;
+    char *tmp; /* the temporary file, or NULL for stdout */
+    const char *path;
+} PfOut;
+PfErrCode pf_out_open(PfOut *o, const char *path, PfErr *err);
+PfErrCode pf_out_close(PfOut *o, const char *what, PfErr *err);
 
 /* Parse "30s", "500ms", "2m", "1h", or a bare number of seconds, into milliseconds.
  * "0" means no limit. Returns false on malformed input. */

@@ -60,9 +60,12 @@ PfErrCode report_history_keep(const ReportContext *ctx, const char *dir, char **
                                      (long)getpid());
     char *path = pf_path_join(dir, name);
     free(name);
-    char *doc = report_json(ctx);
-    PfErrCode rc = pf_write_file_atomic(path, doc, strlen(doc), err);
-    free(doc);
+    PfOut o;
+    PfErrCode rc = pf_out_open(&o, path, err);
+    if (rc == PF_OK) {
+        report_json_stream(ctx, o.f);
+        rc = pf_out_close(&o, "the report", err);
+    }
     if (rc == PF_OK && path_out)
         *path_out = path;
     else

@@ -4,7 +4,9 @@
 #include "core/mem.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static cJSON *str_or_null(const char *s)
 {
@@ -181,7 +183,8 @@ static cJSON *wave_json(const FleetResult *fr, const WaveResult *w)
     return o;
 }
 
-char *report_json(const ReportContext *ctx)
+/* Everything but the targets, whose array is left empty: "targets": []. */
+static cJSON *root_json(const ReportContext *ctx)
 {
     const FleetResult *fr = ctx->result;
     const Codebase *cb = ctx->cb;
@@ -249,18 +252,64 @@ char *report_json(const ReportContext *ctx)
     } else {
         cJSON_AddNullToObject(root, "waves");
     }
-    cJSON *targets = cJSON_AddArrayToObject(root, "targets");
-    for (size_t i = 0; i < fr->n; i++)
-        cJSON_AddItemToArray(targets, target_json(cb, fr, &fr->targets[i]));
+    cJSON_AddArrayToObject(root, "targets");
     /* Plugin callbacks that failed (docs/plugins.md); present only when there were some. */
     if (fr->n_plugin_errors) {
         cJSON *pe = cJSON_AddArrayToObject(root, "plugin_errors");
         for (size_t i = 0; i < fr->n_plugin_errors; i++)
             cJSON_AddItemToArray(pe, cJSON_CreateString(fr->plugin_errors[i]));
     }
+    return root;
+}
+
+/* Where the root's empty targets array stands in its print: a key of the root is indented by
+ * one tab (those of waves by more). */
+#define TARGETS_AT "\n\t\"targets\":\t[]"
+
+/* The report as cJSON_Print prints the whole tree, one target at a time: a target is printed
+ * on its own and indented by the two levels it stands at in the tree (cJSON prints no raw
+ * newline inside a string), so a fleet of 100,000 never has its tree in memory at once. */
+void report_json_stream(const ReportContext *ctx, FILE *out)
+{
+    const FleetResult *fr = ctx->result;
+    cJSON *root = root_json(ctx);
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
-    char *out = pf_asprintf("%s\n", s);
+    char *at = strstr(s, TARGETS_AT);
+    if (!at || fr->n == 0) {
+        fputs(s, out);
+    } else {
+        size_t head = (size_t)(at - s) + strlen(TARGETS_AT) - 1; /* up to the '[' */
+        fwrite(s, 1, head, out);
+        for (size_t i = 0; i < fr->n; i++) {
+            cJSON *t = target_json(ctx->cb, fr, &fr->targets[i]);
+            char *ts = cJSON_Print(t);
+            cJSON_Delete(t);
+            if (i)
+                fputs(", ", out);
+            for (const char *p = ts; *p; p++) {
+                fputc(*p, out);
+                if (*p == '\n')
+                    fputs("\t\t", out);
+            }
+            cJSON_free(ts);
+        }
+        fputs(s + head, out); /* "]" and what follows */
+    }
+    fputc('\n', out);
     cJSON_free(s);
-    return out;
+}
+
+char *report_json(const ReportContext *ctx)
+{
+    char *doc = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&doc, &len);
+    if (!f) {
+        fprintf(stderr, "pgfleet: out of memory writing the JSON report\n");
+        abort();
+    }
+    report_json_stream(ctx, f);
+    fclose(f);
+    return doc;
 }

@@ -37,6 +37,9 @@ typedef struct ReportContext {
 /* Render the report; the returned string is the caller's to free. */
 char *report_text(const ReportContext *ctx);
 char *report_json(const ReportContext *ctx);
+/* The JSON report written to out as it is rendered, one target at a time (what report_json
+ * returns, without holding it): for fleets of 100,000. */
+void report_json_stream(const ReportContext *ctx, FILE *out);
 char *report_junit(const ReportContext *ctx);
 char *report_prometheus(const ReportContext *ctx);
 char *report_markdown(const ReportContext *ctx);

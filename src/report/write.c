@@ -31,6 +31,14 @@ bool report_format_parse(const char *name, ReportFormat *out)
 
 PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char *path, PfErr *err)
 {
+    if (format == REPORT_JSON) {
+        /* The largest report: written as it is rendered. */
+        PfOut o;
+        if (pf_out_open(&o, path, err) != PF_OK)
+            return PF_ERR_IO;
+        report_json_stream(ctx, o.f);
+        return pf_out_close(&o, "the report", err);
+    }
     char *(*render)(const ReportContext *) = report_text;
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         if (formats[i].format == format)
