@@ -27,6 +27,51 @@ static char *labels_text(const InvTarget *t)
     return pf_buf_take(&b);
 }
 
+static cJSON *target_json(const Inventory *inv, const InvTarget *t, size_t index)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", t->name);
+    cJSON_AddStringToObject(o, "dsn", t->dsn_masked);
+    cJSON *labels = cJSON_AddObjectToObject(o, "labels");
+    for (size_t l = 0; l < t->n_labels; l++)
+        cJSON_AddStringToObject(labels, t->labels[l].key, t->labels[l].value);
+    cJSON_AddStringToObject(o, "schema", t->schema);
+    cJSON_AddStringToObject(o, "table", t->table);
+    char key[32];
+    snprintf(key, sizeof key, "%lld",
+             (long long)(t->settings.lock_key_set ? t->settings.lock_key
+                                                  : pg_lock_key_derive(t->schema, t->table)));
+    cJSON_AddStringToObject(o, "lock_key", key);
+    if (t->route)
+        cJSON_AddStringToObject(o, "route", t->route);
+    else
+        cJSON_AddNullToObject(o, "route");
+    cJSON_AddStringToObject(o, "transaction",
+                            t->settings.transaction == INV_TX_PER_MIGRATION ? "per-migration"
+                                                                            : "all");
+    const InvExpect *e = &t->settings.expect;
+    if (e->database || e->user || e->system_identifier) {
+        cJSON *ex = cJSON_AddObjectToObject(o, "expect");
+        const char *vals[] = {e->database, e->user, e->system_identifier};
+        const char *keys[] = {"database", "user", "system_identifier"};
+        for (int k = 0; k < 3; k++)
+            if (vals[k])
+                cJSON_AddStringToObject(ex, keys[k], vals[k]);
+            else
+                cJSON_AddNullToObject(ex, keys[k]);
+    } else {
+        cJSON_AddNullToObject(o, "expect");
+    }
+    cJSON_AddNumberToObject(o, "line", t->line);
+    if (inv->n_waves)
+        cJSON_AddStringToObject(o, "wave", inv->waves[inv->wave_of[index]].name);
+    else
+        cJSON_AddNullToObject(o, "wave");
+    return o;
+}
+
+/* As cJSON_Print prints the whole tree, one target at a time (as the JSON report does): each
+ * target printed on its own and indented by the two levels it stands at. */
 static void print_json(const Inventory *inv, const size_t *idx, size_t n)
 {
     cJSON *root = cJSON_CreateObject();
@@ -35,53 +80,31 @@ static void print_json(const Inventory *inv, const size_t *idx, size_t n)
         cJSON_AddStringToObject(root, "migrations_dir", inv->migrations_dir);
     else
         cJSON_AddNullToObject(root, "migrations_dir");
-    cJSON *arr = cJSON_AddArrayToObject(root, "targets");
-    for (size_t i = 0; i < n; i++) {
-        const InvTarget *t = &inv->targets[idx[i]];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", t->name);
-        cJSON_AddStringToObject(o, "dsn", t->dsn_masked);
-        cJSON *labels = cJSON_AddObjectToObject(o, "labels");
-        for (size_t l = 0; l < t->n_labels; l++)
-            cJSON_AddStringToObject(labels, t->labels[l].key, t->labels[l].value);
-        cJSON_AddStringToObject(o, "schema", t->schema);
-        cJSON_AddStringToObject(o, "table", t->table);
-        char key[32];
-        snprintf(key, sizeof key, "%lld",
-                 (long long)(t->settings.lock_key_set ? t->settings.lock_key
-                                                      : pg_lock_key_derive(t->schema, t->table)));
-        cJSON_AddStringToObject(o, "lock_key", key);
-        if (t->route)
-            cJSON_AddStringToObject(o, "route", t->route);
-        else
-            cJSON_AddNullToObject(o, "route");
-        cJSON_AddStringToObject(o, "transaction",
-                                t->settings.transaction == INV_TX_PER_MIGRATION ? "per-migration"
-                                                                                : "all");
-        const InvExpect *e = &t->settings.expect;
-        if (e->database || e->user || e->system_identifier) {
-            cJSON *ex = cJSON_AddObjectToObject(o, "expect");
-            const char *vals[] = {e->database, e->user, e->system_identifier};
-            const char *keys[] = {"database", "user", "system_identifier"};
-            for (int k = 0; k < 3; k++)
-                if (vals[k])
-                    cJSON_AddStringToObject(ex, keys[k], vals[k]);
-                else
-                    cJSON_AddNullToObject(ex, keys[k]);
-        } else {
-            cJSON_AddNullToObject(o, "expect");
-        }
-        cJSON_AddNumberToObject(o, "line", t->line);
-        if (inv->n_waves)
-            cJSON_AddStringToObject(o, "wave", inv->waves[inv->wave_of[idx[i]]].name);
-        else
-            cJSON_AddNullToObject(o, "wave");
-        cJSON_AddItemToArray(arr, o);
-    }
+    cJSON_AddArrayToObject(root, "targets"); /* the last key: printed "[]" */
     char *s = cJSON_Print(root);
-    puts(s);
-    cJSON_free(s);
     cJSON_Delete(root);
+    size_t len = strlen(s);
+    if (n == 0 || len < 4 || strcmp(s + len - 4, "[]\n}") != 0) {
+        puts(s);
+        cJSON_free(s);
+        return;
+    }
+    fwrite(s, 1, len - 3, stdout); /* up to the '[' */
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = target_json(inv, &inv->targets[idx[i]], idx[i]);
+        char *ts = cJSON_Print(o);
+        cJSON_Delete(o);
+        if (i)
+            fputs(", ", stdout);
+        for (const char *p = ts; *p; p++) {
+            putchar(*p);
+            if (*p == '\n')
+                fputs("\t\t", stdout);
+        }
+        cJSON_free(ts);
+    }
+    puts("]\n}");
+    cJSON_free(s);
 }
 
 static void print_text(const Inventory *inv, const size_t *idx, size_t n)
