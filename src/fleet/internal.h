@@ -30,25 +30,71 @@ void job_slot_detach(JobSlot *slot);
 
 /* ---- the work queue (queue.c); every function locks the queue, from any thread ---- */
 
+/* A server of the run (docs/inventory.md, max_per_server): where targets connect, with the
+ * most connections pgfleet may have open to it at once. FLEET_NO_SERVER: none. */
+#define FLEET_NO_SERVER ((size_t)-1)
+
 typedef struct FleetQueue {
     pthread_mutex_t mutex;
+    pthread_cond_t room; /* broadcast when a server gets room */
     /* The current batch (a wave): indexes into the run's targets, borrowed until it ends. */
     const size_t *items;
     size_t n_items;
-    size_t next;
+    size_t next;             /* items taken (without servers: the next to take) */
     size_t finished, failed; /* targets done so far in the run, and how many of them failed */
     char phase[128];         /* the progress line's prefix ("wave canary"), or "" */
     bool quiet;              /* a prompt is on the terminal: no progress line */
+    /* Servers (fleet_queue_servers), borrowed; NULL: every target may start at once. */
+    const size_t *server_of; /* per run target: its server */
+    const int *cap;          /* per server: its max_per_server */
+    size_t n_servers;
+    /* Per server, for the batch: how many workers hold it (a target in flight, or a
+     * connection kept for the next tenant), and its items in batch order (positions into
+     * items): by_server[first[s] .. end[s]), the next at head[s]. */
+    int *busy;
+    size_t *first, *head, *end, *by_server;
+    /* Servers that have room and items, keyed by their next item's position (a min-heap;
+     * entries whose server has moved on since are dropped when they come up). */
+    struct FleetQueueEntry {
+        size_t pos, server;
+    } * ready;
+    size_t n_ready, ready_cap;
 } FleetQueue;
 
 void fleet_queue_init(FleetQueue *q);
 void fleet_queue_destroy(FleetQueue *q);
 
+/* Cap connections per server: server_of[k] is run target k's server (< n), cap[s] the most
+ * targets of server s in flight at once. Borrowed; call before the first batch. */
+void fleet_queue_servers(FleetQueue *q, const size_t *server_of, const int *cap, size_t n);
+
 /* Start a batch: items[0..n). Call while no worker takes from the queue. */
 void fleet_queue_batch(FleetQueue *q, const size_t *items, size_t n);
 
-/* A worker's next target (*target, an index into the run's targets): false once the batch is
- * exhausted or *interrupted is set. */
+typedef enum {
+    QUEUE_TAKEN, /* *target is the worker's: its server is held (fleet_queue_release) */
+    QUEUE_WAIT,  /* targets remain, but none whose server has room: fleet_queue_wait */
+    QUEUE_EMPTY, /* the batch is exhausted, or the run interrupted */
+} QueueTake;
+
+/* The first target in batch order whose server has room. held: the server the worker holds
+ * (a connection kept for its next tenant), or FLEET_NO_SERVER; a target of that server
+ * counts as having room (the hold carries over to it), else the caller releases held once
+ * it has closed that connection. */
+QueueTake fleet_queue_try_take(FleetQueue *q, const atomic_int *interrupted, size_t held,
+                               size_t *target);
+
+/* The server of run target k (FLEET_NO_SERVER without servers). */
+size_t fleet_queue_server(FleetQueue *q, size_t k);
+
+/* A worker no longer holds server s (no-op for FLEET_NO_SERVER): room for another. */
+void fleet_queue_release(FleetQueue *q, size_t s);
+
+/* After QUEUE_WAIT: wait until a server gets room (or 100 ms, or interrupted). */
+void fleet_queue_wait(FleetQueue *q, const atomic_int *interrupted);
+
+/* A worker's next target (*target, an index into the run's targets), holding nothing: false
+ * once the batch is exhausted or *interrupted is set. Waits while every server is full. */
 bool fleet_queue_take(FleetQueue *q, const atomic_int *interrupted, size_t *target);
 
 /* A worker is done with a target; failed: unreachable, failed or refused. */

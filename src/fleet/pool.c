@@ -8,6 +8,12 @@
  * - N worker threads (-j) take the next target from the work queue (its own mutex) and run its
  *   whole job on their own thread: one PgConn and one job per worker at a time, never shared.
  *   Each worker writes only its own TargetResult.
+ * - max_per_server (docs/inventory.md): when a server's cap is below -j, the queue hands a
+ *   worker the first target in order whose server (host:port as reached, behind its tunnel)
+ *   has room; a worker whose slot keeps a tenant's connection holds that server until it
+ *   closes the connection, so kept connections count too. A worker that finds every server
+ *   with targets left full gives back what it holds and waits on the queue's condition
+ *   variable (woken when a server gets room, or every 100 ms to see `interrupted`).
  * - One supervisor thread owns signals and the progress line. SIGINT and SIGTERM are blocked
  *   in every thread before the workers start, and the supervisor takes them with sigtimedwait.
  *   On the first signal it sets `interrupted` (workers start no new target and stop between
@@ -44,6 +50,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/strset.h"
 #include "core/util.h"
 #include "plan/preflight.h"
 
@@ -111,8 +118,26 @@ static void *worker_main(void *arg)
 {
     Worker *w = arg;
     Pool *p = w->pool;
-    size_t k;
-    while (fleet_queue_take(&p->queue, &p->interrupted, &k)) {
+    size_t k, held = FLEET_NO_SERVER; /* the server of the connection the slot keeps */
+    for (;;) {
+        QueueTake got = fleet_queue_try_take(&p->queue, &p->interrupted, held, &k);
+        if (got == QUEUE_EMPTY)
+            break;
+        if (got == QUEUE_WAIT) {
+            /* Every server with targets left is full: give back the one held while waiting. */
+            job_slot_release(w->slot);
+            fleet_queue_release(&p->queue, held);
+            held = FLEET_NO_SERVER;
+            fleet_queue_wait(&p->queue, &p->interrupted);
+            continue;
+        }
+        size_t server = fleet_queue_server(&p->queue, k);
+        if (held != server) {
+            /* Close the kept connection before its server counts one less. */
+            job_slot_release(w->slot);
+            fleet_queue_release(&p->queue, held);
+        }
+        held = server;
         TargetResult *res = &p->result->targets[k];
         pthread_mutex_lock(&p->slot_mutex);
         w->slot->target = res->target->name;
@@ -124,8 +149,13 @@ static void *worker_main(void *arg)
         w->slot->target = NULL;
         pthread_mutex_unlock(&p->slot_mutex);
         fleet_queue_done(&p->queue, result_failed(res));
+        if (!w->slot->kept) {
+            fleet_queue_release(&p->queue, held);
+            held = FLEET_NO_SERVER;
+        }
     }
     job_slot_release(w->slot);
+    fleet_queue_release(&p->queue, held);
     return NULL;
 }
 
@@ -171,6 +201,55 @@ static SshHub *hub_for(const FleetRun *run)
     if (used && ssh_hub_new(run->inv, &hub, &err) != PF_OK)
         pf_log(PF_LOG_ERROR, NULL, "%s", err.msg);
     return hub;
+}
+
+/* A target's max_per_server (docs/inventory.md): 0 is the default. */
+static int target_cap(const InvTarget *t)
+{
+    return t->settings.max_per_server > 0 ? t->settings.max_per_server : INV_MAX_PER_SERVER_DEFAULT;
+}
+
+/* max_per_server: each run target's server (*server_of) and each server's cap (*cap: the
+ * smallest of its targets'), for the queue. A server is the host and port a target's dsn
+ * reaches, behind its tunnel when it has one; tenant schemas of one database share theirs.
+ * Nothing (0 servers) when no cap is below the workers: every target may start at once. */
+static size_t servers_prepare(const FleetResult *out, int n_workers, size_t **server_of, int **cap)
+{
+    *server_of = NULL;
+    *cap = NULL;
+    bool needed = false;
+    for (size_t i = 0; i < out->n && !needed; i++)
+        needed = target_cap(out->targets[i].target) < n_workers;
+    if (!needed)
+        return 0;
+    PfStrSet seen = {0};
+    char **keys = pf_calloc(out->n, sizeof *keys); /* the set borrows them */
+    size_t *of = pf_malloc(out->n * sizeof *of);
+    int *caps = NULL;
+    size_t n = 0, caps_size = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        const InvTarget *t = out->targets[i].target;
+        char *server = pg_dsn_server(t->dsn);
+        /* A dsn libpq cannot parse fails on its own: a server of its own. */
+        keys[i] = server ? pf_asprintf("%s%s%s", t->via ? t->via : "", t->via ? " > " : "", server)
+                         : pf_asprintf("\n%zu", i);
+        free(server);
+        size_t s = n;
+        if (pf_strset_add(&seen, keys[i], n, &s)) {
+            PF_GROW(caps, caps_size, n + 1);
+            caps[n++] = target_cap(t);
+        } else if (target_cap(t) < caps[s]) {
+            caps[s] = target_cap(t);
+        }
+        of[i] = s;
+    }
+    pf_strset_free(&seen);
+    for (size_t i = 0; i < out->n; i++)
+        free(keys[i]);
+    free(keys);
+    *server_of = of;
+    *cap = caps;
+    return n;
 }
 
 static void *supervisor_main(void *arg)
@@ -339,6 +418,11 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     if ((size_t)p.n_workers > run->n && run->n > 0)
         p.n_workers = (int)run->n;
     fleet_queue_init(&p.queue);
+    size_t *server_of;
+    int *server_cap;
+    size_t n_servers = servers_prepare(out, p.n_workers, &server_of, &server_cap);
+    if (n_servers)
+        fleet_queue_servers(&p.queue, server_of, server_cap, n_servers);
     pthread_mutex_init(&p.slot_mutex, NULL);
     p.slots = pf_calloc((size_t)p.n_workers, sizeof *p.slots);
     p.workers = pf_calloc((size_t)p.n_workers, sizeof *p.workers);
@@ -409,6 +493,8 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     for (size_t i = 0; i < n_errors; i++)
         out->plugin_errors[out->n_plugin_errors++] = pf_strdup(errors[i]);
     fleet_queue_destroy(&p.queue);
+    free(server_of);
+    free(server_cap);
     pthread_mutex_destroy(&p.slot_mutex);
     free(p.slots);
     free(p.workers);

@@ -70,7 +70,11 @@ typedef struct InvSettings {
     InvExpect expect;
     int64_t preflight_long_xact_ms; /* plan warns of transactions older than this; 60000 */
     bool create_schema;             /* apply creates a missing tenant schema; default false */
+    int max_per_server; /* most connections at once to the target's server; 0 = the default */
 } InvSettings;
+
+/* max_per_server when a target says 0 or nothing. */
+#define INV_MAX_PER_SERVER_DEFAULT 16
 
 /* A target's strings and arrays belong to its inventory (inv_target_settle): texts many targets
  * share (schema, table, labels, settings, via, route) are one copy; never free them one by one. */

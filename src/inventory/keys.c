@@ -87,6 +87,8 @@ static const InvKey KEYS[] = {
     {KEY("expect", SETTING, INV_T_MAPPING, "a mapping"), .on_null = INV_NULL_UNSETS},
     {DURATION("preflight_long_xact", SETTING, MAX_MS)},
     {KEY("create_schema", SETTING, INV_T_BOOL, "true or false"), .choices = BOOLS},
+    {KEY("max_per_server", SETTING, INV_T_INTEGER, "a number"), .min = 0, .max = 100000,
+     .expected = "a number of connections"},
     /* expect */
     {KEY("database", AT(INV_AT_EXPECT), INV_T_STRING, "a string"), .on_null = INV_NULL_UNSETS},
     {KEY("user", AT(INV_AT_EXPECT), INV_T_STRING, "a string"), .on_null = INV_NULL_UNSETS},

@@ -250,6 +250,8 @@ static PfErrCode apply_setting(Loader *L, const char *key, const InvNode *val, I
         s->preflight_long_xact_ms = x.n;
     } else if (strcmp(key, "create_schema") == 0) {
         s->create_schema = !null && x.n != 0;
+    } else if (strcmp(key, "max_per_server") == 0) {
+        s->max_per_server = (int)x.n;
     } else {
         s->statement_timeout_ms = x.n;
     }

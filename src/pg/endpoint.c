@@ -62,3 +62,24 @@ PfErrCode pg_dsn_endpoint(const char *dsn, char **host, int *port, PfErr *err)
     PQconninfoFree(opts);
     return rc;
 }
+
+char *pg_dsn_server(const char *dsn)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &errmsg);
+    if (!opts) {
+        PQfreemem(errmsg);
+        return NULL;
+    }
+    const char *h = option(opts, "hostaddr");
+    if (!h)
+        h = option(opts, "host");
+    if (!h)
+        h = getenv("PGHOSTADDR") && *getenv("PGHOSTADDR") ? getenv("PGHOSTADDR") : getenv("PGHOST");
+    const char *p = option(opts, "port");
+    if (!p)
+        p = getenv("PGPORT");
+    char *server = pf_asprintf("%s:%s", h ? h : "", p && *p ? p : "5432");
+    PQconninfoFree(opts);
+    return server;
+}

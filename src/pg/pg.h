@@ -96,6 +96,12 @@ PfErrCode pg_conn_open_at(const char *name, const char *dsn, const InvSettings *
  * a tunnel forwards to one destination). */
 PfErrCode pg_dsn_endpoint(const char *dsn, char **host, int *port, PfErr *err);
 
+/* The server a dsn reaches, as "host:port" for counting connections per server
+ * (max_per_server): hostaddr, else host, else PGHOSTADDR or PGHOST, as written (a socket
+ * directory, a host list), and the port (PGPORT, default 5432). No password is in it. NULL
+ * when libpq cannot parse the dsn. Caller frees. */
+char *pg_dsn_server(const char *dsn);
+
 /* Ask the server to cancel whatever the connection is running. Thread-safe; no-op when idle. */
 void pg_conn_cancel(PgConn *c);
 

@@ -484,16 +484,19 @@ static void test_unknown_keys(void **state)
                "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
                "migrations, for_each, schema, schema_map, connect_timeout, lock_wait, "
                "lock_timeout, statement_timeout, sslmode, application_name, transaction, "
-               "lock_key, via, expect, preflight_long_xact, create_schema; hint: did you mean "
+               "lock_key, via, expect, preflight_long_xact, create_schema, max_per_server; hint: "
+               "did you mean "
                "'labels'?");
-    load_fails("defaults:\n  timeout: 5s\ntargets: []\n",
-               "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
-               "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-               "transaction, lock_key, via, expect, preflight_long_xact, create_schema");
-    load_fails("defaults: {name: x}\ntargets: []\n",
-               "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
-               "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-               "transaction, lock_key, via, expect, preflight_long_xact, create_schema");
+    load_fails(
+        "defaults:\n  timeout: 5s\ntargets: []\n",
+        "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
+        "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
+        "transaction, lock_key, via, expect, preflight_long_xact, create_schema, max_per_server");
+    load_fails(
+        "defaults: {name: x}\ntargets: []\n",
+        "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
+        "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
+        "transaction, lock_key, via, expect, preflight_long_xact, create_schema, max_per_server");
     load_fails("migrations: {folder: x}\ntargets: []\n",
                "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema, "
                "drizzle_config");
@@ -1254,6 +1257,32 @@ static void test_drizzle_config(void **state)
     free(cfg);
 }
 
+/* max_per_server: a default and per target; 0 or absent leaves the default (16) to the run. */
+static void test_max_per_server(void **state)
+{
+    Inventory *inv = load_ok("defaults: {max_per_server: 4}\n"
+                             "targets:\n"
+                             "  - {name: a, dsn: host=x}\n"
+                             "  - {name: b, dsn: host=x, max_per_server: 2}\n"
+                             "  - {name: c, dsn: host=x, max_per_server: 0}\n");
+    assert_int_equal(inv->targets[0].settings.max_per_server, 4);
+    assert_int_equal(inv->targets[1].settings.max_per_server, 2);
+    assert_int_equal(inv->targets[2].settings.max_per_server, 0);
+    inv_free(inv);
+    inv = load_ok("targets: [{name: a, dsn: host=x}]\n");
+    assert_int_equal(inv->targets[0].settings.max_per_server, 0);
+    assert_int_equal(INV_MAX_PER_SERVER_DEFAULT, 16);
+    inv_free(inv);
+    load_fails("defaults: {max_per_server: -1}\ntargets: []\n",
+               "1:28: bad max_per_server '-1'; expected a number of connections from 0 to 100000");
+    load_fails("targets: [{name: a, dsn: x, max_per_server: many}]\n",
+               "1:45: bad max_per_server 'many'; expected a number of connections from 0 to "
+               "100000");
+    load_fails("defaults: {max_per_server: 100001}\ntargets: []\n",
+               "1:28: bad max_per_server '100001'; expected a number of connections from 0 to "
+               "100000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1289,6 +1318,7 @@ int main(void)
         cmocka_unit_test(test_expansion_budget),
         cmocka_unit_test(test_not_a_file),
         cmocka_unit_test(test_drizzle_config),
+        cmocka_unit_test(test_max_per_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

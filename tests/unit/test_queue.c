@@ -160,6 +160,138 @@ static void test_concurrent_takers(void **state)
     fleet_queue_destroy(&s.q);
 }
 
+/* max_per_server: run targets 0..7 on servers 0, 1, 2 with caps 2, 1, 1. */
+static const size_t server_of[8] = {0, 0, 0, 1, 1, 0, 2, 1};
+static const int caps[3] = {2, 1, 1};
+
+static size_t take_one(FleetQueue *q, atomic_int *interrupted, size_t held)
+{
+    size_t t = 99;
+    assert_int_equal(fleet_queue_try_take(q, interrupted, held, &t), QUEUE_TAKEN);
+    return t;
+}
+
+static void test_first_target_whose_server_has_room(void **state)
+{
+    FleetQueue q;
+    fleet_queue_init(&q);
+    atomic_int interrupted;
+    atomic_init(&interrupted, 0);
+    fleet_queue_servers(&q, server_of, caps, 3);
+    const size_t items[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    fleet_queue_batch(&q, items, 8);
+    size_t t = 99;
+    assert_int_equal(take_one(&q, &interrupted, FLEET_NO_SERVER), 0);
+    assert_int_equal(take_one(&q, &interrupted, FLEET_NO_SERVER), 1); /* server 0 now full */
+    assert_int_equal(take_one(&q, &interrupted, FLEET_NO_SERVER), 3); /* 2 waits for server 0 */
+    assert_int_equal(take_one(&q, &interrupted, FLEET_NO_SERVER), 6); /* 4 waits for server 1 */
+    /* 2, 4, 5 and 7 are left, each on a full server. */
+    assert_int_equal(fleet_queue_try_take(&q, &interrupted, FLEET_NO_SERVER, &t), QUEUE_WAIT);
+    assert_int_equal(t, 99);
+    fleet_queue_release(&q, 2); /* server 2 has room, but nothing left: still waiting */
+    assert_int_equal(fleet_queue_try_take(&q, &interrupted, FLEET_NO_SERVER, &t), QUEUE_WAIT);
+    fleet_queue_release(&q, 1);
+    fleet_queue_release(&q, 0);
+    /* Both have room: the earlier target first, whichever server got room first. */
+    assert_int_equal(take_one(&q, &interrupted, FLEET_NO_SERVER), 2);
+    assert_int_equal(take_one(&q, &interrupted, FLEET_NO_SERVER), 4);
+    assert_int_equal(fleet_queue_try_take(&q, &interrupted, FLEET_NO_SERVER, &t), QUEUE_WAIT);
+    /* A worker holding server 0 (a kept connection) takes its next target on the same hold,
+     * though server 0 is full for everyone else. */
+    assert_int_equal(take_one(&q, &interrupted, 0), 5);
+    assert_int_equal(fleet_queue_try_take(&q, &interrupted, 0, &t), QUEUE_WAIT); /* 7: server 1 */
+    fleet_queue_release(&q, 1);
+    assert_int_equal(take_one(&q, &interrupted, 0), 7); /* not on the hold: server 1 counts it */
+    assert_int_equal(fleet_queue_try_take(&q, &interrupted, 0, &t), QUEUE_EMPTY);
+    /* Interrupted: nothing more, even with room. */
+    fleet_queue_batch(&q, items, 8);
+    atomic_store(&interrupted, 1);
+    assert_int_equal(fleet_queue_try_take(&q, &interrupted, FLEET_NO_SERVER, &t), QUEUE_EMPTY);
+    fleet_queue_destroy(&q);
+}
+
+static void test_held_server_goes_first_only_in_order(void **state)
+{
+    FleetQueue q;
+    fleet_queue_init(&q);
+    atomic_int interrupted;
+    atomic_init(&interrupted, 0);
+    const int wide[3] = {4, 4, 4};
+    fleet_queue_servers(&q, server_of, wide, 3);
+    const size_t items[] = {3, 0, 4, 1, 6};
+    fleet_queue_batch(&q, items, 5);
+    assert_int_equal(take_one(&q, &interrupted, FLEET_NO_SERVER), 3); /* server 1 */
+    /* Holding server 1, whose next (4) comes after 0 (server 0, with room): 0 first. */
+    assert_int_equal(take_one(&q, &interrupted, 1), 0);
+    assert_int_equal(take_one(&q, &interrupted, 1), 4); /* on the hold */
+    assert_int_equal(take_one(&q, &interrupted, 0), 1);
+    assert_int_equal(take_one(&q, &interrupted, FLEET_NO_SERVER), 6);
+    fleet_queue_destroy(&q);
+}
+
+#define N_CAPPED 600
+static const int capped_caps[3] = {2, 3, 1};
+static size_t capped_server_of[N_CAPPED];
+
+typedef struct Capped {
+    FleetQueue q;
+    atomic_int interrupted;
+    atomic_int taken[N_CAPPED];
+    atomic_int in_flight[3];
+    atomic_int most[3];
+} Capped;
+
+static void *capped_taker(void *arg)
+{
+    Capped *c = arg;
+    size_t t;
+    while (fleet_queue_take(&c->q, &c->interrupted, &t)) {
+        size_t s = fleet_queue_server(&c->q, t);
+        int now = atomic_fetch_add(&c->in_flight[s], 1) + 1;
+        int most = atomic_load(&c->most[s]);
+        while (now > most && !atomic_compare_exchange_weak(&c->most[s], &most, now))
+            ;
+        atomic_fetch_add(&c->taken[t], 1);
+        atomic_fetch_sub(&c->in_flight[s], 1);
+        fleet_queue_done(&c->q, false);
+        fleet_queue_release(&c->q, s);
+    }
+    return NULL;
+}
+
+/* Workers on threads: no server ever has more targets in flight than its cap, and every target
+ * goes to exactly one worker. */
+static void test_concurrent_takers_within_caps(void **state)
+{
+    static Capped c;
+    static size_t items[N_CAPPED];
+    fleet_queue_init(&c.q);
+    atomic_init(&c.interrupted, 0);
+    for (size_t i = 0; i < N_CAPPED; i++) {
+        items[i] = i;
+        capped_server_of[i] = i % 7 == 0 ? 2 : i % 2;
+        atomic_init(&c.taken[i], 0);
+    }
+    for (int s = 0; s < 3; s++) {
+        atomic_init(&c.in_flight[s], 0);
+        atomic_init(&c.most[s], 0);
+    }
+    fleet_queue_servers(&c.q, capped_server_of, capped_caps, 3);
+    fleet_queue_batch(&c.q, items, N_CAPPED);
+    pthread_t threads[N_TAKERS];
+    for (int i = 0; i < N_TAKERS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, capped_taker, &c), 0);
+    for (int i = 0; i < N_TAKERS; i++)
+        pthread_join(threads[i], NULL);
+    for (size_t i = 0; i < N_CAPPED; i++)
+        assert_int_equal(atomic_load(&c.taken[i]), 1);
+    for (int s = 0; s < 3; s++) {
+        assert_true(atomic_load(&c.most[s]) >= 1);
+        assert_true(atomic_load(&c.most[s]) <= capped_caps[s]);
+    }
+    fleet_queue_destroy(&c.q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +300,9 @@ int main(void)
         cmocka_unit_test(test_progress_counts_and_phase),
         cmocka_unit_test(test_prompt_keeps_the_line_off),
         cmocka_unit_test(test_concurrent_takers),
+        cmocka_unit_test(test_first_target_whose_server_has_room),
+        cmocka_unit_test(test_held_server_goes_first_only_in_order),
+        cmocka_unit_test(test_concurrent_takers_within_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
