@@ -36,6 +36,8 @@ typedef struct ReportContext {
 
 /* Render the report; the returned string is the caller's to free. */
 char *report_text(const ReportContext *ctx);
+/* The text report written to out as it is rendered (what report_text returns). */
+void report_text_stream(const ReportContext *ctx, FILE *out);
 char *report_json(const ReportContext *ctx);
 /* The JSON report written to out as it is rendered, one target at a time (what report_json
  * returns, without holding it): for fleets of 100,000. */

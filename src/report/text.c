@@ -124,7 +124,19 @@ static void put_detail(PfBuf *b, const TargetResult *r)
                       r->plan.problems[0].message);
 }
 
-char *report_text(const ReportContext *ctx)
+/* What b holds so far goes to out (when there is one) once it is large: a report of 100,000
+ * targets is never held whole. */
+static void spill(PfBuf *b, FILE *out, size_t at_least)
+{
+    if (!out || b->len < at_least || !b->len)
+        return;
+    fwrite(b->data, 1, b->len, out);
+    b->len = 0;
+    b->data[0] = '\0';
+}
+
+/* The report: returned (out NULL), or written to out as it is rendered (returns NULL). */
+static char *text_render(const ReportContext *ctx, FILE *out)
 {
     const FleetResult *fr = ctx->result;
     const Codebase *cb = ctx->cb;
@@ -218,6 +230,7 @@ char *report_text(const ReportContext *ctx)
                 pf_buf_printf(&b, "; hint: %s", pw->hint);
             pf_buf_putc(&b, '\n');
         }
+        spill(&b, out, 64 * 1024);
     }
 
     pf_buf_printf(&b, "\n%zu target%s:", fr->n, fr->n == 1 ? "" : "s");
@@ -260,5 +273,19 @@ char *report_text(const ReportContext *ctx)
         for (size_t i = 0; i < fr->n_plugin_errors; i++)
             pf_buf_printf(&b, "  %s\n", fr->plugin_errors[i]);
     }
-    return pf_buf_take(&b);
+    if (!out)
+        return pf_buf_take(&b);
+    spill(&b, out, 0);
+    pf_buf_free(&b);
+    return NULL;
+}
+
+char *report_text(const ReportContext *ctx)
+{
+    return text_render(ctx, NULL);
+}
+
+void report_text_stream(const ReportContext *ctx, FILE *out)
+{
+    text_render(ctx, out);
 }

@@ -31,12 +31,15 @@ bool report_format_parse(const char *name, ReportFormat *out)
 
 PfErrCode report_write(const ReportContext *ctx, ReportFormat format, const char *path, PfErr *err)
 {
-    if (format == REPORT_JSON) {
-        /* The largest report: written as it is rendered. */
+    if (format == REPORT_JSON || format == REPORT_TEXT) {
+        /* The largest reports: written as they are rendered. */
         PfOut o;
         if (pf_out_open(&o, path, err) != PF_OK)
             return PF_ERR_IO;
-        report_json_stream(ctx, o.f);
+        if (format == REPORT_JSON)
+            report_json_stream(ctx, o.f);
+        else
+            report_text_stream(ctx, o.f);
         return pf_out_close(&o, "the report", err);
     }
     char *(*render)(const ReportContext *) = report_text;
