@@ -6,7 +6,8 @@
 # the peak resident memory (GNU time's maximum RSS) and the wall-clock time of:
 #   - `pgfleet inventory` (text and JSON),
 #   - `pgfleet plan -j 64` and `pgfleet audit -j 64` (text, and the JSON report to a file).
-# Asserts nothing. Sanitizers multiply memory: measure a build without them, e.g.
+# Every target is on one server: max_per_server: 64 lets -j 64 open 64 connections to it (the
+# default, 16, would make it -j 16). Asserts nothing. Sanitizers multiply memory: measure a build without them, e.g.
 #   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGFLEET_TESTS=OFF
 #   cmake --build build-rel --target pgfleet && PGFLEET=build-rel/pgfleet bench/scale.sh
 # Usage: bench/scale.sh [SIZES...]   (default "10000 100000"; PGFLEET, JOBS override)
@@ -43,7 +44,7 @@ import sys
 path, n, port, mig = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 with open(path, "w") as f:
     f.write("max_targets: %d\nmigrations: {dir: %s}\n" % (n, mig))
-    f.write("defaults: {connect_timeout: 5s, lock_wait: 30s, application_name: pgfleet}\n")
+    f.write("defaults: {connect_timeout: 5s, lock_wait: 30s, max_per_server: 64}\n")
     f.write("targets:\n")
     for i in range(n):
         f.write("  - name: tenant-%06d\n    dsn: postgresql://app:pw%d@127.0.0.1:%s/db_%d\n"
