@@ -34,42 +34,7 @@ now() { date +%s.%N; }
 
 # A TCP proxy to the cluster that holds every chunk DELAY_MS before passing it on, in order.
 PROXY_PORT=$(pf_free_port)
-python3 - "$PROXY_PORT" "$PGPORT" "$DELAY_MS" <<'PY' &
-import asyncio, sys, time
-listen, target, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000
-
-async def pipe(reader, writer):
-    queue = asyncio.Queue()
-    async def read():
-        while True:
-            data = await reader.read(65536)
-            queue.put_nowait((time.monotonic() + delay, data))
-            if not data:
-                return
-    async def write():
-        while True:
-            due, data = await queue.get()
-            if due > time.monotonic():
-                await asyncio.sleep(due - time.monotonic())
-            if not data:
-                writer.close()
-                return
-            writer.write(data)
-            await writer.drain()
-    await asyncio.gather(read(), write())
-
-async def handle(client_r, client_w):
-    server_r, server_w = await asyncio.open_connection("127.0.0.1", target)
-    await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w),
-                         return_exceptions=True)
-
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", listen, backlog=512)
-    async with server:
-        await server.serve_forever()
-
-asyncio.run(main())
-PY
+python3 tests/lib/delay_proxy.py "$PROXY_PORT" "$PGPORT" "$DELAY_MS" &
 PROXY_PID=$!
 
 for i in $(seq 1 "$N"); do echo "CREATE DATABASE audit_$i;"; done | psql -X -q -d postgres >/dev/null
