@@ -103,6 +103,9 @@ struct PgGate {
     int trying; /* attempts in progress */
     int limit;  /* most open + trying at once; 0 = no limit (the server never refused) */
     int ok;     /* connections made at the limit since it was last set */
+    /* The server answered a connection whose sslmode (gssencmode) was prefer without the
+     * encryption: later ones whose mode is prefer too skip the question (skip_requests). */
+    bool no_ssl, no_gssenc;
     pthread_cond_t cond;
     struct PgGate *next;
 };
@@ -209,6 +212,79 @@ static void gate_close(PgGate *g)
     pthread_mutex_unlock(&gates_mutex);
 }
 
+/* ---- encryption requests a server is known to refuse ---------------------------------------- */
+
+/* Whether libpq will use "prefer" for kw (sslmode or gssencmode) on a connection to dsn: the
+ * value settings give, else the dsn's, else the environment's (env), else libpq's default. A
+ * dsn or environment that names a service file (which may set it), or requiressl, is not
+ * counted on. */
+static bool mode_is_prefer(const char *dsn, const char *kw, const char *env, const char *set)
+{
+    if (set)
+        return strcmp(set, "prefer") == 0;
+    const char *v = NULL;
+    bool unknown = getenv("PGSERVICE") || (strcmp(kw, "sslmode") == 0 && getenv("PGREQUIRESSL"));
+    PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, kw) == 0)
+            v = o->val;
+        else if (strcmp(o->keyword, "service") == 0 || strcmp(o->keyword, "requiressl") == 0)
+            unknown = true;
+    }
+    bool prefer =
+        v ? strcmp(v, "prefer") == 0
+          : !unknown && (!getenv(env) || !*getenv(env) || strcmp(getenv(env), "prefer") == 0);
+    PQconninfoFree(opts);
+    return prefer;
+}
+
+/* Note what a new connection says of its server's encryption: asked in prefer mode, and
+ * answered without it. */
+static void gate_learn(PgGate *g, PGconn *conn)
+{
+    bool ssl_prefer = false, gss_prefer = false;
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (o->val && strcmp(o->keyword, "sslmode") == 0)
+            ssl_prefer = strcmp(o->val, "prefer") == 0;
+        else if (o->val && strcmp(o->keyword, "gssencmode") == 0)
+            gss_prefer = strcmp(o->val, "prefer") == 0;
+    }
+    PQconninfoFree(opts);
+    bool gss = PQgssEncInUse(conn) != 0;
+    pthread_mutex_lock(&gates_mutex);
+    if (ssl_prefer && !gss && !PQsslInUse(conn))
+        g->no_ssl = true;
+    if (gss_prefer && !gss)
+        g->no_gssenc = true;
+    pthread_mutex_unlock(&gates_mutex);
+}
+
+/* Which requests the next connection to g's server skips: the SSL request (sslmode=disable
+ * instead of prefer) and the GSS encryption request (gssencmode=disable), each only when the
+ * server refused it before and the target's mode is prefer, so the answer would be no again
+ * and libpq would carry on without it. Each is a round trip of the start-up. */
+static void skip_requests(PgGate *g, const char *dsn, const InvSettings *settings, bool *ssl,
+                          bool *gss)
+{
+    pthread_mutex_lock(&gates_mutex);
+    bool no_ssl = g->no_ssl, no_gssenc = g->no_gssenc;
+    pthread_mutex_unlock(&gates_mutex);
+    *ssl = no_ssl && mode_is_prefer(dsn, "sslmode", "PGSSLMODE", settings->sslmode);
+    *gss = no_gssenc && mode_is_prefer(dsn, "gssencmode", "PGGSSENCMODE", NULL);
+}
+
+/* A connection that skipped requests failed: the server may have changed (it offers
+ * encryption now, and requires it), so the next attempt asks again. */
+static void gate_forget(PgGate *g)
+{
+    pthread_mutex_lock(&gates_mutex);
+    g->no_ssl = g->no_gssenc = false;
+    pthread_mutex_unlock(&gates_mutex);
+}
+
 void pg_conn_retry_cancel(bool cancel)
 {
     atomic_store(&retry_cancelled, cancel);
@@ -275,8 +351,8 @@ static PfErrCode conn_open(const char *name, const char *dsn, const InvSettings 
                            PgConn **out, PfErr *err)
 {
     *out = NULL;
-    const char *keys[10];
-    const char *vals[10];
+    const char *keys[12];
+    const char *vals[12];
     int n = 0;
     char timeout[32], port_text[16];
     keys[n] = "dbname";
@@ -309,6 +385,7 @@ static PfErrCode conn_open(const char *name, const char *dsn, const InvSettings 
     }
     keys[n] = NULL;
     vals[n] = NULL;
+    int n_own = n; /* the skipped requests come after, set per attempt */
 
     PgGate *gate = gate_for(dsn);
     int64_t start = pf_now_ms();
@@ -319,9 +396,24 @@ static PfErrCode conn_open(const char *name, const char *dsn, const InvSettings 
     for (;;) {
         if (!gate_enter(gate, deadline))
             break;
+        bool skip_ssl, skip_gss;
+        skip_requests(gate, dsn, settings, &skip_ssl, &skip_gss);
+        n = n_own;
+        if (skip_ssl) {
+            keys[n] = "sslmode";
+            vals[n++] = "disable";
+        }
+        if (skip_gss) {
+            keys[n] = "gssencmode";
+            vals[n++] = "disable";
+        }
+        keys[n] = NULL;
+        vals[n] = NULL;
         PGconn *conn = PQconnectdbParams(keys, vals, 1);
         attempts++;
         if (conn && PQstatus(conn) == CONNECTION_OK) {
+            if (!skip_ssl || !skip_gss)
+                gate_learn(gate, conn);
             gate_leave(gate, GATE_CONNECTED);
             if (attempts > 1)
                 pf_log(PF_LOG_INFO, name, "connected at attempt %d, after %lld ms", attempts,
@@ -342,6 +434,11 @@ static PfErrCode conn_open(const char *name, const char *dsn, const InvSettings 
         kind = conn ? pg_connect_error_kind(last) : PG_CONNECT_OTHER;
         PQfinish(conn);
         gate_leave(gate, kind == PG_CONNECT_BUSY ? GATE_REFUSED : GATE_FAILED);
+        if ((skip_ssl || skip_gss) && kind == PG_CONNECT_OTHER) {
+            gate_forget(gate); /* asked as the target says, at once: its own answer counts */
+            attempts--;
+            continue;
+        }
         bool again = kind == PG_CONNECT_BUSY || kind == PG_CONNECT_STARTING ||
                      (waiting && kind == PG_CONNECT_REFUSED);
         if (!again)

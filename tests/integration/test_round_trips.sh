@@ -212,4 +212,45 @@ assert_lines "tenant-a in_sync 1
 tenant-b in_sync 1" "$(jtargets "$PF_TMP/tenant_audit.out" 't["status"] + " " + str(t["round_trips"])')" \
     "round trips as documented: a tenant's audit 1"
 
+# --- the connection's start-up ---------------------------------------------------------------------
+# libpq asks a server for SSL before the startup packet when sslmode is prefer (its default), a
+# round trip the server answers "no" to when it has no SSL. pgfleet remembers that answer per
+# server, so that later connections to it (sslmode prefer) skip the question. Counted by a proxy:
+# the client's turns per connection, and whether it asked for SSL first. -j 1: in order.
+pg_createdb rt_c1 rt_c2 rt_c3
+PROXY_PORT=$(pf_free_port)
+"$PF_PY" "$PF_TESTS_DIR/lib/delay_proxy.py" "$PROXY_PORT" "$PGPORT" 0 "$PF_TMP/trips" &
+PF_BG_PIDS+=($!)
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && break || sleep 0.1; done
+{
+    echo "migrations: {dir: \"$SMALL\"}"
+    echo "targets:"
+    for target in rt_c1 rt_c2 rt_nodb "rt_c3?sslmode=prefer"; do
+        echo "  - name: ${target%%\?*}"
+        echo "    dsn: \"postgresql://postgres@127.0.0.1:$PROXY_PORT/$target\""
+    done
+} >"$PF_TMP/proxied.yaml"
+: >"$PF_TMP/trips"
+pf proxied audit -i "$PF_TMP/proxied.yaml" -j 1 -f json
+assert_eq 2 "$RC" "audit through the proxy: exit 2 (one target unreachable; stderr: $(pf_err proxied))"
+assert_lines "rt_c1 uninitialized 1
+rt_c2 uninitialized 1
+rt_nodb unreachable 0
+rt_c3 uninitialized 1" "$(jtargets "$PF_TMP/proxied.out" 't["status"] + " " + str(t["round_trips"])')" \
+    "through the proxy: statuses and round trips as without it"
+assert_eq "connection to server at \"127.0.0.1\", port $PROXY_PORT failed: FATAL:  database \"rt_nodb\" does not exist" \
+    "$(jt "$PF_TMP/proxied.out" rt_nodb 't["error"]["message"]')" \
+    "a connection that fails after skipping the question: the error of a connection that asked, one attempt"
+for _ in $(seq 1 100); do [ "$(grep -vc '^0 ' "$PF_TMP/trips")" -ge 5 ] && break || sleep 0.1; done
+# rt_c1 asks (4 turns: SSL request, startup, survey, terminate); rt_c2 does not (3); rt_nodb does
+# not (1: the startup, refused), then asks again at once (2: SSL request, startup, refused) in case
+# the server changed; rt_c3 (sslmode=prefer written out) asks again. (The probe that saw the
+# proxy listen made a connection of 0 turns.)
+assert_lines "4 ssl
+3 -
+1 -
+2 ssl
+4 ssl" "$(grep -v '^0 ' "$PF_TMP/trips")" \
+    "start-up round trips: the SSL request only until the server has said it has no SSL"
+
 pf_done
