@@ -55,10 +55,18 @@ void pg_survey_clear(PgSurvey *s)
     s->refused = NULL;
 }
 
-static const char identity_sql[] =
-    "SELECT current_database(), current_user, current_setting('server_version'), "
-    "CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'execute') "
-    "THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END;\n";
+/* The identity: the system identifier (which reads the control file) only when expect names
+ * one, else NULL. */
+static const char *identity_sql(const InvExpect *expect)
+{
+    return expect && expect->system_identifier
+               ? "SELECT current_database(), current_user, current_setting('server_version'), "
+                 "CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'execute') "
+                 "THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) "
+                 "END;\n"
+               : "SELECT current_database(), current_user, current_setting('server_version'), "
+                 "NULL::text;\n";
+}
 
 /* One row: does the table exist, and does it have v1's name column. */
 char *pg_existence_sql(const char *schema, const char *table)
@@ -227,7 +235,7 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
     if (n > 0) {
         static const char space_code[] = {
             [CB_OBJECT_RELATION] = 'r', [CB_OBJECT_TYPE] = 't', [CB_OBJECT_SCHEMA] = 'n'};
-        pf_buf_puts(&q, "SELECT 'o'::text, o.i, x.s, o.n, NULL::bigint FROM (VALUES ");
+        pf_buf_puts(&q, "SELECT 'o'::text AS k, o.i, x.s, o.n, NULL::bigint AS r FROM (VALUES ");
         for (size_t i = 0; i < n; i++) {
             char *s = created[i].schema ? pg_quote_literal(created[i].schema) : NULL;
             char *nm = pg_quote_literal(created[i].name);
@@ -259,8 +267,8 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
     pf_buf_free(&hashes);
     pf_buf_printf(
         &q,
-        "SELECT 'l'::text, NULL::integer, l.nspname::text, l.relname::text, "
-        "pg_catalog.substring(l.t, '<n>([0-9]+)</n>')::bigint FROM ("
+        "SELECT 'l'::text AS k, NULL::integer AS i, l.nspname::text AS s, l.relname::text AS n, "
+        "pg_catalog.substring(l.t, '<n>([0-9]+)</n>')::bigint AS r FROM ("
         "SELECT n.nspname, c.relname, CASE WHEN pg_catalog.has_schema_privilege(n.oid, 'USAGE') "
         "AND pg_catalog.has_table_privilege(c.oid, 'SELECT') THEN pg_catalog.query_to_xml("
         "pg_catalog.format('SELECT pg_catalog.count(*) AS n, pg_catalog.count(*) FILTER (WHERE "
@@ -275,13 +283,27 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         "FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
         "AND NOT a.attisdropped) cols) OFFSET 0) l "
         "WHERE pg_catalog.substring(l.t, '<m>([0-9]+)</m>')::bigint > 0"
-        ") f ORDER BY 1 DESC, 2, 3, 4;\n",
+        ") f ORDER BY 1 DESC, 2, 3, 4",
         hashes_lit, missing, ls, ledger_columns, ledger_columns, ledger_columns_v1);
+    /* Run (and planned) only when the ledger is missing: inside query_to_xml, as the ledger's
+     * rows are read (rows_any_from), each row as to_jsonb text. */
+    char *inner = pf_asprintf("SELECT pg_catalog.to_jsonb(f)::text AS j FROM (%s) f", q.data);
+    char *inner_lit = pg_quote_literal(inner);
+    char *sql = pf_asprintf(
+        "SELECT j->>'k', (j->>'i')::integer, j->>'s', j->>'n', (j->>'r')::bigint FROM (SELECT "
+        "CASE WHEN %s THEN pg_catalog.query_to_xml(%s, false, true, '')::text END AS x) q, "
+        "LATERAL pg_catalog.regexp_matches(q.x, '<j>([^<]*)</j>', 'g') WITH ORDINALITY AS m(v, "
+        "i), LATERAL (SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(m.v[1], "
+        "'&lt;', '<'), '&gt;', '>'), '&amp;', '&')::jsonb AS j) d ORDER BY m.i;\n",
+        missing, inner_lit);
+    free(inner);
+    free(inner_lit);
+    pf_buf_free(&q);
     free(hashes_lit);
     free(missing);
     free(ls);
     free(lt);
-    return pf_buf_take(&q);
+    return sql;
 }
 
 /* The key's two halves as pg_locks shows an advisory lock taken with a bigint key. */
@@ -293,7 +315,9 @@ static void key_halves(int64_t key, unsigned *hi, unsigned *lo)
     *lo = (unsigned)(k & 0xffffffffu);
 }
 
-/* Who else holds the advisory lock of this key in this database (zero or one row). */
+/* Who else holds the advisory lock of this key in this database (zero or one row). The holder's
+ * session is looked up (pg_stat_get_activity of its pid, what pg_stat_activity shows) only when
+ * there is one. */
 static char *holder_sql(int64_t key)
 {
     unsigned hi, lo;
@@ -301,28 +325,26 @@ static char *holder_sql(int64_t key)
     return pf_asprintf(
         "SELECT l.pid, coalesce(a.application_name, ''), "
         "coalesce(host(a.client_addr), CASE WHEN a.pid IS NOT NULL AND a.client_port = -1 "
-        "THEN 'local' ELSE '' END), coalesce(a.usename::text, ''), "
+        "THEN 'local' ELSE '' END), coalesce(pg_catalog.pg_get_userbyid(a.usesysid)::text, ''), "
         "coalesce(extract(epoch FROM now() - a.backend_start)::bigint, 0) "
-        "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+        "FROM (SELECT l.pid FROM pg_catalog.pg_locks l "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() "
         "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
         "WHERE datname = current_database()) "
-        "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 LIMIT 1;\n",
+        "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 LIMIT 1) l "
+        "LEFT JOIN LATERAL pg_catalog.pg_stat_get_activity(l.pid) a ON a.pid = l.pid;\n",
         hi, lo);
 }
 
-/* SQL boolean: this session holds the advisory lock of key (what gates reading the ledger in
- * the message that tried to take it). */
-static char *held_sql(int64_t key)
+/* The statement that takes the lock records whether it got it in a setting of the session
+ * (taken_sql: the lock's boolean, remembered), and what the lock gates reads it back
+ * (HELD_SQL: true only when this message's attempt got it; NULL before any attempt): no look
+ * in pg_locks. A failed attempt's message stops there, and rolls the setting back with it. */
+#define HELD_SQL "(pg_catalog.current_setting('pgfleet.locked', true) = 'true')"
+
+static char *taken_sql(const char *lock)
 {
-    unsigned hi, lo;
-    key_halves(key, &hi, &lo);
-    return pf_asprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.locktype = "
-                       "'advisory' AND l.granted AND l.pid = pg_catalog.pg_backend_pid() "
-                       "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
-                       "WHERE datname = pg_catalog.current_database()) "
-                       "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1)",
-                       hi, lo);
+    return pf_asprintf("pg_catalog.set_config('pgfleet.locked', (%s)::text, false)::boolean", lock);
 }
 
 static void read_identity(const PGresult *res, PgIdentity *id)
@@ -446,7 +468,8 @@ static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms
                                const ExistAsk *exist, PgSurvey *out, PfErr *err)
 {
     char *sql = pf_asprintf("SET lock_timeout = '%lldms'; SELECT pg_catalog.pg_advisory_lock("
-                            "%lld); SET lock_timeout = DEFAULT; COMMIT; %s",
+                            "%lld), pg_catalog.set_config('pgfleet.locked', 'true', false); SET "
+                            "lock_timeout = DEFAULT; COMMIT; %s",
                             (long long)lock_wait_ms, (long long)lock_key, exist->sql);
     PfErr wait_err;
     PgResults r;
@@ -469,8 +492,11 @@ static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms
 static PfErrCode try_lock_again(PgConn *c, int64_t lock_key, const ExistAsk *exist, PgSurvey *out,
                                 PfErr *err)
 {
-    char *sql = pf_asprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld); COMMIT; %s",
-                            (long long)lock_key, exist->sql);
+    char *try_lock = pf_asprintf("pg_catalog.pg_try_advisory_lock(%lld)", (long long)lock_key);
+    char *taken = taken_sql(try_lock);
+    char *sql = pf_asprintf("SELECT %s; COMMIT; %s", taken, exist->sql);
+    free(try_lock);
+    free(taken);
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);
@@ -541,7 +567,7 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
     }
     /* What gates reading the ledger: in TAKE mode holding the lock (which the identity guard
      * gates in turn), in CHECK mode the identity guard itself. */
-    char *gate = mode == PG_LOCK_TAKE    ? held_sql(lock_key)
+    char *gate = mode == PG_LOCK_TAKE    ? pf_strdup(HELD_SQL)
                  : pg_expect_any(expect) ? pg_expect_sql(expect)
                                          : NULL;
     ExistAsk exist_ask;
@@ -549,24 +575,27 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
                    mode == PG_LOCK_TAKE ? release_if : NULL);
     const ExistAsk *exist = &exist_ask;
     free(gate);
-    pf_buf_puts(&q, identity_sql);
+    pf_buf_puts(&q, identity_sql(expect));
     int exist_at; /* counted from the identity's answer */
     if (mode == PG_LOCK_TAKE) {
         /* The lock comes before the existence check and the ledger so that what we read is
          * under it; the COMMIT after it makes what follows a new transaction, whose snapshot is
          * taken under the lock even at REPEATABLE READ. A server that is not the one expected
          * does not get it. */
+        char *try_lock;
         if (pg_expect_any(expect)) {
             char *guard = pg_expect_sql(expect);
-            pf_buf_printf(&q,
-                          "SELECT CASE WHEN %s THEN pg_catalog.pg_try_advisory_lock(%lld) "
-                          "ELSE false END;\n",
-                          guard, (long long)lock_key);
+            try_lock = pf_asprintf("CASE WHEN %s THEN pg_catalog.pg_try_advisory_lock(%lld) "
+                                   "ELSE false END",
+                                   guard, (long long)lock_key);
             free(guard);
         } else {
-            pf_buf_printf(&q, "SELECT pg_catalog.pg_try_advisory_lock(%lld);\n",
-                          (long long)lock_key);
+            try_lock = pf_asprintf("pg_catalog.pg_try_advisory_lock(%lld)", (long long)lock_key);
         }
+        char *taken = taken_sql(try_lock);
+        pf_buf_printf(&q, "SELECT %s;\n", taken);
+        free(taken);
+        free(try_lock);
         pf_buf_puts(&q, "COMMIT;\n");
         pf_buf_puts(&q, exist->sql);
         exist_at = 3;
