@@ -348,7 +348,7 @@ static const char *retry_hint(PgConnectError kind, bool waiting)
  * retried too (slower: a server starting from scratch). */
 static PfErrCode conn_open(const char *name, const char *dsn, const InvSettings *settings,
                            const char *hostaddr, int port, int64_t deadline, bool waiting,
-                           PgConn **out, PfErr *err)
+                           const char *dbname, PgConn **out, PfErr *err)
 {
     *out = NULL;
     const char *keys[12];
@@ -382,6 +382,11 @@ static PfErrCode conn_open(const char *name, const char *dsn, const InvSettings 
         vals[n++] = hostaddr;
         keys[n] = "port";
         vals[n++] = port_text;
+    }
+    if (dbname) {
+        /* A later dbname overrides the one the dsn names. */
+        keys[n] = "dbname";
+        vals[n++] = dbname;
     }
     keys[n] = NULL;
     vals[n] = NULL;
@@ -480,13 +485,20 @@ static int64_t retry_deadline(const InvSettings *settings)
 PfErrCode pg_conn_open(const char *name, const char *dsn, const InvSettings *settings, PgConn **out,
                        PfErr *err)
 {
-    return conn_open(name, dsn, settings, NULL, 0, retry_deadline(settings), false, out, err);
+    return conn_open(name, dsn, settings, NULL, 0, retry_deadline(settings), false, NULL, out, err);
 }
 
 PfErrCode pg_conn_open_at(const char *name, const char *dsn, const InvSettings *settings,
                           const char *hostaddr, int port, PgConn **out, PfErr *err)
 {
-    return conn_open(name, dsn, settings, hostaddr, port, retry_deadline(settings), false, out,
+    return conn_open(name, dsn, settings, hostaddr, port, retry_deadline(settings), false, NULL,
+                     out, err);
+}
+
+PfErrCode pg_conn_open_db(const char *name, const char *dsn, const char *dbname,
+                          const InvSettings *settings, PgConn **out, PfErr *err)
+{
+    return conn_open(name, dsn, settings, NULL, 0, retry_deadline(settings), false, dbname, out,
                      err);
 }
 
@@ -494,7 +506,8 @@ PfErrCode pg_conn_wait(const char *name, const char *dsn, const InvSettings *set
                        int64_t wait_ms, PfErr *err)
 {
     PgConn *c = NULL;
-    PfErrCode rc = conn_open(name, dsn, settings, NULL, 0, pf_now_ms() + wait_ms, true, &c, err);
+    PfErrCode rc =
+        conn_open(name, dsn, settings, NULL, 0, pf_now_ms() + wait_ms, true, NULL, &c, err);
     pg_conn_free(c);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "codebase/codebase.h"
 #include "core/err.h"
 #include "inventory/inventory.h"
+#include "plan/drift.h"
 #include "plan/plan.h"
 #include "plan/preflight.h"
 
@@ -260,6 +261,37 @@ PfErrCode pg_check_query(PgConn *c, const char *sql, int64_t statement_timeout_m
 void pg_identity_clear(PgIdentity *id);
 void pg_lock_holder_clear(PgLockHolder *h);
 void pg_failure_clear(PgFailure *f);
+
+/* ---- schema drift (docs/drift.md; catalog.c) ---- */
+
+/* pg_conn_open, connecting to database dbname of the server dsn names (the scratch databases). */
+PfErrCode pg_conn_open_db(const char *name, const char *dsn, const char *dbname,
+                          const InvSettings *settings, PgConn **out, PfErr *err);
+
+/* What pg_catalog_snapshot reads: the schemas schemas[0..n_schemas), or, when n_schemas is 0,
+ * every schema but PostgreSQL's own and exclude_schema; never the ledger
+ * ledger_schema.ledger_table (nor its sequence). Definitions are printed with search_path in
+ * force (names in those schemas unqualified). */
+typedef struct PgCatalogScope {
+    const char *const *schemas;
+    size_t n_schemas;
+    const char *exclude_schema;
+    const char *ledger_schema;
+    const char *ledger_table;
+    const char *const *search_path;
+    size_t n_search_path;
+} PgCatalogScope;
+
+/* The catalog of the connected database as normalised objects (plan/drift.h), sorted, in one
+ * round trip, in a read-only transaction. Free *out with drift_snapshot_clear (empty on
+ * failure: PF_ERR_PG, or PF_ERR_UNREACHABLE when the connection broke). */
+PfErrCode pg_catalog_snapshot(PgConn *c, const PgCatalogScope *scope, DriftSnapshot *out,
+                              PfErr *err);
+
+/* CREATE DATABASE dbname / DROP DATABASE IF EXISTS dbname WITH (FORCE) (PostgreSQL 13+) on the
+ * server admin is connected to. */
+PfErrCode pg_scratch_create(PgConn *admin, const char *dbname, PfErr *err);
+PfErrCode pg_scratch_drop(PgConn *admin, const char *dbname, PfErr *err);
 
 /* libpq's version, for `pgfleet version`. */
 int pg_libpq_version(void);
