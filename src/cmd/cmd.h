@@ -52,6 +52,12 @@ enum { CMD_JOBS_READ_ONLY = 16, CMD_JOBS_APPLY = 4 };
     "      --wave NAME        only the targets of this wave of the inventory's waves\n"            \
     "      --from-wave NAME   resume at this wave: it and the waves after it\n"
 
+/* Schema drift (docs/drift.md): plan and audit take --drift. */
+#define CMD_DRIFT_HELP                                                                             \
+    "      --drift            also compare each target's schema with the one its ledger's\n"       \
+    "                         migrations make (built on the inventory's drift.scratch_dsn):\n"     \
+    "                         drifted, with the differences (default: drift.audit, drift.plan)\n"
+
 /* One database without an inventory (dsn.c): plan, apply and audit take --dsn, -c and --wait. */
 #define CMD_DSN_HELP                                                                               \
     "\nOne database without an inventory (instead of -i):\n"                                       \

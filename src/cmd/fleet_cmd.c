@@ -23,6 +23,7 @@ enum { OPT_WAVE = 1100, OPT_FROM_WAVE, OPT_YES }; /* docs/waves.md */
 enum { OPT_DSN = 1200, OPT_WAIT };                /* one database without an inventory */
 enum { OPT_MIGRATION = 1300, OPT_THROUGH };       /* mark-applied */
 enum { OPT_FORCE = 1400 };                        /* plan, apply: docs/lint.md */
+enum { OPT_DRIFT = 1500 };                        /* plan, audit: docs/drift.md */
 
 /* mark-applied's tags as codebase indexes: every --migration, and --through as an index + 1
  * (0 when not given). Prints the error and returns false for a tag the codebase lacks. */
@@ -138,13 +139,14 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"migration", required_argument, NULL, OPT_MIGRATION},
         {"through", required_argument, NULL, OPT_THROUGH},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"drift", no_argument, NULL, OPT_DRIFT},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
     const char *migrations_dir = NULL, *output = NULL, *report_dir = NULL;
     ReportFormat format = REPORT_TEXT;
     int jobs = 0, verbosity = 0; /* jobs 0: the command's default (cmd.h) */
-    bool dry_run = false, allow_ooo = false, force = false;
+    bool dry_run = false, allow_ooo = false, force = false, drift = false;
     const char *wave_only = NULL, *wave_from = NULL;
     bool assume_yes = false;
     CmdDsnMode dsn_mode = {0};
@@ -245,6 +247,13 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                 goto invalid;
             }
             force = true;
+            break;
+        case OPT_DRIFT:
+            if (spec->mode != FLEET_AUDIT && spec->mode != FLEET_PLAN) {
+                fprintf(stderr, "pgfleet %s: --drift is an option of audit and plan\n", spec->name);
+                goto invalid;
+            }
+            drift = true;
             break;
         case 'v':
             verbosity++;
@@ -372,6 +381,16 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     mark_idx = pf_calloc(n_mark_tags ? n_mark_tags : 1, sizeof *mark_idx);
     if (!resolve_tags(spec->name, cb, mark_tags, n_mark_tags, through, mark_idx, &mark_through))
         goto out;
+    drift = drift || (spec->mode == FLEET_AUDIT && inv->drift.audit) ||
+            (spec->mode == FLEET_PLAN && !dry_run && inv->drift.plan);
+    if (drift && !inv->drift.scratch_dsn) {
+        fprintf(stderr,
+                "pgfleet %s: --drift needs a scratch server to build the expected schema on; "
+                "nothing was run; hint: set drift: {scratch_dsn: ...} in the inventory "
+                "(docs/drift.md)\n",
+                spec->name);
+        goto out;
+    }
     if (wait_text)
         cmd_dsn_wait(inv, idx, n_idx, wait_ms);
 
@@ -393,6 +412,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .mark = mark_idx,
         .n_mark = n_mark_tags,
         .mark_through = mark_through,
+        .drift = drift ? &inv->drift : NULL,
     };
     if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
         goto out;

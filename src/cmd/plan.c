@@ -15,7 +15,7 @@ static const FleetCmdSpec spec = {
     "server: NOT NULL on a table with rows, CREATE EXTENSION without the privilege, long\n"
     "transactions and locks on the tables they touch (docs/preflight.md); warnings change\n"
     "neither the status nor the exit code.\n\n"
-    "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP
+    "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP CMD_DRIFT_HELP
     "      --force            plan even when a migration will certainly fail on every\n"
     "                         target (docs/lint.md); without it such a folder is refused,\n"
     "                         exit 3, before any target is connected to\n" CMD_DSN_HELP

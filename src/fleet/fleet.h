@@ -48,6 +48,16 @@ typedef struct FleetChange {
     char *old_hash;
 } FleetChange;
 
+/* Schema drift of one target (docs/drift.md). */
+typedef struct TargetDrift {
+    size_t head;          /* the ledger holds the codebase's first head migrations */
+    DriftSnapshot actual; /* the target's catalog, read by its job; emptied once compared */
+    bool checked;         /* compared with the expected schema of head */
+    char **lines;         /* the differences ("+ index ...", "- column ...", "~ ..."), n_lines */
+    size_t n_lines;
+    char *error; /* why it could not be checked (the scratch build failed...), or NULL */
+} TargetDrift;
+
 typedef struct TargetResult {
     const InvTarget *target; /* borrowed from the inventory */
     bool started;
@@ -78,6 +88,9 @@ typedef struct TargetResult {
     const InvWave *wave; /* the target's wave (borrowed), or NULL when the inventory has none */
     bool check_ran;      /* apply ran the wave's check query on this target */
     bool check_passed;   /* it returned true (when false, error says why) */
+    /* The run checks drift and the ledger holds a prefix of the codebase: what was found.
+     * NULL otherwise. */
+    TargetDrift *drift;
 } TargetResult;
 
 typedef struct FleetRun {
@@ -110,6 +123,9 @@ typedef struct FleetRun {
     /* Set by fleet_run for plan: what the folder's statements mean to preflight, read once
      * (src/plan/preflight.h). */
     const struct PreflightPrep *preflight;
+    /* plan and audit: compare each target's schema with the expected one (docs/drift.md);
+     * NULL: not checked. */
+    const InvDrift *drift;
 } FleetRun;
 
 typedef enum {

@@ -176,6 +176,20 @@ void fleet_rollout_answered(Rollout *r, WaveConfirm answer);
 void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *interrupted,
                    JobSlot *slot);
 
+/* ---- schema drift (drift.c, docs/drift.md) ---- */
+
+/* On the job's thread, once res is classified: when its ledger holds a prefix of the codebase,
+ * read its catalog into res->drift (one round trip). */
+void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res);
+
+/* On the main thread, once every job ran: build the expected schema of each distinct head on
+ * the scratch server (slot: where its connection is published, so that SIGINT cancels it),
+ * compare every target read, and make the drifted ones TARGET_DRIFTED. The scratch databases
+ * are dropped whatever happens, interrupted included. */
+void fleet_drift_compare(const FleetRun *run, FleetResult *out, const atomic_int *interrupted,
+                         JobSlot *slot);
+void fleet_target_drift_free(TargetDrift *d);
+
 /* ---- tenant schemas (tenants.c, docs/tenants.md) ---- */
 
 /* When plan or apply selects tenant targets: find where the folder names the schemas they

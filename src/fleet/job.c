@@ -650,6 +650,8 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     } else if (run->mode == FLEET_PLAN && !atomic_load(interrupted)) {
         fleet_job_preflight(run, conn, res);
     }
+    if (run->drift && !writing && !survey.locked_by_other && !atomic_load(interrupted))
+        fleet_drift_read(run, conn, res); /* docs/drift.md */
 unlock:
     if (survey.lock_acquired && pg_lock_release(conn, res->lock_key, &err) != PF_OK)
         pf_log(PF_LOG_DEBUG, t->name, "unlock: %s (the lock goes with the session)", err.msg);

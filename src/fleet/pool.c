@@ -456,6 +456,11 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     if (rc == PF_OK)
         rc = run->mode == FLEET_APPLY ? run_waves(&p, waves, n_waves, err)
                                       : run_all(&p, waves, n_waves, err);
+    if (rc == PF_OK && run->drift) {
+        /* The workers are done; the supervisor still cancels on SIGINT (docs/drift.md). */
+        fleet_queue_set_phase(&p.queue, "drift");
+        fleet_drift_compare(run, out, &p.interrupted, &p.slots[0]);
+    }
     if (hub) {
         ssh_hub_stop(hub);
         pthread_join(hub_thread, NULL);
@@ -519,6 +524,7 @@ void fleet_result_clear(FleetResult *r)
             free(t->changes[k].old_hash);
         free(t->changes);
         free(t->error);
+        fleet_target_drift_free(t->drift);
     }
     free(r->targets);
     fleet_waves_free(r->waves, r->n_waves);
@@ -536,7 +542,8 @@ int fleet_exit_code(const FleetResult *r)
     for (size_t i = 0; i < r->n; i++) {
         const TargetResult *t = &r->targets[i];
         if (t->status == TARGET_UNREACHABLE || t->outcome == OUTCOME_FAILED ||
-            t->outcome == OUTCOME_INTERRUPTED || t->outcome == OUTCOME_SKIPPED)
+            t->outcome == OUTCOME_INTERRUPTED || t->outcome == OUTCOME_SKIPPED ||
+            (t->drift && t->drift->error))
             failed = true;
         switch (r->mode) {
         case FLEET_APPLY:

@@ -128,6 +128,7 @@ typedef enum {
     INV_AT_TUNNEL,
     INV_AT_WAVE,
     INV_AT_PLUGIN,
+    INV_AT_DRIFT,
     INV_AT_ANY,
 } InvPlace;
 

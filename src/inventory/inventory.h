@@ -151,6 +151,14 @@ typedef struct InvPlugin {
     int column;
 } InvPlugin;
 
+/* drift: (docs/drift.md): where the expected schemas are built, and what is compared. */
+typedef struct InvDrift {
+    char *scratch_dsn; /* a server pgfleet may create and drop databases on; NULL: none */
+    char **schemas;    /* compared beside the schemas the migrations create */
+    size_t n_schemas;
+    bool audit, plan; /* audit / plan check drift without --drift */
+} InvDrift;
+
 typedef struct Inventory {
     char *path;
     char *migrations_dir; /* resolved relative to the inventory file; NULL when not given */
@@ -164,6 +172,7 @@ typedef struct Inventory {
     InvPlugin *plugins; /* in file order; loaded by src/plugin/, not here */
     size_t n_plugins;
     struct InvStrings *strings; /* what the targets' strings and arrays are kept in */
+    InvDrift drift;
 } Inventory;
 
 typedef struct InvStrings InvStrings;

@@ -53,6 +53,7 @@ static const InvKey KEYS[] = {
     {KEY("plugins", AT(INV_AT_TOP), INV_T_SEQUENCE, "a sequence")},
     {KEY("max_targets", AT(INV_AT_TOP), INV_T_INTEGER, "a number"), .min = 1,
      .max = INV_MAX_TARGETS_LIMIT, .expected = "a number of targets"},
+    {KEY("drift", AT(INV_AT_TOP), INV_T_MAPPING, "a mapping")},
     /* migrations, and a target's ledger */
     {KEY("dir", AT(INV_AT_MIGRATIONS), INV_T_STRING, "a string"), .on_null = INV_NULL_EMPTY},
     {KEY("table", LEDGER, INV_T_IDENT, "a string"), .max = MAX_IDENT_LEN,
@@ -124,6 +125,13 @@ static const InvKey KEYS[] = {
     {DURATION("pause", AT(INV_AT_WAVE), MAX_MS)},
     {KEY("confirm", AT(INV_AT_WAVE), INV_T_BOOL, "true or false"), .choices = BOOLS},
     {KEY("check", AT(INV_AT_WAVE), INV_T_STRING, "a string")},
+    /* drift (docs/drift.md) */
+    {KEY("scratch_dsn", AT(INV_AT_DRIFT), INV_T_STRING, "a string"), .on_null = INV_NULL_EMPTY,
+     .required = true},
+    {KEY("schemas", AT(INV_AT_DRIFT), INV_T_STRINGS, STRINGS), .item_noun = "a string",
+     .on_null = INV_NULL_EMPTY},
+    {KEY("audit", AT(INV_AT_DRIFT), INV_T_BOOL, "true or false"), .choices = BOOLS},
+    {KEY("plan", AT(INV_AT_DRIFT), INV_T_BOOL, "true or false"), .choices = BOOLS},
     /* a plugins entry */
     {KEY("path", AT(INV_AT_PLUGIN), INV_T_STRING, "a file path"), .on_null = INV_NULL_EMPTY,
      .required = true},

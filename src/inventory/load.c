@@ -655,6 +655,56 @@ static PfErrCode load_migrations(Loader *L, const InvNode *n)
     return PF_OK;
 }
 
+/* drift: {scratch_dsn, schemas, audit, plan} (docs/drift.md). */
+static PfErrCode load_drift(Loader *L, const InvNode *n)
+{
+    bool present;
+    if (container(L, INV_AT_TOP, "drift", n, &present) != PF_OK)
+        return PF_ERR_INPUT;
+    if (!present)
+        return PF_OK;
+    if (inv_keys_check(&L->d, n, INV_AT_DRIFT, "in drift") != PF_OK ||
+        inv_keys_required(&L->d, n, INV_AT_DRIFT, "in drift") != PF_OK)
+        return PF_ERR_INPUT;
+    InvDrift *d = &L->inv->drift;
+    for (InvNodePair *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *key = inv_text(inv_node(&L->d, p->key));
+        InvNode *val = inv_node(&L->d, p->value);
+        const InvKey *k = key_at(INV_AT_DRIFT, key);
+        if (inv_value_check(&L->d, k, val) != PF_OK)
+            return PF_ERR_INPUT;
+        if (strcmp(key, "schemas") == 0) {
+            bool list = val->type == YAML_SEQUENCE_NODE;
+            size_t count =
+                list ? (size_t)(val->data.sequence.items.top - val->data.sequence.items.start) : 1;
+            d->schemas = pf_calloc(count, sizeof *d->schemas);
+            for (size_t i = 0; i < count; i++) {
+                const InvNode *item =
+                    list ? inv_node(&L->d, val->data.sequence.items.start[i]) : val;
+                if (expand_nonempty(L, item, "schemas", &d->schemas[d->n_schemas]) != PF_OK)
+                    return PF_ERR_INPUT;
+                d->n_schemas++;
+            }
+            continue;
+        }
+        char *v;
+        InvValue x;
+        if (expand_value(L, k, val, &v, &x) != PF_OK)
+            return PF_ERR_INPUT;
+        if (strcmp(key, "scratch_dsn") == 0) {
+            free(d->scratch_dsn);
+            d->scratch_dsn = v;
+            v = NULL;
+        } else if (strcmp(key, "audit") == 0) {
+            d->audit = x.n != 0;
+        } else {
+            d->plan = x.n != 0;
+        }
+        free(v);
+    }
+    return PF_OK;
+}
+
 static PfErrCode load_defaults(Loader *L, const InvNode *n)
 {
     bool present;
@@ -1308,6 +1358,8 @@ static PfErrCode load_root(Loader *L)
         return PF_ERR_INPUT;
     if ((n = inv_map_get(&L->d, root, "plugins")) && load_plugins(L, n) != PF_OK)
         return PF_ERR_INPUT;
+    if ((n = inv_map_get(&L->d, root, "drift")) && load_drift(L, n) != PF_OK)
+        return PF_ERR_INPUT;
     if (inv_keys_required(&L->d, root, INV_AT_TOP, "at top level") != PF_OK)
         return PF_ERR_INPUT;
     n = inv_map_get(&L->d, root, "targets");
@@ -1426,6 +1478,10 @@ void inv_free(Inventory *inv)
         plugin_free(&inv->plugins[i]);
     free(inv->plugins);
     free(inv->migrations_dir);
+    free(inv->drift.scratch_dsn);
+    for (size_t i = 0; i < inv->drift.n_schemas; i++)
+        free(inv->drift.schemas[i]);
+    free(inv->drift.schemas);
     free(inv->path);
     free(inv);
 }

@@ -31,6 +31,7 @@ static const char *const status_names[TARGET_STATUS_COUNT] = {
     [TARGET_MIGRATING] = "migrating",
     [TARGET_LOCKED] = "locked",
     [TARGET_UNREACHABLE] = "unreachable",
+    [TARGET_DRIFTED] = "drifted",
 };
 
 const char *plan_status_name(TargetStatus s)

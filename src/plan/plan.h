@@ -24,6 +24,9 @@ typedef enum {
     TARGET_MIGRATING, /* audit only: a migrator holds the lock; plan and apply say locked */
     TARGET_LOCKED,
     TARGET_UNREACHABLE,
+    /* The ledger is fine (in_sync or behind), the schema is not what its migrations make
+     * (docs/drift.md). Never a plan's status: set after the comparison, on the TargetResult. */
+    TARGET_DRIFTED,
     TARGET_STATUS_COUNT
 } TargetStatus;
 

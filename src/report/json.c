@@ -13,6 +13,21 @@ static cJSON *str_or_null(const char *s)
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
+/* Schema drift (docs/drift.md): null when not checked for this target. */
+static cJSON *drift_json(const Codebase *cb, const TargetDrift *d)
+{
+    if (!d)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "head", cb->migrations[d->head - 1].tag);
+    cJSON_AddBoolToObject(o, "checked", d->checked);
+    cJSON *diffs = cJSON_AddArrayToObject(o, "differences");
+    for (size_t i = 0; d->checked && i < d->n_lines; i++)
+        cJSON_AddItemToArray(diffs, cJSON_CreateString(d->lines[i]));
+    cJSON_AddItemToObject(o, "error", d->error ? cJSON_CreateString(d->error) : cJSON_CreateNull());
+    return o;
+}
+
 static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const TargetResult *r)
 {
     const InvTarget *t = r->target;
@@ -126,6 +141,7 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
     } else {
         cJSON_AddNullToObject(o, "check");
     }
+    cJSON_AddItemToObject(o, "drift", drift_json(cb, r->drift));
     return o;
 }
 

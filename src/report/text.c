@@ -115,9 +115,27 @@ static void put_waves(PfBuf *b, const FleetResult *fr)
     }
 }
 
-static void put_detail(PfBuf *b, const TargetResult *r)
+/* Schema drift (docs/drift.md): each difference below the row, or why it was not checked. */
+static void put_drift(PfBuf *b, const Codebase *cb, const TargetResult *r)
 {
-    if (r->error)
+    const TargetDrift *d = r->drift;
+    if (!d)
+        return;
+    if (d->error)
+        pf_buf_printf(b, "    drift not checked: %s\n", d->error);
+    for (size_t i = 0; d->checked && i < d->n_lines; i++)
+        pf_buf_printf(b, "    %s\n", d->lines[i]);
+    (void)cb;
+}
+
+static void put_detail(PfBuf *b, const TargetResult *r, const Codebase *cb)
+{
+    if (r->status == TARGET_DRIFTED && r->drift && !r->error)
+        pf_buf_printf(b, "drifted: %zu difference%s from the schema through %s%s",
+                      r->drift->n_lines, r->drift->n_lines == 1 ? "" : "s",
+                      cb->migrations[r->drift->head - 1].tag,
+                      r->plan.n_pending ? " (its ledger's head)" : "");
+    else if (r->error)
         pf_buf_puts(b, r->error);
     else if (r->plan.n_problems > 0)
         pf_buf_printf(b, "%s: %s", plan_status_name(r->plan.problems[0].kind),
@@ -210,7 +228,7 @@ static char *text_render(const ReportContext *ctx, FILE *out)
             pad(&b, fleet_outcome_name(r->outcome), w_result + 2);
         if (w_route)
             pad(&b, r->target->route ? r->target->route : "direct", w_route + 2);
-        put_detail(&b, r);
+        put_detail(&b, r, cb);
         pf_buf_putc(&b, '\n');
         /* Further problems and, for plan, the pending migrations, indented below the row. */
         for (size_t p = r->error ? 0 : 1; p < r->plan.n_problems; p++)
@@ -222,6 +240,7 @@ static char *text_render(const ReportContext *ctx, FILE *out)
                 pf_buf_printf(&b, " %s", cb->migrations[r->plan.pending[p]].tag);
             pf_buf_putc(&b, '\n');
         }
+        put_drift(&b, cb, r);
         for (size_t w = 0; w < r->plan.n_warnings; w++) {
             const PlanWarning *pw = &r->plan.warnings[w];
             pf_buf_printf(&b, "    %swarning%s: %s", ctx->color ? YELLOW : "",

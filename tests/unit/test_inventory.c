@@ -474,12 +474,13 @@ static void test_yaml_syntax_errors(void **state)
 
 static void test_unknown_keys(void **state)
 {
-    load_fails("target: []\n",
-               "1:1: unknown key 'target' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels, waves, plugins, max_targets; hint: did you mean 'targets'?");
+    load_fails(
+        "target: []\n",
+        "1:1: unknown key 'target' at top level; expected one of: migrations, defaults, "
+        "targets, tunnels, waves, plugins, max_targets, drift; hint: did you mean 'targets'?");
     load_fails("targets: []\nversion: 2\n",
                "2:1: unknown key 'version' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels, waves, plugins, max_targets");
+               "targets, tunnels, waves, plugins, max_targets, drift");
     load_fails("targets:\n  - name: a\n    dsn: x\n    lbels: {}\n",
                "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
                "migrations, for_each, schema, schema_map, connect_timeout, lock_wait, "
@@ -508,7 +509,7 @@ static void test_unknown_keys(void **state)
                "schema; hint: did you mean 'schema'?");
     load_fails("x: &x {name: a}\ntargets:\n  - <<: *x\n    dsn: y\n",
                "1:1: unknown key 'x' at top level; expected one of: migrations, defaults, "
-               "targets, tunnels, waves, plugins, max_targets");
+               "targets, tunnels, waves, plugins, max_targets, drift");
     load_fails("targets:\n  - <<: {name: a}\n    dsn: y\n",
                "2:5: merge keys ('<<') are not supported; use defaults or anchors");
 }

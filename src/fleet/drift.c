@@ -1,0 +1,294 @@
+/*
+ * Schema drift (docs/drift.md): each job reads its target's catalog in one round trip; once
+ * every job ran, the main thread builds the schema each distinct ledger head should produce
+ * (the codebase's migrations up to it, applied by pg_apply exactly as apply applies them, in a
+ * scratch database of its own), once per head for the run, and compares.
+ *
+ * Scratch databases are named pgfleet_drift_<pid>_<start ms>_<head>, so that two runs cannot
+ * meet, and dropped (WITH (FORCE)) however the build ended: SIGINT cancels the running build
+ * through the slot the connection is published in, and the drop still runs.
+ */
+#include "fleet/internal.h"
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SCRATCH_LEDGER_SCHEMA "drizzle"
+#define SCRATCH_LEDGER_TABLE "__drizzle_migrations"
+#define SCRATCH_LOG "drift"
+
+/* The folder's schemas a target maps, and what they become (a tenant's schema_map, by default
+ * public -> its schema); none for a database target. Arrays borrowed from t; caller frees. */
+static size_t schema_map(const InvTarget *t, const char ***from, const char ***to)
+{
+    if (!t->tenant_schema) {
+        *from = *to = NULL;
+        return 0;
+    }
+    size_t n = t->n_schema_map ? t->n_schema_map : 1;
+    *from = pf_calloc(n, sizeof **from);
+    *to = pf_calloc(n, sizeof **to);
+    if (!t->n_schema_map) {
+        (*from)[0] = "public";
+        (*to)[0] = t->tenant_schema;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        (*from)[i] = t->schema_map[i].key;
+        (*to)[i] = t->schema_map[i].value;
+    }
+    return n;
+}
+
+/* Where names print unqualified: the schema public maps to (public for a database). */
+static const char *home_schema(const InvTarget *t)
+{
+    if (!t->tenant_schema)
+        return "public";
+    for (size_t i = 0; i < t->n_schema_map; i++)
+        if (strcmp(t->schema_map[i].key, "public") == 0)
+            return t->schema_map[i].value;
+    return t->tenant_schema;
+}
+
+/* The ledger holds exactly the codebase's first n_applied migrations: its head. */
+static bool ledger_head(const Plan *p, size_t *head)
+{
+    if (p->status != TARGET_IN_SYNC && p->status != TARGET_BEHIND)
+        return false;
+    if (p->n_applied == 0 || p->n_problems > 0)
+        return false;
+    for (size_t i = 0; i < p->n_matches; i++)
+        if (p->matches[i].migration >= p->n_applied)
+            return false;
+    *head = p->n_applied;
+    return true;
+}
+
+void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
+{
+    size_t head;
+    if (!run->drift || !ledger_head(&res->plan, &head))
+        return;
+    const InvTarget *t = res->target;
+    TargetDrift *d = pf_calloc(1, sizeof *d);
+    d->head = head;
+    res->drift = d;
+    const char **from, **to;
+    size_t n_map = schema_map(t, &from, &to);
+    /* A tenant: its mapped schemas and the configured ones; a database: every schema but the
+     * ledger's, kept to what the expected schema holds once it is known. */
+    size_t n = n_map ? n_map + run->drift->n_schemas : 0;
+    const char **schemas = pf_calloc(n ? n : 1, sizeof *schemas);
+    for (size_t i = 0; n && i < n_map; i++)
+        schemas[i] = to[i];
+    for (size_t i = 0; n && i < run->drift->n_schemas; i++)
+        schemas[n_map + i] = run->drift->schemas[i];
+    const char *path[] = {home_schema(t)};
+    PgCatalogScope scope = {
+        .schemas = schemas,
+        .n_schemas = n,
+        .exclude_schema = t->schema,
+        .ledger_schema = t->schema,
+        .ledger_table = t->table,
+        .search_path = path,
+        .n_search_path = 1,
+    };
+    PfErr err;
+    if (pg_catalog_snapshot(conn, &scope, &d->actual, &err) != PF_OK) {
+        d->error = pf_strdup(err.msg);
+        pf_log(PF_LOG_WARN, t->name, "drift not checked: %s", err.msg);
+    }
+    free(schemas);
+    free(from);
+    free(to);
+}
+
+/* One expected schema: the catalog a fresh database holds after the first head migrations. */
+typedef struct Expected {
+    size_t head;
+    DriftSnapshot snap;
+    char *error; /* the build failed: why */
+} Expected;
+
+static PfErrCode build_in(PgConn *db, const FleetRun *run, size_t head,
+                          const atomic_int *interrupted, DriftSnapshot *out, PfErr *err)
+{
+    const CbMigration **migs = pf_calloc(head, sizeof *migs);
+    for (size_t i = 0; i < head; i++)
+        migs[i] = &run->cb->migrations[i];
+    PgApplyRequest req = {
+        .schema = SCRATCH_LEDGER_SCHEMA,
+        .table = SCRATCH_LEDGER_TABLE,
+        .create_ledger = true,
+        .ledger_has_name = run->cb->layout == CB_LAYOUT_FOLDERS,
+        .migrations = migs,
+        .n = head,
+        .interrupted = interrupted,
+    };
+    PgFailure failure;
+    memset(&failure, 0, sizeof failure);
+    PgApplyEnd end;
+    PfErrCode rc = pg_apply(db, &req, &failure, &end, err);
+    pg_apply_end_clear(&end);
+    free(migs);
+    if (rc != PF_OK) {
+        if (failure.tag)
+            pf_err_set(err, rc, "migration %s, statement %d failed: %s", failure.tag,
+                       failure.statement, failure.message ? failure.message : "unknown error");
+        pg_failure_clear(&failure);
+        return rc;
+    }
+    pg_failure_clear(&failure);
+    const char *path[] = {"public"};
+    PgCatalogScope scope = {
+        .exclude_schema = SCRATCH_LEDGER_SCHEMA,
+        .ledger_schema = SCRATCH_LEDGER_SCHEMA,
+        .ledger_table = SCRATCH_LEDGER_TABLE,
+        .search_path = path,
+        .n_search_path = 1,
+    };
+    return pg_catalog_snapshot(db, &scope, out, err);
+}
+
+/* Build e on the scratch server admin is connected to. */
+static void build(PgConn *admin, const FleetRun *run, Expected *e, const char *run_tag,
+                  const atomic_int *interrupted, JobSlot *slot)
+{
+    static const InvSettings settings = {.connect_timeout_ms = 10000};
+    char *dbname = pf_asprintf("pgfleet_drift_%s_%zu", run_tag, e->head);
+    PfErr err;
+    int64_t t0 = pf_now_ms();
+    if (pg_scratch_create(admin, dbname, &err) != PF_OK) {
+        e->error = pf_strdup(err.msg);
+        free(dbname);
+        return;
+    }
+    PgConn *db = NULL;
+    PfErrCode rc =
+        pg_conn_open_db(SCRATCH_LOG, run->drift->scratch_dsn, dbname, &settings, &db, &err);
+    if (rc == PF_OK) {
+        job_slot_attach(slot, db);
+        rc = build_in(db, run, e->head, interrupted, &e->snap, &err);
+        job_slot_detach(slot);
+    }
+    pg_conn_free(db);
+    if (rc != PF_OK) {
+        e->error = pf_asprintf("the expected schema (through %s) could not be built on the "
+                               "scratch server: %s",
+                               run->cb->migrations[e->head - 1].tag, err.msg);
+        drift_snapshot_clear(&e->snap);
+    } else {
+        pf_log(PF_LOG_INFO, SCRATCH_LOG, "expected schema through %s built in %lld ms",
+               run->cb->migrations[e->head - 1].tag, (long long)(pf_now_ms() - t0));
+    }
+    if (pg_scratch_drop(admin, dbname, &err) != PF_OK)
+        pf_log(PF_LOG_ERROR, SCRATCH_LOG, "%s; hint: drop it by hand", err.msg);
+    free(dbname);
+}
+
+static void compare(const FleetRun *run, const Expected *e, TargetResult *res)
+{
+    TargetDrift *d = res->drift;
+    const InvTarget *t = res->target;
+    const char **from, **to;
+    size_t n_map = schema_map(t, &from, &to);
+    DriftSnapshot expected;
+    drift_snapshot_map(&e->snap, from, to, n_map, &expected);
+    size_t n_keep;
+    const char **keep = drift_snapshot_schemas(&expected, &n_keep);
+    keep = pf_realloc(keep, (n_keep + run->drift->n_schemas + 1) * sizeof *keep);
+    for (size_t i = 0; i < run->drift->n_schemas; i++)
+        keep[n_keep++] = run->drift->schemas[i];
+    drift_snapshot_keep(&d->actual, keep, n_keep);
+    drift_compare(&expected, &d->actual, &d->lines, &d->n_lines);
+    d->checked = true;
+    free(keep);
+    drift_snapshot_clear(&expected);
+    drift_snapshot_clear(&d->actual);
+    free(from);
+    free(to);
+    if (d->n_lines > 0 && (res->status == TARGET_IN_SYNC || res->status == TARGET_BEHIND)) {
+        res->status = TARGET_DRIFTED;
+        pf_log(PF_LOG_WARN, t->name, "drifted: %zu difference%s from the schema through %s",
+               d->n_lines, d->n_lines == 1 ? "" : "s", run->cb->migrations[d->head - 1].tag);
+    }
+}
+
+void fleet_drift_compare(const FleetRun *run, FleetResult *out, const atomic_int *interrupted,
+                         JobSlot *slot)
+{
+    if (!run->drift)
+        return;
+    Expected *heads = pf_calloc(run->cb->n + 1, sizeof *heads);
+    size_t n_heads = 0;
+    for (size_t k = 1; k <= run->cb->n; k++) {
+        bool wanted = false;
+        for (size_t i = 0; i < out->n && !wanted; i++) {
+            const TargetDrift *d = out->targets[i].drift;
+            wanted = d && !d->error && d->head == k;
+        }
+        if (wanted)
+            heads[n_heads++].head = k;
+    }
+    PgConn *admin = NULL;
+    PfErr err;
+    char *admin_error = NULL;
+    if (n_heads > 0 && !atomic_load(interrupted)) {
+        static const InvSettings settings = {.connect_timeout_ms = 10000};
+        if (pg_conn_open(SCRATCH_LOG, run->drift->scratch_dsn, &settings, &admin, &err) != PF_OK)
+            admin_error = pf_asprintf("the scratch server cannot be reached: %s", err.msg);
+    }
+    char run_tag[64];
+    snprintf(run_tag, sizeof run_tag, "%ld_%lld", (long)getpid(), (long long)pf_now_ms());
+    for (size_t h = 0; h < n_heads; h++) {
+        Expected *e = &heads[h];
+        if (atomic_load(interrupted))
+            e->error = pf_strdup("interrupted before the expected schema was built");
+        else if (admin_error)
+            e->error = pf_strdup(admin_error);
+        else
+            build(admin, run, e, run_tag, interrupted, slot);
+    }
+    pg_conn_free(admin);
+    free(admin_error);
+    for (size_t i = 0; i < out->n; i++) {
+        TargetResult *res = &out->targets[i];
+        TargetDrift *d = res->drift;
+        if (!d || d->error)
+            continue;
+        for (size_t h = 0; h < n_heads; h++) {
+            if (heads[h].head != d->head)
+                continue;
+            if (heads[h].error) {
+                d->error = pf_strdup(heads[h].error);
+                drift_snapshot_clear(&d->actual);
+            } else {
+                compare(run, &heads[h], res);
+            }
+        }
+    }
+    for (size_t h = 0; h < n_heads; h++) {
+        if (heads[h].error)
+            pf_log(PF_LOG_ERROR, SCRATCH_LOG, "%s", heads[h].error);
+        drift_snapshot_clear(&heads[h].snap);
+        free(heads[h].error);
+    }
+    free(heads);
+}
+
+void fleet_target_drift_free(TargetDrift *d)
+{
+    if (!d)
+        return;
+    drift_snapshot_clear(&d->actual);
+    drift_lines_free(d->lines, d->n_lines);
+    free(d->error);
+    free(d);
+}

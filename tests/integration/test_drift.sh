@@ -1,0 +1,199 @@
+# Schema drift (docs/drift.md): a fleet migrated identically from drizzle-kit's folder
+# (tests/fixtures/app, plus a migration that creates an extension) is in sync with --drift;
+# then, by hand, one drift per database: an extra index, a dropped column, a changed default, a
+# policy removed, an enum value added out of order, a function body edited, an extension
+# missing, an index added in one tenant schema. `audit --drift` reports each as exactly that
+# difference and nothing else, the others in sync (a database on a second server included), in
+# the text and JSON reports, and exits 1. A database whose ledger is behind is compared with
+# the schema of its own head (a second build); the scratch databases are gone after every run,
+# and after a SIGINT in the middle of a build.
+source "$PF_TESTS_DIR/integration/lib.sh"
+pf_start
+PORT1=$PGPORT
+
+# A second server: the scratch server, and one database of the fleet.
+pf_cluster_start "$PF_TMP/cluster2"
+PORT2=$PGPORT
+export PGPORT=$PORT1
+PF_CLEANUP_HOOK="pf_bg_cleanup; pf_cluster_stop $PF_TMP/cluster2"
+psql -X -q -p "$PORT2" -d postgres -c 'CREATE DATABASE far' >/dev/null
+
+MIG=$PF_TMP/drizzle
+cp -r "$PF_TESTS_DIR/fixtures/app/drizzle" "$MIG"
+
+DBS="idx col def pol enum fn clean"
+# shellcheck disable=SC2086
+pg_createdb $DBS old tenants ext
+INV=$PF_TMP/fleet.yaml
+# shellcheck disable=SC2086
+inv_write "$INV" "$MIG" "" $DBS old
+inv_add_target "$INV" ext "$(pf_dsn ext)"
+cat >>"$INV" <<EOF
+  - name: far
+    dsn: "postgresql://postgres@127.0.0.1:$PORT2/far"
+  - name: tenant-\${each}
+    for_each: [acme, globex]
+    dsn: "$(pf_dsn tenants)"
+    schema: tenant_\${each}
+    create_schema: true
+drift:
+  scratch_dsn: "postgresql://postgres@127.0.0.1:$PORT2/postgres"
+EOF
+
+# "old" stops at 0002: its ledger is behind, its schema that of 0002.
+OLD=$PF_TMP/drizzle-old
+cp -r "$MIG" "$OLD"
+mig_del "$OLD" 0003_audit_log
+pf apply-old apply -i "$INV" -m "$OLD" -t old
+assert_eq 0 "$RC" "old is migrated through 0002"
+sel=()
+for t in $DBS ext far 'tenant-*'; do sel+=(-t "$t"); done
+pf apply apply -i "$INV" "${sel[@]}"
+assert_eq 0 "$RC" "the fleet is migrated: $(pf_err apply)"
+
+scratch_dbs() {
+    psql -X -A -t -p "$PORT2" -d postgres -c \
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgfleet\\_drift\\_%'"
+}
+
+# ---- nothing drifted --------------------------------------------------------------------------
+pf clean audit -i "$INV" --drift -f json -o "$PF_TMP/clean.json" -v
+assert_eq 1 "$RC" "audit --drift exits 1 (old is behind): $(pf_err clean)"
+assert_eq "0" "$(jget "$PF_TMP/clean.json" 'd["counts"]["drifted"]')" "nothing drifted"
+assert_lines "idx in_sync
+col in_sync
+def in_sync
+pol in_sync
+enum in_sync
+fn in_sync
+clean in_sync
+old behind
+ext in_sync
+far in_sync
+tenant-acme in_sync
+tenant-globex in_sync" "$(jtargets "$PF_TMP/clean.json" 't["status"]')" "every target is as its ledger says"
+assert_eq "true 0" "$(jt "$PF_TMP/clean.json" far '[t["drift"]["checked"], len(t["drift"]["differences"])]')" \
+    "the database on the other server compares equal"
+assert_eq "true 0 0002_roles_and_rls" \
+    "$(jt "$PF_TMP/clean.json" old '[t["drift"]["checked"], len(t["drift"]["differences"]), t["drift"]["head"]]')" \
+    "a database behind is compared with its own head's schema"
+assert_eq "true 0" "$(jt "$PF_TMP/clean.json" tenant-globex '[t["drift"]["checked"], len(t["drift"]["differences"])]')" \
+    "a tenant schema compares equal with the folder's schema mapped to it"
+assert_eq 2 "$(grep -c 'expected schema through' "$PF_TMP/clean.err")" "two heads, two builds: $(pf_err clean)"
+assert_eq 0 "$(scratch_dbs)" "no scratch database is left"
+
+# ---- one drift per database -------------------------------------------------------------------
+pg_psql idx 'CREATE INDEX users_display_name_idx ON users (display_name)' >/dev/null
+pg_psql col 'ALTER TABLE users DROP COLUMN last_login_at' >/dev/null
+pg_psql def 'ALTER TABLE projects ALTER COLUMN archived SET DEFAULT true' >/dev/null
+pg_psql pol 'DROP POLICY projects_tenant_isolation ON projects' >/dev/null
+pg_psql enum "ALTER TYPE user_role ADD VALUE 'guest' BEFORE 'admin'" >/dev/null
+pg_psql fn "CREATE OR REPLACE FUNCTION public.current_org_id() RETURNS integer LANGUAGE plpgsql STABLE AS \$\$ BEGIN RETURN 1; END; \$\$" >/dev/null
+pg_psql tenants 'CREATE INDEX projects_name_idx ON tenant_globex.projects (name)' >/dev/null
+
+pf drift audit -i "$INV" --drift -f json -o "$PF_TMP/drift.json"
+assert_eq 1 "$RC" "audit --drift exits 1 when a target drifted: $(pf_err drift)"
+assert_lines "idx drifted
+col drifted
+def drifted
+pol drifted
+enum drifted
+fn drifted
+clean in_sync
+old behind
+ext in_sync
+far in_sync
+tenant-acme in_sync
+tenant-globex drifted" "$(jtargets "$PF_TMP/drift.json" 't["status"]')" "exactly the drifted targets are drifted"
+diffs() { jt "$PF_TMP/drift.json" "$1" '"\n".join(t["drift"]["differences"])'; }
+assert_eq "+ index public.users_display_name_idx" "$(diffs idx)" "an extra index"
+assert_eq "- column public.users.last_login_at" "$(diffs col)" "a dropped column"
+assert_eq "~ column public.projects.archived: boolean NOT NULL DEFAULT false -> boolean NOT NULL DEFAULT true" \
+    "$(diffs def)" "a changed default"
+assert_eq "- policy public.projects.projects_tenant_isolation" "$(diffs pol)" "a policy removed"
+assert_eq "~ enum public.user_role: 'member', 'admin', 'owner' -> 'member', 'guest', 'admin', 'owner'" \
+    "$(diffs enum)" "an enum value added out of order"
+fn_line=$(diffs fn)
+if [[ "$fn_line" =~ ^"~ function public.current_org_id(): RETURNS integer LANGUAGE plpgsql STABLE body "([0-9a-f]{12})" -> RETURNS integer LANGUAGE plpgsql STABLE body "([0-9a-f]{12})$ ]] &&
+    [ "${BASH_REMATCH[1]}" != "${BASH_REMATCH[2]}" ]; then
+    pass "a function body edited"
+else
+    fail "a function body edited: got '$fn_line'"
+fi
+assert_eq "+ index tenant_globex.projects_name_idx" "$(diffs tenant-globex)" \
+    "an index added in one tenant schema, named in that schema"
+assert_eq "1" "$(jget "$PF_TMP/drift.json" 'd["exit_code"]')" "the report says exit code 1"
+assert_eq 0 "$(scratch_dbs)" "no scratch database is left"
+
+# The text report: the status, a summary and each difference below the row.
+pf text audit -i "$INV" --drift -t idx -t col
+assert_eq 1 "$RC" "text: exit 1"
+assert_lines "TARGET  STATUS   PENDING  DETAIL
+idx     drifted  0        drifted: 1 difference from the schema through 0003_audit_log
+    + index public.users_display_name_idx
+col     drifted  0        drifted: 1 difference from the schema through 0003_audit_log
+    - column public.users.last_login_at
+
+2 targets: 2 drifted" "$(pf_out text | sed -n '1,7p')" "the text report lists each difference"
+
+# An extension the migrations create, missing (a folder of its own: tenants cannot have one).
+EXTF=$PF_TMP/drizzle-ext
+cp -r "$MIG" "$EXTF"
+mig_add "$EXTF" 0004_citext 1795372880000 'CREATE EXTENSION IF NOT EXISTS "citext";'
+pf ext-apply apply -i "$INV" -m "$EXTF" -t ext
+assert_eq 0 "$RC" "ext is migrated with the extension: $(pf_err ext-apply)"
+pf ext-clean audit -i "$INV" -m "$EXTF" -t ext --drift -f json -o "$PF_TMP/ext-clean.json"
+assert_eq 0 "$RC" "with its extension, ext is in sync: $(pf_err ext-clean)"
+pg_psql ext 'DROP EXTENSION citext' >/dev/null
+pf ext-drift audit -i "$INV" -m "$EXTF" -t ext --drift -f json -o "$PF_TMP/ext-drift.json"
+assert_eq 1 "$RC" "without it, exit 1"
+assert_eq "drifted - extension citext" \
+    "$(jt "$PF_TMP/ext-drift.json" ext 't["status"] + " " + "\n".join(t["drift"]["differences"])')" \
+    "an extension missing"
+
+# Without --drift, audit reads only the ledgers.
+pf nodrift audit -i "$INV" -t idx -f json -o "$PF_TMP/nodrift.json"
+assert_eq 0 "$RC" "audit without --drift: exit 0"
+assert_eq "in_sync null" "$(jt "$PF_TMP/nodrift.json" idx '[t["status"], t["drift"]]')" \
+    "without --drift, nothing is compared"
+
+# --drift without a scratch server is refused before anything runs.
+grep -v -e '^drift:' -e 'scratch_dsn' "$INV" >"$PF_TMP/noscratch.yaml"
+pf noscratch audit -i "$PF_TMP/noscratch.yaml" --drift
+assert_eq 3 "$RC" "--drift without drift.scratch_dsn: exit 3"
+assert_contains "$(pf_err noscratch)" "hint: set drift: {scratch_dsn: ...}" "it says what to set"
+
+# ---- SIGINT during a build: the scratch database is dropped ---------------------------------
+SLOW=$PF_TMP/drizzle-slow
+cp -r "$MIG" "$SLOW"
+mig_add "$SLOW" 0005_slow 1795372890000 'SELECT pg_sleep(60);'
+pf mark mark-applied -i "$INV" -m "$SLOW" -t clean --through 0005_slow --yes
+assert_eq 0 "$RC" "clean's ledger records the slow migration: $(pf_err mark)"
+DEFAULT_SIGINT='import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])'
+"$PF_PY" -c "$DEFAULT_SIGINT" "$PGFLEET" audit -i "$INV" -m "$SLOW" -t clean --drift \
+    >"$PF_TMP/int.out" 2>"$PF_TMP/int.err" &
+PID=$!
+PF_BG_PIDS+=("$PID")
+for _ in $(seq 1 300); do
+    [ "$(psql -X -A -t -p "$PORT2" -d postgres -c \
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname LIKE 'pgfleet\\_drift\\_%'")" = 1 ] && break
+    sleep 0.1
+done
+assert_eq 1 "$(scratch_dbs)" "the build runs in its scratch database"
+kill -INT "$PID"
+RC=0
+for _ in $(seq 1 300); do
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$PID" 2>/dev/null; then
+    fail "pgfleet still runs 30 s after SIGINT"
+else
+    wait "$PID" || RC=$?
+fi
+assert_eq 130 "$RC" "SIGINT during the build: exit 130: $(cat "$PF_TMP/int.err")"
+assert_eq 0 "$(scratch_dbs)" "the scratch database is dropped after SIGINT"
+
+pf_done
