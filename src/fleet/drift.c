@@ -71,6 +71,14 @@ static bool ledger_head(const Plan *p, size_t *head)
     return true;
 }
 
+/* d could not be checked: why, for the report. */
+static void drift_failed(TargetDrift *d, const char *why)
+{
+    d->error = pf_strdup(why);
+    d->summary = pf_asprintf("drift not checked: %s", why);
+    drift_snapshot_clear(&d->actual);
+}
+
 void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
 {
     size_t head;
@@ -102,8 +110,8 @@ void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
     };
     PfErr err;
     if (pg_catalog_snapshot(conn, &scope, &d->actual, &err) != PF_OK) {
-        d->error = pf_strdup(err.msg);
-        pf_log(PF_LOG_WARN, t->name, "drift not checked: %s", err.msg);
+        drift_failed(d, err.msg);
+        pf_log(PF_LOG_WARN, t->name, "%s", d->summary);
     }
     free(schemas);
     free(from);
@@ -216,8 +224,11 @@ static void compare(const FleetRun *run, const Expected *e, TargetResult *res)
     free(to);
     if (d->n_lines > 0 && (res->status == TARGET_IN_SYNC || res->status == TARGET_BEHIND)) {
         res->status = TARGET_DRIFTED;
-        pf_log(PF_LOG_WARN, t->name, "drifted: %zu difference%s from the schema through %s",
-               d->n_lines, d->n_lines == 1 ? "" : "s", run->cb->migrations[d->head - 1].tag);
+        d->summary =
+            pf_asprintf("drifted: %zu difference%s from the schema through %s%s", d->n_lines,
+                        d->n_lines == 1 ? "" : "s", run->cb->migrations[d->head - 1].tag,
+                        res->plan.n_pending ? " (the ledger's head)" : "");
+        pf_log(PF_LOG_WARN, t->name, "%s", d->summary);
     }
 }
 
@@ -267,8 +278,7 @@ void fleet_drift_compare(const FleetRun *run, FleetResult *out, const atomic_int
             if (heads[h].head != d->head)
                 continue;
             if (heads[h].error) {
-                d->error = pf_strdup(heads[h].error);
-                drift_snapshot_clear(&d->actual);
+                drift_failed(d, heads[h].error);
             } else {
                 compare(run, &heads[h], res);
             }
@@ -290,5 +300,6 @@ void fleet_target_drift_free(TargetDrift *d)
     drift_snapshot_clear(&d->actual);
     drift_lines_free(d->lines, d->n_lines);
     free(d->error);
+    free(d->summary);
     free(d);
 }

@@ -56,6 +56,9 @@ typedef struct TargetDrift {
     char **lines;         /* the differences ("+ index ...", "- column ...", "~ ..."), n_lines */
     size_t n_lines;
     char *error; /* why it could not be checked (the scratch build failed...), or NULL */
+    /* One line for the reports' detail: "drifted: 2 differences from the schema through TAG",
+     * "drift not checked: ..."; NULL when checked and equal. */
+    char *summary;
 } TargetDrift;
 
 typedef struct TargetResult {

@@ -69,6 +69,8 @@ const char *report_detail(const TargetResult *r)
         return r->error;
     if (r->plan.n_problems > 0)
         return r->plan.problems[0].message;
+    if (r->drift && r->drift->summary)
+        return r->drift->summary;
     return "";
 }
 

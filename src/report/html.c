@@ -72,6 +72,9 @@ static const char CSS[] =
     ".mx td.pn{text-align:right}.mx td.st{text-align:left}\n"
     ".mx td.x{width:auto;padding:0 6px;white-space:nowrap;color:#fff;background:var(--ahead)}\n"
     ".mx td.x.f{background:var(--bad)}\n"
+    ".mx td.dr{width:auto;padding:0 6px;white-space:nowrap;text-align:left}\n"
+    ".mx td.dr.bad{color:#fff;background:var(--bad)}\n"
+    ".mx td.dr code{display:block;font-size:11px}\n"
     ".mx tbody tr:hover th,.mx tbody tr:hover td.st{background:#fff3c4}\n"
     "#only-bad:checked~.wrap tr.ok{display:none}\n"
     ".s-in_sync{border-left-color:var(--a)!important}"
@@ -201,6 +204,37 @@ static void other_rows_cell(PfBuf *b, const FleetResult *fr, const TargetResult 
     pf_buf_puts(b, "</td>");
 }
 
+/* The drift column (docs/drift.md): the number of differences, each on hover and expanded on
+ * click; "=" when equal, "–" when not compared. */
+static void drift_cell(PfBuf *b, const TargetResult *r)
+{
+    const TargetDrift *d = r->drift;
+    if (!d || !d->checked) {
+        pf_buf_puts(b, "<td class=\"dr\" title=\"");
+        esc(b, d && d->summary ? d->summary : "not compared");
+        pf_buf_puts(b, "\">–</td>");
+        return;
+    }
+    if (d->n_lines == 0) {
+        pf_buf_puts(b, "<td class=\"dr\" data-drift=\"0\" title=\"the schema is the one its "
+                       "ledger's migrations make\">=</td>");
+        return;
+    }
+    pf_buf_printf(b, "<td class=\"dr bad\" data-drift=\"%zu\" title=\"", d->n_lines);
+    for (size_t i = 0; i < d->n_lines; i++) {
+        if (i)
+            pf_buf_puts(b, "&#10;");
+        esc(b, d->lines[i]);
+    }
+    pf_buf_printf(b, "\"><details><summary>%zu</summary>", d->n_lines);
+    for (size_t i = 0; i < d->n_lines; i++) {
+        pf_buf_puts(b, "<code>");
+        esc(b, d->lines[i]);
+        pf_buf_puts(b, "</code>");
+    }
+    pf_buf_puts(b, "</details></td>");
+}
+
 static void matrix(PfBuf *b, const ReportContext *ctx)
 {
     const FleetResult *fr = ctx->result;
@@ -223,9 +257,15 @@ static void matrix(PfBuf *b, const ReportContext *ctx)
         esc(b, mig->tag);
         pf_buf_puts(b, "</div></th>");
     }
+    bool drift = false;
+    for (size_t i = 0; i < fr->n && !drift; i++)
+        drift = fr->targets[i].drift != NULL;
     pf_buf_puts(b, "<th class=\"xh\" title=\"ledger rows that match no migration of the "
-                   "codebase: ahead (newer than its head) or foreign\">other ledger rows</th>"
-                   "</tr></thead>\n<tbody>\n");
+                   "codebase: ahead (newer than its head) or foreign\">other ledger rows</th>");
+    if (drift)
+        pf_buf_puts(b, "<th class=\"xh\" title=\"differences between the schema and the one its "
+                       "ledger's migrations make\">drift</th>");
+    pf_buf_puts(b, "</tr></thead>\n<tbody>\n");
     ReportCell *cells = pf_calloc(cb->n ? cb->n : 1, sizeof *cells);
     for (size_t i = 0; i < fr->n; i++) {
         const TargetResult *r = &fr->targets[i];
@@ -250,6 +290,8 @@ static void matrix(PfBuf *b, const ReportContext *ctx)
         for (size_t m = 0; m < cb->n; m++)
             pf_buf_printf(b, "<td class=%s>%s", cell_class[cells[m]], cell_mark[cells[m]]);
         other_rows_cell(b, fr, r);
+        if (drift)
+            drift_cell(b, r);
         pf_buf_puts(b, "</tr>\n");
     }
     free(cells);
@@ -279,6 +321,11 @@ static void details(PfBuf *b, const ReportContext *ctx, const ReportTally *t)
         if (r->error) {
             pf_buf_puts(b, "<span class=\"why\">");
             esc(b, r->error);
+            pf_buf_puts(b, "</span>");
+        }
+        for (size_t k = 0; r->drift && r->drift->checked && k < r->drift->n_lines; k++) {
+            pf_buf_puts(b, "<span class=\"why\">");
+            esc(b, r->drift->lines[k]);
             pf_buf_puts(b, "</span>");
         }
         for (size_t p = 0; p < r->plan.n_problems; p++) {

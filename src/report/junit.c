@@ -70,6 +70,10 @@ static char *failure_body(const ReportContext *ctx, const TargetResult *r)
                       r->plan.problems[i].message);
     if (r->error)
         pf_buf_printf(&b, "error: %s\n", r->error);
+    if (r->drift && r->drift->summary)
+        pf_buf_printf(&b, "%s\n", r->drift->summary);
+    for (size_t i = 0; r->drift && r->drift->checked && i < r->drift->n_lines; i++)
+        pf_buf_printf(&b, "%s\n", r->drift->lines[i]);
     pf_buf_printf(&b, "dsn: %s\n", r->target->dsn_masked);
     return pf_buf_take(&b);
 }

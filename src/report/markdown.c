@@ -56,6 +56,18 @@ static const char *verdict(const ReportContext *ctx, const ReportTally *t)
 static void detail(PfBuf *b, const ReportContext *ctx, const TargetResult *r)
 {
     const char *d = report_detail(r);
+    if (r->drift && r->drift->checked && r->drift->n_lines > 0 && d == r->drift->summary) {
+        md(b, d);
+        pf_buf_puts(b, ": ");
+        for (size_t i = 0; i < r->drift->n_lines && i < MAX_TAGS; i++) {
+            if (i)
+                pf_buf_puts(b, "; ");
+            md(b, r->drift->lines[i]);
+        }
+        if (r->drift->n_lines > MAX_TAGS)
+            pf_buf_printf(b, " and %zu more", r->drift->n_lines - MAX_TAGS);
+        return;
+    }
     if (*d) {
         md(b, d);
         /* The cell shows the error, else the first problem: say how many more there are. */

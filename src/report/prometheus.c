@@ -133,6 +133,28 @@ char *report_prometheus(const ReportContext *ctx)
         if (report_plan_known(fr, &fr->targets[i]))
             sample_int(&b, "pgfleet_target_problems", fr, &fr->targets[i], NULL, NULL,
                        (long long)fr->targets[i].plan.n_problems);
+    bool drift = false;
+    for (size_t i = 0; i < fr->n && !drift; i++)
+        drift = fr->targets[i].drift != NULL;
+    if (drift) {
+        family(&b, "pgfleet_target_drifted", "gauge",
+               "1 when the target's schema differs from the one its ledger's migrations make, "
+               "0 when it does not; absent when it was not compared (docs/drift.md).");
+        for (size_t i = 0; i < fr->n; i++) {
+            const TargetDrift *d = fr->targets[i].drift;
+            if (d && d->checked)
+                sample_int(&b, "pgfleet_target_drifted", fr, &fr->targets[i], NULL, NULL,
+                           d->n_lines > 0);
+        }
+        family(&b, "pgfleet_target_drift_differences", "gauge",
+               "How many differences the schema comparison found on the target.");
+        for (size_t i = 0; i < fr->n; i++) {
+            const TargetDrift *d = fr->targets[i].drift;
+            if (d && d->checked)
+                sample_int(&b, "pgfleet_target_drift_differences", fr, &fr->targets[i], NULL, NULL,
+                           (long long)d->n_lines);
+        }
+    }
     family(&b, "pgfleet_target_last_run_timestamp_seconds", "gauge",
            "When the run that checked the target started, in seconds since the epoch.");
     for (size_t i = 0; i < fr->n; i++)

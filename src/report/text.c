@@ -121,20 +121,18 @@ static void put_drift(PfBuf *b, const Codebase *cb, const TargetResult *r)
     const TargetDrift *d = r->drift;
     if (!d)
         return;
-    if (d->error)
-        pf_buf_printf(b, "    drift not checked: %s\n", d->error);
+    /* The summary is the row's detail unless something else is; then it goes below. */
+    if (d->summary && (r->error || r->plan.n_problems > 0))
+        pf_buf_printf(b, "    %s\n", d->summary);
     for (size_t i = 0; d->checked && i < d->n_lines; i++)
         pf_buf_printf(b, "    %s\n", d->lines[i]);
     (void)cb;
 }
 
-static void put_detail(PfBuf *b, const TargetResult *r, const Codebase *cb)
+static void put_detail(PfBuf *b, const TargetResult *r)
 {
-    if (r->status == TARGET_DRIFTED && r->drift && !r->error)
-        pf_buf_printf(b, "drifted: %zu difference%s from the schema through %s%s",
-                      r->drift->n_lines, r->drift->n_lines == 1 ? "" : "s",
-                      cb->migrations[r->drift->head - 1].tag,
-                      r->plan.n_pending ? " (its ledger's head)" : "");
+    if (r->drift && r->drift->summary && !r->error && r->plan.n_problems == 0)
+        pf_buf_puts(b, r->drift->summary);
     else if (r->error)
         pf_buf_puts(b, r->error);
     else if (r->plan.n_problems > 0)
@@ -228,7 +226,7 @@ static char *text_render(const ReportContext *ctx, FILE *out)
             pad(&b, fleet_outcome_name(r->outcome), w_result + 2);
         if (w_route)
             pad(&b, r->target->route ? r->target->route : "direct", w_route + 2);
-        put_detail(&b, r, cb);
+        put_detail(&b, r);
         pf_buf_putc(&b, '\n');
         /* Further problems and, for plan, the pending migrations, indented below the row. */
         for (size_t p = r->error ? 0 : 1; p < r->plan.n_problems; p++)

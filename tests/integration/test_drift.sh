@@ -151,6 +151,44 @@ assert_eq "drifted - extension citext" \
     "$(jt "$PF_TMP/ext-drift.json" ext 't["status"] + " " + "\n".join(t["drift"]["differences"])')" \
     "an extension missing"
 
+# Every other report format shows it.
+pf prom audit -i "$INV" --drift -t idx -t clean -f prometheus
+assert_eq 1 "$RC" "prometheus: exit 1"
+assert_lines 'pgfleet_target_drifted{command="audit",target="idx"} 1
+pgfleet_target_drifted{command="audit",target="clean"} 0' \
+    "$(pf_out prom | grep '^pgfleet_target_drifted{')" "prometheus: the pgfleet_target_drifted gauge"
+assert_eq 'pgfleet_targets{command="audit",status="drifted"} 1' \
+    "$(pf_out prom | grep '^pgfleet_targets{.*status="drifted"')" "prometheus: drifted counted"
+pf junit audit -i "$INV" --drift -t idx -t clean -f junit
+assert_eq 1 "$RC" "junit: exit 1"
+assert_eq 1 "$(pf_out junit | grep -c '<failure message="drifted: 1 difference from the schema through 0003_audit_log" type="drifted">')" \
+    "junit: a failure for the drifted target"
+assert_contains "$(pf_out junit)" "+ index public.users_display_name_idx" "junit: the failure lists the difference"
+assert_eq 1 "$(pf_out junit | grep -c '<testcase classname="pgfleet.audit" name="clean" time="[0-9.]*"/>')" \
+    "junit: the target in sync passes"
+pf md audit -i "$INV" --drift -t idx -t clean -f markdown
+assert_eq 1 "$RC" "markdown: exit 1"
+assert_eq '| idx | `drifted` | 0 | drifted: 1 difference from the schema through 0003\_audit\_log: + index public.users\_display\_name\_idx |' \
+    "$(pf_out md | grep '^| idx ')" "markdown: the row names the difference"
+pf html audit -i "$INV" --drift -t idx -t clean -f html
+assert_eq 1 "$RC" "html: exit 1"
+assert_eq 1 "$(pf_out html | grep -c '<td class="dr bad" data-drift="1" title="+ index public.users_display_name_idx"><details><summary>1</summary><code>+ index public.users_display_name_idx</code></details></td>')" \
+    "html: the drift column, the difference on hover and expanded"
+assert_eq 1 "$(pf_out html | grep -c '<td class="dr" data-drift="0"')" "html: the target in sync shows no drift"
+
+# plan --drift shows it too; apply would not refuse the target, so plan exits 0.
+pf plan plan -i "$INV" --drift -t idx -f json -o "$PF_TMP/plan.json"
+assert_eq 0 "$RC" "plan --drift: exit 0: $(pf_err plan)"
+assert_eq "drifted + index public.users_display_name_idx" \
+    "$(jt "$PF_TMP/plan.json" idx 't["status"] + " " + " ".join(t["drift"]["differences"])')" \
+    "plan --drift: drifted, with the difference"
+
+# drift.audit: true in the inventory makes it audit's default.
+sed 's/^drift:$/drift:\n  audit: true/' "$INV" >"$PF_TMP/default.yaml"
+pf default audit -i "$PF_TMP/default.yaml" -t idx -f json -o "$PF_TMP/default.json"
+assert_eq 1 "$RC" "drift.audit: true: audit compares without --drift: $(pf_err default)"
+assert_eq "drifted" "$(jt "$PF_TMP/default.json" idx 't["status"]')" "drift.audit: true: drifted"
+
 # Without --drift, audit reads only the ledgers.
 pf nodrift audit -i "$INV" -t idx -f json -o "$PF_TMP/nodrift.json"
 assert_eq 0 "$RC" "audit without --drift: exit 0"
