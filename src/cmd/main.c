@@ -19,6 +19,7 @@ static const Command commands[] = {
     {"inventory", cmd_inventory, "list the targets after expansion and selection"},
     {"lint", cmd_lint, "check the migrations folder without any database"},
     {"diff", cmd_diff, "compare two JSON reports: which targets changed status"},
+    {"diff-schema", cmd_diff_schema, "compare two targets' schemas, or one with the codebase's"},
     {"version", cmd_version, "print the version"},
 };
 

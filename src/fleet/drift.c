@@ -14,6 +14,8 @@
 #include "core/mem.h"
 #include "core/util.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,4 +304,170 @@ void fleet_target_drift_free(TargetDrift *d)
     free(d->error);
     free(d->summary);
     free(d);
+}
+
+/* ---- diff-schema: two targets, or a target and the codebase's schema ---- */
+
+/* What lets SIGINT/SIGTERM cancel diff-schema's queries: a thread that waits for them (the
+ * calling thread keeps them blocked) and cancels the connection published in slot. */
+typedef struct DiffGuard {
+    sigset_t signals, old_mask;
+    pthread_mutex_t mutex;
+    JobSlot slot;
+    atomic_int interrupted;
+    atomic_bool done;
+    pthread_t thread;
+    bool running;
+} DiffGuard;
+
+static void *guard_main(void *arg)
+{
+    DiffGuard *g = arg;
+    struct timespec tick = {0, 200 * 1000 * 1000};
+    while (!atomic_load(&g->done)) {
+        int sig = sigtimedwait(&g->signals, NULL, &tick);
+        if (sig != SIGINT && sig != SIGTERM)
+            continue;
+        if (fleet_signal_action(sig, atomic_load(&g->interrupted)) == FLEET_SIGNAL_EXIT)
+            _exit(PF_EXIT_INTERRUPTED);
+        atomic_store(&g->interrupted, 1);
+        pthread_mutex_lock(&g->mutex);
+        if (g->slot.conn)
+            pg_conn_cancel(g->slot.conn);
+        pthread_mutex_unlock(&g->mutex);
+    }
+    return NULL;
+}
+
+static void guard_start(DiffGuard *g)
+{
+    memset(g, 0, sizeof *g);
+    pthread_mutex_init(&g->mutex, NULL);
+    g->slot.mutex = &g->mutex;
+    atomic_init(&g->interrupted, 0);
+    atomic_init(&g->done, false);
+    sigemptyset(&g->signals);
+    sigaddset(&g->signals, SIGINT);
+    sigaddset(&g->signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &g->signals, &g->old_mask);
+    g->running = pthread_create(&g->thread, NULL, guard_main, g) == 0;
+}
+
+static void guard_stop(DiffGuard *g)
+{
+    atomic_store(&g->done, true);
+    if (g->running)
+        pthread_join(g->thread, NULL);
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
+        int sig;
+        sigwait(&g->signals, &sig);
+        atomic_store(&g->interrupted, 1);
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
+    pthread_mutex_destroy(&g->mutex);
+}
+
+/* Target t's schema, under the folder's schema names (a tenant's mapped back). */
+static PfErrCode target_snapshot(const Inventory *inv, const InvTarget *t, DiffGuard *g,
+                                 DriftSnapshot *out, PfErr *err)
+{
+    memset(out, 0, sizeof *out);
+    if (t->via)
+        return pf_err_set(err, PF_ERR_INPUT,
+                          "%s: diff-schema does not open SSH tunnels; hint: compare it with "
+                          "audit --drift, which does",
+                          t->name);
+    PgConn *conn = NULL;
+    if (pg_conn_open(t->name, t->dsn, &t->settings, &conn, err) != PF_OK) {
+        pf_err_prefix(err, "%s", t->name);
+        return PF_ERR_UNREACHABLE;
+    }
+    const char **from, **to;
+    size_t n_map = schema_map(t, &from, &to);
+    size_t n = n_map ? n_map + inv->drift.n_schemas : 0;
+    const char **schemas = pf_calloc(n ? n : 1, sizeof *schemas);
+    for (size_t i = 0; n && i < n_map; i++)
+        schemas[i] = to[i];
+    for (size_t i = 0; n && i < inv->drift.n_schemas; i++)
+        schemas[n_map + i] = inv->drift.schemas[i];
+    const char *path[] = {home_schema(t)};
+    PgCatalogScope scope = {
+        .schemas = schemas,
+        .n_schemas = n,
+        .exclude_schema = t->schema,
+        .ledger_schema = t->schema,
+        .ledger_table = t->table,
+        .search_path = path,
+        .n_search_path = 1,
+    };
+    DriftSnapshot raw;
+    job_slot_attach(&g->slot, conn);
+    PfErrCode rc = pg_catalog_snapshot(conn, &scope, &raw, err);
+    job_slot_detach(&g->slot);
+    pg_conn_free(conn);
+    if (rc != PF_OK)
+        pf_err_prefix(err, "%s", t->name);
+    else
+        drift_snapshot_map(&raw, to, from, n_map, out);
+    drift_snapshot_clear(&raw);
+    free(schemas);
+    free(from);
+    free(to);
+    return rc;
+}
+
+PfErrCode fleet_drift_diff(const Codebase *cb, const Inventory *inv, const InvTarget *a,
+                           const InvTarget *b, char ***lines, size_t *n, PfErr *err)
+{
+    *lines = NULL;
+    *n = 0;
+    DiffGuard g;
+    guard_start(&g);
+    DriftSnapshot sa = {0}, sb = {0};
+    PfErrCode rc = target_snapshot(inv, a, &g, &sa, err);
+    if (rc == PF_OK && b) {
+        rc = target_snapshot(inv, b, &g, &sb, err);
+    } else if (rc == PF_OK && cb->n == 0) {
+        rc = pf_err_set(err, PF_ERR_INPUT, "%s: the codebase has no migrations", cb->dir);
+    } else if (rc == PF_OK) {
+        static const InvSettings settings = {.connect_timeout_ms = 10000};
+        PgConn *admin = NULL;
+        rc = pg_conn_open(SCRATCH_LOG, inv->drift.scratch_dsn, &settings, &admin, err);
+        if (rc == PF_OK) {
+            FleetRun run = {.cb = cb, .inv = inv, .drift = &inv->drift};
+            Expected e = {.head = cb->n};
+            char tag[64];
+            snprintf(tag, sizeof tag, "%ld_%lld", (long)getpid(), (long long)pf_now_ms());
+            build(admin, &run, &e, tag, &g.interrupted, &g.slot);
+            if (e.error)
+                rc = pf_err_set(err, PF_ERR_PG, "%s", e.error);
+            sb = e.snap;
+            free(e.error);
+        } else {
+            pf_err_prefix(err, "the scratch server cannot be reached");
+        }
+        pg_conn_free(admin);
+    }
+    guard_stop(&g);
+    if (atomic_load(&g.interrupted))
+        rc = pf_err_set(err, PF_ERR_INTERRUPTED, "interrupted");
+    if (rc == PF_OK && !b) {
+        /* Against the codebase: the schemas its migrations make, and the configured ones. */
+        size_t nk;
+        const char **keep = drift_snapshot_schemas(&sb, &nk);
+        keep = pf_realloc(keep, (nk + inv->drift.n_schemas + 1) * sizeof *keep);
+        for (size_t i = 0; i < inv->drift.n_schemas; i++)
+            keep[nk++] = inv->drift.schemas[i];
+        drift_snapshot_keep(&sa, keep, nk);
+        free(keep);
+    }
+    if (rc == PF_OK && b)
+        drift_compare(&sa, &sb, lines, n);
+    else if (rc == PF_OK)
+        drift_compare(&sb, &sa, lines, n); /* as audit --drift reads: expected -> found */
+    drift_snapshot_clear(&sa);
+    drift_snapshot_clear(&sb);
+    return rc;
 }

@@ -209,4 +209,13 @@ enum {
 };
 int fleet_exit_code(const FleetResult *r);
 
+/* pgfleet diff-schema (docs/drift.md), on the calling thread: the differences (drift.h's lines)
+ * from target a's schema to target b's, or, with b NULL, from the schema every migration of cb
+ * makes (built on inv->drift.scratch_dsn) to a's, as audit --drift reads. A tenant's schemas are
+ * compared under the folder's names. SIGINT/SIGTERM cancel what runs (a scratch database is still
+ * dropped): PF_ERR_INTERRUPTED. PF_ERR_UNREACHABLE, PF_ERR_PG or PF_ERR_INPUT (a target behind a
+ * tunnel) otherwise. Free *lines with drift_lines_free. */
+PfErrCode fleet_drift_diff(const Codebase *cb, const Inventory *inv, const InvTarget *a,
+                           const InvTarget *b, char ***lines, size_t *n, PfErr *err);
+
 #endif

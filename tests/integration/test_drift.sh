@@ -201,6 +201,32 @@ pf noscratch audit -i "$PF_TMP/noscratch.yaml" --drift
 assert_eq 3 "$RC" "--drift without drift.scratch_dsn: exit 3"
 assert_contains "$(pf_err noscratch)" "hint: set drift: {scratch_dsn: ...}" "it says what to set"
 
+# ---- diff-schema ---------------------------------------------------------------------------
+pf ds1 diff-schema -i "$INV" clean idx
+assert_eq 1 "$RC" "diff-schema of two different databases: exit 1: $(pf_err ds1)"
+assert_lines "--- clean
++++ idx
++ index public.users_display_name_idx" "$(pf_out ds1)" "diff-schema: the one difference"
+pf ds2 diff-schema -i "$INV" clean far
+assert_eq 0 "$RC" "diff-schema of two equal databases on two servers: exit 0: $(pf_err ds2)"
+assert_lines "--- clean
++++ far
+no differences" "$(pf_out ds2)" "diff-schema: no differences"
+pf ds3 diff-schema -i "$INV" tenant-acme tenant-globex
+assert_eq 1 "$RC" "diff-schema of two tenants: exit 1: $(pf_err ds3)"
+assert_lines "--- tenant-acme
++++ tenant-globex
++ index public.projects_name_idx" "$(pf_out ds3)" "diff-schema: two tenants compare under the folder's names"
+pf ds4 diff-schema -i "$INV" col --against head
+assert_eq 1 "$RC" "diff-schema --against head: exit 1: $(pf_err ds4)"
+assert_lines "--- head 0003_audit_log
++++ col
+- column public.users.last_login_at" "$(pf_out ds4)" "diff-schema --against head reads as audit --drift"
+assert_eq 0 "$(scratch_dbs)" "diff-schema --against head leaves no scratch database"
+pf ds5 diff-schema -i "$INV" clean nosuch
+assert_eq 3 "$RC" "diff-schema of an unknown target: exit 3"
+assert_contains "$(pf_err ds5)" "no target named nosuch" "it names the unknown target"
+
 # ---- SIGINT during a build: the scratch database is dropped ---------------------------------
 SLOW=$PF_TMP/drizzle-slow
 cp -r "$MIG" "$SLOW"
