@@ -23,7 +23,7 @@ enum { OPT_WAVE = 1100, OPT_FROM_WAVE, OPT_YES }; /* docs/waves.md */
 enum { OPT_DSN = 1200, OPT_WAIT };                /* one database without an inventory */
 enum { OPT_MIGRATION = 1300, OPT_THROUGH };       /* mark-applied */
 enum { OPT_FORCE = 1400 };                        /* plan, apply: docs/lint.md */
-enum { OPT_DRIFT = 1500 };                        /* plan, audit: docs/drift.md */
+enum { OPT_DRIFT = 1500, OPT_VERIFY };            /* docs/drift.md */
 
 /* mark-applied's tags as codebase indexes: every --migration, and --through as an index + 1
  * (0 when not given). Prints the error and returns false for a tag the codebase lacks. */
@@ -140,13 +140,14 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"through", required_argument, NULL, OPT_THROUGH},
         {"force", no_argument, NULL, OPT_FORCE},
         {"drift", no_argument, NULL, OPT_DRIFT},
+        {"verify", no_argument, NULL, OPT_VERIFY},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
     const char *migrations_dir = NULL, *output = NULL, *report_dir = NULL;
     ReportFormat format = REPORT_TEXT;
     int jobs = 0, verbosity = 0; /* jobs 0: the command's default (cmd.h) */
-    bool dry_run = false, allow_ooo = false, force = false, drift = false;
+    bool dry_run = false, allow_ooo = false, force = false, drift = false, verify = false;
     const char *wave_only = NULL, *wave_from = NULL;
     bool assume_yes = false;
     CmdDsnMode dsn_mode = {0};
@@ -254,6 +255,13 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                 goto invalid;
             }
             drift = true;
+            break;
+        case OPT_VERIFY:
+            if (spec->mode != FLEET_MARK) {
+                fprintf(stderr, "pgfleet %s: --verify is an option of mark-applied\n", spec->name);
+                goto invalid;
+            }
+            verify = true;
             break;
         case 'v':
             verbosity++;
@@ -383,12 +391,19 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         goto out;
     drift = drift || (spec->mode == FLEET_AUDIT && inv->drift.audit) ||
             (spec->mode == FLEET_PLAN && !dry_run && inv->drift.plan);
-    if (drift && !inv->drift.scratch_dsn) {
+    if (verify && mark_through == 0) {
         fprintf(stderr,
-                "pgfleet %s: --drift needs a scratch server to build the expected schema on; "
+                "pgfleet %s: --verify checks the schema against --through TAG's; hint: "
+                "pass --through\n",
+                spec->name);
+        goto out;
+    }
+    if ((drift || verify) && !inv->drift.scratch_dsn) {
+        fprintf(stderr,
+                "pgfleet %s: --%s needs a scratch server to build the expected schema on; "
                 "nothing was run; hint: set drift: {scratch_dsn: ...} in the inventory "
                 "(docs/drift.md)\n",
-                spec->name);
+                spec->name, verify ? "verify" : "drift");
         goto out;
     }
     if (wait_text)
@@ -412,7 +427,8 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .mark = mark_idx,
         .n_mark = n_mark_tags,
         .mark_through = mark_through,
-        .drift = drift ? &inv->drift : NULL,
+        .drift = drift || verify ? &inv->drift : NULL,
+        .mark_verify = verify,
     };
     if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
         goto out;

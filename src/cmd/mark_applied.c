@@ -15,6 +15,10 @@ static const FleetCmdSpec spec = {
     "                     database made by drizzle-kit push or by hand (status unmanaged)\n"
     "  --migration TAG    this migration (repeatable): e.g. one that drizzle skipped and a later\n"
     "                     migration superseded. A target whose ledger has it already is refused.\n"
+    "  --verify           with --through: first compare each target's schema with the one the\n"
+    "                     migrations through TAG make (built on the inventory's\n"
+    "                     drift.scratch_dsn) and refuse a target that differs, listing each\n"
+    "                     difference (docs/drift.md)\n"
     "A tag the codebase lacks is invalid input (exit 3, nothing run).\n\n"
     "Options:\n" CMD_FLEET_HELP
     "      --yes              record without asking\n" CMD_DSN_HELP CMD_EXIT_HELP,

@@ -73,6 +73,12 @@ static bool ledger_head(const Plan *p, size_t *head)
     return true;
 }
 
+/* plan and audit compare every target (mark-applied --verify has its own way). */
+static bool checks_drift(const FleetRun *run)
+{
+    return run->drift && (run->mode == FLEET_AUDIT || run->mode == FLEET_PLAN);
+}
+
 /* d could not be checked: why, for the report. */
 static void drift_failed(TargetDrift *d, const char *why)
 {
@@ -84,7 +90,7 @@ static void drift_failed(TargetDrift *d, const char *why)
 void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
 {
     size_t head;
-    if (!run->drift || !ledger_head(&res->plan, &head))
+    if (!checks_drift(run) || !ledger_head(&res->plan, &head))
         return;
     const InvTarget *t = res->target;
     TargetDrift *d = pf_calloc(1, sizeof *d);
@@ -234,10 +240,94 @@ static void compare(const FleetRun *run, const Expected *e, TargetResult *res)
     }
 }
 
+PfErrCode fleet_drift_mark_expected(const FleetRun *run, const atomic_int *interrupted,
+                                    JobSlot *slot, DriftSnapshot *out, PfErr *err)
+{
+    memset(out, 0, sizeof *out);
+    static const InvSettings settings = {.connect_timeout_ms = 10000};
+    PgConn *admin = NULL;
+    if (pg_conn_open(SCRATCH_LOG, run->drift->scratch_dsn, &settings, &admin, err) != PF_OK) {
+        pf_err_prefix(err, "--verify: the scratch server cannot be reached");
+        return PF_ERR_UNREACHABLE;
+    }
+    Expected e = {.head = run->mark_through};
+    char tag[64];
+    snprintf(tag, sizeof tag, "%ld_%lld", (long)getpid(), (long long)pf_now_ms());
+    build(admin, run, &e, tag, interrupted, slot);
+    pg_conn_free(admin);
+    PfErrCode rc = PF_OK;
+    if (atomic_load(interrupted))
+        rc = pf_err_set(err, PF_ERR_INTERRUPTED, "interrupted while building the schema to verify");
+    else if (e.error)
+        rc = pf_err_set(err, PF_ERR_PG, "--verify: %s", e.error);
+    if (rc == PF_OK)
+        *out = e.snap;
+    else
+        drift_snapshot_clear(&e.snap);
+    free(e.error);
+    return rc;
+}
+
+bool fleet_drift_verify_mark(const FleetRun *run, PgConn *conn, TargetResult *res)
+{
+    const InvTarget *t = res->target;
+    const char *through = run->cb->migrations[run->mark_through - 1].tag;
+    TargetDrift *d = pf_calloc(1, sizeof *d);
+    d->head = run->mark_through;
+    res->drift = d;
+    const char **from, **to;
+    size_t n_map = schema_map(t, &from, &to);
+    size_t n = n_map ? n_map + run->drift->n_schemas : 0;
+    const char **schemas = pf_calloc(n ? n : 1, sizeof *schemas);
+    for (size_t i = 0; n && i < n_map; i++)
+        schemas[i] = to[i];
+    for (size_t i = 0; n && i < run->drift->n_schemas; i++)
+        schemas[n_map + i] = run->drift->schemas[i];
+    const char *path[] = {home_schema(t)};
+    PgCatalogScope scope = {
+        .schemas = schemas,
+        .n_schemas = n,
+        .exclude_schema = t->schema,
+        .ledger_schema = t->schema,
+        .ledger_table = t->table,
+        .search_path = path,
+        .n_search_path = 1,
+    };
+    PfErr err;
+    PfErrCode rc = pg_catalog_snapshot(conn, &scope, &d->actual, &err);
+    free(schemas);
+    free(from);
+    free(to);
+    if (rc != PF_OK) {
+        drift_failed(d, err.msg);
+        res->outcome = OUTCOME_FAILED;
+        res->error = pf_asprintf("--verify: %s; nothing recorded", err.msg);
+        pf_log(PF_LOG_ERROR, t->name, "%s", res->error);
+        return false;
+    }
+    Expected e = {.head = run->mark_through, .snap = *run->mark_expected};
+    TargetStatus before = res->status;
+    compare(run, &e, res);
+    res->status = before; /* the status is the ledger's; the refusal says the rest */
+    free(d->summary);
+    d->summary = NULL;
+    if (d->n_lines == 0) {
+        pf_log(PF_LOG_INFO, t->name, "--verify: the schema is the one through %s", through);
+        return true;
+    }
+    res->outcome = OUTCOME_REFUSED;
+    res->error = pf_asprintf("refused: the schema is not the one the migrations through %s make "
+                             "(%zu difference%s); nothing recorded; hint: make it so, or adopt "
+                             "it through the migration it does match",
+                             through, d->n_lines, d->n_lines == 1 ? "" : "s");
+    pf_log(PF_LOG_WARN, t->name, "%s", res->error);
+    return false;
+}
+
 void fleet_drift_compare(const FleetRun *run, FleetResult *out, const atomic_int *interrupted,
                          JobSlot *slot)
 {
-    if (!run->drift)
+    if (!checks_drift(run))
         return;
     Expected *heads = pf_calloc(run->cb->n + 1, sizeof *heads);
     size_t n_heads = 0;

@@ -129,6 +129,11 @@ typedef struct FleetRun {
     /* plan and audit: compare each target's schema with the expected one (docs/drift.md);
      * NULL: not checked. */
     const InvDrift *drift;
+    /* mark-applied --verify (docs/drift.md): before recording anything on a target, compare its
+     * schema with the one the migrations through mark_through make (built once for the run on
+     * inv->drift.scratch_dsn, by fleet_run: mark_expected) and refuse it on a difference. */
+    bool mark_verify;
+    const DriftSnapshot *mark_expected;
 } FleetRun;
 
 typedef enum {

@@ -190,6 +190,17 @@ void fleet_drift_compare(const FleetRun *run, FleetResult *out, const atomic_int
                          JobSlot *slot);
 void fleet_target_drift_free(TargetDrift *d);
 
+/* mark-applied --verify, on the main thread before any job: the schema the migrations through
+ * run->mark_through make, into *out (free with drift_snapshot_clear). PF_ERR_PG or
+ * PF_ERR_UNREACHABLE (err says why) when it cannot be built; PF_ERR_INTERRUPTED. */
+PfErrCode fleet_drift_mark_expected(const FleetRun *run, const atomic_int *interrupted,
+                                    JobSlot *slot, DriftSnapshot *out, PfErr *err);
+
+/* mark-applied --verify, on the job's thread under the lock: compare the target's schema with
+ * run->mark_expected. False when it differs (res refused, the differences in res->drift) or
+ * cannot be read (res failed). */
+bool fleet_drift_verify_mark(const FleetRun *run, PgConn *conn, TargetResult *res);
+
 /* ---- tenant schemas (tenants.c, docs/tenants.md) ---- */
 
 /* When plan or apply selects tenant targets: find where the folder names the schemas they

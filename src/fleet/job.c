@@ -382,6 +382,8 @@ static void change_ledger(const FleetRun *run, PgConn *conn, SshForward *fwd, Jo
                                  res->plan.refusal ? res->plan.refusal : "a ledger elsewhere");
         return;
     }
+    if (run->mode == FLEET_MARK && run->mark_expected && !fleet_drift_verify_mark(run, conn, res))
+        return; /* mark-applied --verify: the schema is not that of --through (docs/drift.md) */
     if (run->mode == FLEET_MARK ? !mark_changes(run, &res->plan, res)
                                 : (repair_changes(run, &survey->ledger, &res->plan, res), false))
         return;

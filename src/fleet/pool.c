@@ -453,6 +453,13 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
         p.slots[i].connections = &connections;
         p.workers[i] = (Worker){&p, &p.slots[i]};
     }
+    DriftSnapshot mark_expected = {0};
+    if (rc == PF_OK && run->mark_verify && run->drift && run->mark_through > 0) {
+        /* mark-applied --verify: the schema to compare with, built once for the run. */
+        fleet_queue_set_phase(&p.queue, "verify");
+        rc = fleet_drift_mark_expected(run, &p.interrupted, &p.slots[0], &mark_expected, err);
+        run_copy.mark_expected = &mark_expected;
+    }
     if (rc == PF_OK)
         rc = run->mode == FLEET_APPLY ? run_waves(&p, waves, n_waves, err)
                                       : run_all(&p, waves, n_waves, err);
@@ -506,6 +513,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     free(p.threads);
     fleet_tenants_free(tenant_refs);
     preflight_prep_free(preflight);
+    drift_snapshot_clear(&mark_expected);
     return rc;
 }
 

@@ -227,6 +227,35 @@ pf ds5 diff-schema -i "$INV" clean nosuch
 assert_eq 3 "$RC" "diff-schema of an unknown target: exit 3"
 assert_contains "$(pf_err ds5)" "no target named nosuch" "it names the unknown target"
 
+# ---- mark-applied --through TAG --verify ----------------------------------------------------
+# Two databases made without the migrations' ledger, as drizzle-kit push would: the files of
+# 0000 to 0002 run by psql. One of them has an index more.
+pg_createdb pushed pushed_bad
+for db in pushed pushed_bad; do
+    for f in 0000_init 0001_projects 0002_roles_and_rls; do
+        psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$MIG/$f.sql" >/dev/null 2>&1
+    done
+done
+pg_psql pushed_bad 'CREATE INDEX projects_name_idx ON projects (name)' >/dev/null
+ADOPT=$PF_TMP/adopt.yaml
+inv_write "$ADOPT" "$MIG" "" pushed pushed_bad
+printf 'drift:\n  scratch_dsn: "postgresql://postgres@127.0.0.1:%s/postgres"\n' "$PORT2" >>"$ADOPT"
+pf v-ok mark-applied -i "$ADOPT" -t pushed --through 0002_roles_and_rls --verify --yes
+assert_eq 0 "$RC" "--verify: a database with the schema of 0002 is adopted: $(pf_err v-ok)"
+assert_eq 3 "$(pg_psql pushed 'SELECT count(*) FROM drizzle.__drizzle_migrations')" \
+    "--verify: 0000 to 0002 recorded"
+pf v-bad mark-applied -i "$ADOPT" -t pushed_bad --through 0002_roles_and_rls --verify --yes
+assert_eq 1 "$RC" "--verify: a database that differs is refused: $(pf_err v-bad)"
+assert_contains "$(pf_out v-bad)" "refused: the schema is not the one the migrations through 0002_roles_and_rls make (1 difference); nothing recorded" \
+    "--verify: the refusal says why"
+assert_eq "    + index public.projects_name_idx" "$(pf_out v-bad | grep '^    [-+~] ')" \
+    "--verify: the difference is listed, and nothing else"
+assert_eq "t" "$(pg_psql pushed_bad "SELECT to_regclass('drizzle.__drizzle_migrations') IS NULL")" \
+    "--verify: nothing recorded on the refused database"
+assert_eq 0 "$(scratch_dbs)" "--verify leaves no scratch database"
+pf v-noth mark-applied -i "$ADOPT" -t pushed_bad --migration 0000_init --verify --yes
+assert_eq 3 "$RC" "--verify without --through: exit 3"
+
 # ---- SIGINT during a build: the scratch database is dropped ---------------------------------
 SLOW=$PF_TMP/drizzle-slow
 cp -r "$MIG" "$SLOW"
