@@ -189,11 +189,15 @@ pf default audit -i "$PF_TMP/default.yaml" -t idx -f json -o "$PF_TMP/default.js
 assert_eq 1 "$RC" "drift.audit: true: audit compares without --drift: $(pf_err default)"
 assert_eq "drifted" "$(jt "$PF_TMP/default.json" idx 't["status"]')" "drift.audit: true: drifted"
 
-# Without --drift, audit reads only the ledgers.
-pf nodrift audit -i "$INV" -t idx -f json -o "$PF_TMP/nodrift.json"
+# Without --drift, audit reads only the ledgers; with it, one query more per target.
+pf nodrift audit -i "$INV" -t idx -t tenant-globex -f json -o "$PF_TMP/nodrift.json"
 assert_eq 0 "$RC" "audit without --drift: exit 0"
 assert_eq "in_sync null" "$(jt "$PF_TMP/nodrift.json" idx '[t["status"], t["drift"]]')" \
     "without --drift, nothing is compared"
+for t in idx tenant-globex; do
+    assert_eq "$(($(jt "$PF_TMP/nodrift.json" "$t" 't["round_trips"]') + 1))" \
+        "$(jt "$PF_TMP/drift.json" "$t" 't["round_trips"]')" "$t: the catalog is one round trip"
+done
 
 # --drift without a scratch server is refused before anything runs.
 grep -v -e '^drift:' -e 'scratch_dsn' "$INV" >"$PF_TMP/noscratch.yaml"
