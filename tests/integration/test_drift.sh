@@ -205,6 +205,22 @@ pf noscratch audit -i "$PF_TMP/noscratch.yaml" --drift
 assert_eq 3 "$RC" "--drift without drift.scratch_dsn: exit 3"
 assert_contains "$(pf_err noscratch)" "hint: set drift: {scratch_dsn: ...}" "it says what to set"
 
+# A scratch server that cannot be reached: drift not checked, the status kept, exit 2, and its
+# password nowhere.
+sed "s|scratch_dsn: .*|scratch_dsn: \"postgresql://postgres:s3cret-pw@127.0.0.1:1/postgres\"|" "$INV" \
+    >"$PF_TMP/down.yaml"
+pf down audit -i "$PF_TMP/down.yaml" --drift -t idx -f json -o "$PF_TMP/down.json"
+assert_eq 2 "$RC" "an unreachable scratch server: exit 2: $(pf_err down)"
+assert_eq "in_sync false" "$(jt "$PF_TMP/down.json" idx '[t["status"], t["drift"]["checked"]]')" \
+    "the status stays the ledger's, drift not checked"
+assert_contains "$(jt "$PF_TMP/down.json" idx 't["drift"]["error"]')" \
+    "the scratch server cannot be reached" "the report says why"
+if grep -q s3cret-pw "$PF_TMP/down.json" "$PF_TMP/down.err" "$PF_TMP/down.out"; then
+    fail "the scratch server's password appears in the output"
+else
+    pass "the scratch server's password appears nowhere"
+fi
+
 # ---- diff-schema ---------------------------------------------------------------------------
 pf ds1 diff-schema -i "$INV" clean idx
 assert_eq 1 "$RC" "diff-schema of two different databases: exit 1: $(pf_err ds1)"
