@@ -472,6 +472,31 @@ static void test_yaml_syntax_errors(void **state)
     load_fails("- a\n", "1:1: the inventory must be a mapping with 'targets', not a sequence");
 }
 
+/* drift: (docs/drift.md): its keys read, defaults, and what is refused. */
+static void test_drift(void **state)
+{
+    Inventory *inv = load_ok("targets: []\n");
+    assert_null(inv->drift.scratch_dsn);
+    assert_false(inv->drift.audit);
+    inv_free(inv);
+    setenv("PF_TEST_SCRATCH", "scratch-db", 1);
+    inv = load_ok("drift:\n  scratch_dsn: postgresql://u@${PF_TEST_SCRATCH}/postgres\n"
+                  "  schemas: [audit, billing]\n  audit: true\ntargets: []\n");
+    assert_string_equal(inv->drift.scratch_dsn, "postgresql://u@scratch-db/postgres");
+    assert_int_equal(inv->drift.n_schemas, 2);
+    assert_string_equal(inv->drift.schemas[1], "billing");
+    assert_true(inv->drift.audit);
+    assert_false(inv->drift.plan);
+    inv_free(inv);
+    inv = load_ok("drift: {scratch_dsn: x, schemas: audit, plan: true}\ntargets: []\n");
+    assert_int_equal(inv->drift.n_schemas, 1);
+    assert_true(inv->drift.plan);
+    inv_free(inv);
+    load_fails("drift: {audit: true}\ntargets: []\n", "1:8: missing key 'scratch_dsn' in drift");
+    load_fails("drift: {scratch_dsn: x, audit: yes}\ntargets: []\n",
+               "1:32: bad audit 'yes'; expected true or false");
+}
+
 static void test_unknown_keys(void **state)
 {
     load_fails(
@@ -1300,6 +1325,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_yaml_syntax_errors),
         cmocka_unit_test(test_unknown_keys),
+        cmocka_unit_test(test_drift),
         cmocka_unit_test(test_duplicate_keys),
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_missing_and_empty),
