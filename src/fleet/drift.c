@@ -110,7 +110,6 @@ void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
     PgCatalogScope scope = {
         .schemas = schemas,
         .n_schemas = n,
-        .exclude_schema = t->schema,
         .ledger_schema = t->schema,
         .ledger_table = t->table,
         .search_path = path,
@@ -287,7 +286,6 @@ bool fleet_drift_verify_mark(const FleetRun *run, PgConn *conn, TargetResult *re
     PgCatalogScope scope = {
         .schemas = schemas,
         .n_schemas = n,
-        .exclude_schema = t->schema,
         .ledger_schema = t->schema,
         .ledger_table = t->table,
         .search_path = path,
@@ -486,7 +484,6 @@ static PfErrCode target_snapshot(const Inventory *inv, const InvTarget *t, DiffG
     PgCatalogScope scope = {
         .schemas = schemas,
         .n_schemas = n,
-        .exclude_schema = t->schema,
         .ledger_schema = t->schema,
         .ledger_table = t->table,
         .search_path = path,

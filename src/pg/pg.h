@@ -269,7 +269,7 @@ PfErrCode pg_conn_open_db(const char *name, const char *dsn, const char *dbname,
                           const InvSettings *settings, PgConn **out, PfErr *err);
 
 /* What pg_catalog_snapshot reads: the schemas schemas[0..n_schemas), or, when n_schemas is 0,
- * every schema but PostgreSQL's own and exclude_schema; never the ledger
+ * every schema but PostgreSQL's own and exclude_schema (may be NULL); never the ledger
  * ledger_schema.ledger_table (nor its sequence). Definitions are printed with search_path in
  * force (names in those schemas unqualified). */
 typedef struct PgCatalogScope {

@@ -247,6 +247,26 @@ pf ds5 diff-schema -i "$INV" clean nosuch
 assert_eq 3 "$RC" "diff-schema of an unknown target: exit 3"
 assert_contains "$(pf_err ds5)" "no target named nosuch" "it names the unknown target"
 
+# A ledger kept in public (migrations.schema) is left out, public itself is compared.
+pg_createdb publedger
+cat >"$PF_TMP/pub.yaml" <<EOF
+migrations: {dir: "$MIG", schema: public}
+drift: {scratch_dsn: "postgresql://postgres@127.0.0.1:$PORT2/postgres"}
+targets:
+  - {name: publedger, dsn: "$(pf_dsn publedger)"}
+EOF
+pf pub-apply apply -i "$PF_TMP/pub.yaml"
+assert_eq 0 "$RC" "a ledger in public: applied: $(pf_err pub-apply)"
+pf pub audit -i "$PF_TMP/pub.yaml" --drift -f json -o "$PF_TMP/pub.json"
+assert_eq "0 in_sync true 0" \
+    "$(jt "$PF_TMP/pub.json" publedger '[d["exit_code"], t["status"], t["drift"]["checked"], len(t["drift"]["differences"])]')" \
+    "a ledger in public: in sync, the ledger not counted as drift"
+pg_psql publedger 'ALTER TABLE users ADD COLUMN nickname text' >/dev/null
+pf pub2 audit -i "$PF_TMP/pub.yaml" --drift -f json -o "$PF_TMP/pub2.json"
+assert_eq "drifted + column public.users.nickname" \
+    "$(jt "$PF_TMP/pub2.json" publedger 't["status"] + " " + " ".join(t["drift"]["differences"])')" \
+    "a ledger in public: public's own drift is still seen"
+
 # ---- mark-applied --through TAG --verify ----------------------------------------------------
 # Two databases made without the migrations' ledger, as drizzle-kit push would: the files of
 # 0000 to 0002 run by psql. One of them has an index more.
