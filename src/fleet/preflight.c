@@ -26,12 +26,12 @@ void fleet_job_preflight(const FleetRun *run, PgConn *conn, TargetResult *res)
     for (size_t i = 0; i < n_renames; i++)
         renames[i] = (PreflightRename){t->schema_map[i].key, t->schema_map[i].value};
     Preflight p;
-    preflight_analyze(run->preflight, run->cb->migrations, res->plan.pending, n, renames, n_renames,
-                      &p);
+    preflight_analyze(run->preflight, run->cb->migrations, res->plan.pending, n,
+                      t->settings.transaction == INV_TX_ALL, renames, n_renames, &p);
     free(renames);
-    preflight_notes(&p, &res->plan);
-
     int major = res->identity.server_version ? atoi(res->identity.server_version) : 0;
+    preflight_notes(&p, major, &res->plan);
+
     int64_t long_xact_ms = t->settings.preflight_long_xact_ms;
     PreflightFacts facts;
     PfErr err;

@@ -70,7 +70,8 @@ typedef struct PlanMatch {
  * meet on the server. Warnings change neither the status nor the exit code. */
 typedef struct PlanWarning {
     const char *kind; /* static: add_not_null, set_not_null, create_extension,
-                         long_transaction, lock, unparsed (a chunk read with token rules)
+                         long_transaction, lock, add_value_in_transaction (before PostgreSQL
+                         12), unparsed (a chunk read with token rules)
                          or preflight (the checks could not run) */
     char *migration;  /* the migration concerned, or NULL */
     int statement;    /* 1-based statement (chunk) in that migration; 0 when none */

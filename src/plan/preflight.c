@@ -43,6 +43,12 @@ static bool same_name(const char *s1, const char *n1, const char *s2, const char
     return n1 && n2 && strcmp(n1, n2) == 0 && (!s1 || !s2 || strcmp(s1, s2) == 0);
 }
 
+/* "schema.name", or the name alone when unqualified. */
+static char *display(const char *schema, const char *name)
+{
+    return schema ? pf_asprintf("%s.%s", schema, name) : pf_strdup(name);
+}
+
 /* ---- reading the models: migrations -> steps (once per run) ------------------------------ */
 
 /* A routine with a body read as statements (BEGIN ATOMIC, LANGUAGE sql): what running it
@@ -63,6 +69,7 @@ typedef struct Reader {
     PreflightPrep *prep;
     StepList *out;
     int statement;
+    bool in_block; /* the chunk runs inside a transaction block (see preflight_prepare) */
 } Reader;
 
 static void add(Reader *r, StepKind kind, SqlName name, const char *column)
@@ -103,7 +110,7 @@ static void routine(Reader *r, const SqlStatement *st)
         return;
     PreflightPrep *p = r->prep;
     Routine def = {pf_strdup(rt->name.schema), pf_strdup(rt->name.name), {0}};
-    Reader body = {p, &def.run, r->statement};
+    Reader body = {p, &def.run, r->statement, false};
     for (size_t i = 0; i < rt->n_body; i++)
         statement(&body, &rt->body[i], true);
     for (size_t i = 0; i < def.run.n; i++)
@@ -186,6 +193,13 @@ static void statement(Reader *r, const SqlStatement *st, bool runs)
             add(r, STEP_TOUCH, o->name, NULL);
             if (o->action != SQL_ACT_LOCK)
                 add(r, STEP_CHANGED, o->name, NULL);
+        }
+        break;
+    case SQL_KIND_ALTER_TYPE:
+        for (size_t i = 0; runs && r->in_block && i < st->n_enum_values; i++) {
+            const SqlEnumValue *v = &st->enum_values[i];
+            if (!v->old_value && v->type.name && v->value)
+                add(r, STEP_ADD_VALUE, v->type, v->value);
         }
         break;
     case SQL_KIND_CREATE_FUNCTION:
@@ -271,12 +285,17 @@ PreflightPrep *preflight_prepare(const CbMigration *migrations, size_t n)
     p->steps = pf_calloc(n ? n : 1, sizeof *p->steps);
     for (size_t m = 0; m < n; m++) {
         const CbMigration *mig = &migrations[m];
-        Reader r = {p, &p->steps[m], 0};
+        Reader r = {p, &p->steps[m], 0, true};
         Origin at = {0, 0};
         for (size_t k = 0; k < mig->n_chunks; k++) {
             r.statement = (int)k + 1;
             SqlChunk *own = mig->parsed ? NULL : sql_parse(mig->chunks[k], strlen(mig->chunks[k]));
-            chunk(&r, mig->parsed ? mig->parsed[k] : own, mig->chunks[k], at);
+            const SqlChunk *ck = mig->parsed ? mig->parsed[k] : own;
+            /* Up to the chunk that ends drizzle's transaction, a chunk runs inside it; after
+             * it, a chunk runs on its own, in an implicit transaction block only when it
+             * holds several statements. */
+            r.in_block = !mig->escape || k + 1 <= mig->escape || !ck->parsed || ck->n > 1;
+            chunk(&r, ck, mig->chunks[k], at);
             sql_chunk_free(own);
             origin_advance(&at, mig->chunks[k]);
         }
@@ -311,6 +330,8 @@ typedef struct Replay {
     size_t n_done, cap_done;
     size_t fresh; /* steps of the current statement start at done[fresh] */
     const char *migration;
+    size_t cap_add_values;
+    bool outside; /* an earlier migration ended the one transaction they all run in */
 } Replay;
 
 static const char *mapped(const Replay *c, const char *schema)
@@ -380,6 +401,14 @@ static void replay(Replay *c, const Step *s)
         if (!happened(c, STEP_EXTENSION, s, false))
             check(c, PREFLIGHT_CREATE_EXTENSION, s);
         break;
+    case STEP_ADD_VALUE:
+        if (!c->outside) {
+            const char *schema = mapped(c, s->schema);
+            PF_GROW(p->add_values, c->cap_add_values, p->n_add_values + 1);
+            p->add_values[p->n_add_values++] = (PreflightAddValue){
+                c->migration, s->statement, display(schema, s->name), pf_strdup(s->column)};
+        }
+        return;
     case STEP_UNPARSED:
         PF_GROW(p->unparsed, c->cap_unparsed, p->n_unparsed + 1);
         p->unparsed[p->n_unparsed++] =
@@ -398,8 +427,8 @@ static void replay(Replay *c, const Step *s)
 }
 
 void preflight_analyze(const PreflightPrep *prep, const CbMigration *migrations,
-                       const size_t *pending, size_t n, const PreflightRename *renames,
-                       size_t n_renames, Preflight *out)
+                       const size_t *pending, size_t n, bool one_transaction,
+                       const PreflightRename *renames, size_t n_renames, Preflight *out)
 {
     memset(out, 0, sizeof *out);
     Replay c = {.out = out, .renames = renames, .n_renames = n_renames};
@@ -411,6 +440,8 @@ void preflight_analyze(const PreflightPrep *prep, const CbMigration *migrations,
         for (size_t k = 0; k < l->n; k++)
             replay(&c, &l->steps[k]);
         c.fresh = c.n_done;
+        if (one_transaction && migrations[pending[i]].escape)
+            c.outside = true;
     }
     free(c.done);
 }
@@ -433,6 +464,11 @@ void preflight_clear(Preflight *p)
     for (size_t i = 0; i < p->n_unparsed; i++)
         free(p->unparsed[i].why);
     free(p->unparsed);
+    for (size_t i = 0; i < p->n_add_values; i++) {
+        free(p->add_values[i].type);
+        free(p->add_values[i].value);
+    }
+    free(p->add_values);
     memset(p, 0, sizeof *p);
 }
 
@@ -474,11 +510,6 @@ static PlanWarning *warning(Plan *plan, const char *kind, const char *migration,
     w->migration = pf_strdup(migration);
     w->statement = statement;
     return w;
-}
-
-static char *display(const char *schema, const char *name)
-{
-    return schema ? pf_asprintf("%s.%s", schema, name) : pf_strdup(name);
 }
 
 static void duration(PfBuf *b, int64_t ms)
@@ -673,8 +704,19 @@ void preflight_warnings(const Preflight *p, const PreflightFacts *f, int64_t lon
     lock_warnings(p, f, plan);
 }
 
-void preflight_notes(const Preflight *p, Plan *plan)
+void preflight_notes(const Preflight *p, int server_major, Plan *plan)
 {
+    for (size_t i = 0; server_major > 0 && server_major < 12 && i < p->n_add_values; i++) {
+        const PreflightAddValue *v = &p->add_values[i];
+        PlanWarning *w = warning(plan, "add_value_in_transaction", v->migration, v->statement);
+        w->message = pf_asprintf("migration %s statement %d adds value '%s' to enum %s inside a "
+                                 "transaction block, which PostgreSQL %d refuses (12 and later "
+                                 "allow it): it will fail",
+                                 v->migration, v->statement, v->value, v->type, server_major);
+        w->hint = pf_strdup("put COMMIT; in a chunk of its own before it, so that it runs "
+                            "outside drizzle's transaction (see lint's escapes-transaction), "
+                            "or upgrade the server to PostgreSQL 12 or later");
+    }
     for (size_t i = 0; i < p->n_unparsed; i++) {
         const PreflightUnparsed *u = &p->unparsed[i];
         PlanWarning *w = warning(plan, "unparsed", u->migration, u->statement);

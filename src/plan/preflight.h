@@ -60,6 +60,15 @@ typedef struct PreflightUnparsed {
     char *why; /* the parser's error and where: "syntax error at or near ... at line 2, column 1" */
 } PreflightUnparsed;
 
+/* ALTER TYPE ... ADD VALUE that runs inside a transaction block (drizzle's, or an implicit
+ * one: a chunk of several statements): refused by servers before PostgreSQL 12. */
+typedef struct PreflightAddValue {
+    const char *migration; /* tag, borrowed from the codebase */
+    int statement;
+    char *type; /* as the target names it: "public.status", "status" */
+    char *value;
+} PreflightAddValue;
+
 typedef struct Preflight {
     PreflightCheck *checks; /* in run order */
     size_t n_checks;
@@ -67,6 +76,8 @@ typedef struct Preflight {
     size_t n_tables;
     PreflightUnparsed *unparsed; /* in run order */
     size_t n_unparsed;
+    PreflightAddValue *add_values; /* in run order */
+    size_t n_add_values;
 } Preflight;
 
 /* What the migrations' statements mean to preflight, for any target. */
@@ -86,20 +97,24 @@ typedef struct PreflightRename {
 
 /* Find the checks and touched tables of the pending migrations: pending[0..n) are indexes,
  * in run order, into the migrations prep was made of (migrations: the same array, for the
- * tags). Qualified names whose schema is a renames[].from are named with its .to. A check
- * whose subject an earlier pending statement changes is left out: a NOT NULL column added to
+ * tags and where each ends drizzle's transaction). one_transaction: the target runs them all
+ * in one transaction (transaction: all), so a migration after one that ends it runs outside
+ * a transaction block. Qualified names whose schema is a renames[].from are named with its .to. A
+ * check whose subject an earlier pending statement changes is left out: a NOT NULL column added to
  * a table created, dropped, renamed, truncated or emptied before it; SET NOT NULL on a column
  * added before it or on a table updated (backfilled) or deleted from before it; an extension
  * already created before it. Pure and thread-safe (prep is only read). Never fails; free with
  * preflight_clear. */
 void preflight_analyze(const PreflightPrep *prep, const CbMigration *migrations,
-                       const size_t *pending, size_t n, const PreflightRename *renames,
-                       size_t n_renames, Preflight *out);
+                       const size_t *pending, size_t n, bool one_transaction,
+                       const PreflightRename *renames, size_t n_renames, Preflight *out);
 void preflight_clear(Preflight *p);
 
-/* What is known without the server: one "unparsed" warning per chunk read with the token
- * rules, appended to plan->warnings. */
-void preflight_notes(const Preflight *p, Plan *plan);
+/* What is known without the server's catalog: one "unparsed" warning per chunk read with the
+ * token rules and, when the server's major version (0: unknown) is below 12, one
+ * "add_value_in_transaction" warning per enum value added inside a transaction block,
+ * appended to plan->warnings. */
+void preflight_notes(const Preflight *p, int server_major, Plan *plan);
 
 /* The server's answer for one check. */
 typedef struct PreflightFact {

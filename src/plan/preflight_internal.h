@@ -19,6 +19,9 @@ typedef enum {
     STEP_EXTENSION,    /* ... creates an extension: name (a check, once per extension) */
     STEP_DONE,         /* the statement ends: what it did counts from the next one on */
     STEP_UNPARSED,     /* the chunk was read with token rules: name is why (parser's error) */
+    STEP_ADD_VALUE,    /* ... adds enum value column (!) to type name, inside a transaction
+                          block unless an earlier migration left drizzle's (a check of the
+                          server's version) */
 } StepKind;
 
 typedef struct Step {

@@ -31,7 +31,7 @@ static Preflight analyze_renamed(const CbMigration *m1, const CbMigration *m2,
     size_t pending[2] = {0, 1};
     PreflightPrep *prep = preflight_prepare(folder, m2 ? 2 : 1);
     Preflight p;
-    preflight_analyze(prep, folder, pending, m2 ? 2 : 1, renames, n_renames, &p);
+    preflight_analyze(prep, folder, pending, m2 ? 2 : 1, true, renames, n_renames, &p);
     preflight_prep_free(prep);
     return p;
 }
@@ -205,7 +205,7 @@ static void test_unparsed_chunk_by_tokens(void **state)
     assert_string_equal(p.unparsed[0].migration, "m_newer");
     assert_int_equal(p.unparsed[0].statement, 2);
     Plan plan = {0};
-    preflight_notes(&p, &plan);
+    preflight_notes(&p, 15, &plan);
     assert_int_equal(plan.n_warnings, 1);
     assert_string_equal(plan.warnings[0].kind, "unparsed");
     assert_string_equal(plan.warnings[0].migration, "m_newer");
@@ -258,13 +258,90 @@ static void test_prepared_once_for_every_target(void **state)
     PreflightPrep *prep = preflight_prepare(folder, 2);
     size_t both[] = {0, 1}, last[] = {1};
     Preflight p;
-    preflight_analyze(prep, folder, both, 2, NULL, 0, &p);
+    preflight_analyze(prep, folder, both, 2, true, NULL, 0, &p);
     assert_int_equal(p.n_checks, 0);
     assert_tables(&p, "users");
     preflight_clear(&p);
-    preflight_analyze(prep, folder, last, 1, NULL, 0, &p);
+    preflight_analyze(prep, folder, last, 1, true, NULL, 0, &p);
     assert_int_equal(p.n_checks, 1);
     assert_check(&p, 0, PREFLIGHT_SET_NOT_NULL, "m_set_after", 1, NULL, "users", "name");
+    preflight_clear(&p);
+    preflight_prep_free(prep);
+    (void)state;
+}
+
+MIG(m_add_value, "ALTER TYPE \"status\" ADD VALUE 'archived';", "SELECT 1;");
+static char *m_commit_first_chunks[] = {
+    "COMMIT;", "ALTER TYPE \"public\".\"status\" ADD VALUE 'alone';",
+    "ALTER TYPE \"public\".\"status\" ADD VALUE 'shared'; SELECT 1;"};
+static CbMigration m_commit_first = {
+    .tag = "m_commit_first", .chunks = m_commit_first_chunks, .n_chunks = 3, .escape = 1};
+
+/* The enum values added inside a transaction block when m1 then m2 are pending, as
+ * "migration:statement:type:value" words. */
+static void assert_add_values(const CbMigration *m1, const CbMigration *m2, bool one_transaction,
+                              const PreflightRename *renames, size_t n_renames,
+                              const char *expected)
+{
+    CbMigration folder[2] = {*m1, m2 ? *m2 : *m1};
+    size_t pending[2] = {0, 1};
+    PreflightPrep *prep = preflight_prepare(folder, m2 ? 2 : 1);
+    Preflight p;
+    preflight_analyze(prep, folder, pending, m2 ? 2 : 1, one_transaction, renames, n_renames, &p);
+    char got[512] = "";
+    for (size_t i = 0; i < p.n_add_values; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s:%d:%s:%s", i ? " " : "",
+                 p.add_values[i].migration, p.add_values[i].statement, p.add_values[i].type,
+                 p.add_values[i].value);
+    assert_string_equal(got, expected);
+    preflight_clear(&p);
+    preflight_prep_free(prep);
+}
+
+static void test_add_value_inside_a_transaction(void **state)
+{
+    /* Inside drizzle's transaction; after a COMMIT only when it shares its chunk (an implicit
+     * transaction block); a tenant names the type in its schema. */
+    assert_add_values(&m_add_value, NULL, true, NULL, 0, "m_add_value:1:status:archived");
+    assert_add_values(&m_commit_first, NULL, true, NULL, 0,
+                      "m_commit_first:3:public.status:shared");
+    PreflightRename renames[] = {{"public", "tenant_a"}};
+    assert_add_values(&m_commit_first, NULL, true, renames, 1,
+                      "m_commit_first:3:tenant_a.status:shared");
+    /* After a migration that ends the one transaction, a later one runs outside any; with a
+     * transaction per migration, it has its own again. */
+    assert_add_values(&m_commit_first, &m_add_value, true, NULL, 0,
+                      "m_commit_first:3:public.status:shared");
+    assert_add_values(&m_commit_first, &m_add_value, false, NULL, 0,
+                      "m_commit_first:3:public.status:shared m_add_value:1:status:archived");
+    (void)state;
+}
+
+static void test_add_value_refused_before_12(void **state)
+{
+    CbMigration folder[] = {m_add_value};
+    size_t pending[] = {0};
+    PreflightPrep *prep = preflight_prepare(folder, 1);
+    Preflight p;
+    preflight_analyze(prep, folder, pending, 1, true, NULL, 0, &p);
+    Plan plan = {0};
+    preflight_notes(&p, 12, &plan);
+    preflight_notes(&p, 0, &plan); /* the version unknown: nothing said */
+    assert_int_equal(plan.n_warnings, 0);
+    preflight_notes(&p, 11, &plan);
+    assert_int_equal(plan.n_warnings, 1);
+    assert_string_equal(plan.warnings[0].kind, "add_value_in_transaction");
+    assert_string_equal(plan.warnings[0].migration, "m_add_value");
+    assert_int_equal(plan.warnings[0].statement, 1);
+    assert_string_equal(plan.warnings[0].message,
+                        "migration m_add_value statement 1 adds value 'archived' to enum status "
+                        "inside a transaction block, which PostgreSQL 11 refuses (12 and later "
+                        "allow it): it will fail");
+    assert_string_equal(plan.warnings[0].hint,
+                        "put COMMIT; in a chunk of its own before it, so that it runs outside "
+                        "drizzle's transaction (see lint's escapes-transaction), or upgrade the "
+                        "server to PostgreSQL 12 or later");
+    plan_clear(&plan);
     preflight_clear(&p);
     preflight_prep_free(prep);
     (void)state;
@@ -586,6 +663,8 @@ int main(void)
         cmocka_unit_test(test_unparsed_chunk_by_tokens),
         cmocka_unit_test(test_tenant_schema_names),
         cmocka_unit_test(test_prepared_once_for_every_target),
+        cmocka_unit_test(test_add_value_inside_a_transaction),
+        cmocka_unit_test(test_add_value_refused_before_12),
         cmocka_unit_test(test_tables_changed_before),
         cmocka_unit_test(test_extensions),
         cmocka_unit_test(test_touched_tables),
