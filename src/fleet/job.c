@@ -104,6 +104,12 @@ static char *failure_text(const PgFailure *f)
 
 /* What this apply added to the ledger: the rows of after that before lacks, as codebase
  * indexes (res->applied_now). Rows that match no migration are not counted. */
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static void ledger_gained(const Codebase *cb, const Ledger *before, const Ledger *after,
                           TargetResult *res)
 {
@@ -111,13 +117,17 @@ static void ledger_gained(const Codebase *cb, const Ledger *before, const Ledger
     plan_classify(cb, after, &p);
     res->applied_now = pf_calloc(p.n_matches ? p.n_matches : 1, sizeof *res->applied_now);
     res->n_applied_now = 0;
+    /* The rows before, by id: each row after is looked up, not compared with every one. */
+    int64_t *ids = pf_malloc((before->n ? before->n : 1) * sizeof *ids);
+    for (size_t k = 0; k < before->n; k++)
+        ids[k] = before->rows[k].id;
+    qsort(ids, before->n, sizeof *ids, id_cmp);
     for (size_t i = 0; i < p.n_matches; i++) {
-        bool old = false;
-        for (size_t k = 0; k < before->n && !old; k++)
-            old = before->rows[k].id == p.matches[i].ledger_id;
-        if (!old)
+        int64_t id = p.matches[i].ledger_id;
+        if (!bsearch(&id, ids, before->n, sizeof *ids, id_cmp))
             res->applied_now[res->n_applied_now++] = p.matches[i].migration;
     }
+    free(ids);
     plan_clear(&p);
 }
 
@@ -206,14 +216,6 @@ static bool read_back(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlo
     return true;
 }
 
-static bool applied_now_has(const TargetResult *res, size_t migration)
-{
-    for (size_t i = 0; i < res->n_applied_now; i++)
-        if (res->applied_now[i] == migration)
-            return true;
-    return false;
-}
-
 static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlot *slot,
                           PgSurvey *survey, TargetResult *res, const atomic_int *interrupted)
 {
@@ -275,15 +277,20 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd, Jo
     Ledger after;
     bool known = read_back(run, conn, fwd, slot, &survey->ledger, rc, &end, res, &after);
     pg_apply_end_clear(&end);
+    /* Per migration of the codebase: whether this run applied it (read back). */
+    bool *now = pf_calloc(run->cb->n ? run->cb->n : 1, sizeof *now);
+    for (size_t i = 0; i < res->n_applied_now; i++)
+        now[res->applied_now[i]] = true;
     for (size_t i = 0; i < n; i++) {
         const char *what =
-            applied_now_has(res, res->plan.pending[i]) ? "applied"
+            now[res->plan.pending[i]] ? "applied"
             : rc != PF_OK && res->failure.tag && strcmp(res->failure.tag, migs[i]->tag) == 0
                 ? "failed"
             : known ? "not_applied"
                     : "unknown";
         fleet_event_migration(run, res, PGFLEET_EVENT_MIGRATION_AFTER, migs[i]->tag, i, n, what);
     }
+    free(now);
     free(migs);
     free(names);
     fleet_tenant_migrations_free(rewritten, n);
