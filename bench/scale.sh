@@ -3,11 +3,13 @@
 # (10,000 and 100,000 by default) it writes an inventory of N targets listed one by one (each
 # with its own name, dsn, password and two labels, the defaults shared) whose dsns all point at
 # a closed port on loopback (nothing listens: every target is unreachable at once), and prints
-# the peak resident memory (GNU time's maximum RSS) and the wall-clock time of:
+# the peak resident memory (GNU time's maximum RSS), the wall-clock time and the CPU time (user
+# + system: steadier than wall-clock time on a shared machine) of:
 #   - `pgfleet inventory` (text and JSON),
 #   - `pgfleet plan -j 64` and `pgfleet audit -j 64` (text, and the JSON report to a file).
 # Every target is on one server: max_per_server: 64 lets -j 64 open 64 connections to it (the
-# default, 16, would make it -j 16). Asserts nothing. Sanitizers multiply memory: measure a build without them, e.g.
+# default, 16, would make it -j 16). Asserts nothing. Sanitizers multiply memory: measure a
+# build without them, e.g.
 #   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGFLEET_TESTS=OFF
 #   cmake --build build-rel --target pgfleet && PGFLEET=build-rel/pgfleet bench/scale.sh
 # Usage: bench/scale.sh [SIZES...]   (default "10000 100000"; PGFLEET, JOBS override)
@@ -32,9 +34,10 @@ PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); p
 measure() {
     local what=$1 rc=0
     shift
-    /usr/bin/time -o "$TMP/time" -f '%M %e' "$PGFLEET" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-    read -r kb secs < <(tail -n 1 "$TMP/time") # after "Command exited with ..." when not 0
-    printf '%-44s %8.1f MB %8.2f s  (exit %d%s)\n' "$what" "$(echo "$kb / 1024" | bc -l)" "$secs" \
+    /usr/bin/time -o "$TMP/time" -f '%M %e %U %S' "$PGFLEET" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+    read -r kb secs user sys < <(tail -n 1 "$TMP/time") # after "Command exited with ..." when not 0
+    printf '%-36s %8.1f MB %8.2f s wall %8.2f s cpu  (exit %d%s)\n' "$what" \
+        "$(echo "$kb / 1024" | bc -l)" "$secs" "$(echo "$user + $sys" | bc -l)" \
         "$rc" "$([ "$rc" = 0 ] || [ "$rc" = 2 ] || echo ": $(head -c 100 "$TMP/err")")"
 }
 
