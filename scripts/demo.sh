@@ -3,7 +3,7 @@
 #   install what is missing, build, start a throwaway PostgreSQL in .demo/ with a staging and
 #   three tenant databases (inventory/demo.yaml), and a throwaway OpenSSH sshd on loopback that
 #   a fourth tenant is reached through (an SSH tunnel, docs/tunnels.md), then `pgfleet apply`
-#   and `pgfleet audit`.
+#   and `pgfleet audit`, and, after an index added by hand, `pgfleet audit --drift`.
 # `scripts/demo.sh stop` stops the demo cluster and sshd, and removes .demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +60,11 @@ echo "\$ pgfleet apply -i inventory/demo.yaml"
 echo
 echo "\$ pgfleet audit -i inventory/demo.yaml"
 "$pgfleet" audit -i inventory/demo.yaml
+echo
+echo "\$ psql -d tenant_globex -c 'CREATE INDEX projects_name_idx ON projects (name)'   # a hot-fix by hand"
+psql -X -q -d tenant_globex -c 'CREATE INDEX IF NOT EXISTS projects_name_idx ON projects (name)'
+echo "\$ pgfleet audit -i inventory/demo.yaml --drift"
+"$pgfleet" audit -i inventory/demo.yaml --drift || true
 echo
 echo "Try it yourself:  export PGFLEET_DEMO_PORT=$PGPORT PGFLEET_DEMO_SSH_PORT=$PGFLEET_DEMO_SSH_PORT" \
     "PGFLEET_DEMO_SSH_USER=$PF_SSH_USER; build/pgfleet audit -i inventory/demo.yaml"
