@@ -125,6 +125,7 @@ typedef enum {
     INV_AT_DEFAULTS,
     INV_AT_TARGET,
     INV_AT_EXPECT,
+    INV_AT_BACKUP,
     INV_AT_TUNNEL,
     INV_AT_WAVE,
     INV_AT_PLUGIN,

@@ -56,6 +56,19 @@ typedef struct InvExpect {
     char *system_identifier; /* pg_control_system().system_identifier, in decimal */
 } InvExpect;
 
+/* Backups before apply (the `backup` setting, docs/backups.md). A target's keys override the
+ * defaults' keys one by one. */
+typedef enum { INV_BACKUP_NON_EMPTY, INV_BACKUP_ALWAYS, INV_BACKUP_NEVER } InvBackupWhen;
+typedef enum { INV_BACKUP_CUSTOM, INV_BACKUP_DIRECTORY } InvBackupFormat;
+
+typedef struct InvBackup {
+    char *dir; /* where dumps go (relative to the inventory's folder, expanded); NULL: none */
+    InvBackupWhen when;     /* default non-empty */
+    InvBackupFormat format; /* pg_dump --format; default custom */
+    int jobs;               /* pg_dump --jobs (directory format only); 0 = 1 */
+    int keep;               /* dumps kept per target, the newest; 0 = all */
+} InvBackup;
+
 /* Connection and locking settings: defaults, overridden per target. Durations in ms; 0 = none. */
 typedef struct InvSettings {
     int64_t connect_timeout_ms;   /* default 10000 */
@@ -71,6 +84,7 @@ typedef struct InvSettings {
     int64_t preflight_long_xact_ms; /* plan warns of transactions older than this; 60000 */
     bool create_schema;             /* apply creates a missing tenant schema; default false */
     int max_per_server; /* most connections at once to the target's server; 0 = the default */
+    InvBackup backup;
 } InvSettings;
 
 /* max_per_server when a target says 0 or nothing. */

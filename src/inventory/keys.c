@@ -36,6 +36,8 @@ static const char *const SSLMODES[] = {"disable",   "allow",       "prefer", "re
 static const char *const TRANSACTIONS[] = {"all", "per-migration", NULL}; /* InvTransaction */
 static const char *const HOST_KEY_POLICIES[] = {"strict", "accept-new", NULL};
 static const char *const BOOLS[] = {"true", "false", NULL};
+static const char *const BACKUP_WHEN[] = {"non-empty", "always", "never", NULL}; /* InvBackupWhen */
+static const char *const BACKUP_FORMATS[] = {"custom", "directory", NULL}; /* InvBackupFormat */
 
 /* A row's first fields: its name, where it may stand, its type and what the type is called. */
 #define KEY(key, at, t, what) .name = (key), .places = (at), .type = (t), .noun = (what)
@@ -90,11 +92,22 @@ static const InvKey KEYS[] = {
     {KEY("create_schema", SETTING, INV_T_BOOL, "true or false"), .choices = BOOLS},
     {KEY("max_per_server", SETTING, INV_T_INTEGER, "a number"), .min = 0, .max = 100000,
      .expected = "a number of connections"},
+    {KEY("backup", SETTING, INV_T_MAPPING, "a mapping"), .on_null = INV_NULL_UNSETS},
     /* expect */
     {KEY("database", AT(INV_AT_EXPECT), INV_T_STRING, "a string"), .on_null = INV_NULL_UNSETS},
     {KEY("user", AT(INV_AT_EXPECT), INV_T_STRING, "a string"), .on_null = INV_NULL_UNSETS},
     {KEY("system_identifier", AT(INV_AT_EXPECT), INV_T_STRING, "a string"),
      .on_null = INV_NULL_UNSETS},
+    /* backup (docs/backups.md) */
+    {KEY("dir", AT(INV_AT_BACKUP), INV_T_STRING, "a string"), .on_null = INV_NULL_UNSETS},
+    {KEY("when", AT(INV_AT_BACKUP), INV_T_CHOICE, "a string"), .choices = BACKUP_WHEN,
+     .on_null = INV_NULL_UNSETS},
+    {KEY("format", AT(INV_AT_BACKUP), INV_T_CHOICE, "a string"), .choices = BACKUP_FORMATS,
+     .on_null = INV_NULL_UNSETS},
+    {KEY("jobs", AT(INV_AT_BACKUP), INV_T_INTEGER, "a number"), .min = 1, .max = 64,
+     .expected = "a number of pg_dump jobs", .on_null = INV_NULL_UNSETS},
+    {KEY("keep", AT(INV_AT_BACKUP), INV_T_INTEGER, "a number"), .min = 0, .max = 100000,
+     .expected = "a number of dumps (0 = all)", .on_null = INV_NULL_UNSETS},
     /* a tunnel */
     {KEY("host", AT(INV_AT_TUNNEL), INV_T_STRING, "a string"), .on_null = INV_NULL_EMPTY,
      .required = true},

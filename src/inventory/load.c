@@ -144,6 +144,8 @@ static void settings_free(InvSettings *s)
     free(s->expect.user);
     free(s->expect.system_identifier);
     memset(&s->expect, 0, sizeof s->expect);
+    free(s->backup.dir);
+    memset(&s->backup, 0, sizeof s->backup);
 }
 
 static void settings_copy(InvSettings *dst, const InvSettings *src)
@@ -154,6 +156,7 @@ static void settings_copy(InvSettings *dst, const InvSettings *src)
     dst->expect.database = pf_strdup(src->expect.database);
     dst->expect.user = pf_strdup(src->expect.user);
     dst->expect.system_identifier = pf_strdup(src->expect.system_identifier);
+    dst->backup.dir = pf_strdup(src->backup.dir);
 }
 
 /* expect: {database, user, system_identifier}: a mapping of strings, or null. */
@@ -210,12 +213,71 @@ static PfErrCode load_expect(Loader *L, const InvNode *val, InvExpect *e)
     return PF_OK;
 }
 
+/* backup: {dir, when, format, jobs, keep} (docs/backups.md): a mapping, or null. */
+static PfErrCode check_backup(Loader *L, const InvNode *val)
+{
+    if (inv_value_check(&L->d, key_at(INV_AT_DEFAULTS, "backup"), val) != PF_OK)
+        return PF_ERR_INPUT;
+    if (val->type != YAML_MAPPING_NODE)
+        return PF_OK;
+    if (inv_keys_check(&L->d, val, INV_AT_BACKUP, "in backup") != PF_OK)
+        return PF_ERR_INPUT;
+    for (InvNodePair *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top;
+         p++) {
+        const InvKey *k = key_at(INV_AT_BACKUP, inv_text(inv_node(&L->d, p->key)));
+        if (inv_value_check(&L->d, k, inv_node(&L->d, p->value)) != PF_OK)
+            return PF_ERR_INPUT;
+    }
+    return PF_OK;
+}
+
+static char *tunnel_path(Loader *L, const char *p);
+
+/* Merge a backup mapping into b, key by key: a key with no value goes back to its default,
+ * and `backup: null` turns backups off (every key to its default). */
+static PfErrCode load_backup(Loader *L, const InvNode *val, InvBackup *b)
+{
+    if (check_backup(L, val) != PF_OK)
+        return PF_ERR_INPUT;
+    if (val->type != YAML_MAPPING_NODE) {
+        free(b->dir);
+        memset(b, 0, sizeof *b);
+        return PF_OK;
+    }
+    for (InvNodePair *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top;
+         p++) {
+        const char *key = inv_text(inv_node(&L->d, p->key));
+        const InvKey *k = key_at(INV_AT_BACKUP, key);
+        InvNode *v = inv_node(&L->d, p->value);
+        char *x = NULL;
+        InvValue n = {0};
+        if (!inv_is_null(v) && expand_value(L, k, v, &x, &n) != PF_OK)
+            return PF_ERR_INPUT;
+        if (strcmp(key, "dir") == 0) {
+            free(b->dir);
+            b->dir = x ? tunnel_path(L, x) : NULL;
+        } else if (strcmp(key, "when") == 0) {
+            b->when = (InvBackupWhen)n.n;
+        } else if (strcmp(key, "format") == 0) {
+            b->format = (InvBackupFormat)n.n;
+        } else if (strcmp(key, "jobs") == 0) {
+            b->jobs = (int)n.n;
+        } else {
+            b->keep = (int)n.n;
+        }
+        free(x);
+    }
+    return PF_OK;
+}
+
 /* Apply one settings key (already known valid) from a defaults or target mapping. */
 static PfErrCode apply_setting(Loader *L, const char *key, const InvNode *val, InvSettings *s)
 {
     const InvKey *k = key_at(INV_AT_DEFAULTS, key);
     if (strcmp(key, "expect") == 0)
         return load_expect(L, val, &s->expect);
+    if (strcmp(key, "backup") == 0)
+        return load_backup(L, val, &s->backup);
     bool null;
     if (inv_value_check(&L->d, k, val) != PF_OK || inv_value_null(&L->d, k, val, &null) != PF_OK)
         return PF_ERR_INPUT;
@@ -798,8 +860,8 @@ static PfErrCode check_entry(Loader *L, const InvNode *entry)
     for (InvNodePair *p = entry->data.mapping.pairs.start; p < entry->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
         InvNode *val = inv_node(&L->d, p->value);
-        if (strcmp(key, "expect") == 0) {
-            if (check_expect(L, val) != PF_OK)
+        if (strcmp(key, "expect") == 0 || strcmp(key, "backup") == 0) {
+            if ((key[0] == 'e' ? check_expect(L, val) : check_backup(L, val)) != PF_OK)
                 return PF_ERR_INPUT;
             continue;
         }

@@ -89,6 +89,7 @@ void inv_target_settle(Inventory *inv, InvTarget *t)
     intern_slot(inv, &t->settings.expect.database);
     intern_slot(inv, &t->settings.expect.user);
     intern_slot(inv, &t->settings.expect.system_identifier);
+    intern_slot(inv, &t->settings.backup.dir);
     intern_slot(inv, &t->via);
     intern_slot(inv, &t->route);
 }

@@ -510,19 +510,19 @@ static void test_unknown_keys(void **state)
                "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
                "migrations, for_each, schema, schema_map, connect_timeout, lock_wait, "
                "lock_timeout, statement_timeout, sslmode, application_name, transaction, "
-               "lock_key, via, expect, preflight_long_xact, create_schema, max_per_server; hint: "
+               "lock_key, via, expect, preflight_long_xact, create_schema, max_per_server, backup; hint: "
                "did you mean "
                "'labels'?");
     load_fails(
         "defaults:\n  timeout: 5s\ntargets: []\n",
         "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
         "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-        "transaction, lock_key, via, expect, preflight_long_xact, create_schema, max_per_server");
+        "transaction, lock_key, via, expect, preflight_long_xact, create_schema, max_per_server, backup");
     load_fails(
         "defaults: {name: x}\ntargets: []\n",
         "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
         "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-        "transaction, lock_key, via, expect, preflight_long_xact, create_schema, max_per_server");
+        "transaction, lock_key, via, expect, preflight_long_xact, create_schema, max_per_server, backup");
     load_fails("migrations: {folder: x}\ntargets: []\n",
                "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema, "
                "drizzle_config");
@@ -1244,6 +1244,49 @@ static void test_not_a_file(void **state)
 
 /* migrations.drizzle_config: out and the ledger from drizzle-kit's config, relative to the
  * inventory; the inventory's own keys win, whatever their order. */
+/* backup (docs/backups.md): defaults, a target's keys over them one by one, null back to the
+ * defaults, a relative dir taken from the inventory's folder, bad values refused. */
+static void test_backup_settings(void **state)
+{
+    (void)state;
+    Inventory *inv = load_ok("defaults:\n"
+                             "  backup: {dir: dumps, format: directory, jobs: 4, keep: 3}\n"
+                             "targets:\n"
+                             "  - {name: a, dsn: x}\n"
+                             "  - {name: b, dsn: x, backup: {when: always, keep: null}}\n"
+                             "  - {name: c, dsn: x, backup: null}\n"
+                             "  - {name: d, dsn: x, backup: {dir: /abs, when: never}}\n");
+    char *dumps = pf_asprintf("%s/dumps", g_dir);
+    const InvBackup *a = &inv->targets[0].settings.backup, *b = &inv->targets[1].settings.backup;
+    const InvBackup *c = &inv->targets[2].settings.backup, *d = &inv->targets[3].settings.backup;
+    assert_string_equal(a->dir, dumps);
+    assert_int_equal(a->when, INV_BACKUP_NON_EMPTY);
+    assert_int_equal(a->format, INV_BACKUP_DIRECTORY);
+    assert_int_equal(a->jobs, 4);
+    assert_int_equal(a->keep, 3);
+    assert_string_equal(b->dir, dumps);
+    assert_int_equal(b->when, INV_BACKUP_ALWAYS);
+    assert_int_equal(b->format, INV_BACKUP_DIRECTORY);
+    assert_int_equal(b->keep, 0);
+    assert_null(c->dir);
+    assert_int_equal(c->format, INV_BACKUP_CUSTOM);
+    assert_string_equal(d->dir, "/abs");
+    assert_int_equal(d->when, INV_BACKUP_NEVER);
+    free(dumps);
+    inv_free(inv);
+    load_fails("defaults: {backup: {when: sometimes}}\ntargets: []\n",
+               "1:27: bad when 'sometimes'; expected one of: non-empty, always, never");
+    load_fails("defaults: {backup: {format: tar}}\ntargets: []\n",
+               "1:29: bad format 'tar'; expected custom or directory");
+    load_fails("defaults: {backup: {jobs: 0}}\ntargets: []\n",
+               "1:27: bad jobs '0'; expected a number of pg_dump jobs from 1 to 64");
+    load_fails("targets:\n  - {name: a, dsn: x, backup: {dri: x}}\n",
+               "2:32: unknown key 'dri' in backup; expected one of: dir, when, format, jobs, keep; "
+               "hint: did you mean 'dir'?");
+    load_fails("targets:\n  - {name: a, dsn: x, backup: 3}\n",
+               "2:31: backup must be a mapping, not a scalar");
+}
+
 static void test_drizzle_config(void **state)
 {
     char *cfg =
@@ -1346,6 +1389,7 @@ int main(void)
         cmocka_unit_test(test_not_a_file),
         cmocka_unit_test(test_drizzle_config),
         cmocka_unit_test(test_max_per_server),
+        cmocka_unit_test(test_backup_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
