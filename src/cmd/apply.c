@@ -17,6 +17,8 @@ static const FleetCmdSpec spec = {
     "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP
     "      --yes              start each next wave without asking at a wave's confirm\n"
     "      --dry-run          only plan: connect read-only and show what would be applied\n"
+    "      --backup-dir DIR   dump each target with pg_dump into DIR/<target>/ before its\n"
+    "                         first pending migration (backup settings: docs/backups.md)\n"
     "      --allow-out-of-order\n"
     "                         also apply migrations older than the newest applied "
     "one\n"

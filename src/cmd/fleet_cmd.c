@@ -24,6 +24,7 @@ enum { OPT_DSN = 1200, OPT_WAIT };                /* one database without an inv
 enum { OPT_MIGRATION = 1300, OPT_THROUGH };       /* mark-applied */
 enum { OPT_FORCE = 1400 };                        /* plan, apply: docs/lint.md */
 enum { OPT_DRIFT = 1500, OPT_VERIFY };            /* docs/drift.md */
+enum { OPT_BACKUP_DIR = 1600 };                   /* apply: docs/backups.md */
 
 /* mark-applied's tags as codebase indexes: every --migration, and --through as an index + 1
  * (0 when not given). Prints the error and returns false for a tag the codebase lacks. */
@@ -141,6 +142,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"force", no_argument, NULL, OPT_FORCE},
         {"drift", no_argument, NULL, OPT_DRIFT},
         {"verify", no_argument, NULL, OPT_VERIFY},
+        {"backup-dir", required_argument, NULL, OPT_BACKUP_DIR},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
@@ -150,6 +152,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     bool dry_run = false, allow_ooo = false, force = false, drift = false, verify = false;
     const char *wave_only = NULL, *wave_from = NULL;
     bool assume_yes = false;
+    const char *backup_dir = NULL;
     CmdDsnMode dsn_mode = {0};
     const char *wait_text = NULL;
     int64_t wait_ms = 0;
@@ -275,6 +278,13 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
             free(dsn_mode.dsns);
             free(mark_tags);
             return PF_EXIT_OK;
+        case OPT_BACKUP_DIR:
+            if (spec->mode != FLEET_APPLY) {
+                fprintf(stderr, "pgfleet %s: --backup-dir is an option of apply\n", spec->name);
+                goto invalid;
+            }
+            backup_dir = optarg;
+            break;
         case OPT_DRY_RUN:
         case OPT_ALLOW_OOO:
             if (spec->mode != FLEET_APPLY) {
@@ -429,6 +439,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .mark_through = mark_through,
         .drift = drift || verify ? &inv->drift : NULL,
         .mark_verify = verify,
+        .backup_dir = backup_dir,
     };
     if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
         goto out;

@@ -16,6 +16,7 @@ static const Command commands[] = {
     {"audit", cmd_audit, "check the fleet (read-only); the exit code says whether it is in sync"},
     {"mark-applied", cmd_mark_applied, "record migrations as applied without running them"},
     {"repair", cmd_repair, "record the hash of migrations edited on purpose (modified)"},
+    {"restore", cmd_restore, "print (or run) the pg_restore command for a backup of apply"},
     {"inventory", cmd_inventory, "list the targets after expansion and selection"},
     {"lint", cmd_lint, "check the migrations folder without any database"},
     {"diff", cmd_diff, "compare two JSON reports: which targets changed status"},

@@ -6,6 +6,7 @@
 #ifndef PF_FLEET_H
 #define PF_FLEET_H
 
+#include "backup/backup.h"
 #include "codebase/codebase.h"
 #include "core/err.h"
 #include "inventory/inventory.h"
@@ -94,6 +95,12 @@ typedef struct TargetResult {
     /* The run checks drift and the ledger holds a prefix of the codebase: what was found.
      * NULL otherwise. */
     TargetDrift *drift;
+
+    /* apply with backups (docs/backups.md): the dump taken before the first pending migration;
+     * backup_skipped: why none was taken though backups are on (static text), else NULL. */
+    bool has_backup;
+    BackupDump backup;
+    const char *backup_skipped;
 } TargetResult;
 
 typedef struct FleetRun {
@@ -134,6 +141,10 @@ typedef struct FleetRun {
      * inv->drift.scratch_dsn, by fleet_run: mark_expected) and refuse it on a difference. */
     bool mark_verify;
     const DriftSnapshot *mark_expected;
+
+    /* apply --backup-dir: the folder every target's backups go to, whatever backup.dir says
+     * (docs/backups.md); NULL: each target's backup.dir. */
+    const char *backup_dir;
 } FleetRun;
 
 typedef enum {

@@ -201,6 +201,15 @@ PfErrCode fleet_drift_mark_expected(const FleetRun *run, const atomic_int *inter
  * cannot be read (res failed). */
 bool fleet_drift_verify_mark(const FleetRun *run, PgConn *conn, TargetResult *res);
 
+/* ---- backups (backup.c, docs/backups.md); worker thread ---- */
+
+/* apply, under the lock, before the first pending migration: dump the target when its backups
+ * are on (backup_dir, when), through the tunnel's forward fwd when it has one. True when the
+ * apply may go on (dumped, or no dump wanted: res->backup_skipped says why); false when the
+ * dump failed: res->outcome is then failed and res->error says why, and nothing was applied. */
+bool fleet_job_backup(const FleetRun *run, PgConn *conn, SshForward *fwd, const Ledger *ledger,
+                      TargetResult *res, const atomic_int *interrupted);
+
 /* ---- tenant schemas (tenants.c, docs/tenants.md) ---- */
 
 /* When plan or apply selects tenant targets: find where the folder names the schemas they

@@ -230,6 +230,8 @@ static void apply_pending(const FleetRun *run, PgConn *conn, SshForward *fwd, Jo
         res->outcome = OUTCOME_UNCHANGED;
         return;
     }
+    if (!fleet_job_backup(run, conn, fwd, &survey->ledger, res, interrupted))
+        return;
     const CbMigration **migs = pf_calloc(res->plan.n_pending, sizeof *migs);
     /* A tenant runs the files rewritten for its schemas; their hashes stay the files'. */
     CbMigration *rewritten =

@@ -533,6 +533,7 @@ void fleet_result_clear(FleetResult *r)
         free(t->changes);
         free(t->error);
         fleet_target_drift_free(t->drift);
+        backup_dump_clear(&t->backup);
     }
     free(r->targets);
     fleet_waves_free(r->waves, r->n_waves);

@@ -258,6 +258,11 @@ PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err);
 PfErrCode pg_check_query(PgConn *c, const char *sql, int64_t statement_timeout_ms, bool *ok,
                          PfErr *err);
 
+/* Backups (docs/backups.md, `when: non-empty`): whether the database holds no table, view,
+ * sequence or other relation outside the system schemas (with schema: inside that schema).
+ * One round trip; PF_ERR_PG or PF_ERR_UNREACHABLE on failure. */
+PfErrCode pg_database_empty(PgConn *c, const char *schema, bool *empty, PfErr *err);
+
 void pg_identity_clear(PgIdentity *id);
 void pg_lock_holder_clear(PgLockHolder *h);
 void pg_failure_clear(PgFailure *f);

@@ -135,6 +135,22 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
     cJSON_AddNumberToObject(timings, "total_ms", (double)r->total_ms);
     cJSON_AddNumberToObject(o, "round_trips", r->round_trips);
     cJSON_AddItemToObject(o, "wave", str_or_null(r->wave ? r->wave->name : NULL));
+    if (r->has_backup) {
+        /* docs/backups.md */
+        cJSON *bk = cJSON_AddObjectToObject(o, "backup");
+        cJSON_AddStringToObject(bk, "path", r->backup.path);
+        cJSON_AddStringToObject(bk, "format", r->backup.format);
+        cJSON_AddNumberToObject(bk, "bytes", (double)r->backup.bytes);
+        cJSON_AddNumberToObject(bk, "duration_ms", (double)r->backup.duration_ms);
+        cJSON_AddStringToObject(bk, "pg_dump", r->backup.tool);
+        cJSON_AddNumberToObject(bk, "pruned", r->backup.pruned);
+        cJSON_AddNullToObject(bk, "skipped");
+    } else if (r->backup_skipped) {
+        cJSON *bk = cJSON_AddObjectToObject(o, "backup");
+        cJSON_AddStringToObject(bk, "skipped", r->backup_skipped);
+    } else {
+        cJSON_AddNullToObject(o, "backup");
+    }
     if (r->check_ran) {
         cJSON *check = cJSON_AddObjectToObject(o, "check");
         cJSON_AddBoolToObject(check, "passed", r->check_passed);

@@ -232,6 +232,9 @@ static char *text_render(const ReportContext *ctx, FILE *out)
         for (size_t p = r->error ? 0 : 1; p < r->plan.n_problems; p++)
             pf_buf_printf(&b, "    %s: %s\n", plan_status_name(r->plan.problems[p].kind),
                           r->plan.problems[p].message);
+        if (r->has_backup)
+            pf_buf_printf(&b, "    backup: %s (%lld bytes, %lld ms)\n", r->backup.path,
+                          (long long)r->backup.bytes, (long long)r->backup.duration_ms);
         if (fr->mode == FLEET_PLAN && r->plan.n_pending > 0) {
             pf_buf_puts(&b, "    pending:");
             for (size_t p = 0; p < r->plan.n_pending; p++)
