@@ -78,8 +78,7 @@ PfErrCode backup_find_tool(const char *tool, int major, char **path, PfErr *err)
     return rc;
 }
 
-static bool overridden(const char *kw, const InvTarget *t, const char *hostaddr,
-                       const char *dbname)
+static bool overridden(const char *kw, const InvTarget *t, const char *hostaddr, const char *dbname)
 {
     if (strcmp(kw, "password") == 0 || strcmp(kw, "application_name") == 0)
         return true;

@@ -58,11 +58,11 @@ void backup_dump_clear(BackupDump *d);
 
 typedef struct BackupRequest {
     const InvTarget *target;
-    const char *dir;          /* backup_dir's answer */
-    const char *hostaddr;     /* the tunnel's loopback address, or NULL (direct) */
-    int port;                 /* with hostaddr */
-    const char *server_version; /* the identity's */
-    const char *head;         /* the ledger's newest applied tag, or NULL (empty ledger) */
+    const char *dir;               /* backup_dir's answer */
+    const char *hostaddr;          /* the tunnel's loopback address, or NULL (direct) */
+    int port;                      /* with hostaddr */
+    const char *server_version;    /* the identity's */
+    const char *head;              /* the ledger's newest applied tag, or NULL (empty ledger) */
     const atomic_int *interrupted; /* stops pg_dump once set (the run's flag) */
 } BackupRequest;
 

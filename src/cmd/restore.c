@@ -126,8 +126,14 @@ int cmd_restore(int argc, char **argv)
         goto out;
     }
     char *dbname = pf_asprintf("--dbname=%s", conninfo);
-    const char *args[] = {tool,           "--clean",      "--if-exists", "--single-transaction",
-                          "--exit-on-error", "--no-password", dbname,       backup,
+    const char *args[] = {tool,
+                          "--clean",
+                          "--if-exists",
+                          "--single-transaction",
+                          "--exit-on-error",
+                          "--no-password",
+                          dbname,
+                          backup,
                           NULL};
     if (!yes) {
         PfBuf b = PF_BUF_INIT;

@@ -14,8 +14,9 @@ PfErrCode pg_database_empty(PgConn *c, const char *schema, bool *empty, PfErr *e
         "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
         "ON n.oid = c.relnamespace WHERE %s%s%s)",
         where ? "n.nspname = " : "", where ? where : "",
-        where ? "" : "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ "
-                     "'^pg_(toast|temp_)'");
+        where ? ""
+              : "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ "
+                "'^pg_(toast|temp_)'");
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     if (rc == PF_OK && r.n == 1 && PQntuples(r.res[0]) == 1)
