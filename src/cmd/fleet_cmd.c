@@ -451,6 +451,8 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         goto out;
     }
     code = fleet_exit_code(&result);
+    CbRevision revision;
+    cb_revision(cb, &revision);
     const char *no_color = getenv("NO_COLOR");
     ReportContext ctx = {
         .inventory_path = dsn_run ? NULL : inv->path,
@@ -458,6 +460,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .result = &result,
         .exit_code = code,
         .color = !output && isatty(STDOUT_FILENO) && !(no_color && *no_color),
+        .revision = &revision,
     };
     if (report_write(&ctx, format, output, &err) != PF_OK) {
         cmd_error(&err);
@@ -473,6 +476,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     if (kept)
         pf_log(PF_LOG_INFO, NULL, "report kept in %s", kept);
     free(kept);
+    cb_revision_clear(&revision);
     fleet_result_clear(&result);
 out:
     plugin_host_free(plugins); /* fini, after run_end */

@@ -246,6 +246,14 @@ static cJSON *root_json(const ReportContext *ctx)
     } else {
         cJSON_AddNullToObject(c, "head");
     }
+    if (ctx->revision) {
+        /* Which image the fleet was migrated from (docs/report.md). */
+        cJSON *rev = cJSON_AddObjectToObject(c, "revision");
+        cJSON_AddStringToObject(rev, "source", ctx->revision->source);
+        cJSON_AddStringToObject(rev, "id", ctx->revision->id);
+    } else {
+        cJSON_AddNullToObject(c, "revision");
+    }
     cJSON *notes = cJSON_AddArrayToObject(c, "notes");
     for (size_t i = 0; i < cb->n_notes; i++) {
         cJSON *no = cJSON_CreateObject();

@@ -8,6 +8,7 @@
 #define PF_REPORT_H
 
 #include "codebase/codebase.h"
+#include "codebase/revision.h"
 #include "core/err.h"
 #include "fleet/fleet.h"
 
@@ -32,6 +33,8 @@ typedef struct ReportContext {
     const FleetResult *result;
     int exit_code;
     bool color; /* text only */
+    /* The codebase's revision (git describe, or a hash of the journal), or NULL. */
+    const CbRevision *revision;
 } ReportContext;
 
 /* Render the report; the returned string is the caller's to free. */

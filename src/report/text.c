@@ -265,8 +265,11 @@ static char *text_render(const ReportContext *ctx, FILE *out)
         pf_buf_printf(&b, "%s%zu not started", sep, not_started);
     pf_buf_putc(&b, '\n');
     const CbMigration *head = cb_head(cb);
-    pf_buf_printf(&b, "codebase: %zu migration%s, head %s\n", cb->n, cb->n == 1 ? "" : "s",
+    pf_buf_printf(&b, "codebase: %zu migration%s, head %s", cb->n, cb->n == 1 ? "" : "s",
                   head ? head->tag : "(none)");
+    if (ctx->revision)
+        pf_buf_printf(&b, ", revision %s", ctx->revision->id);
+    pf_buf_putc(&b, '\n');
     for (size_t i = 0; i < cb->n_notes; i++)
         pf_buf_printf(&b, "  note: %s\n", cb->notes[i].message);
     if (fr->mode == FLEET_REPAIR) {

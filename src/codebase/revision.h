@@ -1,0 +1,22 @@
+/*
+ * The codebase's revision, for reports and history files: which image (which commit of the
+ * application) a fleet was migrated from. `git describe --tags --always --dirty` of the
+ * migrations folder when it is inside a git checkout; else a hash of the journal (the v1
+ * layout, without a journal: of every migration's folder name and hash, in run order).
+ */
+#ifndef PF_CODEBASE_REVISION_H
+#define PF_CODEBASE_REVISION_H
+
+#include "codebase/codebase.h"
+
+typedef struct CbRevision {
+    const char *source; /* "git", "journal" or "migrations" (static) */
+    char *id;           /* git describe's answer ("v1.4.0-3-g1a2b3c4-dirty"), or "sha256:<hex>" */
+} CbRevision;
+
+/* Work out cb's revision (runs git, when there is one on PATH, as a child process). Never
+ * fails: without git the hash is the answer. Free with cb_revision_clear. */
+void cb_revision(const Codebase *cb, CbRevision *out);
+void cb_revision_clear(CbRevision *r);
+
+#endif
