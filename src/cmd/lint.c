@@ -2,6 +2,7 @@
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 
+#include "lint/down.h"
 #include "lint/lint.h"
 #include "core/buf.h"
 #include "core/util.h"
@@ -136,8 +137,11 @@ int cmd_lint(int argc, char **argv)
     size_t n_schemas = 0;
     const char **schemas = inv ? inv_tenant_schemas(inv, NULL, 0, &n_schemas) : NULL;
     Codebase *cb = NULL;
-    if (n_schemas && cb_read(dir, &cb, &err) == PF_OK)
-        lint_tenant_schemas(r, cb, schemas, n_schemas);
+    if (cb_read(dir, &cb, &err) == PF_OK) {
+        if (n_schemas)
+            lint_tenant_schemas(r, cb, schemas, n_schemas);
+        lint_down_files(r, cb); /* down migrations (docs/rollback.md) */
+    }
     cb_free(cb);
     free(schemas);
     code = exit_code(r);
