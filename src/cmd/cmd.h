@@ -15,6 +15,7 @@ int cmd_version(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_diff_schema(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
 
 /* What distinguishes plan, apply, audit, mark-applied and repair; the rest is shared
  * (fleet_cmd.c). */

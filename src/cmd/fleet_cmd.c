@@ -4,6 +4,7 @@
 #include "cmd/common.h"
 
 #include "codebase/codebase.h"
+#include "codebase/down.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -25,6 +26,7 @@ enum { OPT_MIGRATION = 1300, OPT_THROUGH };       /* mark-applied */
 enum { OPT_FORCE = 1400 };                        /* plan, apply: docs/lint.md */
 enum { OPT_DRIFT = 1500, OPT_VERIFY };            /* docs/drift.md */
 enum { OPT_BACKUP_DIR = 1600 };                   /* apply: docs/backups.md */
+enum { OPT_TO = 1700, OPT_STEPS, OPT_ROLLBACK };  /* rollback, plan --rollback */
 
 /* mark-applied's tags as codebase indexes: every --migration, and --through as an index + 1
  * (0 when not given). Prints the error and returns false for a tag the codebase lacks. */
@@ -80,10 +82,14 @@ static int confirm_changes(const FleetRun *run, const char *cmd)
     if (changes == 0)
         return PF_EXIT_OK; /* nothing to change: the run says so per target */
     char *question =
-        pf_asprintf("pgfleet: %s %zu ledger row%s on %zu target%s, as listed "
-                    "above? [y/N] ",
-                    run->mode == FLEET_MARK ? "record" : "rewrite the hash of", changes,
-                    changes == 1 ? "" : "s", targets, targets == 1 ? "" : "s");
+        run->mode == FLEET_ROLLBACK
+            ? pf_asprintf("pgfleet: roll back %zu migration%s (run their down files, delete "
+                          "their ledger rows) on %zu target%s, as listed above? [y/N] ",
+                          changes, changes == 1 ? "" : "s", targets, targets == 1 ? "" : "s")
+            : pf_asprintf("pgfleet: %s %zu ledger row%s on %zu target%s, as listed "
+                          "above? [y/N] ",
+                          run->mode == FLEET_MARK ? "record" : "rewrite the hash of", changes,
+                          changes == 1 ? "" : "s", targets, targets == 1 ? "" : "s");
     /* Not inside a run: SIGINT still ends the process at the prompt. */
     WaveConfirm answer = fleet_ask(question, NULL);
     free(question);
@@ -143,6 +149,9 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"drift", no_argument, NULL, OPT_DRIFT},
         {"verify", no_argument, NULL, OPT_VERIFY},
         {"backup-dir", required_argument, NULL, OPT_BACKUP_DIR},
+        {"to", required_argument, NULL, OPT_TO},
+        {"steps", required_argument, NULL, OPT_STEPS},
+        {"rollback", no_argument, NULL, OPT_ROLLBACK},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
@@ -153,13 +162,18 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     const char *wave_only = NULL, *wave_from = NULL;
     bool assume_yes = false;
     const char *backup_dir = NULL;
+    const char *rollback_to = NULL;
+    long rollback_steps = 0;
+    bool rollback_plan = false;
+    CbDown *downs = NULL;
     CmdDsnMode dsn_mode = {0};
     const char *wait_text = NULL;
     int64_t wait_ms = 0;
     const char **mark_tags = NULL, *through = NULL;
     size_t n_mark_tags = 0;
     size_t *mark_idx = NULL;
-    bool changes_ledgers = spec->mode == FLEET_MARK || spec->mode == FLEET_REPAIR;
+    bool changes_ledgers =
+        spec->mode == FLEET_MARK || spec->mode == FLEET_REPAIR || spec->mode == FLEET_ROLLBACK;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "i:m:t:s:j:f:o:c:vqh", long_opts, NULL)) != -1) {
@@ -278,6 +292,32 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
             free(dsn_mode.dsns);
             free(mark_tags);
             return PF_EXIT_OK;
+        case OPT_ROLLBACK:
+            if (spec->mode != FLEET_PLAN) {
+                fprintf(stderr, "pgfleet %s: --rollback is an option of plan\n", spec->name);
+                goto invalid;
+            }
+            rollback_plan = true;
+            break;
+        case OPT_TO:
+        case OPT_STEPS:
+            if (spec->mode != FLEET_ROLLBACK && spec->mode != FLEET_PLAN) {
+                fprintf(stderr, "pgfleet %s: %s is an option of rollback and plan --rollback\n",
+                        spec->name, argv[optind - 1]);
+                goto invalid;
+            }
+            if (opt == OPT_TO) {
+                rollback_to = optarg;
+            } else {
+                char *end;
+                rollback_steps = strtol(optarg, &end, 10);
+                if (*end || rollback_steps < 1 || rollback_steps > 1000000) {
+                    fprintf(stderr, "pgfleet %s: --steps takes a number from 1, not '%s'\n",
+                            spec->name, optarg);
+                    goto invalid;
+                }
+            }
+            break;
         case OPT_BACKUP_DIR:
             if (spec->mode != FLEET_APPLY) {
                 fprintf(stderr, "pgfleet %s: --backup-dir is an option of apply\n", spec->name);
@@ -311,6 +351,16 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                 "pgfleet %s: say what to record: --through TAG (every migration up to TAG that "
                 "the ledger lacks) or --migration TAG (repeatable)\n",
                 spec->name);
+        goto invalid;
+    }
+    bool rolling_back = spec->mode == FLEET_ROLLBACK || rollback_plan;
+    if (rolling_back && !rollback_to == !rollback_steps) {
+        fprintf(stderr, "pgfleet %s: say how far to roll back: --to TAG or --steps N (one)\n",
+                spec->name);
+        goto invalid;
+    }
+    if (!rolling_back && (rollback_to || rollback_steps)) {
+        fprintf(stderr, "pgfleet %s: --to and --steps go with --rollback\n", spec->name);
         goto invalid;
     }
     if (changes_ledgers && !assume_yes && !fleet_terminal_available()) {
@@ -416,6 +466,13 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                 spec->name, verify ? "verify" : "drift");
         goto out;
     }
+    size_t rollback_end = 0; /* --to TAG: its index + 1 */
+    if (rollback_to && !resolve_tags(spec->name, cb, NULL, 0, rollback_to, NULL, &rollback_end))
+        goto out;
+    if (rolling_back && cb_downs_read(cb, &downs, &err) != PF_OK) {
+        cmd_error(&err);
+        goto out;
+    }
     if (wait_text)
         cmd_dsn_wait(inv, idx, n_idx, wait_ms);
 
@@ -440,6 +497,10 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .drift = drift || verify ? &inv->drift : NULL,
         .mark_verify = verify,
         .backup_dir = backup_dir,
+        .rollback_plan = rollback_plan,
+        .rollback_to = rollback_end,
+        .rollback_steps = (size_t)rollback_steps,
+        .downs = downs,
     };
     if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
         goto out;
@@ -479,6 +540,8 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     cb_revision_clear(&revision);
     fleet_result_clear(&result);
 out:
+    if (cb)
+        cb_downs_free(downs, cb->n);
     plugin_host_free(plugins); /* fini, after run_end */
     cb_free(cb);
     inv_free(inv);

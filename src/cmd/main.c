@@ -16,6 +16,7 @@ static const Command commands[] = {
     {"audit", cmd_audit, "check the fleet (read-only); the exit code says whether it is in sync"},
     {"mark-applied", cmd_mark_applied, "record migrations as applied without running them"},
     {"repair", cmd_repair, "record the hash of migrations edited on purpose (modified)"},
+    {"rollback", cmd_rollback, "undo the newest migrations with their down files, under the lock"},
     {"restore", cmd_restore, "print (or run) the pg_restore command for a backup of apply"},
     {"inventory", cmd_inventory, "list the targets after expansion and selection"},
     {"lint", cmd_lint, "check the migrations folder without any database"},

@@ -18,8 +18,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* FLEET_MARK (mark-applied) and FLEET_REPAIR change ledgers under the lock, as apply does. */
-typedef enum { FLEET_PLAN, FLEET_APPLY, FLEET_AUDIT, FLEET_MARK, FLEET_REPAIR } FleetMode;
+/* FLEET_MARK (mark-applied), FLEET_REPAIR and FLEET_ROLLBACK (docs/rollback.md) change
+ * ledgers under the lock, as apply does. */
+typedef enum {
+    FLEET_PLAN,
+    FLEET_APPLY,
+    FLEET_AUDIT,
+    FLEET_MARK,
+    FLEET_REPAIR,
+    FLEET_ROLLBACK
+} FleetMode;
 
 /* Whether the mode takes the lock and changes targets (apply, mark-applied, repair): its
  * reports have outcomes. */
@@ -33,16 +41,18 @@ typedef enum {
     OUTCOME_FAILED,
     OUTCOME_INTERRUPTED,
     OUTCOME_SKIPPED,
-    OUTCOME_RECORDED, /* mark-applied wrote ledger rows */
-    OUTCOME_REPAIRED, /* repair rewrote stored hashes */
+    OUTCOME_RECORDED,    /* mark-applied wrote ledger rows */
+    OUTCOME_REPAIRED,    /* repair rewrote stored hashes */
+    OUTCOME_ROLLED_BACK, /* rollback ran down files and deleted their ledger rows */
     OUTCOME_COUNT
 } TargetOutcome;
 
 const char *fleet_outcome_name(TargetOutcome o);
 const char *fleet_mode_name(FleetMode m);
 
-/* A ledger change of mark-applied (ledger_id 0, old_hash NULL: a row recorded for migration)
- * or repair (the row's stored hash old_hash becomes migration's hash). */
+/* A ledger change of mark-applied (ledger_id 0, old_hash NULL: a row recorded for migration),
+ * repair (the row's stored hash old_hash becomes migration's hash) or rollback (the row
+ * ledger_id of migration is undone by its down file and deleted; old_hash NULL). */
 typedef struct FleetChange {
     size_t migration; /* codebase index */
     int64_t ledger_id;
@@ -142,6 +152,14 @@ typedef struct FleetRun {
     bool mark_verify;
     const DriftSnapshot *mark_expected;
 
+    /* Rollback (docs/rollback.md): mode FLEET_ROLLBACK, or FLEET_PLAN showing what it would
+     * do (rollback_plan). Undo every applied migration after rollback_to (a codebase index +
+     * 1; 0 = every one), or the rollback_steps newest (when rollback_to is 0). downs: the down
+     * file of each codebase migration (cb->n). */
+    bool rollback_plan;
+    size_t rollback_to;
+    size_t rollback_steps;
+    const struct CbDown *downs;
     /* apply --backup-dir: the folder every target's backups go to, whatever backup.dir says
      * (docs/backups.md); NULL: each target's backup.dir. */
     const char *backup_dir;

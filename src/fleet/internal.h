@@ -210,6 +210,14 @@ bool fleet_drift_verify_mark(const FleetRun *run, PgConn *conn, TargetResult *re
 bool fleet_job_backup(const FleetRun *run, PgConn *conn, SshForward *fwd, const Ledger *ledger,
                       TargetResult *res, const atomic_int *interrupted);
 
+/* ---- rollback (rollback.c, docs/rollback.md); worker thread ---- */
+
+/* rollback (or plan --rollback, or a preview) of a surveyed target, under the lock when it
+ * writes: work out the migrations to undo (res->changes), refuse what cannot be undone, run
+ * the down files and delete the ledger rows in one transaction, read the ledger back. */
+void fleet_job_rollback(const FleetRun *run, PgConn *conn, PgSurvey *survey, TargetResult *res,
+                        const atomic_int *interrupted);
+
 /* ---- tenant schemas (tenants.c, docs/tenants.md) ---- */
 
 /* When plan or apply selects tenant targets: find where the folder names the schemas they

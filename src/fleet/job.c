@@ -15,20 +15,22 @@
 
 const char *fleet_outcome_name(TargetOutcome o)
 {
-    static const char *const names[] = {"none",        "applied", "unchanged", "refused", "failed",
-                                        "interrupted", "skipped", "recorded",  "repaired"};
+    static const char *const names[] = {"none",     "applied",     "unchanged", "refused",
+                                        "failed",   "interrupted", "skipped",   "recorded",
+                                        "repaired", "rolled_back"};
     return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
 }
 
 const char *fleet_mode_name(FleetMode m)
 {
-    static const char *const names[] = {"plan", "apply", "audit", "mark-applied", "repair"};
+    static const char *const names[] = {"plan",         "apply",  "audit",
+                                        "mark-applied", "repair", "rollback"};
     return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "plan";
 }
 
 bool fleet_mode_writes(FleetMode m)
 {
-    return m == FLEET_APPLY || m == FLEET_MARK || m == FLEET_REPAIR;
+    return m == FLEET_APPLY || m == FLEET_MARK || m == FLEET_REPAIR || m == FLEET_ROLLBACK;
 }
 
 static char *holder_text(const PgLockHolder *h)
@@ -658,6 +660,11 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
             res->outcome = writing ? OUTCOME_INTERRUPTED : OUTCOME_NONE;
         else
             change_ledger(run, conn, fwd, slot, &survey, res);
+    } else if (run->mode == FLEET_ROLLBACK || run->rollback_plan) {
+        if (atomic_load(interrupted))
+            res->outcome = writing ? OUTCOME_INTERRUPTED : OUTCOME_NONE;
+        else
+            fleet_job_rollback(run, conn, &survey, res, interrupted); /* rollback.c */
     } else if (run->mode == FLEET_PLAN && !atomic_load(interrupted)) {
         fleet_job_preflight(run, conn, res);
     }

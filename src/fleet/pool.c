@@ -461,8 +461,9 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
         run_copy.mark_expected = &mark_expected;
     }
     if (rc == PF_OK)
-        rc = run->mode == FLEET_APPLY ? run_waves(&p, waves, n_waves, err)
-                                      : run_all(&p, waves, n_waves, err);
+        rc = run->mode == FLEET_APPLY || run->mode == FLEET_ROLLBACK
+                 ? run_waves(&p, waves, n_waves, err)
+                 : run_all(&p, waves, n_waves, err);
     if (rc == PF_OK && run->drift) {
         /* The workers are done; the supervisor still cancels on SIGINT (docs/drift.md). */
         fleet_queue_set_phase(&p.queue, "drift");
@@ -558,6 +559,7 @@ int fleet_exit_code(const FleetResult *r)
         case FLEET_APPLY:
         case FLEET_MARK:
         case FLEET_REPAIR:
+        case FLEET_ROLLBACK:
             if (t->outcome == OUTCOME_REFUSED)
                 drift = true;
             break;
@@ -569,7 +571,7 @@ int fleet_exit_code(const FleetResult *r)
             const char *why;
             if (t->status != TARGET_UNREACHABLE && !plan_can_apply(&t->plan, false, &why))
                 drift = true;
-            if (t->status == TARGET_LOCKED)
+            if (t->status == TARGET_LOCKED || t->outcome == OUTCOME_REFUSED) /* plan --rollback */
                 drift = true;
             break;
         }

@@ -103,7 +103,7 @@ static bool terminal_open(int *in, int *out, bool *owned)
 
 PfErrCode fleet_waves_check_terminal(const FleetRun *run, WaveResult *waves, size_t n, PfErr *err)
 {
-    if (run->mode != FLEET_APPLY || run->assume_yes)
+    if ((run->mode != FLEET_APPLY && run->mode != FLEET_ROLLBACK) || run->assume_yes)
         return PF_OK;
     for (size_t i = 0; i < n; i++) {
         const WaveResult *w = &waves[i];
@@ -138,7 +138,8 @@ void fleet_wave_tally(const FleetRun *run, const FleetResult *res, WaveResult *w
     for (size_t i = 0; i < w->n; i++)
         if (res->targets[w->targets[i]].started && result_failed(&res->targets[w->targets[i]]))
             w->failures++;
-    if (run->mode != FLEET_APPLY || !w->wave || w->failures <= w->allowed)
+    if ((run->mode != FLEET_APPLY && run->mode != FLEET_ROLLBACK) || !w->wave ||
+        w->failures <= w->allowed)
         return;
     w->halted = true;
     free(w->reason);

@@ -258,6 +258,38 @@ PfErrCode pg_lock_release(PgConn *c, int64_t lock_key, PfErr *err);
 PfErrCode pg_check_query(PgConn *c, const char *sql, int64_t statement_timeout_ms, bool *ok,
                          PfErr *err);
 
+/* Rollback (docs/rollback.md): undo migrations with their down files and delete their ledger
+ * rows, newest first, in one transaction. */
+typedef struct PgRollbackStep {
+    const char *tag;     /* the migration, for the failure */
+    int64_t ledger_id;   /* its ledger row */
+    const char *hash;    /* what that row must still hold (NULL: a NULL hash) */
+    char *const *chunks; /* the down file's statements */
+    size_t n_chunks;
+} PgRollbackStep;
+
+typedef struct PgRollbackRequest {
+    const char *schema;
+    const char *table;
+    const PgRollbackStep *steps; /* in the order they run: newest migration first */
+    size_t n;
+    int64_t lock_timeout_ms; /* 0 = none */
+    int64_t statement_timeout_ms;
+    const atomic_int *interrupted; /* stop before the next statement once set; may be NULL */
+    bool unlock;                   /* release lock_key at the end, as PgApplyRequest */
+    int64_t lock_key;
+} PgRollbackRequest;
+
+/* BEGIN; every statement of each step's down file, then the DELETE of its ledger row (which
+ * must find the row with its hash: else the rollback fails); COMMIT. One round trip for the
+ * BEGIN, one per statement and per DELETE, one for the COMMIT; then the ledger is read back
+ * (and the lock released) in one more. On a failure (PF_ERR_PG; PF_ERR_UNREACHABLE when the
+ * connection broke) everything is rolled back, *failure says which step (tag) and statement
+ * (0: the ledger row) failed and why. *end: the ledger as it is afterwards. Free failure with
+ * pg_failure_clear, end with pg_apply_end_clear. */
+PfErrCode pg_rollback(PgConn *c, const PgRollbackRequest *req, PgFailure *failure, PgApplyEnd *end,
+                      PfErr *err);
+
 /* Backups (docs/backups.md, `when: non-empty`): whether the database holds no table, view,
  * sequence or other relation outside the system schemas (with schema: inside that schema).
  * One round trip; PF_ERR_PG or PF_ERR_UNREACHABLE on failure. */

@@ -135,6 +135,13 @@ static cJSON *target_json(const Codebase *cb, const FleetResult *fr, const Targe
     cJSON_AddNumberToObject(timings, "total_ms", (double)r->total_ms);
     cJSON_AddNumberToObject(o, "round_trips", r->round_trips);
     cJSON_AddItemToObject(o, "wave", str_or_null(r->wave ? r->wave->name : NULL));
+    if (fr->mode == FLEET_ROLLBACK || (fr->mode == FLEET_PLAN && r->n_changes)) {
+        /* rollback (or plan --rollback): the migrations undone, newest first (docs/rollback.md) */
+        cJSON *rb = cJSON_AddArrayToObject(o, "rollback");
+        for (size_t i = 0; i < r->n_changes; i++)
+            cJSON_AddItemToArray(rb,
+                                 cJSON_CreateString(cb->migrations[r->changes[i].migration].tag));
+    }
     if (r->has_backup) {
         /* docs/backups.md */
         cJSON *bk = cJSON_AddObjectToObject(o, "backup");

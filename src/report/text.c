@@ -78,7 +78,7 @@ static void put_waves(PfBuf *b, const FleetResult *fr)
             continue;
         }
         pf_buf_printf(b, "%zu target%s", w->n, w->n == 1 ? "" : "s");
-        if (fr->mode != FLEET_APPLY) {
+        if (fr->mode != FLEET_APPLY && fr->mode != FLEET_ROLLBACK) {
             if (iw->parallel > 0)
                 pf_buf_printf(b, "; parallel %d", iw->parallel);
             pf_buf_puts(b, "; ");
@@ -232,6 +232,13 @@ static char *text_render(const ReportContext *ctx, FILE *out)
         for (size_t p = r->error ? 0 : 1; p < r->plan.n_problems; p++)
             pf_buf_printf(&b, "    %s: %s\n", plan_status_name(r->plan.problems[p].kind),
                           r->plan.problems[p].message);
+        if ((fr->mode == FLEET_ROLLBACK || fr->mode == FLEET_PLAN) && r->n_changes) {
+            pf_buf_puts(&b, r->outcome == OUTCOME_ROLLED_BACK ? "    rolled back:"
+                                                              : "    would roll back:");
+            for (size_t c = 0; c < r->n_changes; c++)
+                pf_buf_printf(&b, " %s", cb->migrations[r->changes[c].migration].tag);
+            pf_buf_putc(&b, '\n');
+        }
         if (r->has_backup)
             pf_buf_printf(&b, "    backup: %s (%lld bytes, %lld ms)\n", r->backup.path,
                           (long long)r->backup.bytes, (long long)r->backup.duration_ms);
@@ -272,7 +279,16 @@ static char *text_render(const ReportContext *ctx, FILE *out)
     pf_buf_putc(&b, '\n');
     for (size_t i = 0; i < cb->n_notes; i++)
         pf_buf_printf(&b, "  note: %s\n", cb->notes[i].message);
-    if (fr->mode == FLEET_REPAIR) {
+    if (fr->mode == FLEET_ROLLBACK) {
+        size_t rows = 0, targets = 0;
+        for (size_t i = 0; i < fr->n; i++)
+            if (fr->targets[i].outcome == OUTCOME_ROLLED_BACK) {
+                rows += fr->targets[i].n_changes;
+                targets++;
+            }
+        pf_buf_printf(&b, "rolled back %zu migration%s on %zu target%s; %zu failed or refused\n",
+                      rows, rows == 1 ? "" : "s", targets, targets == 1 ? "" : "s", failed);
+    } else if (fr->mode == FLEET_REPAIR) {
         size_t rows = 0, targets = 0;
         for (size_t i = 0; i < fr->n; i++)
             if (fr->targets[i].outcome == OUTCOME_REPAIRED) {
