@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Rollback against drizzle-orm's own migrator (docs/rollback.md): databases at different heads
+# (migrated by pgfleet and by drizzle-orm 0.45.4), rolled back by pgfleet to TAG, have the same
+# schema (pg_dump --schema-only) and the same ledger rows as a database drizzle-orm migrated
+# only to TAG; drizzle-orm's migrator then applies the rest, giving the same database as one it
+# migrated from scratch. Down files for tests/fixtures/app, written by hand as a team would.
+source "${PF_TESTS_DIR:-$(dirname "$0")/..}/interop/lib/interop.sh"
+
+APP=$PF_TMP/app
+mkdir -p "$APP"
+cp -r "$FIXTURES/app/drizzle/." "$APP/"
+mkdir -p "$APP/down"
+cat >"$APP/down/0000_init.sql" <<'SQL'
+DROP TABLE "users";
+--> statement-breakpoint
+DROP TABLE "organizations";
+--> statement-breakpoint
+DROP TYPE "public"."user_role";
+SQL
+cat >"$APP/down/0001_projects.sql" <<'SQL'
+DROP TABLE "projects";
+--> statement-breakpoint
+ALTER TABLE "users" DROP COLUMN "last_login_at";
+SQL
+# The role app_tenant belongs to the cluster, not the database: it stays.
+cat >"$APP/down/0002_roles_and_rls.sql" <<'SQL'
+DROP POLICY "projects_tenant_isolation" ON "projects";
+--> statement-breakpoint
+ALTER TABLE "projects" DISABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+REVOKE SELECT, INSERT, UPDATE, DELETE ON "projects" FROM app_tenant;
+--> statement-breakpoint
+REVOKE USAGE ON SCHEMA "public" FROM app_tenant;
+--> statement-breakpoint
+DROP FUNCTION "public"."current_org_id"();
+SQL
+cat >"$APP/down/0003_audit_log.sql" <<'SQL'
+DROP TABLE "audit_log";
+--> statement-breakpoint
+ALTER TABLE "projects" DROP COLUMN "status";
+--> statement-breakpoint
+DROP TYPE "public"."project_status";
+SQL
+TAG=0001_projects
+
+pg_createdb by_pgfleet by_drizzle ref full_ref
+journal_prefix "$APP" "$PF_TMP/upto2" 2
+journal_prefix "$APP" "$PF_TMP/upto3" 3
+rc=0; drz ref "$PF_TMP/upto2" || rc=$?
+assert_eq 0 "$rc" "drizzle-orm migrates ref to $TAG"
+rc=0; drz by_drizzle "$PF_TMP/upto3" || rc=$?
+assert_eq 0 "$rc" "drizzle-orm migrates by_drizzle to 0002 (one head)"
+rc=0; drz full_ref "$APP" || rc=$?
+assert_eq 0 "$rc" "drizzle-orm migrates full_ref to the end"
+write_inv "$PF_TMP/fleet.yaml" "$APP" -- by_pgfleet by_drizzle
+pf apply -i "$PF_TMP/fleet.yaml" -t by_pgfleet
+assert_eq 0 "$PF_RC" "pgfleet migrates by_pgfleet to the end (another head): $PF_ERR"
+
+pf rollback -i "$PF_TMP/fleet.yaml" --to "$TAG" --yes -f json
+assert_eq 0 "$PF_RC" "rollback --to $TAG: $PF_ERR"
+assert_eq '["0003_audit_log","0002_roles_and_rls"]' "$(pf_target_json by_pgfleet | jq -c .rollback)" \
+    "by_pgfleet: two migrations undone, newest first"
+assert_eq '["0002_roles_and_rls"]' "$(pf_target_json by_drizzle | jq -c .rollback)" \
+    "by_drizzle: one undone"
+for db in by_pgfleet by_drizzle; do
+    assert_eq "$(dump_schema ref)" "$(dump_schema "$db")" \
+        "$db rolled back to $TAG: the schema of a database drizzle-orm migrated only to $TAG"
+    assert_eq "$(ledger ref hash,created_at)" "$(ledger "$db" hash,created_at)" \
+        "$db: the ledger rows of that database"
+done
+
+# drizzle-orm's migrator takes it from there.
+for db in by_pgfleet by_drizzle; do
+    rc=0; drz "$db" "$APP" || rc=$?
+    assert_eq 0 "$rc" "drizzle-orm migrates $db again after the rollback"
+    assert_eq "$(dump_schema full_ref)" "$(dump_schema "$db")" \
+        "$db: the same database as one drizzle-orm migrated from scratch"
+    assert_eq "$(ledger full_ref hash,created_at)" "$(ledger "$db" hash,created_at)" \
+        "$db: and the same ledger rows"
+done
+pf audit -i "$PF_TMP/fleet.yaml"
+assert_eq 0 "$PF_RC" "audit: in sync again"
+
+pf_done
