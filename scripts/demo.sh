@@ -3,7 +3,9 @@
 #   install what is missing, build, start a throwaway PostgreSQL in .demo/ with a staging and
 #   three tenant databases (inventory/demo.yaml), and a throwaway OpenSSH sshd on loopback that
 #   a fourth tenant is reached through (an SSH tunnel, docs/tunnels.md), then `pgfleet apply`
-#   and `pgfleet audit`, and, after an index added by hand, `pgfleet audit --drift`.
+#   (a pg_dump of each database first: docs/backups.md) and `pgfleet audit`; after an index
+#   added by hand, `pgfleet audit --drift`; then `pgfleet rollback` to 0001_projects
+#   (docs/rollback.md) and `pgfleet apply` again.
 # `scripts/demo.sh stop` stops the demo cluster and sshd, and removes .demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +67,14 @@ echo "\$ psql -d tenant_globex -c 'CREATE INDEX projects_name_idx ON projects (n
 psql -X -q -d tenant_globex -c 'CREATE INDEX IF NOT EXISTS projects_name_idx ON projects (name)'
 echo "\$ pgfleet audit -i inventory/demo.yaml --drift"
 "$pgfleet" audit -i inventory/demo.yaml --drift || true
+echo
+# Back to 0001_projects with the fixture's down files (docs/rollback.md), then forward again:
+# apply dumps each database first (backup in inventory/demo.yaml, docs/backups.md).
+echo "\$ pgfleet rollback -i inventory/demo.yaml --to 0001_projects --yes"
+"$pgfleet" rollback -i inventory/demo.yaml --to 0001_projects --yes
+echo
+echo "\$ pgfleet apply -i inventory/demo.yaml"
+"$pgfleet" apply -i inventory/demo.yaml
 echo
 echo "Try it yourself:  export PGFLEET_DEMO_PORT=$PGPORT PGFLEET_DEMO_SSH_PORT=$PGFLEET_DEMO_SSH_PORT" \
     "PGFLEET_DEMO_SSH_USER=$PF_SSH_USER; build/pgfleet audit -i inventory/demo.yaml"

@@ -3,44 +3,13 @@
 # (migrated by pgfleet and by drizzle-orm 0.45.4), rolled back by pgfleet to TAG, have the same
 # schema (pg_dump --schema-only) and the same ledger rows as a database drizzle-orm migrated
 # only to TAG; drizzle-orm's migrator then applies the rest, giving the same database as one it
-# migrated from scratch. Down files for tests/fixtures/app, written by hand as a team would.
+# migrated from scratch, with the down files of tests/fixtures/app (drizzle/down/, written by
+# hand as a team would).
 source "${PF_TESTS_DIR:-$(dirname "$0")/..}/interop/lib/interop.sh"
 
 APP=$PF_TMP/app
 mkdir -p "$APP"
 cp -r "$FIXTURES/app/drizzle/." "$APP/"
-mkdir -p "$APP/down"
-cat >"$APP/down/0000_init.sql" <<'SQL'
-DROP TABLE "users";
---> statement-breakpoint
-DROP TABLE "organizations";
---> statement-breakpoint
-DROP TYPE "public"."user_role";
-SQL
-cat >"$APP/down/0001_projects.sql" <<'SQL'
-DROP TABLE "projects";
---> statement-breakpoint
-ALTER TABLE "users" DROP COLUMN "last_login_at";
-SQL
-# The role app_tenant belongs to the cluster, not the database: it stays.
-cat >"$APP/down/0002_roles_and_rls.sql" <<'SQL'
-DROP POLICY "projects_tenant_isolation" ON "projects";
---> statement-breakpoint
-ALTER TABLE "projects" DISABLE ROW LEVEL SECURITY;
---> statement-breakpoint
-REVOKE SELECT, INSERT, UPDATE, DELETE ON "projects" FROM app_tenant;
---> statement-breakpoint
-REVOKE USAGE ON SCHEMA "public" FROM app_tenant;
---> statement-breakpoint
-DROP FUNCTION "public"."current_org_id"();
-SQL
-cat >"$APP/down/0003_audit_log.sql" <<'SQL'
-DROP TABLE "audit_log";
---> statement-breakpoint
-ALTER TABLE "projects" DROP COLUMN "status";
---> statement-breakpoint
-DROP TYPE "public"."project_status";
-SQL
 TAG=0001_projects
 
 pg_createdb by_pgfleet by_drizzle ref full_ref
