@@ -18,8 +18,11 @@ static const FleetCmdSpec spec = {
     "Options:\n" CMD_FLEET_HELP CMD_WAVES_HELP CMD_DRIFT_HELP
     "      --force            plan even when a migration will certainly fail on every\n"
     "                         target (docs/lint.md); without it such a folder is refused,\n"
-    "                         exit 3, before any target is connected to\n" CMD_DSN_HELP
-        CMD_EXIT_HELP,
+    "                         exit 3, before any target is connected to\n"
+    "      --rollback         with --to TAG or --steps N: show what pgfleet rollback would\n"
+    "                         undo on each target (docs/rollback.md); exit 1 when a target\n"
+    "                         would be refused\n"
+    "      --to TAG, --steps N  how far (with --rollback)\n" CMD_DSN_HELP CMD_EXIT_HELP,
 };
 
 int cmd_plan(int argc, char **argv)
