@@ -65,7 +65,7 @@ typedef struct PgfleetEvent {
     PgfleetEventKind kind;
     const char *name;    /* "run_start", "run_end", "wave_start", ... */
     const char *run_id;  /* the same for every event of one run */
-    const char *command; /* "plan", "apply" or "audit" */
+    const char *command; /* "plan", "apply", "audit", "mark-applied", "repair", "rollback" */
 
     /* run_start, run_end */
     size_t n_targets;    /* targets selected for the run */
@@ -100,7 +100,8 @@ typedef struct PgfleetEvent {
     const char *migration;  /* the tag */
     size_t migration_index; /* 0-based among this target's pending migrations */
     size_t migration_count;
-    const char *migration_result; /* after: "applied", "failed" or "not_applied" */
+    const char *migration_result; /* after: "applied", "failed" or "not_applied"; rollback:
+                                     "rolled_back", "failed" or "not_rolled_back" */
 } PgfleetEvent;
 
 /* A target a plugin adds to the inventory. name and dsn are required; the others may be NULL.

@@ -40,6 +40,10 @@
  *   for the whole run), so SIGINT during a pause or a prompt stops the run with the report so
  *   far. The queue's `quiet` keeps the progress line off the terminal while a prompt is on
  *   it. plan and audit, being read-only, run every target in one batch.
+ * - Child processes (docs/backups.md): apply's pg_dump runs from the worker that holds the
+ *   target's lock, through posix_spawn (src/core/proc.c: no fork in a threaded process), with
+ *   the signals this file blocks unblocked and every descriptor past stderr closed in the
+ *   child; the worker polls `interrupted` while it waits and stops the child once it is set.
  * - Plugins (docs/plugins.md, events.c): run and wave events are sent from the main thread,
  *   target and migration events from the worker running the target. The plugin host
  *   (src/plugin/) creates no thread; it holds one mutex around every call into a plugin, so
