@@ -90,6 +90,20 @@ assert_eq "0002_tags" "$(jt "$PF_TMP/steps.out" rb_a 'show(t["rollback"])')" "--
 assert_eq "f" "$(has_table rb_a tags)" "tags is gone"
 assert_eq 2 "$(pg_psql rb_a 'select count(*) from drizzle.__drizzle_migrations')" "two rows left"
 
+# --- plugin events: command rollback, a migration event per migration undone ------------------
+REC=$PF_TMP/events.txt
+{
+    cat "$INV"
+    echo "plugins:"
+    echo "  - {path: \"$PF_TEST_PLUGINS_DIR/record.so\", config: {file: \"$REC\"}}"
+} >"$PF_TMP/plug.yaml"
+pf events rollback --steps 1 -i "$PF_TMP/plug.yaml" -t rb_a --yes
+assert_eq 0 "$RC" "rollback with a plugin (stderr: $(pf_err events))"
+assert_contains "$(grep '^run_start' "$REC")" "command=rollback" "run_start says the command"
+assert_lines "migration_before target=rb_a migration=0001_posts 1/1
+migration_after target=rb_a migration=0001_posts 1/1 result=rolled_back" \
+    "$(grep '^migration_' "$REC")" "migration_before and migration_after, result rolled_back"
+
 # --- the v1 layout: <folder>/down.sql ---------------------------------------------------------
 V1=$PF_TMP/v1
 mkdir -p "$V1/20250101000000_users" "$V1/20250102000000_posts"
