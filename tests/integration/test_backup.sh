@@ -210,6 +210,19 @@ assert_eq 0 "$RC" "apply --backup-dir (stderr: $(pf_err never))"
 assert_contains "$(jt "$PF_TMP/never.json" bk_empty2 't["backup"]["path"]')" "$PF_TMP/elsewhere/bk_empty2/" \
     "--backup-dir overrides backup.dir"
 
+# --- a tenant schema: its schema only -----------------------------------------------------------
+psql -X -q -d postgres -c "create database bk_tenants owner app" >/dev/null
+pg_psql bk_tenants "create table public.shared (x int)" >/dev/null
+cat >>"$INV" <<YAML
+  - {name: bk_t1, dsn: "$(dsn bk_tenants)", schema: Tenant_One, create_schema: true, backup: {when: always}}
+YAML
+pf tenant apply -i "$INV" -t bk_t1 -f json -o "$PF_TMP/tenant.json"
+assert_eq 0 "$RC" "a tenant schema applied with a backup (stderr: $(pf_err tenant))"
+TP=$(jt "$PF_TMP/tenant.json" bk_t1 't["backup"]["path"]')
+assert_eq "SCHEMA - Tenant_One" "$(pg_restore -l "$TP" | grep -o 'SCHEMA - [A-Za-z_]*' | sort -u)" \
+    "the tenant's dump holds its schema (a name that needs quoting)"
+assert_eq "" "$(pg_restore -l "$TP" | grep -w shared || true)" "and nothing of the other schemas"
+
 # --- no output holds the password ---------------------------------------------------------------
 leaks=$(grep -l -F -- "$PW" "$PF_TMP"/*.out "$PF_TMP"/*.err "$PF_TMP"/*.json 2>/dev/null || true)
 assert_eq "" "$leaks" "the password appears in no output or report"

@@ -90,6 +90,17 @@ assert_eq "0002_tags" "$(jt "$PF_TMP/steps.out" rb_a 'show(t["rollback"])')" "--
 assert_eq "f" "$(has_table rb_a tags)" "tags is gone"
 assert_eq 2 "$(pg_psql rb_a 'select count(*) from drizzle.__drizzle_migrations')" "two rows left"
 
+# --- ahead: a ledger row the codebase does not know --------------------------------------------
+pg_createdb rb_ahead
+inv_add_target "$INV" rb_ahead "$(pf_dsn rb_ahead)"
+pf ahead_apply apply -i "$INV" -t rb_ahead
+pg_psql rb_ahead "insert into drizzle.__drizzle_migrations (hash, created_at) values ('unknown', $((W + 9000)))" >/dev/null
+AHEAD_BEFORE=$(db_state rb_ahead)
+pf ahead rollback --to 0000_users -i "$INV" -t rb_ahead --yes -f json
+assert_eq 1 "$RC" "an ahead target is refused (exit 1)"
+assert_contains "$(jt "$PF_TMP/ahead.out" rb_ahead 't["error"]["message"]')" "refused: ahead" "and says ahead"
+assert_eq "$AHEAD_BEFORE" "$(db_state rb_ahead)" "nothing was rolled back"
+
 # --- plugin events: command rollback, a migration event per migration undone ------------------
 REC=$PF_TMP/events.txt
 {
