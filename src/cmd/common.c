@@ -70,8 +70,16 @@ Inventory *cmd_load_selection_plugins(const CmdSelection *s, size_t **idx, size_
 
 PfErrCode cmd_check_output(const char *path, PfErr *err)
 {
-    if (!*path)
+    if (!*path || strcmp(path, "+") == 0)
         return pf_err_set(err, PF_ERR_IO, "-o: an empty path");
+    if (*path == '+') { /* -o +FILE appends: open it as the append will, leaving it as it is */
+        int afd = open(path + 1, O_WRONLY | O_APPEND | O_CREAT, 0644);
+        if (afd < 0)
+            return pf_err_set(err, PF_ERR_IO, "%s: cannot append the report there: %s", path + 1,
+                              strerror(errno));
+        close(afd);
+        return PF_OK;
+    }
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return pf_err_set(err, PF_ERR_IO, "%s: cannot write the report there: is a directory",

@@ -35,7 +35,8 @@ Inventory *cmd_load_selection_plugins(const CmdSelection *s, size_t **idx, size_
 void cmd_error(const PfErr *err);
 
 /* Before anything runs: can a report be written to path (-o)? Tries to create (and removes) the
- * temporary file the report will be written through, beside path. PF_ERR_IO naming path and
+ * temporary file the report will be written through, beside path; for "+FILE" (append), opens
+ * FILE for appending (creating it empty when missing). PF_ERR_IO naming path and
  * why when it cannot, or when path is a directory. */
 PfErrCode cmd_check_output(const char *path, PfErr *err);
 

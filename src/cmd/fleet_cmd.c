@@ -27,6 +27,7 @@ enum { OPT_FORCE = 1400 };                        /* plan, apply: docs/lint.md *
 enum { OPT_DRIFT = 1500, OPT_VERIFY };            /* docs/drift.md */
 enum { OPT_BACKUP_DIR = 1600 };                   /* apply: docs/backups.md */
 enum { OPT_TO = 1700, OPT_STEPS, OPT_ROLLBACK };  /* rollback, plan --rollback */
+enum { OPT_SHARD = 1800 };                        /* docs/scale.md */
 
 /* mark-applied's tags as codebase indexes: every --migration, and --through as an index + 1
  * (0 when not given). Prints the error and returns false for a tag the codebase lacks. */
@@ -152,6 +153,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         {"to", required_argument, NULL, OPT_TO},
         {"steps", required_argument, NULL, OPT_STEPS},
         {"rollback", no_argument, NULL, OPT_ROLLBACK},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
@@ -166,6 +168,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     long rollback_steps = 0;
     bool rollback_plan = false;
     CbDown *downs = NULL;
+    InvShard shard = {0};
     CmdDsnMode dsn_mode = {0};
     const char *wait_text = NULL;
     int64_t wait_ms = 0;
@@ -229,6 +232,15 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                 goto invalid;
             }
             wait_text = optarg;
+            break;
+        case OPT_SHARD:
+            if (!inv_shard_parse(optarg, &shard)) {
+                fprintf(stderr,
+                        "pgfleet %s: --shard takes K/N, shard K (from 0) of N (at most %d), "
+                        "not '%s'\n",
+                        spec->name, INV_SHARD_MAX, optarg);
+                goto invalid;
+            }
             break;
         case OPT_WAVE:
             wave_only = optarg;
@@ -404,7 +416,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
                      : verbosity == 1 ? PF_LOG_INFO
                                       : PF_LOG_DEBUG);
 
-    size_t *idx = NULL, n_idx = 0;
+    size_t *idx = NULL, n_idx = 0, *positions = NULL;
     PluginHost *plugins = NULL;
     char *dsn_dir = NULL; /* --dsn mode: -m, or the config's out */
     dsn_mode.migrations_dir = migrations_dir;
@@ -440,7 +452,10 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     if ((spec->mode == FLEET_PLAN || spec->mode == FLEET_APPLY) && !force &&
         !certain_failures_allowed(spec->name, cb))
         goto out;
-    if (n_idx == 0) {
+    size_t selected = n_idx; /* before --shard: every shard's report says it */
+    positions = pf_calloc(n_idx ? n_idx : 1, sizeof *positions);
+    inv_shard_filter(inv, shard, idx, &n_idx, positions);
+    if (n_idx == 0 && shard.count == 0) {
         fprintf(stderr, "pgfleet: %s: no target is selected%s\n", inv->path,
                 inv->n ? "; hint: check --target and --select" : "");
         goto out;
@@ -520,6 +535,9 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .cb = cb,
         .result = &result,
         .exit_code = code,
+        .shard = shard,
+        .shard_selected = selected,
+        .shard_positions = positions,
         .color = !output && isatty(STDOUT_FILENO) && !(no_color && *no_color),
         .revision = &revision,
     };
@@ -546,6 +564,7 @@ out:
     cb_free(cb);
     inv_free(inv);
     free(idx);
+    free(positions);
     free(dsn_dir);
     free(mark_tags);
     free(mark_idx);

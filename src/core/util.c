@@ -122,8 +122,32 @@ PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, P
     return PF_OK;
 }
 
+static PfErrCode append_file(const char *path, const char *data, size_t len, PfErr *err)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    if (fd < 0)
+        return pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+            close(fd);
+            return PF_ERR_IO;
+        }
+        off += (size_t)w;
+    }
+    if (close(fd) != 0)
+        return pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+    return PF_OK;
+}
+
 PfErrCode pf_write_output(const char *path, const char *doc, const char *what, PfErr *err)
 {
+    if (path && path[0] == '+')
+        return append_file(path + 1, doc, strlen(doc), err);
     if (path)
         return pf_write_file_atomic(path, doc, strlen(doc), err);
     fputs(doc, stdout);

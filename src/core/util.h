@@ -21,7 +21,9 @@ PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err);
 PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, PfErr *err);
 
 /* Write a finished document to path (atomically, as above) or, when path is NULL, to stdout.
- * what names the document in the error ("the report"). */
+ * A path "+FILE" appends the document to FILE instead (created when missing; one write(2) with
+ * O_APPEND, as $GITHUB_STEP_SUMMARY wants): -o +FILE. what names the document in the error
+ * ("the report"). */
 PfErrCode pf_write_output(const char *path, const char *doc, const char *what, PfErr *err);
 
 /* A document written piece by piece (a report too large to hold whole): to path atomically, as

@@ -307,4 +307,29 @@ size_t inv_wave_allowed_failures(const InvWave *w, size_t n);
 PfErrCode inv_waves_select(const Inventory *inv, const char *only, const char *from, size_t *idx,
                            size_t *n_idx, size_t *first, size_t *end, PfErr *err);
 
+/* ---- shards (shard.c, docs/scale.md) ---- */
+
+/* --shard K/N: shard index of count (0 <= index < count); count 0 = not sharded. */
+typedef struct InvShard {
+    unsigned index;
+    unsigned count;
+} InvShard;
+
+enum { INV_SHARD_MAX = 100000 };
+
+/* Parse "K/N" (decimal, 0 <= K < N <= INV_SHARD_MAX). False when malformed. */
+bool inv_shard_parse(const char *s, InvShard *out);
+
+/* The first four bytes of sha256(name), big-endian: the same on every machine and version. */
+uint32_t inv_shard_hash(const char *name);
+
+/* The shard of count that the target named name belongs to: inv_shard_hash(name) % count. */
+unsigned inv_shard_of(const char *name, unsigned count);
+
+/* Keep in idx (indexes into inv->targets, order kept) only the targets of shard; no-op when
+ * shard.count is 0. Applied after the selection and the waves. positions (may be NULL; room for
+ * *n_idx) receives where each kept target stood in idx before. */
+void inv_shard_filter(const Inventory *inv, InvShard shard, size_t *idx, size_t *n_idx,
+                      size_t *positions);
+
 #endif

@@ -239,6 +239,15 @@ static cJSON *root_json(const ReportContext *ctx)
     cJSON_AddBoolToObject(root, "interrupted", fr->interrupted);
     cJSON_AddNumberToObject(root, "exit_code", ctx->exit_code);
     cJSON_AddItemToObject(root, "inventory", str_or_null(ctx->inventory_path));
+    if (ctx->shard.count) { /* pgfleet merge collates the shards' reports (docs/scale.md) */
+        cJSON *sh = cJSON_AddObjectToObject(root, "shard");
+        cJSON_AddNumberToObject(sh, "index", ctx->shard.index);
+        cJSON_AddNumberToObject(sh, "count", ctx->shard.count);
+        cJSON_AddNumberToObject(sh, "selected", (double)ctx->shard_selected);
+        cJSON *pos = cJSON_AddArrayToObject(sh, "positions");
+        for (size_t i = 0; ctx->shard_positions && i < fr->n; i++)
+            cJSON_AddItemToArray(pos, cJSON_CreateNumber((double)ctx->shard_positions[i]));
+    }
 
     cJSON *c = cJSON_AddObjectToObject(root, "codebase");
     cJSON_AddStringToObject(c, "dir", cb->dir);

@@ -35,6 +35,11 @@ typedef struct ReportContext {
     bool color; /* text only */
     /* The codebase's revision (git describe, or a hash of the journal), or NULL. */
     const CbRevision *revision;
+    /* --shard (docs/scale.md): this run's shard (count 0: not sharded) and how many targets
+     * were selected before it, and where each of result's targets stood among those. */
+    InvShard shard;
+    size_t shard_selected;
+    const size_t *shard_positions;
 } ReportContext;
 
 /* Render the report; the returned string is the caller's to free. */
