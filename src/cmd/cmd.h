@@ -16,6 +16,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_diff_schema(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* What distinguishes plan, apply, audit, mark-applied and repair; the rest is shared
  * (fleet_cmd.c). */
@@ -44,7 +45,9 @@ enum { CMD_JOBS_READ_ONLY = 16, CMD_JOBS_APPLY = 4 };
     "                         apply --dry-run, which only read; 4 for apply)\n"                    \
     "  -f, --format FMT       report format: text (default), json, junit, prometheus,\n"           \
     "                         markdown or html (docs/report.md)\n"                                 \
-    "  -o, --output FILE      write the report to FILE instead of stdout\n"                        \
+    "  -o, --output FILE      write the report to FILE instead of stdout; +FILE appends to FILE\n" \
+    "      --shard K/N        only the targets of shard K (0 to N-1) of N, by a hash of their\n"   \
+    "                         name, after the selection and waves (docs/scale.md)\n"               \
     "      --report-dir DIR   also keep the run's JSON report in DIR, under a timestamped name\n"  \
     "  -v, --verbose          log each step on stderr\n"                                           \
     "  -q, --quiet            log only errors; no progress line\n"                                 \

@@ -22,6 +22,7 @@ static const Command commands[] = {
     {"lint", cmd_lint, "check the migrations folder without any database"},
     {"diff", cmd_diff, "compare two JSON reports: which targets changed status"},
     {"diff-schema", cmd_diff_schema, "compare two targets' schemas, or one with the codebase's"},
+    {"merge", cmd_merge, "collate the JSON reports of a sharded run (--shard) into one report"},
     {"version", cmd_version, "print the version"},
 };
 
