@@ -1,5 +1,6 @@
 /* pgfleet version: pgfleet's version and the libraries it runs with. */
 #include "cmd/cmd.h"
+#include "inventory/inventory.h"
 #include "pg/pg.h"
 
 #include <cjson/cJSON.h>
@@ -19,5 +20,6 @@ int cmd_version(int argc, char **argv)
     printf("pgfleet %s\n", PGFLEET_VERSION);
     printf("libpq %d.%d, libyaml %s, cJSON %s, %s\n", pq / 10000, pq % 100,
            yaml_get_version_string(), cJSON_Version(), OpenSSL_version(OPENSSL_VERSION));
+    printf("plugins: %s\n", inv_plugin_dir());
     return PF_EXIT_OK;
 }

@@ -307,6 +307,11 @@ size_t inv_wave_allowed_failures(const InvWave *w, size_t n);
 PfErrCode inv_waves_select(const Inventory *inv, const char *only, const char *from, size_t *idx,
                            size_t *n_idx, size_t *first, size_t *end, PfErr *err);
 
+/* Where a plugin given by a bare file name (`path: exec.so`) is looked for when it is not beside
+ * the inventory: $PGFLEET_PLUGIN_DIR, else the directory the shipped plugins are installed in
+ * (PGFLEET_PLUGIN_DIR, set by the build). Borrowed. */
+const char *inv_plugin_dir(void);
+
 /* ---- shards (shard.c, docs/scale.md) ---- */
 
 /* --shard K/N: shard index of count (0 <= index < count); count 0 = not sharded. */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #define PREFLIGHT_LONG_XACT_MS 60000 /* default preflight_long_xact (docs/inventory.md) */
@@ -360,6 +361,30 @@ static char *tunnel_path(Loader *L, const char *p)
     char *out = pf_path_join(base, p);
     free(base);
     return out;
+}
+
+/* A plugin's path: as tunnel_path, except that a bare file name ("exec.so") that is not beside
+ * the inventory but is in the plugin directory ($PGFLEET_PLUGIN_DIR, else where the shipped
+ * plugins are installed: docs/plugins.md) is that one. Found in neither, it stays the path
+ * beside the inventory, which the error then names. */
+static char *plugin_path(Loader *L, const char *raw)
+{
+    char *p = tunnel_path(L, raw);
+    if (strchr(raw, '/') || raw[0] == '~' || access(p, F_OK) == 0)
+        return p;
+    char *shipped = pf_path_join(inv_plugin_dir(), raw);
+    if (access(shipped, F_OK) != 0) {
+        free(shipped);
+        return p;
+    }
+    free(p);
+    return shipped;
+}
+
+const char *inv_plugin_dir(void)
+{
+    const char *dir = getenv("PGFLEET_PLUGIN_DIR");
+    return dir && *dir ? dir : PGFLEET_PLUGIN_DIR;
 }
 
 static void tunnel_free(InvTunnel *t)
@@ -1204,7 +1229,7 @@ static PfErrCode load_plugin(Loader *L, const InvNode *entry)
     char *raw;
     if (expand_nonempty(L, path, "path", &raw) != PF_OK)
         return PF_ERR_INPUT;
-    p.path = tunnel_path(L, raw);
+    p.path = plugin_path(L, raw);
     free(raw);
     bool present = false;
     if (config && container(L, INV_AT_PLUGIN, "config", config, &present) != PF_OK) {
