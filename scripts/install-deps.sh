@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev libssl-dev
           libssh2-1-dev libcmocka-dev libpg-query-dev postgresql postgresql-contrib
           openssh-server openssh-client clang-format clang libclang-rt-14-dev jq bc chromium
-          python3)
+          python3 python3-yaml debootstrap dpkg-dev)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
@@ -21,6 +21,13 @@ require_commands() {
         fi
     done
 }
+
+# --package: only what scripts/package.sh needs to build the .deb (the image's build stage).
+if [ "${1:-}" = --package ]; then
+    packages=(build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev libssl-dev
+              libssh2-1-dev libpg-query-dev dpkg-dev file)
+    require_commands() { command -v cmake >/dev/null && command -v cpack >/dev/null; }
+fi
 
 missing=()
 for p in "${packages[@]}"; do
