@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libpq-dev libyaml-dev libcjson-dev libssl-dev
           libssh2-1-dev libcmocka-dev libpg-query-dev postgresql postgresql-contrib
           openssh-server openssh-client clang-format clang libclang-rt-14-dev jq bc chromium
-          python3 python3-yaml debootstrap dpkg-dev)
+          python3 python3-yaml debootstrap dpkg-dev systemd)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -1350,6 +1350,46 @@ static void test_max_per_server(void **state)
     load_fails("defaults: {max_per_server: 100001}\ntargets: []\n",
                "1:28: bad max_per_server '100001'; expected a number of connections from 0 to "
                "100000");
+/* --shard K/N (docs/scale.md): the parse, and the documented hash on known names: the first
+ * four bytes of sha256(name), big-endian (printf %s tenant-acme | sha256sum: 9332cc3f...). */
+static void test_shard(void **state)
+{
+    (void)state;
+    InvShard sh;
+    assert_true(inv_shard_parse("0/1", &sh));
+    assert_int_equal(sh.index, 0);
+    assert_int_equal(sh.count, 1);
+    assert_true(inv_shard_parse("7/8", &sh));
+    assert_int_equal(sh.index, 7);
+    assert_int_equal(sh.count, 8);
+    const char *bad[] = {"", "8/8", "1/0", "-1/4", "1/", "/4", "1/4x", "1 /4", "a/4", "1/100001"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(inv_shard_parse(bad[i], &sh));
+    assert_int_equal(inv_shard_hash("tenant-acme"), 0x9332cc3fu);
+    assert_int_equal(inv_shard_hash("b1"), 0x7dc96f77u);
+    assert_int_equal(inv_shard_of("tenant-acme", 8), 0x9332cc3fu % 8);
+    assert_int_equal(inv_shard_of("tenant-acme", 1), 0);
+
+    /* The filter keeps the selection's order and says where each kept target stood. */
+    Inventory inv = {0};
+    InvTarget targets[4] = {{.name = "tenant-acme"}, {.name = "b1"}, {.name = "x"}, {.name = "y"}};
+    inv.targets = targets;
+    inv.n = 4;
+    size_t idx[4] = {3, 2, 1, 0}, n = 4, pos[4];
+    InvShard two = {.index = 1, .count = 2};
+    inv_shard_filter(&inv, two, idx, &n, pos);
+    size_t want = 0;
+    for (size_t i = 0; i < 4; i++) {
+        if (inv_shard_of(targets[3 - i].name, 2) != 1)
+            continue;
+        assert_int_equal(idx[want], 3 - i);
+        assert_int_equal(pos[want], i);
+        want++;
+    }
+    assert_int_equal(n, want);
+    size_t all[3] = {0, 1, 2}, n_all = 3;
+    inv_shard_filter(&inv, (InvShard){0}, all, &n_all, NULL);
+    assert_int_equal(n_all, 3); /* not sharded: unchanged */
 }
 
 int main(void)
@@ -1390,6 +1430,7 @@ int main(void)
         cmocka_unit_test(test_drizzle_config),
         cmocka_unit_test(test_max_per_server),
         cmocka_unit_test(test_backup_settings),
+        cmocka_unit_test(test_shard),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
