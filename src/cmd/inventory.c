@@ -12,11 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { OPT_SHARD = 1400 }; /* docs/scale.md */
+
 static const char usage[] =
     "usage: pgfleet inventory [OPTIONS]\n\n"
     "Print the targets after for_each expansion, ${VAR} expansion and selection, with\n"
     "passwords masked. Connects to nothing.\n\n"
-    "Options:\n" CMD_SELECTION_HELP "  -f, --format FMT       text (default) or json\n"
+    "Options:\n" CMD_SELECTION_HELP
+    "      --shard K/N        only the targets of shard K (0 to N-1) of N, as the fleet commands\n"
+    "                         split them (docs/scale.md)\n"
+    "  -f, --format FMT       text (default) or json\n"
     "  -h, --help             show this help\n";
 
 static char *labels_text(const InvTarget *t)
@@ -147,9 +152,11 @@ int cmd_inventory(int argc, char **argv)
         {"select", required_argument, NULL, 's'},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {NULL, 0, NULL, 0},
     };
     CmdSelection sel = {0};
+    InvShard shard = {0};
     bool json = false;
     int opt;
     optind = 1;
@@ -173,6 +180,16 @@ int cmd_inventory(int argc, char **argv)
             }
             json = strcmp(optarg, "json") == 0;
             break;
+        case OPT_SHARD:
+            if (!inv_shard_parse(optarg, &shard)) {
+                fprintf(stderr,
+                        "pgfleet inventory: --shard takes K/N, shard K (from 0) of N (at most "
+                        "%d), not '%s'\n",
+                        INV_SHARD_MAX, optarg);
+                cmd_selection_free(&sel);
+                return PF_EXIT_INVALID;
+            }
+            break;
         case 'h':
             fputs(usage, stdout);
             cmd_selection_free(&sel);
@@ -193,6 +210,7 @@ int cmd_inventory(int argc, char **argv)
     cmd_selection_free(&sel);
     if (!inv)
         return PF_EXIT_INVALID;
+    inv_shard_filter(inv, shard, idx, &n, NULL);
     if (json)
         print_json(inv, idx, n);
     else

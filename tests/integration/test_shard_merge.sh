@@ -32,6 +32,9 @@ for k in 0 1 2; do
     assert_eq 0 "$RC" "plan --shard $k/$N: exit 0"
     assert_lines "$want" "$(jget "$PF_TMP/plan_$k.json" '"\n".join(t["name"] for t in d["targets"])')" \
         "shard $k/$N holds the targets whose sha256 prefix mod $N is $k, in inventory order"
+    pf inv_$k inventory -i "$INV" --shard "$k/$N"
+    assert_lines "$want" "$(grep -v '^NAME\|^$\|selected from' "$PF_TMP/inv_$k.out" | cut -d' ' -f1)" \
+        "inventory --shard $k/$N lists the same targets"
     assert_eq "$k $N ${#DBS[@]}" \
         "$(jget "$PF_TMP/plan_$k.json" 'show(d["shard"]["index"]) + " " + show(d["shard"]["count"]) + " " + show(d["shard"]["selected"])')" \
         "the report says which shard of how many, and how many targets were selected"
