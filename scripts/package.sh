@@ -7,10 +7,12 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build-deb}
+mkdir -p "$build"
+log=$build/package.log
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DPGFLEET_TESTS=OFF \
-    -DPGFLEET_SANITIZE=OFF -DCMAKE_INSTALL_PREFIX=/usr >"$build.log" 2>&1 ||
-    { cat "$build.log" >&2; exit 1; }
-cmake --build "$build" -j"${JOBS:-2}" >>"$build.log" 2>&1 || { tail -n 40 "$build.log" >&2; exit 1; }
+    -DPGFLEET_SANITIZE=OFF -DCMAKE_INSTALL_PREFIX=/usr >"$log" 2>&1 ||
+    { cat "$log" >&2; exit 1; }
+cmake --build "$build" -j"${JOBS:-2}" >>"$log" 2>&1 || { tail -n 40 "$log" >&2; exit 1; }
 rm -f "$build"/pgfleet_*.deb
-(cd "$build" && cpack -G DEB >>"$build.log" 2>&1) || { tail -n 40 "$build.log" >&2; exit 1; }
+(cd "$build" && cpack -G DEB >>"$log" 2>&1) || { tail -n 40 "$log" >&2; exit 1; }
 ls "$build"/pgfleet_*.deb
