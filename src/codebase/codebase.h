@@ -60,6 +60,13 @@ typedef struct Codebase {
     size_t n_created;
 } Codebase;
 
+/* Words that cb_read (which stops at a problem) and lint (which reports them all, as findings
+ * of the rule of the same name: docs/lint.md) both use for the same problem of a folder, so
+ * that plan, apply and lint say it alike. journal-missing: .sql files without
+ * meta/_journal.json. */
+extern const char cb_journal_missing_message[];
+extern const char cb_journal_missing_hint[];
+
 /* Read the folder. On error *out is NULL and err names the file (and, for JSON, the position).
  * Errors: missing folder or journal, malformed JSON, entry without its file, duplicate tags, a
  * journal beside v1 folders, a migration holding a NUL byte (named by file:line:column: the

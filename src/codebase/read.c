@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "sql/sql.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,33 @@ PfErrCode cb_check_text(const char *path, const char *text, size_t len, PfErr *e
                       path, line, col);
 }
 
+const char cb_journal_missing_message[] =
+    "no meta/_journal.json beside the .sql files: drizzle-orm refuses the folder (\"Can't find "
+    "meta/_journal.json file\")";
+const char cb_journal_missing_hint[] =
+    "commit meta/ too: drizzle-kit generate writes the journal and the snapshots there";
+
+/* Whether dir holds a regular file named *.sql at its top. */
+static bool has_sql_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n <= 4 || strcmp(de->d_name + n - 4, ".sql") != 0)
+            continue;
+        char *path = cb_join(dir, de->d_name);
+        struct stat st;
+        found = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+        free(path);
+    }
+    closedir(d);
+    return found;
+}
+
 /* The folder as given, less trailing slashes ("/" stays "/"). */
 static char *normalize_dir(const char *dir)
 {
@@ -116,6 +144,9 @@ static PfErrCode read_layout(Codebase *cb, PfErr *err)
     } else if (n > 0) {
         cb->layout = CB_LAYOUT_FOLDERS;
         rc = cb_read_folders(cb, names, n, err);
+    } else if (has_sql_files(cb->dir)) {
+        rc = pf_err_set(err, PF_ERR_INPUT, "%s: %s; hint: %s", cb->dir, cb_journal_missing_message,
+                        cb_journal_missing_hint);
     } else {
         rc = pf_err_set(err, PF_ERR_INPUT,
                         "%s: no meta/_journal.json and no <YYYYMMDDHHMMSS>_<name>/migration.sql "

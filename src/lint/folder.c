@@ -825,11 +825,8 @@ static PfErrCode run(Linter *L, PfErr *err)
         lint_folders(L);
     } else if (L->sql.n > 0) {
         L->out.r->layout = CB_LAYOUT_JOURNAL;
-        journal_finding(L, "journal-missing", NULL, NO_POS,
-                        pf_strdup("no meta/_journal.json beside the .sql files: drizzle-orm "
-                                  "refuses the folder (\"Can't find meta/_journal.json file\")"),
-                        pf_strdup("commit meta/ too: drizzle-kit generate writes the journal "
-                                  "and the snapshots there"));
+        journal_finding(L, "journal-missing", NULL, NO_POS, pf_strdup(cb_journal_missing_message),
+                        pf_strdup(cb_journal_missing_hint));
         for (size_t i = 0; i < L->sql.n; i++) {
             char *stem = pf_strndup(L->sql.v[i], strlen(L->sql.v[i]) - 4);
             mig_add(L, stem, cb_join(L->dir, L->sql.v[i]));

@@ -214,6 +214,17 @@ assert_eq 3 "$RC" "not a migrations folder: exit 3"
 assert_contains "$(err notmig)" "is this a drizzle migrations folder?" \
     "not a migrations folder: the message"
 assert_eq "" "$(out notmig)" "not a migrations folder: nothing on stdout"
+# One reader of the folder, one wording: plan and apply stop at the problem lint reports.
+run nometa lint -m "$DATA/journal_missing"
+assert_eq 2 "$RC" "no meta/: lint exit 2"
+for cmd in plan apply; do
+    run "nometa_$cmd" "$cmd" --dsn "postgresql://nobody@127.0.0.1:1/none" -m "$DATA/journal_missing"
+    assert_eq 3 "$RC" "no meta/: $cmd exit 3"
+    assert_eq "pgfleet: $DATA/journal_missing: no meta/_journal.json beside the .sql files: drizzle-orm refuses the folder (\"Can't find meta/_journal.json file\"); hint: commit meta/ too: drizzle-kit generate writes the journal and the snapshots there" \
+        "$(err "nometa_$cmd")" "no meta/: $cmd says it as lint does"
+    assert_contains "$(out nometa)" "$DATA/journal_missing/meta/_journal.json: error: no meta/_journal.json beside the .sql files: drizzle-orm refuses the folder (\"Can't find meta/_journal.json file\") [journal-missing]" \
+        "no meta/: lint's words"
+done
 run badout lint -m "$DATA/drop_table" -o "$PF_TMP/no/such/dir/out.txt"
 assert_eq 3 "$RC" "unwritable -o: exit 3"
 

@@ -164,6 +164,24 @@ static void test_journal_missing(void **state)
     free(msg);
 }
 
+/* One wording for the folder's problems: cb_read, which plan and apply use and which stops at
+ * the first problem, says it as lint's finding does, with its hint. */
+static void test_journal_missing_same_words(void **state)
+{
+    (void)state;
+    Codebase *cb = (Codebase *)1;
+    PfErr err;
+    assert_int_equal(cb_read(DATA "journal_missing", &cb, &err), PF_ERR_INPUT);
+    assert_null(cb);
+    char *hint;
+    char *msg = message_of(DATA "journal_missing", "journal-missing", &hint);
+    char *want = pf_asprintf("%s: %s; hint: %s", DATA "journal_missing", msg, hint);
+    assert_string_equal(err.msg, want);
+    free(want);
+    free(msg);
+    free(hint);
+}
+
 static void test_journal_malformed(void **state)
 {
     (void)state;
@@ -727,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_generated_folders_are_clean),
         cmocka_unit_test(test_lexer_traps_are_clean),
         cmocka_unit_test(test_journal_missing),
+        cmocka_unit_test(test_journal_missing_same_words),
         cmocka_unit_test(test_journal_malformed),
         cmocka_unit_test(test_journal_bad_entries),
         cmocka_unit_test(test_missing_file),
