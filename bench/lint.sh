@@ -12,12 +12,13 @@
 #     no database (the refusal comes before any connection).
 # The cost should grow in proportion to N: compare the per-migration figures.
 # Asserts nothing; a run that fails prints its exit status and first line of stderr.
-# Usage: bench/lint.sh [ROUNDS]   (default 1; needs a build in build/, or PGFLEET=...)
+# Usage: bench/lint.sh [ROUNDS]   (default 1; needs a build in build/, or PGFLEET=...; a
+# Release build without sanitizers gives the figures of docs/lint.md; needs /usr/bin/time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-1}
-REAL=${REAL:-"300 3000"}
-ENTRIES=${ENTRIES:-"10000 100000"}
+REAL=${REAL:-"300 3000"}  # real-project-shaped migrations
+ENTRIES=${ENTRIES:-"10000 100000"}  # synthetic entries
 PGFLEET=${PGFLEET:-$PWD/build/pgfleet}
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -26,20 +27,22 @@ trap 'rm -rf "$TMP"' EXIT
 cp "$PGFLEET" "$TMP/pgfleet" # a rebuild while the bench runs must not change what it measures
 PGFLEET=$TMP/pgfleet
 
-# best WHAT N ARGS...: run pgfleet ARGS ROUNDS times; print the best time, and per migration.
+# best WHAT N ARGS...: run pgfleet ARGS ROUNDS times; print the best wall-clock and CPU (user +
+# system) seconds, and the CPU time per migration (on a shared machine the wall clock mostly
+# measures the other processes).
 best() {
-    local what=$1 n=$2 best= i t0 t1 rc
+    local what=$1 n=$2 best= cpu= i rc e c
     shift 2
     for i in $(seq 1 "$ROUNDS"); do
-        t0=$(date +%s.%N)
         rc=0
-        "$PGFLEET" "$@" >/dev/null 2>"$TMP/err" || rc=$?
-        t1=$(date +%s.%N)
-        t=$(echo "$t1 - $t0" | bc)
-        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
+        /usr/bin/time -f '%e %U %S' -o "$TMP/time" "$PGFLEET" "$@" >/dev/null 2>"$TMP/err" || rc=$?
+        read -r e u s < <(tail -n 1 "$TMP/time")
+        c=$(echo "$u + $s" | bc)
+        if [ -z "$best" ] || [ "$(echo "$e < $best" | bc)" = 1 ]; then best=$e; fi
+        if [ -z "$cpu" ] || [ "$(echo "$c < $cpu" | bc)" = 1 ]; then cpu=$c; fi
     done
-    printf '%-46s %8.2f s  %7.1f us/migration  (exit %d%s)\n' "$what" "$best" \
-        "$(echo "$best * 1000000 / $n" | bc -l)" "$rc" \
+    printf '%-44s %7.2f s wall %7.2f s cpu %6.1f us/migration  (exit %d%s)\n' "$what" "$best" \
+        "$cpu" "$(echo "$cpu * 1000000 / $n" | bc -l)" "$rc" \
         "$(case $rc in 0 | 1 | 2 | 3) ;; *) echo ": $(head -c 100 "$TMP/err")" ;; esac)"
 }
 
