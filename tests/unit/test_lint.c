@@ -585,6 +585,18 @@ static void test_escapes_transaction(void **state)
     lint_result_free(r);
 }
 
+/* A hand-written migration wrapped in BEGIN; ... COMMIT; chunks, as real projects write them:
+ * BEGIN inside drizzle's transaction changes nothing, the UPDATE ... FROM with aliases fills
+ * the new column, the DO block is not read; the final COMMIT ends drizzle's transaction, so
+ * the next migration's plain CREATE INDEX runs outside it (reported once, at the COMMIT). */
+static void test_begin_commit_wrapped(void **state)
+{
+    (void)state;
+    check(DATA "begin_commit_wrapped", 3,
+          "set-not-null info 0001_owner.sql:20:1\n"
+          "escapes-transaction warning 0001_owner.sql:22:1\n");
+}
+
 /* type::text <> 'managed_oauth' compares text, and a text column written with the new value
  * holds text: neither is a use of the enum value added just before. */
 static void test_enum_compared_as_text(void **state)
@@ -770,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_positions),
         cmocka_unit_test(test_model_follows_renames),
         cmocka_unit_test(test_escapes_transaction),
+        cmocka_unit_test(test_begin_commit_wrapped),
         cmocka_unit_test(test_enum_compared_as_text),
         cmocka_unit_test(test_backfill_not_rename),
         cmocka_unit_test(test_widening_types),

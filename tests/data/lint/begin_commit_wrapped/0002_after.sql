@@ -1,0 +1,1 @@
+CREATE INDEX "documents_owner_idx" ON "documents" USING btree ("owner");
