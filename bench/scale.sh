@@ -8,7 +8,8 @@
 #   - `pgfleet inventory` (text and JSON),
 #   - `pgfleet plan -j 64` and `pgfleet audit -j 64` (text, and the JSON report to a file).
 # Every target is on one server: max_per_server: 64 lets -j 64 open 64 connections to it (the
-# default, 16, would make it -j 16). Asserts nothing. Sanitizers multiply memory: measure a
+# default, 16, would make it -j 16; MAX_PER_SERVER= leaves it out, for a build from before the
+# setting). Asserts nothing. Sanitizers multiply memory: measure a
 # build without them, e.g.
 #   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGFLEET_TESTS=OFF
 #   cmake --build build-rel --target pgfleet && PGFLEET=build-rel/pgfleet bench/scale.sh
@@ -17,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${*:-"10000 100000"}
 JOBS=${JOBS:-64}
+MAX_PER_SERVER=${MAX_PER_SERVER-64}
 PGFLEET=${PGFLEET:-$PWD/build/pgfleet}
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -42,12 +44,13 @@ measure() {
 }
 
 for n in $SIZES; do
-    "$PY" - "$TMP/fleet_$n.yaml" "$n" "$PORT" "$MIG" <<'PY'
+    "$PY" - "$TMP/fleet_$n.yaml" "$n" "$PORT" "$MIG" "$MAX_PER_SERVER" <<'PY'
 import sys
-path, n, port, mig = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+path, n, port, mig, cap = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 with open(path, "w") as f:
     f.write("max_targets: %d\nmigrations: {dir: %s}\n" % (n, mig))
-    f.write("defaults: {connect_timeout: 5s, lock_wait: 30s, max_per_server: 64}\n")
+    f.write("defaults: {connect_timeout: 5s, lock_wait: 30s%s}\n"
+            % (", max_per_server: " + cap if cap else ""))
     f.write("targets:\n")
     for i in range(n):
         f.write("  - name: tenant-%06d\n    dsn: postgresql://app:pw%d@127.0.0.1:%s/db_%d\n"
