@@ -20,7 +20,7 @@ typedef struct DriftObject {
     char *kind;
     char *schema;
     char *name;
-    char *relation; /* the relation it belongs to (in schema), or NULL */
+    char *relation; /* the relation it belongs to (in schema; a serial its table), or NULL */
     char *def;
 } DriftObject;
 
