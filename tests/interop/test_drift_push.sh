@@ -86,7 +86,7 @@ assert_eq "drifted" "$(pf_target_json pushed2 | jq -r .status)" "after a push: d
 # away too: drift says so, beside the column.
 assert_eq "+ column public.users.nickname
 - policy public.projects.projects_tenant_isolation
-~ table public.projects: row level security -> (nothing)" "$(diffs pushed2)" \
+~ table public.projects: row level security on -> row level security off" "$(diffs pushed2)" \
     "after a push: the pushed column, and the policy and RLS push removed"
 
 pf_done
