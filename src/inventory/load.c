@@ -223,8 +223,7 @@ static PfErrCode check_backup(Loader *L, const InvNode *val)
         return PF_OK;
     if (inv_keys_check(&L->d, val, INV_AT_BACKUP, "in backup") != PF_OK)
         return PF_ERR_INPUT;
-    for (InvNodePair *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top;
-         p++) {
+    for (InvNodePair *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top; p++) {
         const InvKey *k = key_at(INV_AT_BACKUP, inv_text(inv_node(&L->d, p->key)));
         if (inv_value_check(&L->d, k, inv_node(&L->d, p->value)) != PF_OK)
             return PF_ERR_INPUT;
@@ -245,8 +244,7 @@ static PfErrCode load_backup(Loader *L, const InvNode *val, InvBackup *b)
         memset(b, 0, sizeof *b);
         return PF_OK;
     }
-    for (InvNodePair *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top;
-         p++) {
+    for (InvNodePair *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top; p++) {
         const char *key = inv_text(inv_node(&L->d, p->key));
         const InvKey *k = key_at(INV_AT_BACKUP, key);
         InvNode *v = inv_node(&L->d, p->value);

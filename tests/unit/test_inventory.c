@@ -506,23 +506,24 @@ static void test_unknown_keys(void **state)
     load_fails("targets: []\nversion: 2\n",
                "2:1: unknown key 'version' at top level; expected one of: migrations, defaults, "
                "targets, tunnels, waves, plugins, max_targets, drift");
-    load_fails("targets:\n  - name: a\n    dsn: x\n    lbels: {}\n",
-               "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
-               "migrations, for_each, schema, schema_map, connect_timeout, lock_wait, "
-               "lock_timeout, statement_timeout, sslmode, application_name, transaction, "
-               "lock_key, via, expect, preflight_long_xact, create_schema, max_per_server, backup; hint: "
-               "did you mean "
-               "'labels'?");
     load_fails(
-        "defaults:\n  timeout: 5s\ntargets: []\n",
-        "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
-        "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-        "transaction, lock_key, via, expect, preflight_long_xact, create_schema, max_per_server, backup");
-    load_fails(
-        "defaults: {name: x}\ntargets: []\n",
-        "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
-        "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
-        "transaction, lock_key, via, expect, preflight_long_xact, create_schema, max_per_server, backup");
+        "targets:\n  - name: a\n    dsn: x\n    lbels: {}\n",
+        "4:5: unknown key 'lbels' in target; expected one of: name, dsn, labels, "
+        "migrations, for_each, schema, schema_map, connect_timeout, lock_wait, "
+        "lock_timeout, statement_timeout, sslmode, application_name, transaction, "
+        "lock_key, via, expect, preflight_long_xact, create_schema, max_per_server, backup; hint: "
+        "did you mean "
+        "'labels'?");
+    load_fails("defaults:\n  timeout: 5s\ntargets: []\n",
+               "2:3: unknown key 'timeout' in defaults; expected one of: connect_timeout, "
+               "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
+               "transaction, lock_key, via, expect, preflight_long_xact, create_schema, "
+               "max_per_server, backup");
+    load_fails("defaults: {name: x}\ntargets: []\n",
+               "1:12: unknown key 'name' in defaults; expected one of: connect_timeout, "
+               "lock_wait, lock_timeout, statement_timeout, sslmode, application_name, "
+               "transaction, lock_key, via, expect, preflight_long_xact, create_schema, "
+               "max_per_server, backup");
     load_fails("migrations: {folder: x}\ntargets: []\n",
                "1:14: unknown key 'folder' in migrations; expected one of: dir, table, schema, "
                "drizzle_config");
