@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/strset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,32 +89,93 @@ static void add_problem(Plan *p, size_t *cap, TargetStatus kind, const char *tag
         p->status = kind;
 }
 
-/* The one migration with this hash, or -1. */
-static long match_hash(const Codebase *cb, const char *hash)
+/* The codebase by `when`, tag and hash, built once per classification: matching a ledger of
+ * n rows to a folder of n migrations costs n log n, not n * n. */
+typedef struct CbIndex {
+    const Codebase *cb;
+    struct ByWhen {
+        int64_t when;
+        size_t i;
+    } * by_when;     /* every migration's when and index, sorted by when, then by index */
+    PfStrSet tags;   /* tag -> index */
+    PfStrSet hashes; /* hash -> the first index with it */
+} CbIndex;
+
+static int when_cmp(const void *a, const void *b)
 {
-    for (size_t i = 0; hash && i < cb->n; i++)
-        if (strcmp(cb->migrations[i].hash, hash) == 0)
-            return (long)i;
-    return -1;
+    const struct ByWhen *x = a, *y = b;
+    if (x->when != y->when)
+        return x->when < y->when ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static void index_build(CbIndex *ix, const Codebase *cb)
+{
+    memset(ix, 0, sizeof *ix);
+    ix->cb = cb;
+    ix->by_when = pf_malloc((cb->n ? cb->n : 1) * sizeof *ix->by_when);
+    for (size_t i = 0; i < cb->n; i++) {
+        ix->by_when[i] = (struct ByWhen){cb->migrations[i].when, i};
+        pf_strset_add(&ix->tags, cb->migrations[i].tag, i, NULL);
+        pf_strset_add(&ix->hashes, cb->migrations[i].hash, i, NULL); /* keeps the first */
+    }
+    qsort(ix->by_when, cb->n, sizeof *ix->by_when, when_cmp);
+}
+
+static void index_free(CbIndex *ix)
+{
+    free(ix->by_when);
+    pf_strset_free(&ix->tags);
+    pf_strset_free(&ix->hashes);
+}
+
+/* [*from, *to) of by_when: the migrations whose `when` is `when`, in index order. */
+static void when_range(const CbIndex *ix, int64_t when, size_t *from, size_t *to)
+{
+    size_t lo = 0, hi = ix->cb->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->by_when[mid].when < when)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *from = lo;
+    hi = ix->cb->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->by_when[mid].when <= when)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *to = lo;
+}
+
+/* The one migration with this hash, or -1. */
+static long match_hash(const CbIndex *ix, const char *hash)
+{
+    size_t i;
+    return hash && pf_strset_get(&ix->hashes, hash, &i) ? (long)i : -1;
 }
 
 /* Among the migrations whose `when` is `when`, the only one, else the one with the row's hash;
  * -1 when there is none (*several tells whether several shared the time). */
-static long match_when(const Codebase *cb, int64_t when, const char *hash, bool *several)
+static long match_when(const CbIndex *ix, int64_t when, const char *hash, bool *several)
 {
+    const Codebase *cb = ix->cb;
     long found = -1, same_hash = -1;
-    size_t count = 0;
-    for (size_t i = 0; i < cb->n; i++) {
-        if (cb->migrations[i].when != when)
-            continue;
-        count++;
+    size_t from, to;
+    when_range(ix, when, &from, &to);
+    for (size_t k = from; k < to; k++) {
+        size_t i = ix->by_when[k].i;
         if (found < 0)
             found = (long)i;
         if (hash && same_hash < 0 && strcmp(cb->migrations[i].hash, hash) == 0)
             same_hash = (long)i;
     }
-    *several = count > 1;
-    return count > 1 ? same_hash : found;
+    *several = to - from > 1;
+    return to - from > 1 ? same_hash : found;
 }
 
 /* Index of the codebase migration a ledger row stands for, or -1.
@@ -123,27 +185,30 @@ static long match_when(const Codebase *cb, int64_t when, const char *hash, bool 
  * Folder layout: the row's name; for a row written by drizzle 0.x (no name), drizzle v1's
  * upgrade rule: created_at rounded down to the second, the hash breaking ties, and failing
  * that any migration with the same hash. */
-static long match_row(const Codebase *cb, const LedgerRow *row, const bool *taken)
+static long match_row(const CbIndex *ix, const LedgerRow *row, const bool *taken)
 {
+    const Codebase *cb = ix->cb;
     bool several;
     if (cb->layout == CB_LAYOUT_FOLDERS) {
         if (row->name) {
-            for (size_t i = 0; i < cb->n; i++)
-                if (strcmp(cb->migrations[i].tag, row->name) == 0)
-                    return (long)i;
-            return -1;
+            size_t i;
+            return pf_strset_get(&ix->tags, row->name, &i) ? (long)i : -1;
         }
         long m = -1;
         if (row->has_created_at && row->created_at >= 0)
-            m = match_when(cb, row->created_at / 1000 * 1000, row->hash, &several);
-        return m >= 0 ? m : match_hash(cb, row->hash);
+            m = match_when(ix, row->created_at / 1000 * 1000, row->hash, &several);
+        return m >= 0 ? m : match_hash(ix, row->hash);
     }
     if (!row->has_created_at)
         return -1;
-    long m = match_when(cb, row->created_at, row->hash, &several);
-    for (size_t i = 0; m < 0 && several && i < cb->n; i++)
-        if (cb->migrations[i].when == row->created_at && !taken[i])
-            m = (long)i;
+    long m = match_when(ix, row->created_at, row->hash, &several);
+    if (m < 0 && several) {
+        size_t from, to;
+        when_range(ix, row->created_at, &from, &to);
+        for (size_t k = from; m < 0 && k < to; k++)
+            if (!taken[ix->by_when[k].i])
+                m = (long)ix->by_when[k].i;
+    }
     return m;
 }
 
@@ -162,13 +227,15 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
 
     bool have_max = false;
     int64_t max_created = 0;
+    CbIndex ix;
+    index_build(&ix, cb);
     for (size_t r = 0; ledger->exists && r < ledger->n; r++) {
         const LedgerRow *row = &ledger->rows[r];
         if (row->has_created_at && (!have_max || row->created_at > max_created)) {
             max_created = row->created_at;
             have_max = true;
         }
-        long m = match_row(cb, row, applied);
+        long m = match_row(&ix, row, applied);
         if (m < 0) {
             bool newer = row->has_created_at && (!have_newest || row->created_at > newest);
             if (newer)
@@ -207,6 +274,7 @@ void plan_classify(const Codebase *cb, const Ledger *ledger, Plan *out)
                                     mig->tag, row->hash ? row->hash : "(null)", mig->hash));
     }
 
+    index_free(&ix);
     size_t pending_cap = 0;
     for (size_t i = 0; i < cb->n; i++) {
         if (applied[i])
