@@ -156,9 +156,12 @@ int cmd_merge(int argc, char **argv)
     }
     code = fleet_exit_code(fr);
     const char *no_color = getenv("NO_COLOR");
+    CbRevision revision;
+    bool has_revision = report_merge_revision(m, &revision);
     ReportContext ctx = {
         .inventory_path = report_merge_inventory(m),
         .cb = cb,
+        .revision = has_revision ? &revision : NULL,
         .result = fr,
         .exit_code = code,
         .color = !output && isatty(STDOUT_FILENO) && !(no_color && *no_color),

@@ -175,6 +175,14 @@ static char *codebase_key(const cJSON *root)
                                                                      : "(none)");
 }
 
+/* The codebase's revision as a report gives it: "git v1.4.0-3-g1a2b3c4", or "none". */
+static char *revision_key(const cJSON *root)
+{
+    const cJSON *r = get(get(root, "codebase"), "revision");
+    const char *source = get_str(r, "source"), *id = get_str(r, "id");
+    return source && id ? pf_asprintf("%s %s", source, id) : pf_strdup("none");
+}
+
 static bool check_run(ReportMerge *m, PfErr *err)
 {
     const MergeDoc *first = &m->docs[0];
@@ -196,6 +204,12 @@ static bool check_run(ReportMerge *m, PfErr *err)
         }
         free(ka);
         free(kb);
+        char *ra = revision_key(first->root), *rb = revision_key(d->root);
+        if (!bad && strcmp(ra, rb) != 0)
+            bad = mismatch(m, err, "%s and %s are reports of different codebase revisions (%s; %s)",
+                           first->path, d->path, ra, rb);
+        free(ra);
+        free(rb);
     }
     if (bad)
         return false;
@@ -324,6 +338,17 @@ const char *report_merge_codebase_dir(const ReportMerge *m)
 const char *report_merge_inventory(const ReportMerge *m)
 {
     return get_str(m->docs[0].root, "inventory");
+}
+
+bool report_merge_revision(const ReportMerge *m, CbRevision *out)
+{
+    const cJSON *r = get(get(m->docs[0].root, "codebase"), "revision");
+    const char *source = get_str(r, "source"), *id = get_str(r, "id");
+    if (!source || !id)
+        return false;
+    /* Both borrowed from the report's JSON, valid until report_merge_free. */
+    *out = (CbRevision){source, (char *)id};
+    return true;
 }
 
 /* ---- building the result ---- */

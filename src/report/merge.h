@@ -7,6 +7,7 @@
 #define PF_REPORT_MERGE_H
 
 #include "codebase/codebase.h"
+#include "codebase/revision.h"
 #include "core/err.h"
 #include "fleet/fleet.h"
 
@@ -31,6 +32,10 @@ const char *report_merge_codebase_dir(const ReportMerge *m);
 
 /* The inventory the reports name (borrowed), or NULL. */
 const char *report_merge_inventory(const ReportMerge *m);
+
+/* The codebase revision the reports carry (the same in every one: report_merge_load checks
+ * it), borrowed from them; false when they carry none. */
+bool report_merge_revision(const ReportMerge *m, CbRevision *out);
 
 /* Build the merged result against the codebase the reports were made with: targets in the order
  * of the unsharded selection, statuses, outcomes, plans and errors as the shards reported them,
