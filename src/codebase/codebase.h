@@ -66,6 +66,9 @@ typedef struct Codebase {
  * meta/_journal.json. */
 extern const char cb_journal_missing_message[];
 extern const char cb_journal_missing_hint[];
+/* duplicate-tag: a tag two journal entries list. The message is the caller's to free. */
+char *cb_duplicate_tag_message(const char *tag);
+extern const char cb_duplicate_tag_hint[];
 
 /* Read the folder. On error *out is NULL and err names the file (and, for JSON, the position).
  * Errors: missing folder or journal, malformed JSON, entry without its file, duplicate tags, a

@@ -163,9 +163,13 @@ static PfErrCode read_entries(Codebase *cb, const char *path, const cJSON *entri
                               "%s: entry %zu (tag %s): \"when\" %.15g is not a whole number of "
                               "milliseconds",
                               path, i, t, w);
-        if (i == dup)
-            return pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu: duplicate tag %s (entry %zu)",
-                              path, i, t, dup_of);
+        if (i == dup) {
+            char *msg = cb_duplicate_tag_message(t);
+            pf_err_set(err, PF_ERR_INPUT, "%s: entry %zu (also entry %zu): %s; hint: %s", path, i,
+                       dup_of, msg, cb_duplicate_tag_hint);
+            free(msg);
+            return PF_ERR_INPUT;
+        }
         char *name = pf_asprintf("%s.sql", t);
         char *file = cb_join(cb->dir, name);
         free(name);

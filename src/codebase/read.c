@@ -71,6 +71,14 @@ const char cb_journal_missing_message[] =
 const char cb_journal_missing_hint[] =
     "commit meta/ too: drizzle-kit generate writes the journal and the snapshots there";
 
+char *cb_duplicate_tag_message(const char *tag)
+{
+    return pf_asprintf("tag %s appears twice in the journal: drizzle-orm runs %s.sql once per "
+                       "entry",
+                       tag, tag);
+}
+const char cb_duplicate_tag_hint[] = "remove the duplicate entry";
+
 /* Whether dir holds a regular file named *.sql at its top. */
 static bool has_sql_files(const char *dir)
 {

@@ -545,11 +545,8 @@ static void lint_journal(Linter *L)
         if (pf_strset_add(&tags, en->tag, k, NULL))
             continue;
         en->duplicate = true;
-        journal_finding(L, "duplicate-tag", en->tag, en->tag_off,
-                        pf_asprintf("tag %s appears twice in the journal: drizzle-orm runs "
-                                    "%s.sql once per entry",
-                                    en->tag, en->tag),
-                        pf_strdup("remove the duplicate entry"));
+        journal_finding(L, "duplicate-tag", en->tag, en->tag_off, cb_duplicate_tag_message(en->tag),
+                        pf_strdup(cb_duplicate_tag_hint));
     }
 
     /* Files: each entry's must exist; each .sql must be some entry's. */

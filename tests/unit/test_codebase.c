@@ -443,11 +443,13 @@ static void test_journal_bad_json(void **state)
                  DATA "journal_bad_json/meta/_journal.json:8:7: malformed JSON");
 }
 
+/* In lint's words (its duplicate-tag finding), with the entries concerned. */
 static void test_journal_dup_tag(void **state)
 {
     expect_error(DATA "journal_dup_tag", PF_ERR_INPUT,
-                 DATA
-                 "journal_dup_tag/meta/_journal.json: entry 2: duplicate tag 0000_a (entry 0)");
+                 DATA "journal_dup_tag/meta/_journal.json: entry 2 (also entry 0): tag 0000_a "
+                      "appears twice in the journal: drizzle-orm runs 0000_a.sql once per entry; "
+                      "hint: remove the duplicate entry");
 }
 
 /* A `when` that goes back is read as drizzle-orm reads it: list order, one note per entry
