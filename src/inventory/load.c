@@ -1515,26 +1515,36 @@ PfErrCode inv_load_discover(const char *path, InvDiscoverFn discover, void *ctx,
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     if (!inv_yaml_load(&parser, &doc)) {
         rc = yaml_error(&L, &parser, data, len);
+        yaml_parser_delete(&parser);
+        free(data);
     } else {
+        /* Anything after the first document is a mistake, not something to ignore; it is read
+         * now, so that the file's text is freed before the targets are built, and reported
+         * only if the first document has no problem. */
+        PfErr *err_out = L.d.err, after;
+        PfErrCode after_rc = PF_OK;
+        L.d.err = &after;
+        if (!inv_yaml_load(&parser, &extra)) {
+            after_rc = yaml_error(&L, &parser, data, len);
+        } else {
+            InvNode *r = inv_yaml_root(extra);
+            if (r)
+                after_rc =
+                    inv_fail_at(&L.d, (int)r->start_mark.line + 1, (int)r->start_mark.column + 1,
+                                "the inventory must be a single yaml document");
+            inv_yaml_free(extra);
+        }
+        L.d.err = err_out;
+        yaml_parser_delete(&parser);
+        free(data);
         L.d.doc = doc;
         rc = load_root(&L);
-        if (rc == PF_OK) {
-            /* Anything after the first document is a mistake, not something to ignore. */
-            if (!inv_yaml_load(&parser, &extra)) {
-                rc = yaml_error(&L, &parser, data, len);
-            } else {
-                InvNode *r = inv_yaml_root(extra);
-                if (r)
-                    rc = inv_fail_at(&L.d, (int)r->start_mark.line + 1,
-                                     (int)r->start_mark.column + 1,
-                                     "the inventory must be a single yaml document");
-                inv_yaml_free(extra);
-            }
+        if (rc == PF_OK && after_rc != PF_OK) {
+            *L.d.err = after;
+            rc = after_rc;
         }
         inv_yaml_free(doc);
     }
-    yaml_parser_delete(&parser);
-    free(data);
     settings_free(&L.defaults);
     free(L.default_via);
     free(L.schema);
