@@ -1555,6 +1555,9 @@ PfErrCode inv_load_discover(const char *path, InvDiscoverFn discover, void *ctx,
         inv_free(L.inv);
         return rc;
     }
+    /* The array grew by doubling: give back what the targets do not use. */
+    if (L.inv->n && L.targets_cap > L.inv->n)
+        L.inv->targets = pf_realloc(L.inv->targets, L.inv->n * sizeof *L.inv->targets);
     *out = L.inv;
     return PF_OK;
 }
