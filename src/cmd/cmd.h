@@ -42,7 +42,8 @@ enum { CMD_JOBS_READ_ONLY = 16, CMD_JOBS_APPLY = 4 };
     CMD_SELECTION_HELP                                                                             \
     "  -m, --migrations DIR   the drizzle migrations folder (overrides migrations.dir)\n"          \
     "  -j, --jobs N           targets worked on at once (default 16 for plan, audit and\n"         \
-    "                         apply --dry-run, which only read; 4 for apply)\n"                    \
+    "                         apply --dry-run, which only read; 4 for apply), at most\n"           \
+    "                         max_per_server (16) on one server (docs/inventory.md)\n"             \
     "  -f, --format FMT       report format: text (default), json, junit, prometheus,\n"           \
     "                         markdown or html (docs/report.md)\n"                                 \
     "  -o, --output FILE      write the report to FILE instead of stdout; +FILE appends to FILE\n" \
