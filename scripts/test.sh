@@ -23,7 +23,7 @@ cmake --build build-tsan -j"$(nproc)"
 rm -rf build-tsan/tsan && mkdir build-tsan/tsan
 tsan_tests='^unit/test_(ssh|waves|queue|requests|bytequeue|conn_retry)$'
 tsan_tests+='|^integration/test_(waves_.*|ssh_.*|concurrent_apply|lock|lock_race|interrupt)$'
-tsan_tests+='|^integration/test_(fleet_apply|out_of_connections|plugins|drift)$'
+tsan_tests+='|^integration/test_(fleet_apply|out_of_connections|plugins|drift|max_per_server)$'
 # GCC 12's TSan cannot place its shadow memory under more than 28 bits of mmap randomness.
 no_aslr=()
 [ "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)" -le 28 ] || no_aslr=(setarch -R)
