@@ -317,7 +317,8 @@ static void key_halves(int64_t key, unsigned *hi, unsigned *lo)
 
 /* Who else holds the advisory lock of this key in this database (zero or one row). The holder's
  * session is looked up (pg_stat_get_activity of its pid, what pg_stat_activity shows) only when
- * there is one. */
+ * there is one. The functions behind the pg_locks and pg_stat_activity views are called
+ * directly: a new connection need not load the views' definitions. */
 static char *holder_sql(int64_t key)
 {
     unsigned hi, lo;
@@ -327,7 +328,7 @@ static char *holder_sql(int64_t key)
         "coalesce(host(a.client_addr), CASE WHEN a.pid IS NOT NULL AND a.client_port = -1 "
         "THEN 'local' ELSE '' END), coalesce(pg_catalog.pg_get_userbyid(a.usesysid)::text, ''), "
         "coalesce(extract(epoch FROM now() - a.backend_start)::bigint, 0) "
-        "FROM (SELECT l.pid FROM pg_catalog.pg_locks l "
+        "FROM (SELECT l.pid FROM pg_catalog.pg_lock_status() l "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() "
         "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
         "WHERE datname = current_database()) "
