@@ -174,7 +174,7 @@ for piece in "$PW_AT_L" "$PW_AT_R" "$PW_SP_L" "$PW_SP_R" "$PW_NEST"; do
     assert_eq "" "$leaks${example:+; e.g. $example}" "misread dsns: [$piece] appears in no output"
 done
 
-# --- passwords with characters that matter to libpq's parsers (issue 10, item 3) -----------------
+# --- passwords with characters that matter to libpq's parsers --------------------------------------
 # Each role below logs in with its password through pgfleet (outcome applied, server user the
 # role), and no password, nor a piece of one that libpq splits off a mistyped dsn, appears in any
 # report format, -o or --report-dir file, -vv log, or plugin's event data: the record test
@@ -310,7 +310,7 @@ assert_contains "$errors" "slash-raw invalid integer value \"****\" for connecti
     "the piece of a '/' password that libpq reads as the port is hidden"
 assert_contains "$errors" "at-raw could not translate host name \"****@127.0.0.1\" to address" \
     "the piece of an '@' password that libpq reads as the host is hidden"
-# a one-character password garbles no message (issue 10: "conn****ction to s****rv****r")
+# a one-character password garbles no message (not "conn****ction to s****rv****r")
 assert_contains "$errors" "one-char-closed connection to server at \"127.0.0.1\", port $CLOSED_PORT failed: Connection refused" \
     "a one-character password leaves libpq's message as it is"
 assert_contains "$errors" "q-wrong connection to server at \"127.0.0.1\", port $PGPORT failed: FATAL:  password authentication failed for user \"app_q\"" \

@@ -82,7 +82,7 @@ static void test_libpq_reading(void **state)
     assert_false(pg_dsn_keyword("cret"));
 }
 
-/* ---- masking: the forms issue 10 found leaking ------------------------------------------ */
+/* ---- masking: the forms that once leaked ------------------------------------------------ */
 
 static void test_mask_url_special_chars(void **state)
 {
@@ -186,7 +186,7 @@ static void test_scrub_whole_tokens(void **state)
     const char *refused =
         "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password "
         "authentication failed for user \"app\"";
-    /* a one-character password garbles nothing (issue 10: conn****ction to s****rv****r) */
+    /* a one-character password garbles nothing (not conn****ction to s****rv****r) */
     assert_scrubbed(refused, "postgresql://app:e@127.0.0.1:5432/db", refused);
     assert_scrubbed(refused, "host=127.0.0.1 user=app password=e", refused);
     assert_scrubbed("password e rejected", "postgresql://app:e@h/db", "password **** rejected");
