@@ -23,7 +23,7 @@ mig=$PWD/tests/fixtures/app/drizzle
 mkinv() { # FILE PORT
     cat >"$1" <<Y
 migrations: {dir: $mig}
-defaults: {connect_timeout: 30s}
+defaults: {connect_timeout: 30s, max_per_server: 1000}  # every -j value reaches the one cluster
 targets:
   - name: \${each}
     for_each: [$(seq -f 'audit_%g' 1 "$N" | paste -sd, -)]
