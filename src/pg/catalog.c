@@ -18,7 +18,8 @@
 #include <string.h>
 
 /* The objects, as (kind, schema, name, relation, def). @SCHEMAS@: the schemas' condition on
- * pg_namespace n; @LEDGER@: the ledger table as a text literal for to_regclass. */
+ * pg_namespace n; @LEDGER@: the ledger table as a text literal for to_regclass; @BODY@: a
+ * routine's body as text (body_expr). */
 static const char SNAPSHOT_SQL[] =
     "WITH s AS (SELECT n.oid, n.nspname::text AS nsp, n.nspowner, n.nspacl FROM pg_namespace n "
     "WHERE @SCHEMAS@),\n"
@@ -106,7 +107,7 @@ static const char SNAPSHOT_SQL[] =
     "')', NULL, concat_ws(' ', 'RETURNS ' || pg_get_function_result(p.oid), 'LANGUAGE ' || "
     "l.lanname, CASE p.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' ELSE "
     "'VOLATILE' END, CASE WHEN p.prosecdef THEN 'SECURITY DEFINER' END, 'body ' || "
-    "left(md5(regexp_replace(btrim(p.prosrc), '\\s+', ' ', 'g')), 12)) FROM s JOIN pg_proc p "
+    "left(md5(regexp_replace(btrim(@BODY@), '\\s+', ' ', 'g')), 12)) FROM s JOIN pg_proc p "
     "ON p.pronamespace = s.oid JOIN pg_language l ON l.oid = p.prolang WHERE NOT EXISTS "
     "(SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND "
     "d.deptype = 'e')\n"
@@ -127,7 +128,16 @@ static char *literal_array(const char *const *items, size_t n)
     return pf_buf_take(&b);
 }
 
-static char *snapshot_sql(const PgCatalogScope *scope)
+/* A routine's body as text: prosrc, empty for an SQL-standard body (BEGIN ATOMIC, RETURN
+ * expr) from PostgreSQL 14 on, which pg_get_function_sqlbody deparses instead (names visible
+ * in the search_path the snapshot sets are left unqualified, so a tenant's compares alike). */
+static const char *body_expr(int server_version)
+{
+    return server_version >= 140000 ? "coalesce(pg_get_function_sqlbody(p.oid), p.prosrc)"
+                                    : "p.prosrc";
+}
+
+static char *snapshot_sql(const PgCatalogScope *scope, int server_version)
 {
     char *cond;
     if (scope->n_schemas > 0) {
@@ -160,9 +170,16 @@ static char *snapshot_sql(const PgCatalogScope *scope)
     const char *at = SNAPSHOT_SQL;
     for (const char *p; (p = strchr(at, '@'));) {
         pf_buf_append(&b, at, (size_t)(p - at));
-        bool schemas = strncmp(p, "@SCHEMAS@", 9) == 0;
-        pf_buf_puts(&b, schemas ? cond : ledger);
-        at = p + (schemas ? 9 : 8);
+        if (strncmp(p, "@SCHEMAS@", 9) == 0) {
+            pf_buf_puts(&b, cond);
+            at = p + 9;
+        } else if (strncmp(p, "@BODY@", 6) == 0) {
+            pf_buf_puts(&b, body_expr(server_version));
+            at = p + 6;
+        } else { /* @LEDGER@ */
+            pf_buf_puts(&b, ledger);
+            at = p + 8;
+        }
     }
     pf_buf_puts(&b, at);
     pf_buf_puts(&b, "COMMIT;\n");
@@ -179,7 +196,7 @@ PfErrCode pg_catalog_snapshot(PgConn *c, const PgCatalogScope *scope, DriftSnaps
                               PfErr *err)
 {
     memset(out, 0, sizeof *out);
-    char *sql = snapshot_sql(scope);
+    char *sql = snapshot_sql(scope, PQserverVersion(c->conn));
     PgResults r;
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);

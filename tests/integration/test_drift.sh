@@ -21,7 +21,7 @@ psql -X -q -p "$PORT2" -d postgres -c 'CREATE DATABASE far' >/dev/null
 MIG=$PF_TMP/drizzle
 cp -r "$PF_TESTS_DIR/fixtures/app/drizzle" "$MIG"
 
-DBS="idx col def pol enum fn clean"
+DBS="idx col def pol enum fn atomic clean"
 # shellcheck disable=SC2086
 pg_createdb $DBS old tenants ext
 INV=$PF_TMP/fleet.yaml
@@ -40,10 +40,15 @@ drift:
   scratch_dsn: "postgresql://postgres@127.0.0.1:$PORT2/postgres"
 EOF
 
+# A function with an SQL-standard body (BEGIN ATOMIC): no prosrc to compare, its parsed body.
+mig_add "$MIG" 0004_project_count 1795372880000 \
+    'CREATE FUNCTION "public"."project_count"() RETURNS bigint LANGUAGE sql STABLE BEGIN ATOMIC SELECT count(*) FROM "projects"; END;'
+
 # "old" stops at 0002: its ledger is behind, its schema that of 0002.
 OLD=$PF_TMP/drizzle-old
 cp -r "$MIG" "$OLD"
 mig_del "$OLD" 0003_audit_log
+mig_del "$OLD" 0004_project_count
 pf apply-old apply -i "$INV" -m "$OLD" -t old
 assert_eq 0 "$RC" "old is migrated through 0002"
 sel=()
@@ -66,6 +71,7 @@ def in_sync
 pol in_sync
 enum in_sync
 fn in_sync
+atomic in_sync
 clean in_sync
 old behind
 ext in_sync
@@ -89,6 +95,7 @@ pg_psql def 'ALTER TABLE projects ALTER COLUMN archived SET DEFAULT true' >/dev/
 pg_psql pol 'DROP POLICY projects_tenant_isolation ON projects' >/dev/null
 pg_psql enum "ALTER TYPE user_role ADD VALUE 'guest' BEFORE 'admin'" >/dev/null
 pg_psql fn "CREATE OR REPLACE FUNCTION public.current_org_id() RETURNS integer LANGUAGE plpgsql STABLE AS \$\$ BEGIN RETURN 1; END; \$\$" >/dev/null
+pg_psql atomic 'CREATE OR REPLACE FUNCTION public.project_count() RETURNS bigint LANGUAGE sql STABLE BEGIN ATOMIC SELECT count(*) + 1 FROM projects; END' >/dev/null
 pg_psql tenants 'CREATE INDEX projects_name_idx ON tenant_globex.projects (name)' >/dev/null
 
 pf drift audit -i "$INV" --drift -f json -o "$PF_TMP/drift.json"
@@ -99,6 +106,7 @@ def drifted
 pol drifted
 enum drifted
 fn drifted
+atomic drifted
 clean in_sync
 old behind
 ext in_sync
@@ -120,6 +128,13 @@ if [[ "$fn_line" =~ ^"~ function public.current_org_id(): RETURNS integer LANGUA
 else
     fail "a function body edited: got '$fn_line'"
 fi
+atomic_line=$(diffs atomic)
+if [[ "$atomic_line" =~ ^"~ function public.project_count(): RETURNS bigint LANGUAGE sql STABLE body "([0-9a-f]{12})" -> RETURNS bigint LANGUAGE sql STABLE body "([0-9a-f]{12})$ ]] &&
+    [ "${BASH_REMATCH[1]}" != "${BASH_REMATCH[2]}" ]; then
+    pass "a BEGIN ATOMIC body edited"
+else
+    fail "a BEGIN ATOMIC body edited: got '$atomic_line'"
+fi
 assert_eq "+ index tenant_globex.projects_name_idx" "$(diffs tenant-globex)" \
     "an index added in one tenant schema, named in that schema"
 assert_eq "1" "$(jget "$PF_TMP/drift.json" 'd["exit_code"]')" "the report says exit code 1"
@@ -129,9 +144,9 @@ assert_eq 0 "$(scratch_dbs)" "no scratch database is left"
 pf text audit -i "$INV" --drift -t idx -t col
 assert_eq 1 "$RC" "text: exit 1"
 assert_lines "TARGET  STATUS   PENDING  DETAIL
-idx     drifted  0        drifted: 1 difference from the schema through 0003_audit_log
+idx     drifted  0        drifted: 1 difference from the schema through 0004_project_count
     + index public.users_display_name_idx
-col     drifted  0        drifted: 1 difference from the schema through 0003_audit_log
+col     drifted  0        drifted: 1 difference from the schema through 0004_project_count
     - column public.users.last_login_at
 
 2 targets: 2 drifted" "$(pf_out text | sed -n '1,7p')" "the text report lists each difference"
@@ -139,7 +154,7 @@ col     drifted  0        drifted: 1 difference from the schema through 0003_aud
 # An extension the migrations create, missing (a folder of its own: tenants cannot have one).
 EXTF=$PF_TMP/drizzle-ext
 cp -r "$MIG" "$EXTF"
-mig_add "$EXTF" 0004_citext 1795372880000 'CREATE EXTENSION IF NOT EXISTS "citext";'
+mig_add "$EXTF" 0005_citext 1795372881000 'CREATE EXTENSION IF NOT EXISTS "citext";'
 pf ext-apply apply -i "$INV" -m "$EXTF" -t ext
 assert_eq 0 "$RC" "ext is migrated with the extension: $(pf_err ext-apply)"
 pf ext-clean audit -i "$INV" -m "$EXTF" -t ext --drift -f json -o "$PF_TMP/ext-clean.json"
@@ -161,14 +176,14 @@ assert_eq 'pgfleet_targets{command="audit",status="drifted"} 1' \
     "$(pf_out prom | grep '^pgfleet_targets{.*status="drifted"')" "prometheus: drifted counted"
 pf junit audit -i "$INV" --drift -t idx -t clean -f junit
 assert_eq 1 "$RC" "junit: exit 1"
-assert_eq 1 "$(pf_out junit | grep -c '<failure message="drifted: 1 difference from the schema through 0003_audit_log" type="drifted">')" \
+assert_eq 1 "$(pf_out junit | grep -c '<failure message="drifted: 1 difference from the schema through 0004_project_count" type="drifted">')" \
     "junit: a failure for the drifted target"
 assert_contains "$(pf_out junit)" "+ index public.users_display_name_idx" "junit: the failure lists the difference"
 assert_eq 1 "$(pf_out junit | grep -c '<testcase classname="pgfleet.audit" name="clean" time="[0-9.]*"/>')" \
     "junit: the target in sync passes"
 pf md audit -i "$INV" --drift -t idx -t clean -f markdown
 assert_eq 1 "$RC" "markdown: exit 1"
-assert_eq '| idx | `drifted` | 0 | drifted: 1 difference from the schema through 0003\_audit\_log: + index public.users\_display\_name\_idx |' \
+assert_eq '| idx | `drifted` | 0 | drifted: 1 difference from the schema through 0004\_project\_count: + index public.users\_display\_name\_idx |' \
     "$(pf_out md | grep '^| idx ')" "markdown: the row names the difference"
 pf html audit -i "$INV" --drift -t idx -t clean -f html
 assert_eq 1 "$RC" "html: exit 1"
@@ -239,7 +254,7 @@ assert_lines "--- tenant-acme
 + index public.projects_name_idx" "$(pf_out ds3)" "diff-schema: two tenants compare under the folder's names"
 pf ds4 diff-schema -i "$INV" col --against head
 assert_eq 1 "$RC" "diff-schema --against head: exit 1: $(pf_err ds4)"
-assert_lines "--- head 0003_audit_log
+assert_lines "--- head 0004_project_count
 +++ col
 - column public.users.last_login_at" "$(pf_out ds4)" "diff-schema --against head reads as audit --drift"
 assert_eq 0 "$(scratch_dbs)" "diff-schema --against head leaves no scratch database"
