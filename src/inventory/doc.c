@@ -141,13 +141,13 @@ static void open_pop(Composer *c)
         for (size_t i = 0; i < pairs; i++)
             p[i] = (InvNodePair){c->kids[base + 2 * i], c->kids[base + 2 * i + 1]};
         n->data.mapping.pairs.start = p;
-        n->data.mapping.pairs.top = p + pairs;
+        n->data.mapping.pairs.top = p ? p + pairs : NULL; /* no arithmetic on NULL */
     } else {
         InvNodeItem *items = count ? pf_arena_alloc(&c->y->arena, count * sizeof *items) : NULL;
         if (count)
             memcpy(items, c->kids + base, count * sizeof *items);
         n->data.sequence.items.start = items;
-        n->data.sequence.items.top = items + count;
+        n->data.sequence.items.top = items ? items + count : NULL;
     }
     c->n_kids = base;
 }
