@@ -406,6 +406,9 @@ typedef struct DiffGuard {
     atomic_bool done;
     pthread_t thread;
     bool running;
+    /* The inventory's tunnels, when a target goes via one: its loop runs on hub_thread. */
+    SshHub *hub;
+    pthread_t hub_thread;
 } DiffGuard;
 
 static void *guard_main(void *arg)
@@ -457,18 +460,67 @@ static void guard_stop(DiffGuard *g)
     pthread_mutex_destroy(&g->mutex);
 }
 
+static void *hub_main(void *hub)
+{
+    ssh_hub_run(hub);
+    return NULL;
+}
+
+/* Start the inventory's tunnels when a or b goes via one (on a thread of their own, after
+ * guard_start: it inherits the blocked signals). */
+static PfErrCode hub_start(DiffGuard *g, const Inventory *inv, const InvTarget *a,
+                           const InvTarget *b, PfErr *err)
+{
+    if (!a->via && !(b && b->via))
+        return PF_OK;
+    if (ssh_hub_new(inv, &g->hub, err) != PF_OK)
+        return PF_ERR_UNREACHABLE;
+    if (pthread_create(&g->hub_thread, NULL, hub_main, g->hub) != 0) {
+        ssh_hub_free(g->hub);
+        g->hub = NULL;
+        return pf_err_set(err, PF_ERR_UNREACHABLE, "cannot start a thread for the SSH tunnels");
+    }
+    return PF_OK;
+}
+
+static void hub_stop(DiffGuard *g)
+{
+    if (!g->hub)
+        return;
+    ssh_hub_stop(g->hub);
+    pthread_join(g->hub_thread, NULL);
+    ssh_hub_free(g->hub);
+    g->hub = NULL;
+}
+
+/* A connection to t: direct, or through its tunnel's forward (*fwd, closed by the caller). */
+static PfErrCode target_connect(const InvTarget *t, DiffGuard *g, SshForward **fwd, PgConn **conn,
+                                PfErr *err)
+{
+    *fwd = NULL;
+    if (!t->via)
+        return pg_conn_open(t->name, t->dsn, &t->settings, conn, err);
+    char *host;
+    int port;
+    if (pg_dsn_endpoint(t->dsn, &host, &port, err) != PF_OK)
+        return PF_ERR_UNREACHABLE;
+    PfErrCode rc = ssh_hub_forward(g->hub, t->via, host, port, fwd, err);
+    free(host);
+    if (rc != PF_OK)
+        return rc;
+    return pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1", ssh_forward_port(*fwd), conn,
+                           err);
+}
+
 /* Target t's schema, under the folder's schema names (a tenant's mapped back). */
 static PfErrCode target_snapshot(const Inventory *inv, const InvTarget *t, DiffGuard *g,
                                  DriftSnapshot *out, PfErr *err)
 {
     memset(out, 0, sizeof *out);
-    if (t->via)
-        return pf_err_set(err, PF_ERR_INPUT,
-                          "%s: diff-schema does not open SSH tunnels; hint: compare it with "
-                          "audit --drift, which does",
-                          t->name);
     PgConn *conn = NULL;
-    if (pg_conn_open(t->name, t->dsn, &t->settings, &conn, err) != PF_OK) {
+    SshForward *fwd = NULL;
+    if (target_connect(t, g, &fwd, &conn, err) != PF_OK) {
+        ssh_forward_close(fwd);
         pf_err_prefix(err, "%s", t->name);
         return PF_ERR_UNREACHABLE;
     }
@@ -494,6 +546,7 @@ static PfErrCode target_snapshot(const Inventory *inv, const InvTarget *t, DiffG
     PfErrCode rc = pg_catalog_snapshot(conn, &scope, &raw, err);
     job_slot_detach(&g->slot);
     pg_conn_free(conn);
+    ssh_forward_close(fwd);
     if (rc != PF_OK)
         pf_err_prefix(err, "%s", t->name);
     else
@@ -513,7 +566,9 @@ PfErrCode fleet_drift_diff(const Codebase *cb, const Inventory *inv, const InvTa
     DiffGuard g;
     guard_start(&g);
     DriftSnapshot sa = {0}, sb = {0};
-    PfErrCode rc = target_snapshot(inv, a, &g, &sa, err);
+    PfErrCode rc = hub_start(&g, inv, a, b, err);
+    if (rc == PF_OK)
+        rc = target_snapshot(inv, a, &g, &sa, err);
     if (rc == PF_OK && b) {
         rc = target_snapshot(inv, b, &g, &sb, err);
     } else if (rc == PF_OK && cb->n == 0) {
@@ -537,6 +592,7 @@ PfErrCode fleet_drift_diff(const Codebase *cb, const Inventory *inv, const InvTa
         }
         pg_conn_free(admin);
     }
+    hub_stop(&g);
     guard_stop(&g);
     if (atomic_load(&g.interrupted))
         rc = pf_err_set(err, PF_ERR_INTERRUPTED, "interrupted");

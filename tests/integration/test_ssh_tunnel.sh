@@ -87,6 +87,20 @@ assert_eq "tun01 in_sync 0 via bastion" "$(pf_out text1 | awk '$1 == "tun01" {pr
 assert_eq "direct1 in_sync 0 direct" "$(pf_out text1 | awk '$1 == "direct1" {print $1, $2, $3, $4}')" \
     "a direct target's route is shown as direct"
 
+# diff-schema reaches a tunnelled target through its tunnel, as the fleet commands do.
+pf ds1 diff-schema -i "$INV" tun01 direct1
+assert_eq 0 "$RC" "diff-schema of a tunnelled and a direct target: exit 0: $(pf_err ds1)"
+assert_lines "--- tun01
++++ direct1
+no differences" "$(pf_out ds1)" "diff-schema through the tunnel: no differences"
+pg_psql tun02 'CREATE INDEX users_by_id ON users (id)' >/dev/null
+pf ds2 diff-schema -i "$INV" direct1 tun02
+assert_eq 1 "$RC" "diff-schema with an index added behind the tunnel: exit 1: $(pf_err ds2)"
+assert_lines "--- direct1
++++ tun02
++ index public.users_by_id" "$(pf_out ds2)" "diff-schema through the tunnel: the index"
+pg_psql tun02 'DROP INDEX users_by_id' >/dev/null
+
 # --- a two-hop chain: inner via jump -----------------------------------------------------------
 sshd_start jump
 sshd_authorize jump "$KEY.pub"
