@@ -87,25 +87,20 @@ static void drift_failed(TargetDrift *d, const char *why)
     drift_snapshot_clear(&d->actual);
 }
 
-void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
+/* Target t's catalog as the server names it (a tenant's schemas as mapped), on conn: a
+ * tenant's mapped schemas and drift's configured ones; a database's every schema but the
+ * ledger's (kept to what the expected schema holds once it is known). */
+static PfErrCode target_catalog(PgConn *conn, const InvTarget *t, const InvDrift *drift,
+                                DriftSnapshot *out, PfErr *err)
 {
-    size_t head;
-    if (!checks_drift(run) || !ledger_head(&res->plan, &head))
-        return;
-    const InvTarget *t = res->target;
-    TargetDrift *d = pf_calloc(1, sizeof *d);
-    d->head = head;
-    res->drift = d;
     const char **from, **to;
     size_t n_map = schema_map(t, &from, &to);
-    /* A tenant: its mapped schemas and the configured ones; a database: every schema but the
-     * ledger's, kept to what the expected schema holds once it is known. */
-    size_t n = n_map ? n_map + run->drift->n_schemas : 0;
+    size_t n = n_map ? n_map + drift->n_schemas : 0;
     const char **schemas = pf_calloc(n ? n : 1, sizeof *schemas);
     for (size_t i = 0; n && i < n_map; i++)
         schemas[i] = to[i];
-    for (size_t i = 0; n && i < run->drift->n_schemas; i++)
-        schemas[n_map + i] = run->drift->schemas[i];
+    for (size_t i = 0; n && i < drift->n_schemas; i++)
+        schemas[n_map + i] = drift->schemas[i];
     const char *path[] = {home_schema(t)};
     PgCatalogScope scope = {
         .schemas = schemas,
@@ -115,14 +110,27 @@ void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
         .search_path = path,
         .n_search_path = 1,
     };
-    PfErr err;
-    if (pg_catalog_snapshot(conn, &scope, &d->actual, &err) != PF_OK) {
-        drift_failed(d, err.msg);
-        pf_log(PF_LOG_WARN, t->name, "%s", d->summary);
-    }
+    PfErrCode rc = pg_catalog_snapshot(conn, &scope, out, err);
     free(schemas);
     free(from);
     free(to);
+    return rc;
+}
+
+void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
+{
+    size_t head;
+    if (!checks_drift(run) || !ledger_head(&res->plan, &head))
+        return;
+    const InvTarget *t = res->target;
+    TargetDrift *d = pf_calloc(1, sizeof *d);
+    d->head = head;
+    res->drift = d;
+    PfErr err;
+    if (target_catalog(conn, t, run->drift, &d->actual, &err) != PF_OK) {
+        drift_failed(d, err.msg);
+        pf_log(PF_LOG_WARN, t->name, "%s", d->summary);
+    }
 }
 
 /* One expected schema: the catalog a fresh database holds after the first head migrations. */
@@ -274,29 +282,8 @@ bool fleet_drift_verify_mark(const FleetRun *run, PgConn *conn, TargetResult *re
     TargetDrift *d = pf_calloc(1, sizeof *d);
     d->head = run->mark_through;
     res->drift = d;
-    const char **from, **to;
-    size_t n_map = schema_map(t, &from, &to);
-    size_t n = n_map ? n_map + run->drift->n_schemas : 0;
-    const char **schemas = pf_calloc(n ? n : 1, sizeof *schemas);
-    for (size_t i = 0; n && i < n_map; i++)
-        schemas[i] = to[i];
-    for (size_t i = 0; n && i < run->drift->n_schemas; i++)
-        schemas[n_map + i] = run->drift->schemas[i];
-    const char *path[] = {home_schema(t)};
-    PgCatalogScope scope = {
-        .schemas = schemas,
-        .n_schemas = n,
-        .ledger_schema = t->schema,
-        .ledger_table = t->table,
-        .search_path = path,
-        .n_search_path = 1,
-    };
     PfErr err;
-    PfErrCode rc = pg_catalog_snapshot(conn, &scope, &d->actual, &err);
-    free(schemas);
-    free(from);
-    free(to);
-    if (rc != PF_OK) {
+    if (target_catalog(conn, t, run->drift, &d->actual, &err) != PF_OK) {
         drift_failed(d, err.msg);
         res->outcome = OUTCOME_FAILED;
         res->error = pf_asprintf("--verify: %s; nothing recorded", err.msg);
@@ -406,9 +393,7 @@ typedef struct DiffGuard {
     atomic_bool done;
     pthread_t thread;
     bool running;
-    /* The inventory's tunnels, when a target goes via one: its loop runs on hub_thread. */
-    SshHub *hub;
-    pthread_t hub_thread;
+    FleetHub hub; /* the inventory's tunnels, when a target goes via one */
 } DiffGuard;
 
 static void *guard_main(void *arg)
@@ -460,37 +445,15 @@ static void guard_stop(DiffGuard *g)
     pthread_mutex_destroy(&g->mutex);
 }
 
-static void *hub_main(void *hub)
-{
-    ssh_hub_run(hub);
-    return NULL;
-}
-
-/* Start the inventory's tunnels when a or b goes via one (on a thread of their own, after
- * guard_start: it inherits the blocked signals). */
+/* Start the inventory's tunnels when a or b goes via one (after guard_start: the loop's
+ * thread inherits the blocked signals). */
 static PfErrCode hub_start(DiffGuard *g, const Inventory *inv, const InvTarget *a,
                            const InvTarget *b, PfErr *err)
 {
+    g->hub.hub = NULL;
     if (!a->via && !(b && b->via))
         return PF_OK;
-    if (ssh_hub_new(inv, &g->hub, err) != PF_OK)
-        return PF_ERR_UNREACHABLE;
-    if (pthread_create(&g->hub_thread, NULL, hub_main, g->hub) != 0) {
-        ssh_hub_free(g->hub);
-        g->hub = NULL;
-        return pf_err_set(err, PF_ERR_UNREACHABLE, "cannot start a thread for the SSH tunnels");
-    }
-    return PF_OK;
-}
-
-static void hub_stop(DiffGuard *g)
-{
-    if (!g->hub)
-        return;
-    ssh_hub_stop(g->hub);
-    pthread_join(g->hub_thread, NULL);
-    ssh_hub_free(g->hub);
-    g->hub = NULL;
+    return fleet_hub_start(inv, &g->hub, err);
 }
 
 /* A connection to t: direct, or through its tunnel's forward (*fwd, closed by the caller). */
@@ -504,7 +467,7 @@ static PfErrCode target_connect(const InvTarget *t, DiffGuard *g, SshForward **f
     int port;
     if (pg_dsn_endpoint(t->dsn, &host, &port, err) != PF_OK)
         return PF_ERR_UNREACHABLE;
-    PfErrCode rc = ssh_hub_forward(g->hub, t->via, host, port, fwd, err);
+    PfErrCode rc = ssh_hub_forward(g->hub.hub, t->via, host, port, fwd, err);
     free(host);
     if (rc != PF_OK)
         return rc;
@@ -524,37 +487,22 @@ static PfErrCode target_snapshot(const Inventory *inv, const InvTarget *t, DiffG
         pf_err_prefix(err, "%s", t->name);
         return PF_ERR_UNREACHABLE;
     }
-    const char **from, **to;
-    size_t n_map = schema_map(t, &from, &to);
-    size_t n = n_map ? n_map + inv->drift.n_schemas : 0;
-    const char **schemas = pf_calloc(n ? n : 1, sizeof *schemas);
-    for (size_t i = 0; n && i < n_map; i++)
-        schemas[i] = to[i];
-    for (size_t i = 0; n && i < inv->drift.n_schemas; i++)
-        schemas[n_map + i] = inv->drift.schemas[i];
-    const char *path[] = {home_schema(t)};
-    PgCatalogScope scope = {
-        .schemas = schemas,
-        .n_schemas = n,
-        .ledger_schema = t->schema,
-        .ledger_table = t->table,
-        .search_path = path,
-        .n_search_path = 1,
-    };
     DriftSnapshot raw;
     job_slot_attach(&g->slot, conn);
-    PfErrCode rc = pg_catalog_snapshot(conn, &scope, &raw, err);
+    PfErrCode rc = target_catalog(conn, t, &inv->drift, &raw, err);
     job_slot_detach(&g->slot);
     pg_conn_free(conn);
     ssh_forward_close(fwd);
-    if (rc != PF_OK)
+    if (rc != PF_OK) {
         pf_err_prefix(err, "%s", t->name);
-    else
+    } else {
+        const char **from, **to;
+        size_t n_map = schema_map(t, &from, &to);
         drift_snapshot_map(&raw, to, from, n_map, out);
+        free(from);
+        free(to);
+    }
     drift_snapshot_clear(&raw);
-    free(schemas);
-    free(from);
-    free(to);
     return rc;
 }
 
@@ -592,7 +540,7 @@ PfErrCode fleet_drift_diff(const Codebase *cb, const Inventory *inv, const InvTa
         }
         pg_conn_free(admin);
     }
-    hub_stop(&g);
+    fleet_hub_stop(&g.hub);
     guard_stop(&g);
     if (atomic_load(&g.interrupted))
         rc = pf_err_set(err, PF_ERR_INTERRUPTED, "interrupted");

@@ -176,6 +176,21 @@ void fleet_rollout_answered(Rollout *r, WaveConfirm answer);
 void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *interrupted,
                    JobSlot *slot);
 
+/* ---- the SSH tunnels' loop (pool.c) ---- */
+
+/* The inventory's tunnels, their loop (ssh_hub_run) on a thread of its own. */
+typedef struct FleetHub {
+    SshHub *hub; /* NULL: not started */
+    pthread_t thread;
+} FleetHub;
+
+/* Start h for inv's tunnels. Call with SIGINT/SIGTERM blocked: the loop's thread inherits the
+ * mask. PF_ERR_UNREACHABLE (err says why) when the hub or its thread cannot be made; h is then
+ * not started. */
+PfErrCode fleet_hub_start(const Inventory *inv, FleetHub *h, PfErr *err);
+/* Stop the loop, join its thread and free the hub; nothing when h was not started. */
+void fleet_hub_stop(FleetHub *h);
+
 /* ---- schema drift (drift.c, docs/drift.md) ---- */
 
 /* On the job's thread, once res is classified: when its ledger holds a prefix of the codebase,

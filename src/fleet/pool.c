@@ -194,17 +194,43 @@ static void *hub_main(void *arg)
     return NULL;
 }
 
-/* A hub when some selected target goes through a tunnel, else NULL. */
-static SshHub *hub_for(const FleetRun *run)
+PfErrCode fleet_hub_start(const Inventory *inv, FleetHub *h, PfErr *err)
 {
+    h->hub = NULL;
+    SshHub *hub;
+    if (ssh_hub_new(inv, &hub, err) != PF_OK) {
+        err->code = PF_ERR_UNREACHABLE;
+        return PF_ERR_UNREACHABLE;
+    }
+    if (pthread_create(&h->thread, NULL, hub_main, hub) != 0) {
+        ssh_hub_free(hub);
+        return pf_err_set(err, PF_ERR_UNREACHABLE, "cannot create the ssh tunnel thread");
+    }
+    h->hub = hub;
+    return PF_OK;
+}
+
+void fleet_hub_stop(FleetHub *h)
+{
+    if (!h->hub)
+        return;
+    ssh_hub_stop(h->hub);
+    pthread_join(h->thread, NULL);
+    ssh_hub_free(h->hub);
+    h->hub = NULL;
+}
+
+/* The tunnels' loop when some selected target goes through a tunnel; else (or when it cannot
+ * start: each tunnelled target then fails, saying its tunnel is not available) not started. */
+static void hub_for(const FleetRun *run, FleetHub *h)
+{
+    h->hub = NULL;
     bool used = false;
     for (size_t i = 0; i < run->n && !used; i++)
         used = run->inv->targets[run->selected[i]].via != NULL;
-    SshHub *hub = NULL;
     PfErr err;
-    if (used && ssh_hub_new(run->inv, &hub, &err) != PF_OK)
+    if (used && fleet_hub_start(run->inv, h, &err) != PF_OK)
         pf_log(PF_LOG_ERROR, NULL, "%s", err.msg);
-    return hub;
 }
 
 /* A target's max_per_server (docs/inventory.md): 0 is the default. */
@@ -440,20 +466,15 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     pthread_sigmask(SIG_BLOCK, &p.signals, &old_mask);
 
     PfErrCode rc = PF_OK;
-    SshHub *hub = hub_for(run);
-    pthread_t hub_thread;
-    if (hub && pthread_create(&hub_thread, NULL, hub_main, hub) != 0) {
-        pf_log(PF_LOG_ERROR, NULL, "cannot create the ssh tunnel thread");
-        ssh_hub_free(hub);
-        hub = NULL;
-    }
+    FleetHub hub;
+    hub_for(run, &hub);
     pthread_t supervisor;
     bool have_supervisor = pthread_create(&supervisor, NULL, supervisor_main, &p) == 0;
     if (!have_supervisor)
         rc = pf_err_set(err, PF_ERR_INTERNAL, "cannot create the supervisor thread");
     for (int i = 0; i < p.n_workers; i++) {
         p.slots[i].mutex = &p.slot_mutex;
-        p.slots[i].hub = hub;
+        p.slots[i].hub = hub.hub;
         p.slots[i].connections = &connections;
         p.workers[i] = (Worker){&p, &p.slots[i]};
     }
@@ -473,11 +494,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
         fleet_queue_set_phase(&p.queue, "drift");
         fleet_drift_compare(run, out, &p.interrupted, &p.slots[0]);
     }
-    if (hub) {
-        ssh_hub_stop(hub);
-        pthread_join(hub_thread, NULL);
-        ssh_hub_free(hub);
-    }
+    fleet_hub_stop(&hub);
     atomic_store(&p.done, true);
     if (have_supervisor) {
         pthread_kill(supervisor, SIGUSR1);
