@@ -519,16 +519,19 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     };
     if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
         goto out;
+    /* Before the run, not after: it runs git as a child process, and after the run SIGINT and
+     * SIGTERM are no longer held off, so a signal then would end pgfleet without its report. */
+    CbRevision revision;
+    cb_revision(cb, &revision);
     FleetResult result;
     if (fleet_run(&run, &result, &err) != PF_OK) {
         cmd_error(&err);
         code = err.code == PF_ERR_INPUT ? PF_EXIT_INVALID : PF_EXIT_FAILED;
         fleet_result_clear(&result);
+        cb_revision_clear(&revision);
         goto out;
     }
     code = fleet_exit_code(&result);
-    CbRevision revision;
-    cb_revision(cb, &revision);
     const char *no_color = getenv("NO_COLOR");
     ReportContext ctx = {
         .inventory_path = dsn_run ? NULL : inv->path,
