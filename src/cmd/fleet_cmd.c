@@ -519,12 +519,15 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     };
     if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
         goto out;
-    /* Before the run, not after: it runs git as a child process, and after the run SIGINT and
-     * SIGTERM are no longer held off, so a signal then would end pgfleet without its report. */
+    /* Before the run: it runs git as a child process, and the report is all that is left to do
+     * once the run has ended. */
     CbRevision revision;
     cb_revision(cb, &revision);
     FleetResult result;
-    if (fleet_run(&run, &result, &err) != PF_OK) {
+    fleet_signals_hold(); /* from the run to the exit: the report and the exit code agree */
+    PfErrCode run_rc = fleet_run(&run, &result, &err);
+    fleet_signals_defer();
+    if (run_rc != PF_OK) {
         cmd_error(&err);
         code = err.code == PF_ERR_INPUT ? PF_EXIT_INVALID : PF_EXIT_FAILED;
         fleet_result_clear(&result);
@@ -558,6 +561,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     if (kept)
         pf_log(PF_LOG_INFO, NULL, "report kept in %s", kept);
     free(kept);
+    fleet_signals_report_late(code);
     cb_revision_clear(&revision);
     fleet_result_clear(&result);
 out:

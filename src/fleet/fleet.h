@@ -226,6 +226,16 @@ typedef struct FleetResult {
 PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err);
 void fleet_result_clear(FleetResult *r);
 
+/* The report is written after fleet_run returns; these keep the exit code and the report in
+ * agreement. fleet_signals_hold, before the run, blocks SIGINT/SIGTERM in the calling thread
+ * (fleet_run handles them while it runs). fleet_signals_defer, once the run has returned:
+ * from then on the first signal is only noted (the run is over: what it did is what the report
+ * will say) and a second one exits 130 at once. fleet_signals_report_late, once the report is
+ * written: says on stderr that a signal was noted; pgfleet then exits as its report says. */
+void fleet_signals_hold(void);
+void fleet_signals_defer(void);
+void fleet_signals_report_late(int exit_code);
+
 /* Asking a person (waves' confirm, mark-applied, repair): whether there is a terminal to ask on
  * (/dev/tty, else stdin when it is one), and the answer to question there: YES, NO (anything
  * else, end of input, or no terminal), INTERRUPTED once *interrupted (the run's flag, which

@@ -136,6 +136,47 @@ lock_release interrupt-holder
 assert_lines "no ledger
 tables: " "$(db_state waitdb)" "lock wait: nothing applied"
 
+# A signal after the run has ended changes nothing: the report is written whole, and pgfleet
+# exits as the report says. 400 tenant targets make a JSON report larger than a pipe holds;
+# nobody reads the pipe until pgfleet is seen blocked writing it, and SIGINT is sent then.
+pg_createdb late
+{
+    echo "migrations: {dir: \"$MIG\"}"
+    echo "targets:"
+    for i in $(seq 1 400); do
+        printf '  - {name: late_%d, dsn: "%s", schema: late_%d}\n' "$i" "$(pf_dsn late)" "$i"
+    done
+} >"$PF_TMP/late.yaml"
+mkfifo "$PF_TMP/late.fifo"
+"$PF_PY" -c "$DEFAULT_SIGINT" "$PGFLEET" audit -i "$PF_TMP/late.yaml" -j 4 -f json \
+    >"$PF_TMP/late.fifo" 2>"$PF_TMP/late.err" &
+LPID=$!
+PF_BG_PIDS+=("$LPID")
+exec 7<"$PF_TMP/late.fifo"
+blocked=""
+for i in $(seq 1 600); do
+    case "$(cat "/proc/$LPID/wchan" 2>/dev/null)" in *pipe_write) true ;; *) false ;; esac && { blocked=yes; break; }
+    kill -0 "$LPID" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$blocked" ] && pass "late signal: pgfleet blocks writing its report to the pipe" ||
+    fail "late signal: pgfleet never blocked writing its report (wchan: $(cat "/proc/$LPID/wchan" 2>/dev/null))"
+kill -INT "$LPID"
+sleep 0.5
+kill -0 "$LPID" 2>/dev/null && pass "late signal: SIGINT after the run did not end pgfleet" ||
+    fail "late signal: SIGINT after the run ended pgfleet before its report was written"
+cat <&7 >"$PF_TMP/late.json"
+exec 7<&-
+RC=0
+wait "$LPID" || RC=$?
+pf_bg_reap "$LPID"
+echo "observed: late signal: exit $RC; stderr: $(tr '\n' ' ' <"$PF_TMP/late.err" | head -c 600)"
+assert_eq "400 false $RC" "$(jget "$PF_TMP/late.json" 'str(len(d["targets"])) + " " + show(d["interrupted"]) + " " + str(d["exit_code"])')" \
+    "late signal: the whole report (400 targets, not interrupted), its exit_code is pgfleet's exit ($RC)"
+grep -q "a signal arrived after the run had ended" "$PF_TMP/late.err" &&
+    pass "late signal: stderr says the signal came after the run had ended" ||
+    fail "late signal: stderr does not say so: $(head -c 400 "$PF_TMP/late.err")"
+
 # Afterwards the fleet is still fine: a plain apply (with the sleep) completes.
 mig_add "$MIG" 0001_slow $((W + 2000)) 'CREATE TABLE "slow" ("id" integer);' 'SELECT pg_sleep(0.1);'
 inv_write "$PF_TMP/after.yaml" "$MIG" "" int1 int2 int3
