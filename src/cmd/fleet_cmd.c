@@ -92,7 +92,9 @@ static int confirm_changes(const FleetRun *run, const char *cmd)
                           run->mode == FLEET_MARK ? "record" : "rewrite the hash of", changes,
                           changes == 1 ? "" : "s", targets, targets == 1 ? "" : "s");
     /* Not inside a run: SIGINT still ends the process at the prompt. */
+    fleet_signals_open();
     WaveConfirm answer = fleet_ask(question, NULL);
+    fleet_signals_hold();
     free(question);
     if (answer == WAVE_CONFIRM_YES)
         return PF_EXIT_OK;
@@ -425,6 +427,9 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     cmd_selection_free(&sel);
     if (!inv)
         return PF_EXIT_INVALID;
+    /* From here to the exit: a signal interrupts the run (at once if it has not started), and
+     * the report and the exit code agree. */
+    fleet_signals_hold();
     int code = PF_EXIT_INVALID;
     Codebase *cb = NULL;
     size_t wave_first = 0, wave_end = 0;
@@ -524,7 +529,6 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     CbRevision revision;
     cb_revision(cb, &revision);
     FleetResult result;
-    fleet_signals_hold(); /* from the run to the exit: the report and the exit code agree */
     PfErrCode run_rc = fleet_run(&run, &result, &err);
     fleet_signals_defer();
     if (run_rc != PF_OK) {

@@ -226,13 +226,17 @@ typedef struct FleetResult {
 PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err);
 void fleet_result_clear(FleetResult *r);
 
-/* The report is written after fleet_run returns; these keep the exit code and the report in
- * agreement. fleet_signals_hold, before the run, blocks SIGINT/SIGTERM in the calling thread
- * (fleet_run handles them while it runs). fleet_signals_defer, once the run has returned:
- * from then on the first signal is only noted (the run is over: what it did is what the report
- * will say) and a second one exits 130 at once. fleet_signals_report_late, once the report is
- * written: says on stderr that a signal was noted; pgfleet then exits as its report says. */
+/* Signals around a run, so that every run that starts ends with its report, and the report
+ * and the exit code agree. fleet_signals_hold blocks SIGINT/SIGTERM in the calling thread once
+ * the targets are known: one that arrives before the run is held and interrupts it as soon as
+ * it starts (fleet_run handles them while it runs). fleet_signals_open unblocks them (at a
+ * prompt outside a run: a pending or new one then ends pgfleet, as by default).
+ * fleet_signals_defer, once the run has returned: from then on the first signal is only noted
+ * (the run is over: what it did is what the report will say) and a second one exits 130 at
+ * once. fleet_signals_report_late, once the report is written: says on stderr that a signal
+ * was noted; pgfleet then exits as its report says. */
 void fleet_signals_hold(void);
+void fleet_signals_open(void);
 void fleet_signals_defer(void);
 void fleet_signals_report_late(int exit_code);
 

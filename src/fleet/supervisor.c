@@ -54,6 +54,13 @@ void fleet_signals_hold(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+void fleet_signals_open(void)
+{
+    sigset_t set;
+    signals_set(&set);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 void fleet_signals_defer(void)
 {
     struct sigaction sa = {.sa_handler = late_signal_handler, .sa_flags = SA_RESTART};

@@ -18,7 +18,9 @@ pg_psql postgres "ALTER SYSTEM SET synchronous_commit = on" >/dev/null
 pg_psql postgres "select pg_reload_conf()" >/dev/null
 
 MIG=$PF_TMP/drizzle
-fault_fixture "$MIG" 4 0.1
+# Long enough that a restart drawn within its first half lands in it on a slow, loaded machine
+# (the restart comes up to 0.5 s after two sleeps showed, and pg_ctl takes its own time).
+fault_fixture "$MIG" 4 0.25
 fault_dbs rs 12
 JOBS=4
 PGDATA_DIR=$PF_TMP/cluster/pgdata

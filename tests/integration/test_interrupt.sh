@@ -1,6 +1,7 @@
 # SIGINT (and SIGTERM) during apply: pgfleet cancels the running statements, exits 130 within
 # a few seconds, the report says interrupted, nothing was committed, and no pgfleet session or
-# advisory lock is left on the server.
+# advisory lock is left on the server. A signal before the run starts, or after it has ended,
+# still leaves a whole report that agrees with the exit code.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 pg_createdb int1 int2 int3 term1 term2 term3
@@ -135,6 +136,38 @@ assert_eq "true interrupted" "$(jget "$PF_TMP/wait.json" 'show(d["interrupted"])
 lock_release interrupt-holder
 assert_lines "no ledger
 tables: " "$(db_state waitdb)" "lock wait: nothing applied"
+
+# A signal before the run has started (here: while the codebase's revision is asked of a
+# `git` that takes its time) is held: the run starts interrupted, every target skipped and
+# untouched, and the report is written.
+pg_createdb early1 early2
+inv_write "$PF_TMP/early.yaml" "$MIG" "" early1 early2
+mkdir -p "$PF_TMP/slowgit"
+cat >"$PF_TMP/slowgit/git" <<SH
+#!/bin/sh
+touch "$PF_TMP/slowgit/started"
+sleep 3
+exit 128
+SH
+chmod +x "$PF_TMP/slowgit/git"
+PATH="$PF_TMP/slowgit:$PATH" "$PF_PY" -c "$DEFAULT_SIGINT" "$PGFLEET" apply -i "$PF_TMP/early.yaml" \
+    -f json -o "$PF_TMP/early.json" >"$PF_TMP/early.out" 2>"$PF_TMP/early.err" &
+EPID=$!
+PF_BG_PIDS+=("$EPID")
+for i in $(seq 1 300); do [ -e "$PF_TMP/slowgit/started" ] && break; sleep 0.1; done
+[ -e "$PF_TMP/slowgit/started" ] || fail "early signal: pgfleet never ran git"
+kill -INT "$EPID"
+RC=0
+wait "$EPID" || RC=$?
+pf_bg_reap "$EPID"
+echo "observed: early signal: exit $RC; stderr: $(tr '\n' ' ' <"$PF_TMP/early.err" | head -c 400)"
+assert_eq 130 "$RC" "early signal: exit 130"
+assert_eq "true 130 2" "$(jget "$PF_TMP/early.json" 'show(d["interrupted"]) + " " + str(d["exit_code"]) + " " + str(d["outcomes"]["skipped"])')" \
+    "early signal: the report says interrupted, exit_code 130, both targets skipped"
+for db in early1 early2; do
+    assert_lines "no ledger
+tables: " "$(db_state "$db")" "early signal: $db untouched"
+done
 
 # A signal after the run has ended changes nothing: the report is written whole, and pgfleet
 # exits as the report says. 400 tenant targets make a JSON report larger than a pipe holds;
