@@ -41,7 +41,8 @@ static void assert_scrubbed(const char *text, const char *dsn, const char *want)
 {
     char *got = inv_dsn_scrub(text, dsn);
     if (strcmp(got, want) != 0)
-        fail_msg("scrub of [%s] for [%s]\n  want [%s]\n  got  [%s]", text, dsn, want, got);
+        fail_msg("scrub of [%s] for [%s]\n  want [%s]\n  got  [%s]", text, dsn ? dsn : "(none)",
+                 want, got);
     free(got);
 }
 
