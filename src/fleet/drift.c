@@ -87,33 +87,225 @@ static void drift_failed(TargetDrift *d, const char *why)
     drift_snapshot_clear(&d->actual);
 }
 
-/* Target t's catalog as the server names it (a tenant's schemas as mapped), on conn: a
- * tenant's mapped schemas and drift's configured ones; a database's every schema but the
- * ledger's (kept to what the expected schema holds once it is known). */
-static PfErrCode target_catalog(PgConn *conn, const InvTarget *t, const InvDrift *drift,
-                                DriftSnapshot *out, PfErr *err)
+/* The schemas a tenant's part of a catalog holds: its mapped schemas and drift's configured
+ * ones; *n_map of them are mapped. Borrowed strings; caller frees the array. */
+static const char **tenant_schemas(const InvTarget *t, const InvDrift *drift, size_t *n,
+                                   size_t *n_map)
 {
     const char **from, **to;
-    size_t n_map = schema_map(t, &from, &to);
-    size_t n = n_map ? n_map + drift->n_schemas : 0;
-    const char **schemas = pf_calloc(n ? n : 1, sizeof *schemas);
-    for (size_t i = 0; n && i < n_map; i++)
+    *n_map = schema_map(t, &from, &to);
+    *n = *n_map + drift->n_schemas;
+    const char **schemas = pf_calloc(*n ? *n : 1, sizeof *schemas);
+    for (size_t i = 0; i < *n_map; i++)
         schemas[i] = to[i];
-    for (size_t i = 0; n && i < drift->n_schemas; i++)
-        schemas[n_map + i] = drift->schemas[i];
-    const char *path[] = {home_schema(t)};
+    for (size_t i = 0; i < drift->n_schemas; i++)
+        schemas[*n_map + i] = drift->schemas[i];
+    free(from);
+    free(to);
+    return schemas;
+}
+
+/* The catalog of targets[0..n) as the server names it, on conn, in one query: for tenant
+ * schemas of one database, each one's mapped schemas printed under its home search_path and
+ * drift's configured ones under public (as the expected schema prints them); for a database
+ * target (n is 1), every schema but the ledger's (kept to what the expected schema holds once
+ * it is known). */
+static PfErrCode targets_catalog(PgConn *conn, const InvTarget *const *targets, size_t n,
+                                 const InvDrift *drift, DriftSnapshot *out, PfErr *err)
+{
+    const char **schemas = NULL, **paths = NULL;
+    size_t n_schemas = 0, cap = 0;
+    const char **ledger_schemas = pf_calloc(n, sizeof *ledger_schemas);
+    const char **ledger_tables = pf_calloc(n, sizeof *ledger_tables);
+    for (size_t k = 0; k < n; k++) {
+        const InvTarget *t = targets[k];
+        ledger_schemas[k] = t->schema;
+        ledger_tables[k] = t->table;
+        if (!t->tenant_schema)
+            continue;
+        size_t m, n_map;
+        const char **mine = tenant_schemas(t, drift, &m, &n_map);
+        size_t old_cap = cap;
+        PF_GROW(schemas, cap, n_schemas + m);
+        if (cap != old_cap)
+            paths = pf_realloc(paths, cap * sizeof *paths);
+        for (size_t i = 0; i < m; i++) {
+            schemas[n_schemas] = mine[i];
+            paths[n_schemas++] = i < n_map ? home_schema(t) : "public";
+        }
+        free(mine);
+    }
     PgCatalogScope scope = {
         .schemas = schemas,
-        .n_schemas = n,
-        .ledger_schema = t->schema,
-        .ledger_table = t->table,
-        .search_path = path,
-        .n_search_path = 1,
+        .paths = paths,
+        .n_schemas = n_schemas,
+        .path = "public",
+        .ledger_schemas = ledger_schemas,
+        .ledger_tables = ledger_tables,
+        .n_ledgers = n,
     };
     PfErrCode rc = pg_catalog_snapshot(conn, &scope, out, err);
     free(schemas);
-    free(from);
-    free(to);
+    free(paths);
+    free(ledger_schemas);
+    free(ledger_tables);
+    return rc;
+}
+
+static PfErrCode target_catalog(PgConn *conn, const InvTarget *t, const InvDrift *drift,
+                                DriftSnapshot *out, PfErr *err)
+{
+    return targets_catalog(conn, &t, 1, drift, out, err);
+}
+
+/* ---- the tenants of a database read together ---- */
+
+typedef enum { BATCH_UNREAD, BATCH_READING, BATCH_READ, BATCH_FAILED } BatchState;
+
+typedef struct DriftBatch {
+    const InvTarget **members; /* borrowed from the inventory, in run order */
+    size_t n;
+    size_t n_untaken; /* members that have not taken their part: the catalog goes with the last */
+    BatchState state;
+    DriftSnapshot snap; /* once read, until the last member took its part */
+    char *error;        /* when it failed: why */
+} DriftBatch;
+
+struct FleetDriftBatches {
+    pthread_mutex_t mutex;
+    pthread_cond_t changed; /* a batch was read, or failed */
+    DriftBatch *batches;
+    size_t n;
+    DriftBatch **of; /* per inventory target: its batch, or NULL */
+    const InvDrift *drift;
+};
+
+/* A selected tenant target and its place in the run. */
+typedef struct {
+    const InvTarget *t;
+    size_t pos;
+} Member;
+
+static int text_cmp(const char *a, const char *b)
+{
+    if (!a || !b)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+/* By database (what fleet_same_database compares), then run order. */
+static int member_cmp(const void *pa, const void *pb)
+{
+    const Member *a = pa, *b = pb;
+    int c = text_cmp(a->t->dsn, b->t->dsn);
+    if (!c)
+        c = text_cmp(a->t->via, b->t->via);
+    if (!c)
+        c = text_cmp(a->t->settings.sslmode, b->t->settings.sslmode);
+    if (!c)
+        c = text_cmp(a->t->settings.application_name, b->t->settings.application_name);
+    return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+FleetDriftBatches *fleet_drift_batches_new(const FleetRun *run)
+{
+    if (!checks_drift(run))
+        return NULL;
+    Member *m = pf_calloc(run->n ? run->n : 1, sizeof *m);
+    size_t n = 0;
+    for (size_t i = 0; i < run->n; i++) {
+        const InvTarget *t = &run->inv->targets[run->selected[i]];
+        if (t->tenant_schema)
+            m[n++] = (Member){t, i};
+    }
+    if (n == 0) {
+        free(m);
+        return NULL;
+    }
+    qsort(m, n, sizeof *m, member_cmp);
+    FleetDriftBatches *b = pf_calloc(1, sizeof *b);
+    pthread_mutex_init(&b->mutex, NULL);
+    pthread_cond_init(&b->changed, NULL);
+    b->drift = run->drift;
+    b->of = pf_calloc(run->inv->n, sizeof *b->of);
+    b->batches = pf_calloc(n, sizeof *b->batches); /* at most one per member */
+    /* The first jobs tenants of a database go to jobs different batches, and so on in turn,
+     * so that the workers read batches side by side rather than wait for one; in chunks of
+     * jobs full batches, so that about that many are held at once. */
+    size_t jobs = run->jobs > 0 ? (size_t)run->jobs : 1;
+    size_t chunk = jobs * FLEET_DRIFT_BATCH;
+    for (size_t i = 0; i < n;) {
+        size_t end = i + 1;
+        while (end < n && end - i < chunk && fleet_same_database(m[i].t, m[end].t))
+            end++;
+        size_t n_batches = end - i < jobs ? end - i : jobs;
+        DriftBatch *first = &b->batches[b->n];
+        b->n += n_batches;
+        for (size_t k = 0; k < n_batches; k++)
+            first[k].members =
+                pf_calloc((end - i + n_batches - 1) / n_batches, sizeof *first[k].members);
+        for (size_t k = i; k < end; k++) {
+            DriftBatch *batch = &first[(k - i) % n_batches];
+            batch->members[batch->n++] = m[k].t;
+            batch->n_untaken++;
+            b->of[m[k].t - run->inv->targets] = batch;
+        }
+        i = end;
+    }
+    free(m);
+    return b;
+}
+
+void fleet_drift_batches_free(FleetDriftBatches *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->batches[i].members);
+        drift_snapshot_clear(&b->batches[i].snap);
+        free(b->batches[i].error);
+    }
+    free(b->batches);
+    free(b->of);
+    pthread_cond_destroy(&b->changed);
+    pthread_mutex_destroy(&b->mutex);
+    free(b);
+}
+
+/* Tenant t's part of its batch's catalog, reading the batch on conn when no job has yet. */
+static PfErrCode batch_take(FleetDriftBatches *b, const Inventory *inv, PgConn *conn,
+                            const InvTarget *t, DriftSnapshot *out, PfErr *err)
+{
+    memset(out, 0, sizeof *out);
+    DriftBatch *batch = b->of[t - inv->targets];
+    pthread_mutex_lock(&b->mutex);
+    while (batch->state == BATCH_READING)
+        pthread_cond_wait(&b->changed, &b->mutex);
+    if (batch->state == BATCH_UNREAD) {
+        batch->state = BATCH_READING;
+        pthread_mutex_unlock(&b->mutex);
+        DriftSnapshot snap;
+        PfErr e;
+        PfErrCode rc = targets_catalog(conn, batch->members, batch->n, b->drift, &snap, &e);
+        pthread_mutex_lock(&b->mutex);
+        batch->snap = snap;
+        batch->state = rc == PF_OK ? BATCH_READ : BATCH_FAILED;
+        if (rc != PF_OK)
+            batch->error = pf_strdup(e.msg);
+        pthread_cond_broadcast(&b->changed);
+    }
+    PfErrCode rc = PF_OK;
+    if (batch->state == BATCH_READ) {
+        size_t n, n_map;
+        const char **schemas = tenant_schemas(t, b->drift, &n, &n_map);
+        drift_snapshot_slice(&batch->snap, schemas, n, out);
+        free(schemas);
+    } else {
+        rc = pf_err_set(err, PF_ERR_PG, "%s", batch->error);
+    }
+    if (--batch->n_untaken == 0)
+        drift_snapshot_clear(&batch->snap);
+    pthread_mutex_unlock(&b->mutex);
     return rc;
 }
 
@@ -127,7 +319,10 @@ void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res)
     d->head = head;
     res->drift = d;
     PfErr err;
-    if (target_catalog(conn, t, run->drift, &d->actual, &err) != PF_OK) {
+    PfErrCode rc = t->tenant_schema && run->drift_batches
+                       ? batch_take(run->drift_batches, run->inv, conn, t, &d->actual, &err)
+                       : target_catalog(conn, t, run->drift, &d->actual, &err);
+    if (rc != PF_OK) {
         drift_failed(d, err.msg);
         pf_log(PF_LOG_WARN, t->name, "%s", d->summary);
     }
@@ -169,13 +364,13 @@ static PfErrCode build_in(PgConn *db, const FleetRun *run, size_t head,
         return rc;
     }
     pg_failure_clear(&failure);
-    const char *path[] = {"public"};
+    const char *ledger_schema = SCRATCH_LEDGER_SCHEMA, *ledger_table = SCRATCH_LEDGER_TABLE;
     PgCatalogScope scope = {
         .exclude_schema = SCRATCH_LEDGER_SCHEMA,
-        .ledger_schema = SCRATCH_LEDGER_SCHEMA,
-        .ledger_table = SCRATCH_LEDGER_TABLE,
-        .search_path = path,
-        .n_search_path = 1,
+        .path = "public",
+        .ledger_schemas = &ledger_schema,
+        .ledger_tables = &ledger_table,
+        .n_ledgers = 1,
     };
     return pg_catalog_snapshot(db, &scope, out, err);
 }

@@ -143,6 +143,9 @@ typedef struct FleetRun {
     /* Set by fleet_run for plan: what the folder's statements mean to preflight, read once
      * (src/plan/preflight.h). */
     const struct PreflightPrep *preflight;
+    /* Set by fleet_run for audit and plan with drift over tenant schemas: which tenants'
+     * catalogs are read together (fleet/internal.h). */
+    struct FleetDriftBatches *drift_batches;
     /* plan and audit: compare each target's schema with the expected one (docs/drift.md);
      * NULL: not checked. */
     const InvDrift *drift;

@@ -191,10 +191,27 @@ PfErrCode fleet_hub_start(const Inventory *inv, FleetHub *h, PfErr *err);
 /* Stop the loop, join its thread and free the hub; nothing when h was not started. */
 void fleet_hub_stop(FleetHub *h);
 
+/* Whether a connection made for target a serves target b as well: two tenant schemas of one
+ * database, reached the same way (job.c). */
+bool fleet_same_database(const InvTarget *a, const InvTarget *b);
+
 /* ---- schema drift (drift.c, docs/drift.md) ---- */
 
+/* The tenant schemas of one database whose catalogs one query reads: a run's tenant targets
+ * grouped by database (fleet_same_database) in run order, dealt in turn to as many batches as
+ * the run has jobs, up to FLEET_DRIFT_BATCH tenants each. The first job of a batch to need it
+ * reads it; the others wait for it and take their part. Shared by the workers; its own lock. */
+#define FLEET_DRIFT_BATCH 256
+typedef struct FleetDriftBatches FleetDriftBatches;
+
+/* On the main thread before the jobs: the batches of run (audit or plan with drift), or NULL
+ * when it has no tenant target to check. */
+FleetDriftBatches *fleet_drift_batches_new(const FleetRun *run);
+void fleet_drift_batches_free(FleetDriftBatches *b);
+
 /* On the job's thread, once res is classified: when its ledger holds a prefix of the codebase,
- * read its catalog into res->drift (one round trip). */
+ * read its catalog into res->drift: one round trip for a database target; for a tenant, one
+ * per batch of tenants (made by the batch's first job, run->drift_batches). */
 void fleet_drift_read(const FleetRun *run, PgConn *conn, TargetResult *res);
 
 /* On the main thread, once every job ran: build the expected schema of each distinct head on

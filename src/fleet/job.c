@@ -167,9 +167,7 @@ static bool same_text(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* Whether a connection made for target a serves target b as well: two tenant schemas of one
- * database, reached the same way. */
-static bool same_database(const InvTarget *a, const InvTarget *b)
+bool fleet_same_database(const InvTarget *a, const InvTarget *b)
 {
     return a && a->tenant_schema && b->tenant_schema && same_text(a->dsn, b->dsn) &&
            same_text(a->via, b->via) && same_text(a->settings.sslmode, b->settings.sslmode) &&
@@ -543,7 +541,7 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     SshForward *fwd = NULL;
     PfErrCode orc = PF_OK;
     int64_t t1 = t0;
-    bool reused = slot && same_database(slot->kept_for, t);
+    bool reused = slot && fleet_same_database(slot->kept_for, t);
     if (reused) {
         /* The previous tenant's connection to this database, reset by the survey. */
         conn = slot->kept;

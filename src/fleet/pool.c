@@ -423,6 +423,8 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     PreflightPrep *preflight =
         run->mode == FLEET_PLAN ? preflight_prepare(run->cb->migrations, run->cb->n) : NULL;
     run_copy.preflight = preflight;
+    FleetDriftBatches *drift_batches = fleet_drift_batches_new(run);
+    run_copy.drift_batches = drift_batches;
     run = &run_copy;
     atomic_size_t connections;
     atomic_init(&connections, 0);
@@ -535,6 +537,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     free(p.threads);
     fleet_tenants_free(tenant_refs);
     preflight_prep_free(preflight);
+    fleet_drift_batches_free(drift_batches);
     drift_snapshot_clear(&mark_expected);
     return rc;
 }

@@ -305,18 +305,20 @@ void pg_failure_clear(PgFailure *f);
 PfErrCode pg_conn_open_db(const char *name, const char *dsn, const char *dbname,
                           const InvSettings *settings, PgConn **out, PfErr *err);
 
-/* What pg_catalog_snapshot reads: the schemas schemas[0..n_schemas), or, when n_schemas is 0,
- * every schema but PostgreSQL's own and exclude_schema (may be NULL); never the ledger
- * ledger_schema.ledger_table (nor its sequence). Definitions are printed with search_path in
- * force (names in those schemas unqualified). */
+/* What pg_catalog_snapshot reads: the schemas schemas[0..n_schemas), each printed under its
+ * own search_path paths[i] (one schema: names in it print unqualified), so that the tenant
+ * schemas of a database are read in one query; or, when n_schemas is 0, every schema but
+ * PostgreSQL's own and exclude_schema (may be NULL), all printed under path. Never a ledger
+ * ledger_schemas[i].ledger_tables[i] (i < n_ledgers), nor its sequence. */
 typedef struct PgCatalogScope {
     const char *const *schemas;
+    const char *const *paths;
     size_t n_schemas;
     const char *exclude_schema;
-    const char *ledger_schema;
-    const char *ledger_table;
-    const char *const *search_path;
-    size_t n_search_path;
+    const char *path;
+    const char *const *ledger_schemas;
+    const char *const *ledger_tables;
+    size_t n_ledgers;
 } PgCatalogScope;
 
 /* The catalog of the connected database as normalised objects (plan/drift.h), sorted, in one

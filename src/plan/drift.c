@@ -98,6 +98,45 @@ void drift_snapshot_keep(DriftSnapshot *s, const char *const *keep, size_t n)
     s->n = w;
 }
 
+/* The first object of in (sorted) whose schema is not before schema. */
+static size_t schema_start(const DriftSnapshot *in, const char *schema)
+{
+    size_t lo = 0, hi = in->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(in->objs[mid].schema, schema) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void drift_snapshot_slice(const DriftSnapshot *in, const char *const *schemas, size_t n,
+                          DriftSnapshot *out)
+{
+    memset(out, 0, sizeof *out);
+    const char **names = pf_calloc(n + 1, sizeof *names);
+    names[0] = "";
+    memcpy(names + 1, schemas, n * sizeof *names);
+    qsort(names, n + 1, sizeof *names, str_cmp); /* "" first; ranges then come in order */
+    for (size_t k = 0; k <= n; k++) {
+        if (k > 0 && strcmp(names[k], names[k - 1]) == 0)
+            continue;
+        for (size_t i = schema_start(in, names[k]);
+             i < in->n && strcmp(in->objs[i].schema, names[k]) == 0; i++) {
+            const DriftObject *o = &in->objs[i];
+            drift_snapshot_add(out, o->kind, o->schema, o->name, o->relation, o->def);
+        }
+    }
+    free(names);
+}
+
 const char **drift_snapshot_schemas(const DriftSnapshot *s, size_t *n)
 {
     const char **out = pf_calloc(s->n ? s->n : 1, sizeof *out);

@@ -42,6 +42,11 @@ void drift_snapshot_map(const DriftSnapshot *in, const char *const *from, const 
 /* Drop every object whose schema is not one of keep[0..n) (extensions, schema "", stay). */
 void drift_snapshot_keep(DriftSnapshot *s, const char *const *keep, size_t n);
 
+/* A copy of the objects of in (sorted) whose schema is one of schemas[0..n), and of those of
+ * schema "" (extensions), sorted: one tenant's part of a catalog read for many. */
+void drift_snapshot_slice(const DriftSnapshot *in, const char *const *schemas, size_t n,
+                          DriftSnapshot *out);
+
 /* The schemas s holds (its "schema" objects), in order; borrowed from s, array caller-freed. */
 const char **drift_snapshot_schemas(const DriftSnapshot *s, size_t *n);
 

@@ -204,15 +204,19 @@ pf default audit -i "$PF_TMP/default.yaml" -t idx -f json -o "$PF_TMP/default.js
 assert_eq 1 "$RC" "drift.audit: true: audit compares without --drift: $(pf_err default)"
 assert_eq "drifted" "$(jt "$PF_TMP/default.json" idx 't["status"]')" "drift.audit: true: drifted"
 
-# Without --drift, audit reads only the ledgers; with it, one query more per target.
-pf nodrift audit -i "$INV" -t idx -t tenant-globex -f json -o "$PF_TMP/nodrift.json"
+# Without --drift, audit reads only the ledgers; with it, one query more per database target,
+# and one per batch of tenant schemas of a database (made by one of them: docs/drift.md); two
+# tenants at the default -j are two batches of one, read side by side.
+pf nodrift audit -i "$INV" -t idx -t 'tenant-*' -f json -o "$PF_TMP/nodrift.json"
 assert_eq 0 "$RC" "audit without --drift: exit 0"
 assert_eq "in_sync null" "$(jt "$PF_TMP/nodrift.json" idx '[t["status"], t["drift"]]')" \
     "without --drift, nothing is compared"
-for t in idx tenant-globex; do
-    assert_eq "$(($(jt "$PF_TMP/nodrift.json" "$t" 't["round_trips"]') + 1))" \
-        "$(jt "$PF_TMP/drift.json" "$t" 't["round_trips"]')" "$t: the catalog is one round trip"
-done
+trips() { jt "$1" "$2" 't["round_trips"]'; }
+assert_eq "$(($(trips "$PF_TMP/nodrift.json" idx) + 1))" "$(trips "$PF_TMP/drift.json" idx)" \
+    "idx: the catalog is one round trip"
+assert_eq "$(($(trips "$PF_TMP/nodrift.json" tenant-acme) + $(trips "$PF_TMP/nodrift.json" tenant-globex) + 2))" \
+    "$(($(trips "$PF_TMP/drift.json" tenant-acme) + $(trips "$PF_TMP/drift.json" tenant-globex)))" \
+    "the two tenant schemas' catalogs are two round trips"
 
 # --drift without a scratch server is refused before anything runs.
 grep -v -e '^drift:' -e 'scratch_dsn' "$INV" >"$PF_TMP/noscratch.yaml"
@@ -310,6 +314,38 @@ assert_eq "t" "$(pg_psql pushed_bad "SELECT to_regclass('drizzle.__drizzle_migra
 assert_eq 0 "$(scratch_dbs)" "--verify leaves no scratch database"
 pf v-noth mark-applied -i "$ADOPT" -t pushed_bad --migration 0000_init --verify --yes
 assert_eq 3 "$RC" "--verify without --through: exit 3"
+
+
+# ---- many tenant schemas of one database: read in batches, each tenant its own part ----------
+# 20 tenants at -j 3: three batches (tenants dealt in turn), one query each; drift by hand in
+# two tenants of different batches, each reported in its own schema, nothing in the others.
+pg_createdb many
+cat >"$PF_TMP/many.yaml" <<EOF
+migrations: {dir: "$MIG"}
+targets:
+  - name: m-\${each}
+    for_each: [$(seq -s, -f '%02g' 1 20)]
+    dsn: "$(pf_dsn many)"
+    schema: m_\${each}
+    create_schema: true
+drift:
+  scratch_dsn: "postgresql://postgres@127.0.0.1:$PORT2/postgres"
+EOF
+pf many-apply apply -i "$PF_TMP/many.yaml" -j 3
+assert_eq 0 "$RC" "20 tenant schemas migrated: $(pf_err many-apply)"
+pg_psql many 'CREATE INDEX projects_name_idx ON m_07.projects (name)' >/dev/null
+pg_psql many 'ALTER TABLE m_14.projects ALTER COLUMN archived SET DEFAULT true' >/dev/null
+pf many-plain audit -i "$PF_TMP/many.yaml" -j 3 -f json -o "$PF_TMP/many-plain.json"
+pf many audit -i "$PF_TMP/many.yaml" -j 3 --drift -f json -o "$PF_TMP/many.json"
+assert_eq 1 "$RC" "audit --drift over 20 tenants: exit 1: $(pf_err many)"
+assert_lines "m-07 + index m_07.projects_name_idx
+m-14 ~ column m_14.projects.archived: boolean NOT NULL DEFAULT false -> boolean NOT NULL DEFAULT true" \
+    "$(jget "$PF_TMP/many.json" '"\n".join(t["name"] + " " + "|".join(t["drift"]["differences"]) for t in d["targets"] if t["status"] != "in_sync")')" \
+    "exactly the two drifted tenants, each with its own difference"
+assert_eq 20 "$(jget "$PF_TMP/many.json" 'sum(1 for t in d["targets"] if t["drift"] and t["drift"]["checked"])')" \
+    "every tenant was compared"
+assert_eq 3 "$(($(jget "$PF_TMP/many.json" 'sum(t["round_trips"] for t in d["targets"])') - $(jget "$PF_TMP/many-plain.json" 'sum(t["round_trips"] for t in d["targets"])')))" \
+    "the 20 tenants' catalogs are 3 queries (one per batch at -j 3)"
 
 # ---- SIGINT during a build: the scratch database is dropped ---------------------------------
 SLOW=$PF_TMP/drizzle-slow

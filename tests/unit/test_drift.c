@@ -134,6 +134,39 @@ static void test_tenant_mapping_and_keep(void **state)
     free(d);
 }
 
+/* One tenant's part of a catalog read for many: its schemas (and the extensions, schema ""),
+ * sorted, nothing of the others, even when they sort before, between or after it. */
+static void test_slice(void **state)
+{
+    (void)state;
+    DriftSnapshot all = {0}, part;
+    base(&all, "t_b");
+    base(&all, "t_a");
+    base(&all, "audit");
+    base(&all, "t_c");
+    drift_snapshot_add(&all, "extension", "", "pgcrypto", NULL, "version 1.3");
+    drift_snapshot_sort(&all);
+    const char *schemas[] = {"t_b", "audit", "t_b", "missing"};
+    drift_snapshot_slice(&all, schemas, 4, &part);
+    assert_int_equal(part.n, 1 + 2 * 8);
+    PfBuf b = PF_BUF_INIT;
+    for (size_t i = 0; i < part.n; i++)
+        pf_buf_printf(&b, "%s%s.%s", i ? " " : "", part.objs[i].schema, part.objs[i].kind);
+    char *got = pf_buf_take(&b);
+    assert_string_equal(got, ".extension audit.column audit.column audit.constraint audit.enum "
+                             "audit.grant audit.index audit.schema audit.table t_b.column "
+                             "t_b.column t_b.constraint t_b.enum t_b.grant t_b.index t_b.schema "
+                             "t_b.table");
+    free(got);
+    drift_snapshot_clear(&part);
+    const char *none[] = {"nowhere"};
+    drift_snapshot_slice(&all, none, 1, &part);
+    assert_int_equal(part.n, 1);
+    assert_string_equal(part.objs[0].kind, "extension");
+    drift_snapshot_clear(&part);
+    drift_snapshot_clear(&all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_extra_schema_listed_once),
         cmocka_unit_test(test_grant_names),
         cmocka_unit_test(test_tenant_mapping_and_keep),
+        cmocka_unit_test(test_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
