@@ -128,24 +128,29 @@ int cmd_lint(int argc, char **argv)
         }
     }
 
+    /* The folder is read once: its problems and its migrations, for every rule. */
     PfErr err;
     LintResult *r = NULL;
+    Codebase *cb = NULL;
+    CbProblems problems;
     int code = PF_EXIT_INVALID;
-    if (lint_folder(dir, &r, &err) != PF_OK) {
+    if (cb_read_all(dir, &cb, &problems, &err) != PF_OK) {
         cmd_error(&err);
+        cb_problems_free(&problems);
         goto out;
     }
-    /* An inventory with tenant schemas: where the folder names them but cannot be rewritten. */
-    size_t n_schemas = 0;
-    const char **schemas = inv ? inv_tenant_schemas(inv, NULL, 0, &n_schemas) : NULL;
-    Codebase *cb = NULL;
-    if (cb_read(dir, &cb, &err) == PF_OK) {
+    lint_codebase(cb, &problems, &r);
+    /* Tenant schemas and down files are about the migrations drizzle-orm runs: only on a
+     * folder plan and apply accept (cb_read would). */
+    if (!cb_problems_refused(&problems)) {
+        size_t n_schemas = 0;
+        const char **schemas = inv ? inv_tenant_schemas(inv, NULL, 0, &n_schemas) : NULL;
         if (n_schemas)
             lint_tenant_schemas(r, cb, schemas, n_schemas);
         lint_down_files(r, cb); /* down migrations (docs/rollback.md) */
+        free(schemas);
     }
-    cb_free(cb);
-    free(schemas);
+    cb_problems_free(&problems);
     code = exit_code(r);
     char *doc = json ? report_lint_json(r, code) : report_lint_text(r);
     if (pf_write_output(output, doc, "the findings", &err) != PF_OK) {
@@ -154,6 +159,7 @@ int cmd_lint(int argc, char **argv)
     }
     free(doc);
 out:
+    cb_free(cb);
     lint_result_free(r);
     inv_free(inv);
     return code;

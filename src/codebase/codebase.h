@@ -52,6 +52,11 @@ typedef struct Codebase {
     CbLayout layout;
     CbMigration *migrations; /* in the order drizzle runs them */
     size_t n;
+    /* cb_read_all only (0 from cb_read): files drizzle-orm never runs but lint checks all the
+     * same, read like the others and kept after them, at migrations[n .. n + n_unlisted): a
+     * .sql file in no journal entry (byte order), a migration folder not named
+     * <YYYYMMDDHHMMSS>_<name>. */
+    size_t n_unlisted;
     CbNote *notes; /* in run order of the migrations concerned */
     size_t n_notes;
     /* What the migrations create (cb_created, below), worked out once when the folder is
@@ -60,24 +65,57 @@ typedef struct Codebase {
     size_t n_created;
 } Codebase;
 
-/* Words that cb_read (which stops at a problem) and lint (which reports them all, as findings
- * of the rule of the same name: docs/lint.md) both use for the same problem of a folder, so
- * that plan, apply and lint say it alike. journal-missing: .sql files without
- * meta/_journal.json. */
-extern const char cb_journal_missing_message[];
-extern const char cb_journal_missing_hint[];
-/* duplicate-tag: a tag two journal entries list. The message is the caller's to free. */
-char *cb_duplicate_tag_message(const char *tag);
-extern const char cb_duplicate_tag_hint[];
+/* A problem of the folder's structure (journal, files, names), as the reader finds it: the
+ * one reader of the folder, for plan, apply and audit (cb_read, which stops at the first one
+ * it refuses) and for lint (cb_read_all, which keeps them all as findings), in the same
+ * words. The rules are lint's (docs/lint.md). */
+typedef enum {
+    CB_PROBLEM_REFUSED, /* cb_read refuses the folder: plan, apply and audit stop on it */
+    CB_PROBLEM_READ,    /* cb_read reads the folder as drizzle-orm does all the same (a file it
+                           never runs, a `when` it skips where a newer one is applied) */
+} CbSeverity;
+
+typedef struct CbProblem {
+    const char *rule; /* static: lint's rule id, e.g. "missing-file" */
+    CbSeverity severity;
+    char *file;          /* the file or folder concerned, joined to the folder */
+    char *migration;     /* tag or folder name of the migration concerned; NULL when none */
+    size_t line, column; /* 1-based, the column in characters; 0 for the file as a whole */
+    char *message;       /* one line, without the file */
+    char *hint;          /* one line: what to do */
+} CbProblem;
+
+typedef struct CbProblems {
+    CbProblem *v; /* journal first, then by file and line (the order lint prints them) */
+    size_t n;
+} CbProblems;
 
 /* Read the folder. On error *out is NULL and err names the file (and, for JSON, the position).
- * Errors: missing folder or journal, malformed JSON, entry without its file, duplicate tags, a
- * journal beside v1 folders, a migration holding a NUL byte (named by file:line:column: the
- * server cannot receive it, and everything after it would be lost). A journal whose `when`
- * values do not increase is read as drizzle-orm reads it (list order), with one note per entry
- * concerned. Codes: PF_ERR_IO when the folder is missing or a file cannot be read, PF_ERR_INPUT
- * for the rest. On success the caller owns *out and frees it with cb_free. */
+ * Errors: a missing folder or one that is no drizzle migrations folder, a file that cannot be
+ * read, a migration holding a NUL byte (named by file:line:column: the server cannot receive
+ * it, and everything after it would be lost), and the first problem of the folder that is
+ * CB_PROBLEM_REFUSED (missing journal, malformed JSON, an entry without its file, duplicate
+ * tags, a journal beside v1 folders, a badly named v1 folder), said as cb_problem_error says
+ * it, in lint's words. A journal whose `when` values do not increase is read as drizzle-orm
+ * reads it (list order), with one note per entry concerned. Codes: PF_ERR_IO when the folder
+ * is missing or a file cannot be read, PF_ERR_INPUT for the rest. On success the caller owns
+ * *out and frees it with cb_free. */
 PfErrCode cb_read(const char *dir, Codebase **out, PfErr *err);
+
+/* Read the folder as lint does, in the same one pass: every problem of it into *problems (the
+ * caller frees them with cb_problems_free, also on error), none of them an error, and what can
+ * be read of it into *out, unlisted files included (Codebase.n_unlisted). Fails only as
+ * cb_read does for what is no problem of the folder (a missing folder, an unreadable file, a
+ * NUL byte), with *out NULL. */
+PfErrCode cb_read_all(const char *dir, Codebase **out, CbProblems *problems, PfErr *err);
+void cb_problems_free(CbProblems *p);
+
+/* Whether any problem is CB_PROBLEM_REFUSED (cb_read fails on the folder). */
+bool cb_problems_refused(const CbProblems *p);
+
+/* p as cb_read's error: "<file>[:line:column]: <message>; hint: <hint>", PF_ERR_INPUT. */
+PfErrCode cb_problem_error(const CbProblem *p, PfErr *err);
+
 void cb_free(Codebase *cb);
 
 /* The newest migration (last in run order), or NULL for an empty codebase. */

@@ -8,54 +8,12 @@
 
 #include "core/mem.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #define PREFIX_LEN 14
-
-static int cmp_bytes(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-PfErrCode cb_scan_folders(const char *dir, char ***names, size_t *n, PfErr *err)
-{
-    *names = NULL;
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return pf_err_set(err, PF_ERR_IO, "%s: %s", dir, strerror(errno));
-    char **out = NULL;
-    size_t count = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        /* As drizzle's existsSync(join(dir, name, "migration.sql")): anything that exists
-         * (through symlinks) counts, and plain files fail the test on their own. */
-        char *sub = cb_join(dir, de->d_name);
-        char *sql = cb_join(sub, "migration.sql");
-        struct stat st;
-        bool found = stat(sql, &st) == 0;
-        free(sql);
-        free(sub);
-        if (!found)
-            continue;
-        PF_GROW(out, cap, count + 1);
-        out[count++] = pf_strdup(de->d_name);
-    }
-    closedir(d);
-    /* readdir's order is arbitrary: sort so that errors and ties are reproducible. */
-    if (count > 1)
-        qsort(out, count, sizeof *out, cmp_bytes);
-    *names = out;
-    *n = count;
-    return PF_OK;
-}
 
 bool cb_folder_name_ok(const char *name)
 {
@@ -209,37 +167,82 @@ static int cmp_folders(const void *a, const void *b)
     return cb_folder_cmp(*(char *const *)a, *(char *const *)b);
 }
 
-PfErrCode cb_read_folders(Codebase *cb, char **names, size_t n, PfErr *err)
+/* The subfolders in byte order: those that hold a migration.sql are the migrations, ordered
+ * as drizzle orders them; a v1-named one without is ignored by drizzle-orm (a problem), a badly
+ * named one is refused (drizzle derives no `when` from it) and kept apart for lint. The
+ * top-level .sql files are in no migration folder: drizzle's v1 migrator never runs them. */
+void cb_read_folders(CbReader *rd)
 {
-    /* Validate every name before reading any file; names come in byte order. */
-    for (size_t i = 0; i < n; i++) {
-        int64_t when;
-        if (!cb_folder_name_ok(names[i]))
-            return pf_err_set(err, PF_ERR_INPUT,
-                              "%s/%s: migration folder name is not <YYYYMMDDHHMMSS>_<name>; "
-                              "drizzle-orm would derive no valid timestamp from it",
-                              cb->dir, names[i]);
-        PfErrCode rc = cb_folder_when(cb->dir, names[i], &when, err);
-        if (rc != PF_OK)
-            return rc;
-    }
-
-    qsort(names, n, sizeof *names, cmp_folders);
-    size_t cap = 0;
-    for (size_t i = 0; i < n; i++) {
-        CbMigration *m = cb_push(cb, &cap);
-        m->tag = pf_strdup(names[i]);
-        /* Cannot fail: validated above. */
-        cb_folder_when(cb->dir, names[i], &m->when, err);
-        char *sub = cb_join(cb->dir, names[i]);
-        m->path = cb_join(sub, "migration.sql");
-        free(sub);
+    const char *dir = rd->cb->dir;
+    char **good = pf_calloc(rd->n_subdirs ? rd->n_subdirs : 1, sizeof *good);
+    size_t n_good = 0;
+    for (size_t i = 0; i < rd->n_subdirs; i++) {
+        const char *name = rd->subdirs[i];
+        char *sub = cb_join(dir, name);
+        char *sql = cb_join(sub, "migration.sql");
+        bool v1 = cb_folder_name_ok(name);
         struct stat st;
-        if (stat(m->path, &st) == 0 && !S_ISREG(st.st_mode))
-            return pf_err_set(err, PF_ERR_INPUT, "%s: not a regular file", m->path);
-        PfErrCode rc = cb_load(m, err);
-        if (rc != PF_OK)
-            return rc;
+        PfErr e;
+        int64_t when;
+        if (stat(sql, &st) != 0) {
+            if (v1)
+                cb_problem(
+                    rd, "v1-missing-sql", CB_PROBLEM_READ, sub, name, 0, 0,
+                    pf_asprintf("%s has no migration.sql: drizzle-orm ignores the folder", name),
+                    pf_strdup("restore migration.sql, or delete the folder if the migration was "
+                              "abandoned"));
+        } else if (!S_ISREG(st.st_mode)) {
+            cb_problem(rd, "v1-missing-sql", CB_PROBLEM_REFUSED, sql, name, 0, 0,
+                       pf_strdup("migration.sql is not a regular file"),
+                       pf_strdup("make migration.sql a file holding the migration"));
+        } else if (!v1) {
+            cb_problem(rd, "v1-bad-name", CB_PROBLEM_REFUSED, sub, name, 0, 0,
+                       pf_asprintf("%s is not named <YYYYMMDDHHMMSS>_<name>: drizzle-orm "
+                                   "derives no timestamp from it",
+                                   name),
+                       pf_strdup("name the folder as drizzle-kit generate does, e.g. "
+                                 "20250101120000_add_users"));
+            cb_add(rd, name, 0, sql, true);
+        } else {
+            if (cb_folder_when(dir, name, &when, &e) != PF_OK) {
+                /* The message repeats "<dir>/<name>: "; the problem names the folder already. */
+                char *prefix = pf_asprintf("%s/%s: ", dir, name);
+                const char *msg = e.msg;
+                if (strncmp(msg, prefix, strlen(prefix)) == 0)
+                    msg += strlen(prefix);
+                cb_problem(rd, "v1-bad-name", CB_PROBLEM_REFUSED, sub, name, 0, 0,
+                           pf_asprintf("%s: drizzle-orm derives no valid timestamp from it", msg),
+                           pf_strdup("fix the 14-digit UTC timestamp at the start of the name"));
+                free(prefix);
+            }
+            good[n_good++] = rd->subdirs[i];
+        }
+        free(sql);
+        free(sub);
     }
-    return PF_OK;
+    for (size_t i = 0; i < rd->n_sql; i++) {
+        char *path = cb_join(dir, rd->sql[i]);
+        char *stem = pf_strndup(rd->sql[i], strlen(rd->sql[i]) - 4);
+        cb_problem(rd, "orphan-sql", CB_PROBLEM_READ, path, stem, 0, 0,
+                   pf_asprintf("%s is not in a migration folder: drizzle-orm's v1 migrator never "
+                               "runs it",
+                               rd->sql[i]),
+                   pf_strdup("move it to <YYYYMMDDHHMMSS>_<name>/migration.sql, as drizzle-kit "
+                             "generate writes migrations"));
+        free(stem);
+        free(path);
+    }
+    if (n_good > 1)
+        qsort(good, n_good, sizeof *good, cmp_folders);
+    for (size_t i = 0; i < n_good; i++) {
+        PfErr e;
+        int64_t when = 0;
+        cb_folder_when(dir, good[i], &when, &e); /* 0 for a date refused above */
+        char *sub = cb_join(dir, good[i]);
+        char *sql = cb_join(sub, "migration.sql");
+        cb_add(rd, good[i], when, sql, false);
+        free(sql);
+        free(sub);
+    }
+    free(good);
 }

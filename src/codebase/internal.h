@@ -13,9 +13,6 @@
 /* "<dir>/<name>" without doubling a trailing slash of dir; caller frees. */
 char *cb_join(const char *dir, const char *name);
 
-/* Append a zeroed migration to cb->migrations; *cap tracks the allocation. */
-CbMigration *cb_push(Codebase *cb, size_t *cap);
-
 /* Read m->path and fill sql, sql_len, chunks and hash. Errors name the file. */
 PfErrCode cb_load(CbMigration *m, PfErr *err);
 
@@ -44,19 +41,45 @@ const struct cJSON *cb_json_member(const struct cJSON *obj, const char *key);
  * offset of the first byte it rejects. */
 bool cb_json_strict(const char *text, size_t len, size_t *bad_at);
 
-/* journal.c: append the journal's migrations to cb in list order. */
-PfErrCode cb_read_journal(Codebase *cb, const char *journal_path, PfErr *err);
+/* What read.c, journal.c and folders.c share while the folder is read once: the listing of
+ * the folder, the migrations found (listed in cb, unlisted ones apart), the problems. */
+typedef struct CbReader {
+    Codebase *cb;
+    bool all;      /* cb_read_all: keep unlisted files too */
+    char *journal; /* <dir>/meta/_journal.json */
+    char **sql;    /* the folder's top-level *.sql regular files, byte order */
+    size_t n_sql;
+    char **subdirs; /* its subfolders, byte order */
+    size_t n_subdirs;
+    size_t cap_migrations, cap_notes;
+    CbMigration *unlisted;
+    size_t n_unlisted, cap_unlisted;
+    CbProblems *problems;
+    size_t cap_problems;
+} CbReader;
 
-/* folders.c: the names of cb->dir's subfolders that hold a migration.sql (byte order). The
- * caller frees each name and the array. */
-PfErrCode cb_scan_folders(const char *dir, char ***names, size_t *n, PfErr *err);
+/* read.c: record a problem; file and migration are copied, message and hint taken over. */
+void cb_problem(CbReader *rd, const char *rule, CbSeverity severity, const char *file,
+                const char *migration, size_t line, size_t column, char *message, char *hint);
+
+/* read.c: a migration to read (tag and path copied), listed in run order or kept apart. */
+void cb_add(CbReader *rd, const char *tag, int64_t when, const char *path, bool unlisted);
+
+/* journal.c: the 0.x layout: the journal's entries, in list order, and the folder's .sql
+ * files none of them names. Fails only when the journal cannot be read (PF_ERR_IO). */
+PfErrCode cb_read_journal(CbReader *rd, PfErr *err);
+
+/* journal.c: .sql files and no journal: every file is a problem's (journal-missing), read in
+ * name order all the same, and their numbers compared. */
+void cb_read_journal_missing(CbReader *rd);
+
+/* folders.c: the v1 layout, from rd's listing. */
+void cb_read_folders(CbReader *rd);
 /* True when name starts with 14 ASCII digits and '_'. */
 bool cb_folder_name_ok(const char *name);
 /* `when` of a v1 folder: UTC milliseconds of its 14-digit prefix. Errors name the folder. */
 PfErrCode cb_folder_when(const char *dir, const char *name, int64_t *when, PfErr *err);
 /* Order of v1 folder names as drizzle's a.localeCompare(b) sorts them (see folders.c). */
 int cb_folder_cmp(const char *a, const char *b);
-/* Append the v1 migrations named by names (from cb_scan_folders) to cb in run order. */
-PfErrCode cb_read_folders(Codebase *cb, char **names, size_t n, PfErr *err);
 
 #endif

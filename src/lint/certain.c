@@ -16,17 +16,8 @@
 
 void lint_certain_failures(const Codebase *cb, LintResult **out)
 {
-    LintResult *all = pf_calloc(1, sizeof *all);
-    all->dir = pf_strdup(cb->dir);
-    all->layout = cb->layout;
-    LintOut o = {all, 0};
-    LintSql *s = lint_sql_new();
-    for (size_t i = 0; i < cb->n; i++) {
-        const CbMigration *m = &cb->migrations[i];
-        lint_sql_migration(s, &o, m->path, m->tag, m->sql, m->sql_len, m->parsed);
-        all->migrations++;
-    }
-    lint_sql_free(s);
+    LintResult *all;
+    lint_codebase(cb, &(CbProblems){0}, &all);
 
     /* Keep the certain ones, in the order found; free the rest. */
     size_t kept = 0;

@@ -1,12 +1,12 @@
 /*
  * Lint: check a Drizzle migrations folder without any database.
  *
- * Unlike cb_read, which refuses a folder drizzle-orm would mishandle, lint reads whatever is
- * there and reports every problem it finds as a finding: the folder's structure (journal,
- * files, numbers, timestamps, v1 folders) and each migration's statements (destructive ones,
- * renames generated as drop+create, statements that cannot run inside drizzle's single
- * transaction, new enum values used in that same transaction). The rules, their severities
- * and the exit codes built on them are documented in docs/lint.md.
+ * Unlike cb_read, which refuses a folder drizzle-orm would mishandle at its first problem,
+ * lint reads whatever is there (cb_read_all) and reports every problem it finds as a finding: the
+ * folder's structure (journal, files, numbers, timestamps, v1 folders) and each migration's
+ * statements (destructive ones, renames generated as drop+create, statements that cannot run inside
+ * drizzle's single transaction, new enum values used in that same transaction). The rules, their
+ * severities and the exit codes built on them are documented in docs/lint.md.
  */
 #ifndef PF_LINT_H
 #define PF_LINT_H
@@ -41,11 +41,18 @@ typedef struct LintResult {
     size_t n;
 } LintResult;
 
-/* Lint the folder. Fails only when there is nothing to lint: the folder is missing or
- * unreadable (PF_ERR_IO), or is not a directory or holds neither meta/_journal.json, nor v1
- * migration folders, nor .sql files (PF_ERR_INPUT). Everything else is a finding. On success
- * the caller owns *out and frees it with lint_result_free; on error *out is NULL. */
+/* Lint the folder: read it once with cb_read_all, then lint_codebase. Fails only when there is
+ * nothing to lint: the folder is missing or unreadable (PF_ERR_IO), or is not a directory or
+ * holds neither meta/_journal.json, nor v1 migration folders, nor .sql files (PF_ERR_INPUT),
+ * or a migration file holds a NUL byte (as for plan and apply). Everything else is a finding.
+ * On success the caller owns *out and frees it with lint_result_free; on error *out is NULL. */
 PfErrCode lint_folder(const char *dir, LintResult **out, PfErr *err);
+
+/* The findings of a folder cb_read_all has read: each of its problems as a finding of the rule
+ * of the same name, in the order given, then the statement checks on every migration of cb,
+ * unlisted ones last, on the models cb keeps (nothing is read or parsed again). The caller
+ * frees *out with lint_result_free. Call it where the folder is read. */
+void lint_codebase(const Codebase *cb, const CbProblems *problems, LintResult **out);
 void lint_result_free(LintResult *r);
 
 /* Schema-per-tenant (docs/tenants.md): add a tenant-unmappable finding, after the others, for

@@ -60,10 +60,10 @@ mig_add "$FIFO_SQL" 0000_init $((W + 1000)) 'CREATE TABLE "t" ("id" integer);'
 mig_add "$FIFO_SQL" 0001_next $((W + 2000)) 'CREATE TABLE "u" ("id" integer);'
 rm "$FIFO_SQL/0001_next.sql"
 mkfifo "$FIFO_SQL/0001_next.sql"
-expect_invalid fifo_sql_plan "$FIFO_SQL/0001_next.sql" "not a regular file" -- \
-    plan -i "$GOOD" -m "$FIFO_SQL"
-expect_invalid fifo_sql_apply "$FIFO_SQL/0001_next.sql" "not a regular file" -- \
-    apply -i "$GOOD" -m "$FIFO_SQL"
+expect_invalid fifo_sql_plan "$FIFO_SQL/meta/_journal.json:16:7: 0001_next.sql" \
+    "is not a regular file: drizzle-orm fails every run" -- plan -i "$GOOD" -m "$FIFO_SQL"
+expect_invalid fifo_sql_apply "$FIFO_SQL/meta/_journal.json:16:7: 0001_next.sql" \
+    "is not a regular file: drizzle-orm fails every run" -- apply -i "$GOOD" -m "$FIFO_SQL"
 # lint reports it as a finding (the file is not one drizzle-orm can run), without waiting on it.
 RC=0
 timeout 60 "$PGFLEET" lint -m "$FIFO_SQL" >"$PF_TMP/fifo_sql_lint.out" 2>&1 || RC=$?

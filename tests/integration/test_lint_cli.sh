@@ -214,16 +214,44 @@ assert_eq 3 "$RC" "not a migrations folder: exit 3"
 assert_contains "$(err notmig)" "is this a drizzle migrations folder?" \
     "not a migrations folder: the message"
 assert_eq "" "$(out notmig)" "not a migrations folder: nothing on stdout"
-# One reader of the folder, one wording: plan and apply stop at the problem lint reports.
+# One reader of the folder, one wording: for each problem plan and apply refuse a folder for,
+# they stop at the first one with the words, file:line:column and hint of lint's first
+# finding of that rule ("pgfleet: FILE[:LINE:COL]: MESSAGE; hint: HINT"), before any target
+# is reached.
+said_as_lint() {
+    "$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+f = [f for f in d["findings"] if f["rule"] == sys.argv[2]][0]
+at = "%s:%d:%d" % (f["file"], f["line"], f["column"]) if f["line"] else f["file"]
+print("pgfleet: %s: %s; hint: %s" % (at, f["message"], f["hint"]))' "$1" "$2"
+}
+for c in journal_missing:journal-missing journal_malformed:journal-malformed \
+    journal_conflict:journal-malformed journal_bad_entry:journal-malformed \
+    missing_file:missing-file duplicate_tag:duplicate-tag mixed_layout:mixed-layout \
+    v1_bad_name:v1-bad-name; do
+    folder=${c%%:*} rule=${c#*:}
+    run "words_$folder" lint -m "$DATA/$folder" -f json
+    assert_eq 2 "$RC" "$folder: lint exit 2"
+    WANT=$(said_as_lint "$PF_TMP/words_$folder.out" "$rule")
+    for cmd in plan apply; do
+        run "words_${folder}_$cmd" "$cmd" --dsn "postgresql://nobody@127.0.0.1:1/none" \
+            -m "$DATA/$folder"
+        assert_eq 3 "$RC" "$folder: $cmd exit 3"
+        assert_eq "$WANT" "$(err "words_${folder}_$cmd")" "$folder: $cmd says it as lint does"
+    done
+done
+# The words themselves, as lint prints them.
 run nometa lint -m "$DATA/journal_missing"
-assert_eq 2 "$RC" "no meta/: lint exit 2"
-for cmd in plan apply; do
-    run "nometa_$cmd" "$cmd" --dsn "postgresql://nobody@127.0.0.1:1/none" -m "$DATA/journal_missing"
-    assert_eq 3 "$RC" "no meta/: $cmd exit 3"
-    assert_eq "pgfleet: $DATA/journal_missing: no meta/_journal.json beside the .sql files: drizzle-orm refuses the folder (\"Can't find meta/_journal.json file\"); hint: commit meta/ too: drizzle-kit generate writes the journal and the snapshots there" \
-        "$(err "nometa_$cmd")" "no meta/: $cmd says it as lint does"
-    assert_contains "$(out nometa)" "$DATA/journal_missing/meta/_journal.json: error: no meta/_journal.json beside the .sql files: drizzle-orm refuses the folder (\"Can't find meta/_journal.json file\") [journal-missing]" \
-        "no meta/: lint's words"
+assert_contains "$(out nometa)" "$DATA/journal_missing/meta/_journal.json: error: no meta/_journal.json beside the .sql files: drizzle-orm refuses the folder (\"Can't find meta/_journal.json file\") [journal-missing]" \
+    "no meta/: lint's words"
+assert_eq "pgfleet: $DATA/journal_missing/meta/_journal.json: no meta/_journal.json beside the .sql files: drizzle-orm refuses the folder (\"Can't find meta/_journal.json file\"); hint: commit meta/ too: drizzle-kit generate writes the journal and the snapshots there" \
+    "$(err words_journal_missing_plan)" "no meta/: plan's words"
+# What drizzle-orm runs all the same (a file it never runs, a number used twice, a `when`
+# going back, a v1 folder without migration.sql) is lint's error, not plan's: plan goes on to
+# the target (unreachable here, another exit code).
+for folder in orphan_sql duplicate_number when_not_increasing v1_missing_sql; do
+    run "read_$folder" plan --dsn "postgresql://nobody@127.0.0.1:1/none" -m "$DATA/$folder"
+    assert_contains "$(err "read_$folder")" "127.0.0.1" "$folder: plan reads the folder and goes on to the target"
 done
 run badout lint -m "$DATA/drop_table" -o "$PF_TMP/no/such/dir/out.txt"
 assert_eq 3 "$RC" "unwritable -o: exit 3"

@@ -164,22 +164,59 @@ static void test_journal_missing(void **state)
     free(msg);
 }
 
-/* One wording for the folder's problems: cb_read, which plan and apply use and which stops at
- * the first problem, says it as lint's finding does, with its hint. */
-static void test_journal_missing_same_words(void **state)
+/* One reader, one wording for the folder's problems: cb_read, which plan, apply and audit use
+ * and which stops at the first problem it refuses, says it as lint's first finding of that
+ * rule does, with its file:line:column and hint; a folder lint finds errors in that drizzle-orm
+ * runs all the same (an orphan file, a number used twice, a `when` going back, a v1 folder
+ * without migration.sql) is read. */
+static void test_folder_problems_same_words(void **state)
 {
     (void)state;
-    Codebase *cb = (Codebase *)1;
-    PfErr err;
-    assert_int_equal(cb_read(DATA "journal_missing", &cb, &err), PF_ERR_INPUT);
-    assert_null(cb);
-    char *hint;
-    char *msg = message_of(DATA "journal_missing", "journal-missing", &hint);
-    char *want = pf_asprintf("%s: %s; hint: %s", DATA "journal_missing", msg, hint);
-    assert_string_equal(err.msg, want);
-    free(want);
-    free(msg);
-    free(hint);
+    static const struct {
+        const char *dir, *rule; /* rule: what cb_read refuses the folder for; NULL: it reads it */
+    } cases[] = {
+        {"journal_missing", "journal-missing"},
+        {"journal_malformed", "journal-malformed"},
+        {"journal_conflict", "journal-malformed"},
+        {"journal_bad_entry", "journal-malformed"},
+        {"missing_file", "missing-file"},
+        {"duplicate_tag", "duplicate-tag"},
+        {"mixed_layout", "mixed-layout"},
+        {"v1_bad_name", "v1-bad-name"},
+        {"orphan_sql", NULL},
+        {"duplicate_number", NULL},
+        {"when_not_increasing", NULL},
+        {"v1_missing_sql", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *dir = pf_asprintf(DATA "%s", cases[i].dir);
+        Codebase *cb = (Codebase *)1;
+        PfErr err = {0};
+        PfErrCode rc = cb_read(dir, &cb, &err);
+        if (!cases[i].rule) {
+            if (rc != PF_OK)
+                fail_msg("cb_read(%s): %s", dir, err.msg);
+            cb_free(cb);
+            free(dir);
+            continue;
+        }
+        assert_int_equal(rc, PF_ERR_INPUT);
+        assert_null(cb);
+        LintResult *r = lint_ok(dir);
+        const LintFinding *f = NULL;
+        for (size_t k = 0; k < r->n && !f; k++)
+            if (strcmp(r->findings[k].rule, cases[i].rule) == 0)
+                f = &r->findings[k];
+        if (!f)
+            fail_msg("%s: no %s finding", dir, cases[i].rule);
+        char *want = f->line > 0 ? pf_asprintf("%s:%d:%d: %s; hint: %s", f->file, f->line,
+                                               f->column, f->message, f->hint)
+                                 : pf_asprintf("%s: %s; hint: %s", f->file, f->message, f->hint);
+        assert_string_equal(err.msg, want);
+        free(want);
+        lint_result_free(r);
+        free(dir);
+    }
 }
 
 static void test_journal_malformed(void **state)
@@ -757,7 +794,7 @@ int main(void)
         cmocka_unit_test(test_generated_folders_are_clean),
         cmocka_unit_test(test_lexer_traps_are_clean),
         cmocka_unit_test(test_journal_missing),
-        cmocka_unit_test(test_journal_missing_same_words),
+        cmocka_unit_test(test_folder_problems_same_words),
         cmocka_unit_test(test_journal_malformed),
         cmocka_unit_test(test_journal_bad_entries),
         cmocka_unit_test(test_missing_file),
