@@ -1203,9 +1203,9 @@ static void model_alter_table(Mig *m, const SqlStatement *st, size_t base)
     const char *schema = schema_of(st->relation), *name = st->relation.name;
     bool created = created_here(m, schema, name);
     char *shown = display(schema, name);
-    size_t off = at(base, st->pos);
     for (size_t i = 0; i < st->n_alters; i++) {
         const SqlAlter *a = &st->alters[i];
+        size_t off = at(base, a->pos); /* the subcommand's, when the statement has several */
         Table *t = table_find(m->s, schema, name);
         switch (a->kind) {
         case SQL_ALTER_ADD_COLUMN:

@@ -1200,11 +1200,59 @@ static void alter_cmd(Build *b, const cJSON *cmd, SqlName table)
         o->table = table;
 }
 
+/* The next non-comment token after i within the statement, or SIZE_MAX. */
+static size_t next_tok(const Build *b, size_t i)
+{
+    const SqlToks *t = b->src->toks;
+    for (i++; i <= b->last && i < t->n; i++)
+        if (!sql_tok_comment(t, i))
+            return i;
+    return SIZE_MAX;
+}
+
+/* Where each of the n subcommands of ALTER TABLE starts: the parse tree keeps no location for
+ * an AlterTableCmd, so the tokens say it. The first starts after the relation's name (at
+ * name_loc: name, .name, .name, and an inheritance '*'), the others after each comma outside
+ * parentheses and brackets. false when the tokens do not give n starts. */
+static bool alter_starts(const Build *b, long name_loc, size_t *starts, size_t n)
+{
+    const SqlToks *t = b->src->toks;
+    if (b->first == SIZE_MAX || name_loc < 0 || !b->src->frame.exact)
+        return false;
+    size_t i = sql_tok_at(t, (size_t)name_loc);
+    if (i < b->first || i > b->last)
+        return false;
+    i = next_tok(b, i);
+    while (i != SIZE_MAX && t->t[i].kind == SQL_T_DOT)
+        i = next_tok(b, next_tok(b, i));
+    if (i != SIZE_MAX && t->t[i].kind == SQL_T_STAR)
+        i = next_tok(b, i);
+    size_t k = 0;
+    int depth = 0;
+    for (bool start = true; i != SIZE_MAX; i = next_tok(b, i)) {
+        int kind = t->t[i].kind;
+        if (start && k < n)
+            starts[k] = i;
+        k += start;
+        start = false;
+        if (kind == SQL_T_LPAREN || kind == SQL_T_LBRACKET)
+            depth++;
+        else if (kind == SQL_T_RPAREN || kind == SQL_T_RBRACKET)
+            depth--;
+        else if (kind == SQL_T_COMMA && depth == 0)
+            start = true;
+        else if (kind == SQL_T_SEMI && depth == 0)
+            break;
+    }
+    return k == n;
+}
+
 static void h_alter_table(Build *b, const cJSON *f)
 {
     SqlName table = rv(b, get(f, "relation"));
     b->st->relation = table;
     add_obj_type(b, SQL_ACT_ALTER, str(f, "objtype"), table)->if_exists = flag(f, "missing_ok");
+    size_t first = b->n_alt;
     const cJSON *c;
     cJSON_ArrayForEach(c, get(f, "cmds"))
     {
@@ -1212,6 +1260,14 @@ static void h_alter_table(Build *b, const cJSON *f)
         if (cmd)
             alter_cmd(b, cmd, table);
     }
+    size_t n = b->n_alt - first;
+    size_t *starts = pf_calloc(n ? n : 1, sizeof *starts);
+    bool known =
+        n > 1 && (size_t)cJSON_GetArraySize(get(f, "cmds")) == n &&
+        alter_starts(b, num(unwrap(get(f, "relation"), "RangeVar"), "location"), starts, n);
+    for (size_t k = 0; k < n; k++)
+        b->alt[first + k].pos = tok_pos(b, known ? starts[k] : SIZE_MAX);
+    free(starts);
 }
 
 static void h_alter_enum(Build *b, const cJSON *f)

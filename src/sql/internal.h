@@ -39,7 +39,12 @@ void *sql_arena_keep(SqlArena *a, void *tmp, size_t n, size_t elem);
 enum {
     SQL_T_LPAREN = 40,
     SQL_T_RPAREN = 41,
+    SQL_T_STAR = 42,
+    SQL_T_COMMA = 44,
+    SQL_T_DOT = 46,
     SQL_T_SEMI = 59,
+    SQL_T_LBRACKET = 91,
+    SQL_T_RBRACKET = 93,
     SQL_T_SCONST = 261,
     SQL_T_SQL_COMMENT = 275,
     SQL_T_C_COMMENT = 276,

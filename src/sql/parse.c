@@ -204,6 +204,8 @@ static void collect(PosList *l, const SqlStatement *stmts, size_t n)
             pos_add(l, &st->error->pos);
         for (size_t k = 0; k < st->n_strings; k++)
             pos_add(l, &st->strings[k].pos);
+        for (size_t k = 0; k < st->n_alters; k++)
+            pos_add(l, &st->alters[k].pos);
         if (st->routine) {
             pos_add(l, &st->routine->body_pos);
             if (st->routine->body_error)

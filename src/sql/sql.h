@@ -286,6 +286,9 @@ typedef struct SqlAlter {
     bool missing_ok;                 /* ADD COLUMN IF NOT EXISTS, DROP ... IF EXISTS */
     bool cascade;
     bool concurrently; /* DETACH PARTITION ... CONCURRENTLY */
+    SqlPos pos; /* its first token when the statement has several subcommands (ADD COLUMN ...,
+                   ALTER COLUMN ...); the statement's pos when it has one, or when the tokens
+                   cannot tell (a body parsed from a '...' string) */
 } SqlAlter;
 
 /* ALTER TYPE ... ADD VALUE, or RENAME VALUE (old_value set). */

@@ -394,13 +394,34 @@ static void test_drop_table(void **state)
 }
 
 /* DROP COLUMN with and without COLUMN; DROP CONSTRAINT and ALTER COLUMN ... DROP DEFAULT are
- * not column drops. */
+ * not column drops. The second drop is a subcommand of a multi-command ALTER TABLE: found at
+ * the subcommand (line 9), not at the statement (line 7). */
 static void test_drop_column(void **state)
 {
     (void)state;
     check(DATA "drop_column", 2,
           "drop-column warning 0001_drop.sql:5:1\n"
-          "drop-column warning 0001_drop.sql:7:1\n");
+          "drop-column warning 0001_drop.sql:9:3\n");
+}
+
+/* Findings about one subcommand of a multi-command ALTER TABLE point at that subcommand's
+ * line:column (the parse tree keeps none for it: the tokens do), past commas inside a string,
+ * an ARRAY[...], a USING (...) and a comment; a single-command ALTER TABLE at the statement. */
+static void test_alter_subcommands(void **state)
+{
+    (void)state;
+    check(DATA "alter_subcommands", 2,
+          "set-not-null info 0001_subcommands.sql:1:41\n"
+          "alter-column-type warning 0001_subcommands.sql:6:3\n"
+          "set-not-null info 0001_subcommands.sql:8:3\n"
+          "set-not-null info 0001_subcommands.sql:10:1\n");
+    LintResult *r = lint_ok(DATA "alter_subcommands");
+    assert_string_equal(r->findings[1].message,
+                        "changing the type of t.y can rewrite the table under an ACCESS EXCLUSIVE "
+                        "lock; values that do not convert fail the migration, and a narrower type "
+                        "can round or cut them");
+    assert_contains(r->findings[2].message, "SET NOT NULL on t.x");
+    lint_result_free(r);
 }
 
 /* Generated order (CREATE before DROP): orders -> purchases with the same columns, name ->
@@ -809,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_drop_table),
         cmocka_unit_test(test_drop_column),
+        cmocka_unit_test(test_alter_subcommands),
         cmocka_unit_test(test_drop_create),
         cmocka_unit_test(test_alter_column_type),
         cmocka_unit_test(test_set_not_null),
