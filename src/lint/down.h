@@ -1,7 +1,8 @@
 /*
  * Lint of down migrations (docs/rollback.md, docs/lint.md): a rule set of its own, kept apart
- * from the folder's and the statements' rules. It plugs in after lint_folder, on the folder as
- * cb_read reads it (src/cmd/lint.c calls it, as it calls lint_tenant_schemas).
+ * from the folder's and the statements' rules. It plugs in after lint_codebase, on the
+ * migrations drizzle-orm runs, of a folder cb_read would accept (src/cmd/lint.c calls it, as it
+ * calls lint_tenant_schemas).
  *
  *   down-orphan    warning  a down file whose migration is not in the folder
  *   down-missing   info     a migration without a down file, once the folder has any down file

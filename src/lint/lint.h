@@ -56,8 +56,8 @@ void lint_codebase(const Codebase *cb, const CbProblems *problems, LintResult **
 void lint_result_free(LintResult *r);
 
 /* Schema-per-tenant (docs/tenants.md): add a tenant-unmappable finding, after the others, for
- * each place of cb (the folder lint_folder read, as cb_read reads it) naming one of the n
- * schemas the inventory's tenants map where it cannot be rewritten. */
+ * each place of cb (the folder as read for lint_codebase; only its listed migrations count) naming
+ * one of the n schemas the inventory's tenants map where it cannot be rewritten. */
 void lint_tenant_schemas(LintResult *r, const Codebase *cb, const char *const *schemas, size_t n);
 
 /* What will certainly fail, from the folder cb_read has read (its models: nothing is parsed
