@@ -214,7 +214,7 @@ assert_eq 3 "$RC" "not a migrations folder: exit 3"
 assert_contains "$(err notmig)" "is this a drizzle migrations folder?" \
     "not a migrations folder: the message"
 assert_eq "" "$(out notmig)" "not a migrations folder: nothing on stdout"
-# One reader of the folder, one wording: for each problem plan and apply refuse a folder for,
+# One reader of the folder, one wording: for each problem plan, apply and audit refuse a folder for,
 # they stop at the first one with the words, file:line:column and hint of lint's first
 # finding of that rule ("pgfleet: FILE[:LINE:COL]: MESSAGE; hint: HINT"), before any target
 # is reached.
@@ -233,7 +233,7 @@ for c in journal_missing:journal-missing journal_malformed:journal-malformed \
     run "words_$folder" lint -m "$DATA/$folder" -f json
     assert_eq 2 "$RC" "$folder: lint exit 2"
     WANT=$(said_as_lint "$PF_TMP/words_$folder.out" "$rule")
-    for cmd in plan apply; do
+    for cmd in plan apply audit; do
         run "words_${folder}_$cmd" "$cmd" --dsn "postgresql://nobody@127.0.0.1:1/none" \
             -m "$DATA/$folder"
         assert_eq 3 "$RC" "$folder: $cmd exit 3"

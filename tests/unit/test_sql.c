@@ -712,6 +712,33 @@ static void test_alter_table_subcommands(void **state)
         "  alter attach_partition (AT_AttachPartition) partition=p2\n");
 }
 
+/* Where each subcommand of an ALTER TABLE with several starts (the parse tree keeps no
+ * location for them): after the relation's name (qualified, with *), then after each comma
+ * outside parentheses and brackets, whatever a string or a comment holds; with one
+ * subcommand, the statement's position. */
+static void test_alter_subcommand_positions(void **state)
+{
+    (void)state;
+    const char *text = "ALTER TABLE \"s\".\"t\" *\n"
+                       "  ADD COLUMN c text DEFAULT 'a,b', -- x, y\n"
+                       "  ADD COLUMN d int[] DEFAULT ARRAY[1, 2],\n"
+                       "  ALTER COLUMN y TYPE int USING (y::int), ALTER COLUMN x SET NOT NULL;\n"
+                       "ALTER TABLE t ALTER COLUMN x SET NOT NULL;";
+    SqlChunk *c = sql_parse(text, strlen(text));
+    assert_true(c->parsed);
+    assert_int_equal(c->n, 2);
+    static const size_t want[][2] = {{2, 3}, {3, 3}, {4, 3}, {4, 43}};
+    assert_int_equal(c->stmts[0].n_alters, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(c->stmts[0].alters[i].pos.line, want[i][0]);
+        assert_int_equal(c->stmts[0].alters[i].pos.column, want[i][1]);
+    }
+    assert_int_equal(c->stmts[1].n_alters, 1);
+    assert_int_equal(c->stmts[1].alters[0].pos.line, 5);
+    assert_int_equal(c->stmts[1].alters[0].pos.column, 1);
+    sql_chunk_free(c);
+}
+
 /* String constants and what they stand against: casts (the outermost one), comparisons
  * with a column or a cast, IN lists, assignments by UPDATE, INSERT and MERGE, defaults,
  * anything else. */
@@ -1357,6 +1384,7 @@ int main(void)
         cmocka_unit_test(test_alter_column_type),
         cmocka_unit_test(test_backfill_between_add_and_drop),
         cmocka_unit_test(test_alter_table_subcommands),
+        cmocka_unit_test(test_alter_subcommand_positions),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_objects_created),
         cmocka_unit_test(test_objects_dropped_renamed),
