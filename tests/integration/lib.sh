@@ -251,7 +251,7 @@ wait_for() {
 lock_hold() {
     local db=$1 key=$2 app=$3
     PGAPPNAME=$app psql -X -q -d "$db" -c "select pg_advisory_lock($key)" \
-        -c "select pg_sleep(60)" >"$PF_TMP/holder.$app.log" 2>&1 &
+        -c "select pg_sleep(3600)" >"$PF_TMP/holder.$app.log" 2>&1 &
     HOLDER_PSQL_PID=$!
     PF_BG_PIDS+=("$HOLDER_PSQL_PID")
     if ! wait_for "select count(*) from pg_locks l join pg_stat_activity a using (pid)
