@@ -48,6 +48,14 @@ bool pf_strset_add(PfStrSet *set, const char *s, size_t value, size_t *prev)
     return true;
 }
 
+bool pf_strset_put(PfStrSet *set, const char *s, size_t value, size_t *prev)
+{
+    if (pf_strset_add(set, s, value, prev))
+        return true;
+    find(set->slots, set->cap, s)->value = value;
+    return false;
+}
+
 bool pf_strset_get(const PfStrSet *set, const char *s, size_t *value)
 {
     if (!set->cap)

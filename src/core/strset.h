@@ -24,6 +24,10 @@ typedef struct PfStrSet {
  * the value it was added with. */
 bool pf_strset_add(PfStrSet *set, const char *s, size_t value, size_t *prev);
 
+/* Set s's value, adding s when it is not in: true when it was added; else *prev (when not
+ * NULL) is the value it had, and s's first string is the one kept. */
+bool pf_strset_put(PfStrSet *set, const char *s, size_t value, size_t *prev);
+
 /* Whether s is in; *value (when not NULL) is its value. */
 bool pf_strset_get(const PfStrSet *set, const char *s, size_t *value);
 

@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/strset.h"
 #include "sql/sql.h"
 
 #include <stdlib.h>
@@ -328,6 +329,13 @@ typedef struct Replay {
     size_t n_renames;
     const Step **done; /* steps of statements before the current one */
     size_t n_done, cap_done;
+    /* By name, so that a check looks only at the steps of its table: the newest done step of
+     * each name, each done step's previous one of the same name (NO_STEP: none), and the same
+     * for the tables touched. */
+    PfStrSet done_by_name;
+    size_t *done_prev, cap_done_prev;
+    PfStrSet tables_by_name;
+    size_t *table_prev, cap_table_prev;
     size_t fresh; /* steps of the current statement start at done[fresh] */
     const char *migration;
     size_t cap_add_values;
@@ -342,30 +350,55 @@ static const char *mapped(const Replay *c, const char *schema)
     return schema;
 }
 
+#define NO_STEP ((size_t)-1)
+
+/* Whether a statement before the current one did kind to s's table (and column). */
 static bool happened(const Replay *c, StepKind kind, const Step *s, bool column)
 {
-    for (size_t i = 0; i < c->fresh; i++) {
+    size_t i;
+    if (!s->name || !pf_strset_get(&c->done_by_name, s->name, &i))
+        return false;
+    for (; i != NO_STEP; i = c->done_prev[i]) {
         const Step *e = c->done[i];
-        if (e->kind == kind && same_name(e->schema, e->name, s->schema, s->name) &&
+        if (i < c->fresh && e->kind == kind && same_name(e->schema, e->name, s->schema, s->name) &&
             (!column || (e->column && s->column && strcmp(e->column, s->column) == 0)))
             return true;
     }
     return false;
 }
 
+static void done_add(Replay *c, const Step *s)
+{
+    PF_GROW(c->done, c->cap_done, c->n_done + 1);
+    PF_GROW(c->done_prev, c->cap_done_prev, c->n_done + 1);
+    size_t i = c->n_done++;
+    c->done[i] = s;
+    c->done_prev[i] = NO_STEP;
+    if (!s->name)
+        return;
+    size_t newest;
+    if (!pf_strset_put(&c->done_by_name, s->name, i, &newest))
+        c->done_prev[i] = newest;
+}
+
 static void touch(Replay *c, const Step *s)
 {
     Preflight *p = c->out;
     const char *schema = mapped(c, s->schema);
-    for (size_t i = 0; i < p->n_tables; i++) {
-        const PreflightTable *t = &p->tables[i];
-        if (strcmp(t->name, s->name) == 0 &&
-            (t->schema && schema ? strcmp(t->schema, schema) == 0 : t->schema == schema))
+    size_t i;
+    bool seen = pf_strset_get(&c->tables_by_name, s->name, &i);
+    for (size_t k = seen ? i : NO_STEP; k != NO_STEP; k = c->table_prev[k]) {
+        const PreflightTable *t = &p->tables[k];
+        if (t->schema && schema ? strcmp(t->schema, schema) == 0 : t->schema == schema)
             return;
     }
     PF_GROW(p->tables, c->cap_tables, p->n_tables + 1);
-    p->tables[p->n_tables++] =
+    PF_GROW(c->table_prev, c->cap_table_prev, p->n_tables + 1);
+    size_t n = p->n_tables++;
+    p->tables[n] =
         (PreflightTable){pf_strdup(schema), pf_strdup(s->name), c->migration, s->statement};
+    c->table_prev[n] = seen ? i : NO_STEP;
+    pf_strset_put(&c->tables_by_name, p->tables[n].name, n, NULL);
 }
 
 static void check(Replay *c, PreflightCheckKind kind, const Step *s)
@@ -420,10 +453,8 @@ static void replay(Replay *c, const Step *s)
     default:
         break;
     }
-    if (s->kind != STEP_TOUCH) {
-        PF_GROW(c->done, c->cap_done, c->n_done + 1);
-        c->done[c->n_done++] = s;
-    }
+    if (s->kind != STEP_TOUCH)
+        done_add(c, s);
 }
 
 void preflight_analyze(const PreflightPrep *prep, const CbMigration *migrations,
@@ -444,6 +475,10 @@ void preflight_analyze(const PreflightPrep *prep, const CbMigration *migrations,
             c.outside = true;
     }
     free(c.done);
+    free(c.done_prev);
+    pf_strset_free(&c.done_by_name);
+    free(c.table_prev);
+    pf_strset_free(&c.tables_by_name);
 }
 
 void preflight_clear(Preflight *p)

@@ -5,9 +5,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/strset.h"
 #include "core/util.h"
 #include "inventory/inventory.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,12 +90,42 @@ static void test_glob_and_paths(void **state)
     free(j);
 }
 
+/* A string set: add refuses a repeat and says its value; put replaces it; both survive the
+ * table growing (200 names). */
+static void test_strset(void **state)
+{
+    (void)state;
+    PfStrSet set = {0};
+    char names[200][8];
+    for (size_t i = 0; i < 200; i++) {
+        snprintf(names[i], sizeof names[i], "n%zu", i);
+        assert_true(pf_strset_add(&set, names[i], i, NULL));
+    }
+    size_t v = 0;
+    assert_false(pf_strset_add(&set, "n7", 99, &v));
+    assert_int_equal(v, 7);
+    assert_false(pf_strset_put(&set, "n7", 1007, &v));
+    assert_int_equal(v, 7);
+    assert_true(pf_strset_get(&set, "n7", &v));
+    assert_int_equal(v, 1007);
+    assert_true(pf_strset_put(&set, "new", 5, NULL));
+    assert_true(pf_strset_get(&set, "new", &v));
+    assert_int_equal(v, 5);
+    assert_true(pf_strset_get(&set, "n199", &v));
+    assert_int_equal(v, 199);
+    assert_false(pf_strset_get(&set, "n200", NULL));
+    assert_int_equal(set.n, 201);
+    pf_strset_free(&set);
+    assert_false(pf_strset_get(&set, "n7", NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dsn_secrets),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_glob_and_paths),
+        cmocka_unit_test(test_strset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
