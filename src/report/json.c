@@ -25,6 +25,8 @@ static cJSON *drift_json(const Codebase *cb, const TargetDrift *d)
     for (size_t i = 0; d->checked && i < d->n_lines; i++)
         cJSON_AddItemToArray(diffs, cJSON_CreateString(d->lines[i]));
     cJSON_AddItemToObject(o, "error", d->error ? cJSON_CreateString(d->error) : cJSON_CreateNull());
+    /* The line the other formats print for it; read back by pgfleet merge. */
+    cJSON_AddItemToObject(o, "summary", str_or_null(d->summary));
     return o;
 }
 

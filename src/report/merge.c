@@ -404,6 +404,46 @@ static TargetOutcome outcome_of(const char *name)
     return OUTCOME_NONE;
 }
 
+/* Schema drift (docs/drift.md) as the report gives it, or NULL when it was not compared. */
+static TargetDrift *build_drift(const Codebase *cb, const cJSON *j)
+{
+    size_t at;
+    if (!cJSON_IsObject(j) || !migration_index(cb, get_str(j, "head"), &at))
+        return NULL; /* (a head this codebase lacks: merged with --force) */
+    TargetDrift *d = pf_calloc(1, sizeof *d);
+    d->head = at + 1;
+    d->checked = cJSON_IsTrue(get(j, "checked"));
+    const cJSON *lines = get(j, "differences"), *l;
+    d->lines = pf_calloc((size_t)cJSON_GetArraySize(lines) + 1, sizeof *d->lines);
+    cJSON_ArrayForEach(l, lines)
+    {
+        if (cJSON_IsString(l))
+            d->lines[d->n_lines++] = pf_strdup(l->valuestring);
+    }
+    d->error = dup_str(j, "error");
+    d->summary = dup_str(j, "summary");
+    return d;
+}
+
+/* apply's dump before migrating (docs/backups.md), or why none was taken. */
+static void build_backup(ReportMerge *m, const cJSON *j, TargetResult *r)
+{
+    if (!cJSON_IsObject(j))
+        return;
+    const char *skipped = get_str(j, "skipped");
+    if (skipped) {
+        r->backup_skipped = keep_string(m, skipped);
+        return;
+    }
+    r->has_backup = true;
+    r->backup.path = pf_strdup(get_str(j, "path") ? get_str(j, "path") : "");
+    r->backup.tool = pf_strdup(get_str(j, "pg_dump") ? get_str(j, "pg_dump") : "");
+    r->backup.format = keep_string(m, get_str(j, "format") ? get_str(j, "format") : "custom");
+    r->backup.bytes = (int64_t)get_num(j, "bytes");
+    r->backup.duration_ms = (int64_t)get_num(j, "duration_ms");
+    r->backup.pruned = (int)get_num(j, "pruned");
+}
+
 static void build_target(ReportMerge *m, const Codebase *cb, const cJSON *j, InvTarget *t,
                          TargetResult *r)
 {
@@ -538,6 +578,17 @@ static void build_target(ReportMerge *m, const Codebase *cb, const cJSON *j, Inv
         r->check_ran = true;
         r->check_passed = cJSON_IsTrue(get(check, "passed"));
     }
+    r->drift = build_drift(cb, get(j, "drift"));
+    build_backup(m, get(j, "backup"), r);
+    /* plan --rollback: what would be undone, newest first (ledger rows are not in the report) */
+    size_t n_rollback = 0;
+    size_t *rollback = tag_indexes(cb, get(j, "rollback"), &n_rollback);
+    if (n_rollback) {
+        r->changes = pf_calloc(n_rollback, sizeof *r->changes);
+        for (size_t i = 0; i < n_rollback; i++)
+            r->changes[r->n_changes++].migration = rollback[i];
+    }
+    free(rollback);
 }
 
 static WaveState wave_state_of(const char *name)
