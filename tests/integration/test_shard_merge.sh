@@ -1,8 +1,9 @@
 # Sharding and merging (docs/scale.md): --shard K/N takes the targets whose sha256(name)'s first
 # four bytes, big-endian, modulo N are K, after --target/--select and waves (computed here with
-# sha256sum, not by pgfleet); an empty shard is a run of no target, not an error; `pgfleet merge`
-# of the shards' JSON reports is the single run's report (JSON and text); it refuses a missing
-# shard, a shard twice, overlapping reports, another command or codebase, unless --force;
+# sha256sum, not by pgfleet); an empty shard is a run of no target, not an error; `pgfleet merge` of
+# the shards' JSON reports is the single run's report, in every format (apply with waves and
+# backups, plan, audit --drift; run-specific fields normalised as docs/scale.md lists); it refuses a
+# missing shard, a shard twice, overlapping reports, another command or codebase, unless --force;
 # `--wave W --check-threshold` decides on the merged wave; -o +FILE appends.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
@@ -133,6 +134,112 @@ assert_contains "$(cat "$PF_TMP/other_cb.err")" "the reports were made with anot
     "the codebase mismatch is named"
 pf not_report merge "$INV"
 assert_eq 3 "$RC" "not a report: exit 3"
+
+# --- every format of merge is the single run's -------------------------------------------------------
+# The twin fleet: these databases put back into the same starting states before each run — a3 in
+# sync, a4 behind (0000 applied), b1 modified, a5 ahead (a ledger row newer than every
+# migration), a2 failing ("items" there under an empty ledger), the rest uninitialized — and
+# backups taken, so that every part of every format has something to show. Each format of
+# `merge` over one sharded run is compared with the same format of a single run, byte for byte
+# once what differs between two runs of one fleet is normalised (docs/scale.md): timestamps (the
+# run's start, a dump's name), durations, and in JSON the run id, connections and round trips.
+MIG1=$PF_TMP/drizzle1
+mig_add "$MIG1" 0000_items $((W + 1000)) 'CREATE TABLE "items" ("id" integer);'
+TWIN=$PF_TMP/twin.yaml
+inv_write "$TWIN" "$MIG" "" "${DBS[@]}"
+printf 'waves:\n  - {name: early, targets: ["b*"], max_failures: 1}\n  - {name: rest, select: all, max_failures: 50%%}\n' >>"$TWIN"
+inv_write "$PF_TMP/twin1.yaml" "$MIG1" "" a4
+twin_states() {
+    local db
+    for db in "${DBS[@]}"; do
+        pg_psql "$db" 'SET client_min_messages = warning; DROP SCHEMA IF EXISTS drizzle CASCADE; DROP TABLE IF EXISTS items' >/dev/null
+    done
+    rm -rf "$PF_TMP/dumps"
+    pf twin_pre apply -q -i "$TWIN" -t a3 -t b1 -t a5
+    assert_eq 0 "$RC" "starting states: a3, b1 and a5 migrated"
+    pf twin_pre1 apply -q -i "$PF_TMP/twin1.yaml"
+    assert_eq 0 "$RC" "starting states: a4 through 0000"
+    pg_psql b1 "UPDATE drizzle.__drizzle_migrations SET hash = 'x' WHERE id = 1" >/dev/null
+    pg_psql a5 "INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('y', $((W + 9000)))" >/dev/null
+    break_with a2 items
+}
+# norm FMT FILE: the report without what two runs of the same fleet do not share.
+norm() {
+    "$PF_PY" - "$1" "$2" <<'PY'
+import json, re, sys
+fmt, path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+if fmt == "json":
+    d = json.loads(text)
+    for k in ("started_at", "run_id", "duration_ms", "connections"):
+        d.pop(k, None)
+    for t in d["targets"]:
+        for k in ("timings", "round_trips"):
+            t.pop(k, None)
+        if isinstance(t.get("backup"), dict):
+            t["backup"].pop("duration_ms", None)
+    for w in d["waves"] or []:
+        for k in ("started_at", "duration_ms", "paused_ms"):
+            w.pop(k, None)
+    text = json.dumps(d, indent=1, sort_keys=True) + "\n"
+# the run's start (JUnit's without its Z), a dump's name
+text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ?|\d{8}T\d{6}Z", "TIME", text)
+# text, Markdown and HTML durations; JUnit's time="s.sss" and HTML's data-ms
+text = re.sub(r"\b\d+(\.\d+)? ?(ms|s)\b", "DURATION", text)
+text = re.sub(r'\b(time|data-ms)="[0-9.]+"', r'\1="DURATION"', text)
+# Prometheus: the run's start and the durations
+text = re.sub(r"^(pgfleet_(run|target_last_run)_timestamp_seconds|pgfleet_(run|target)_duration_seconds)"
+              r"(\{[^}]*\}) .*$", r"\1\4 N", text, flags=re.M)
+sys.stdout.write(text)
+PY
+}
+FORMATS="text json junit prometheus markdown html"
+twin_states
+for k in 0 1 2; do
+    pf twin_$k apply -i "$TWIN" --backup-dir "$PF_TMP/dumps" --shard "$k/$N" -f json -o "$PF_TMP/twin_$k.json"
+done
+for fmt in $FORMATS; do
+    pf "merged_$fmt" merge "$PF_TMP"/twin_{0,1,2}.json -f "$fmt" -o "$PF_TMP/merged.$fmt"
+    assert_eq 2 "$RC" "merge -f $fmt: exit 2 (a2 failed)"
+    twin_states
+    pf "single_$fmt" apply -i "$TWIN" --backup-dir "$PF_TMP/dumps" -f "$fmt" -o "$PF_TMP/single.$fmt"
+    assert_eq 2 "$RC" "the single run -f $fmt: exit 2"
+    assert_lines "$(norm "$fmt" "$PF_TMP/single.$fmt")" "$(norm "$fmt" "$PF_TMP/merged.$fmt")" \
+        "apply -f $fmt: the merged report is the single run's (times aside)"
+done
+# What the comparison covers is there: a dump, the failure, the refusals, the modified cell.
+assert_contains "$(cat "$PF_TMP/merged.text")" "    backup: $PF_TMP/dumps/a4/" "the merged text names a4's dump"
+assert_eq "applied:8 failed:1 refused:2 unchanged:1" \
+    "$(jget "$PF_TMP/merged.json" '" ".join("%s:%d" % (k, v) for k, v in sorted(d["outcomes"].items()) if v)')" \
+    "merged outcomes: a2 failed, b1 and a5 refused, a3 unchanged, the rest applied"
+assert_contains "$(grep 'data-target="b1"' "$PF_TMP/merged.html" | head -n 1)" "<td class=m>!" \
+    "the merged matrix marks b1's edited migration modified"
+assert_contains "$(grep 'data-target="a5"' "$PF_TMP/merged.html" | head -n 1)" 'data-ahead="1"' \
+    "and a5's ledger row ahead"
+
+# Read-only commands over the fleet as the last apply left it, with an index added by hand to a4:
+# plan, and audit --drift (the scratch databases on this cluster).
+printf 'drift:\n  scratch_dsn: "%s"\n' "$(pf_dsn postgres)" >>"$TWIN"
+pg_psql a4 'CREATE INDEX items_id_idx ON items (id)' >/dev/null
+for cmd in plan "audit --drift"; do
+    c=${cmd%% *}
+    want=1 # b1, a5 and a2 not in sync (plan: apply would refuse b1 and a5)
+    # shellcheck disable=SC2086
+    for k in 0 1 2; do
+        pf ${c}_$k $cmd -i "$TWIN" --shard "$k/$N" -f json -o "$PF_TMP/${c}_$k.json"
+    done
+    for fmt in $FORMATS; do
+        pf "merged_${c}_$fmt" merge "$PF_TMP"/${c}_{0,1,2}.json -f "$fmt" -o "$PF_TMP/merged_$c.$fmt"
+        merged_rc=$RC
+        # shellcheck disable=SC2086
+        pf "single_${c}_$fmt" $cmd -i "$TWIN" -f "$fmt" -o "$PF_TMP/single_$c.$fmt"
+        assert_eq "$want $want" "$RC $merged_rc" "$cmd -f $fmt: the single run and merge exit $want"
+        assert_lines "$(norm "$fmt" "$PF_TMP/single_$c.$fmt")" "$(norm "$fmt" "$PF_TMP/merged_$c.$fmt")" \
+            "$cmd -f $fmt: the merged report is the single run's (times aside)"
+    done
+done
+assert_contains "$(cat "$PF_TMP/merged_audit.text")" "drifted: 1 difference from the schema through 0001_more" \
+    "the merged audit --drift says a4 drifted"
 
 # --- waves: one job per wave, the threshold on the merged wave ------------------------------------------
 for db in "${DBS[@]}"; do
