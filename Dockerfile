@@ -1,7 +1,8 @@
 # pgfleet in a container (docs/deploy/container.md). Two stages: the .deb is built on debian:12
 # by scripts/package.sh, then installed on debian:12-slim by scripts/install-deb.sh, with its
-# libraries from Debian's packages. tests/integration/test_deb_install.sh runs the same two
-# scripts into a fresh Debian 12 root, so these steps are tested where no container runtime is.
+# libraries from Debian's packages. tests/integration/test_deb_install.sh runs each stage's RUN
+# line as written here in a fresh Debian 12 root, so these steps are tested where no container
+# runtime is; it fails if they stop calling those scripts.
 #
 #   docker build -t pgfleet .
 #   docker run --rm -v "$PWD:/work:ro" -e DATABASE_URL pgfleet plan --dsn "$DATABASE_URL" -m drizzle

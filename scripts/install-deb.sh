@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install pgfleet's .deb into this Debian 12 system, its dependencies from Debian's packages,
 # and add the unprivileged user `pgfleet` to run it as; then print `pgfleet version`. Run as
-# root. The container image's runtime stage (Dockerfile) and the test that installs the .deb
-# into a fresh debootstrap root (tests/integration/test_deb_install.sh) both run this script.
+# root. The container image's runtime stage (Dockerfile) runs this script; the test that installs
+# the .deb (tests/integration/test_deb_install.sh) runs that stage's RUN line in a fresh
+# debootstrap root.
 # Usage: install-deb.sh /path/to/pgfleet_VERSION_ARCH.deb
 set -eu
 deb=$1

@@ -3,7 +3,8 @@
 # plugin directory compiled in is the package's), packed by CPack with the Debian packages of
 # the libraries it links as dependencies. Prints the .deb's path.
 # Usage: scripts/package.sh [BUILD_DIR]   (default build-deb/; JOBS=2 parallel jobs)
-# The container image's build stage (Dockerfile) and tests/integration/test_deb_install.sh run it.
+# The container image's build stage (Dockerfile) runs it; tests/integration/test_deb_install.sh
+# runs that stage's RUN line in a fresh Debian 12 root.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build-deb}

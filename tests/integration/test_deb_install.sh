@@ -1,12 +1,17 @@
-# The .deb on a fresh Debian 12 (docs/deploy/container.md): scripts/package.sh builds it, and
-# scripts/install-deb.sh — the container image's runtime stage, the same script — installs it
-# into a fresh Debian 12 root made by debootstrap from Debian's packages, pulling its library
-# dependencies from Debian. There, as the unprivileged `pgfleet` user: `pgfleet version`, the man
-# page, the plugin header, a plugin found by its bare name in the default plugin directory, and a
-# one-database apply against this test's server.
+# The .deb on a fresh Debian 12 (docs/deploy/container.md), made and installed by the Dockerfile's
+# own steps: its two RUN lines are run here as written, each in a fresh Debian 12 root made by
+# debootstrap from Debian's packages, standing for its stage's image. The build stage's
+# (scripts/install-deps.sh --package, then scripts/package.sh) runs in a root holding the tree as
+# `COPY . .` copies it, less what .dockerignore leaves out; the runtime stage's
+# (scripts/install-deb.sh: the .deb and its library dependencies from Debian, the user `pgfleet`)
+# in another, with the .deb the first one made. So the image's steps are tested where no container
+# runtime is, and the test fails if the Dockerfile stops calling those scripts. Then, there, as the
+# unprivileged `pgfleet` user: `pgfleet version`, the man page, the plugin header, a plugin found
+# by its bare name in the default plugin directory, and a one-database apply against this test's
+# server.
 #
 # The root is made once and kept in $PGFLEET_TEST_CACHE (default /var/cache/pgfleet-test, never
-# in the repository); each run installs into a copy of it. Needs root (chroot) and debootstrap
+# in the repository); each stage runs in a copy of it. Needs root (chroot) and debootstrap
 # (scripts/install-deps.sh installs it).
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
@@ -21,26 +26,27 @@ if [ "$(id -u)" != 0 ]; then
 fi
 command -v debootstrap >/dev/null 2>&1 || fail "debootstrap is missing; hint: scripts/install-deps.sh"
 
-# The Dockerfile's steps are these scripts, so that this test tests the image's install too.
-assert_eq "RUN scripts/install-deps.sh --package && scripts/package.sh /build && cp /build/pgfleet_*.deb /pgfleet.deb
-RUN sh /tmp/install-deb.sh /tmp/pgfleet.deb && rm /tmp/pgfleet.deb /tmp/install-deb.sh" \
-    "$(grep '^RUN ' "$SRC/Dockerfile")" "the Dockerfile builds with package.sh and installs with install-deb.sh"
+# --- the Dockerfile ------------------------------------------------------------------------------
+# Its RUN lines, one per stage, and the files its COPY lines give them.
+mapfile -t RUNS < <(sed -n 's/^RUN //p' "$SRC/Dockerfile")
+assert_eq 2 "${#RUNS[@]}" "the Dockerfile has two RUN lines, the build stage's and the runtime stage's"
+assert_contains "${RUNS[0]:-}" "scripts/install-deps.sh --package && scripts/package.sh /build" \
+    "the build stage installs what the build needs and builds the .deb with the scripts run here"
+assert_contains "${RUNS[1]:-}" "sh /tmp/install-deb.sh /tmp/pgfleet.deb" \
+    "the runtime stage installs it with scripts/install-deb.sh"
+assert_eq "COPY . .
+COPY --from=build /pgfleet.deb /tmp/pgfleet.deb
+COPY scripts/install-deb.sh /tmp/install-deb.sh" "$(grep '^COPY ' "$SRC/Dockerfile")" \
+    "the COPY lines are those this test does by hand"
+assert_eq "WORKDIR /src" "$(grep -m 1 '^WORKDIR ' "$SRC/Dockerfile")" "the build stage runs in /src"
+# run_stage ROOT DIR RUN: a stage's RUN line in ROOT, from DIR, in an environment as bare as an
+# image's.
+run_stage() {
+    chroot "$1" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        sh -c "cd $2 && $3"
+}
 
-# --- the .deb ------------------------------------------------------------------------------------
-RC=0
-DEB=$(bash "$SRC/scripts/package.sh" "$PF_TMP/build-deb") || RC=$?
-assert_eq 0 "$RC" "scripts/package.sh built a .deb"
-deps=$(dpkg-deb -f "$DEB" Depends)
-for lib in libpq5 libyaml-0-2 libcjson1 libssh2-1 libssl3 libpg-query1504.0; do
-    assert_contains "$deps" "$lib" "the .deb depends on Debian's $lib"
-done
-files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
-for f in ./usr/bin/pgfleet ./usr/include/pgfleet/plugin.h ./usr/share/man/man1/pgfleet.1; do
-    assert_contains "$files" "$f" "the .deb holds $f"
-done
-assert_contains "$files" "/pgfleet/plugins/exec.so" "the .deb holds the shipped plugins"
-
-# --- a fresh Debian 12 root ----------------------------------------------------------------------
+# --- a fresh Debian 12 root, once ----------------------------------------------------------------
 if [ ! -x "$BASE/bin/sh" ]; then
     # Debian's registry, as this machine's apt is configured to reach it.
     mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
@@ -51,18 +57,45 @@ if [ ! -x "$BASE/bin/sh" ]; then
         { tail -n 20 "$PF_TMP/debootstrap.log" >&2; fail "debootstrap failed"; pf_done; }
     mv "$BASE.tmp" "$BASE"
 fi
+
+# --- the build stage: the .deb -------------------------------------------------------------------
+BROOT=$PF_TMP/build-root
+cp -a "$BASE" "$BROOT"
+cp /etc/resolv.conf "$BROOT/etc/resolv.conf" 2>/dev/null || true
+mkdir "$BROOT/src"
+tar -C "$SRC" --exclude=./.git --exclude='./build*' --exclude=./.demo --exclude=node_modules \
+    -cf - . | tar -C "$BROOT/src" -xf -
+RC=0
+run_stage "$BROOT" /src "${RUNS[0]:-false}" >"$PF_TMP/build-stage.out" 2>&1 || RC=$?
+assert_eq 0 "$RC" "the build stage's RUN line built the .deb in a fresh Debian 12 root"
+[ "$RC" = 0 ] || tail -n 40 "$PF_TMP/build-stage.out" >&2
+DEB=$BROOT/pgfleet.deb
+deps=$(dpkg-deb -f "$DEB" Depends)
+for lib in libpq5 libyaml-0-2 libcjson1 libssh2-1 libssl3 libpg-query1504.0; do
+    assert_contains "$deps" "$lib" "the .deb depends on Debian's $lib"
+done
+files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
+for f in ./usr/bin/pgfleet ./usr/include/pgfleet/plugin.h ./usr/share/man/man1/pgfleet.1; do
+    assert_contains "$files" "$f" "the .deb holds $f"
+done
+assert_contains "$files" "/pgfleet/plugins/exec.so" "the .deb holds the shipped plugins"
+
+# --- the runtime stage: the .deb installed -------------------------------------------------------
 ROOT=$PF_TMP/root
 cp -a "$BASE" "$ROOT"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 cp "$DEB" "$ROOT/tmp/pgfleet.deb"
 cp "$SRC/scripts/install-deb.sh" "$ROOT/tmp/install-deb.sh"
+rm -rf "$BROOT"
 assert_eq "" "$(chroot "$ROOT" sh -c 'command -v pgfleet; ls /usr/lib/x86_64-linux-gnu/libpq.so.5 2>/dev/null' || true)" \
     "the fresh root has neither pgfleet nor libpq"
 
 RC=0
-chroot "$ROOT" sh /tmp/install-deb.sh /tmp/pgfleet.deb >"$PF_TMP/install.out" 2>"$PF_TMP/install.err" || RC=$?
-assert_eq 0 "$RC" "install-deb.sh installed the .deb and its dependencies"
+run_stage "$ROOT" / "${RUNS[1]:-false}" >"$PF_TMP/install.out" 2>"$PF_TMP/install.err" || RC=$?
+assert_eq 0 "$RC" "the runtime stage's RUN line installed the .deb and its dependencies"
 [ "$RC" = 0 ] || cat "$PF_TMP/install.err" >&2
+assert_eq "" "$(ls "$ROOT/tmp/pgfleet.deb" "$ROOT/tmp/install-deb.sh" 2>/dev/null)" \
+    "and removed what the image does not keep"
 in_root() { chroot "$ROOT" runuser -u pgfleet -- "$@"; }
 
 RC=0
