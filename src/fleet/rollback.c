@@ -81,8 +81,10 @@ void fleet_job_rollback(const FleetRun *run, PgConn *conn, PgSurvey *survey, Tar
     }
     const Plan *p = &res->plan;
     PlanMatch *sorted = pf_calloc(p->n_matches ? p->n_matches : 1, sizeof *sorted);
-    memcpy(sorted, p->matches, p->n_matches * sizeof *sorted);
-    qsort(sorted, p->n_matches, sizeof *sorted, by_ledger_id);
+    if (p->n_matches) { /* an empty ledger has no matches (p->matches NULL) */
+        memcpy(sorted, p->matches, p->n_matches * sizeof *sorted);
+        qsort(sorted, p->n_matches, sizeof *sorted, by_ledger_id);
+    }
     char *why = not_a_prefix(run, &survey->ledger, p, sorted);
     if (why) {
         refuse(res, why);

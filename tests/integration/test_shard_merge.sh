@@ -221,15 +221,13 @@ assert_contains "$(grep 'data-target="a5"' "$PF_TMP/merged.html" | head -n 1)" '
 
 # Read-only commands over the fleet as the last apply left it, with an index added by hand to a4:
 # plan, plan --rollback (with a down file for 0001) and audit --drift (the scratch databases on
-# this cluster). plan --rollback leaves a2 out: for its empty ledger, src/fleet/rollback.c passes
-# memcpy a NULL source, which the sanitizer build stops at.
+# this cluster). a2's ledger is empty (its apply failed): plan --rollback has nothing of it to
+# undo.
 printf 'drift:\n  scratch_dsn: "%s"\n' "$(pf_dsn postgres)" >>"$TWIN"
 pg_psql a4 'CREATE INDEX items_id_idx ON items (id)' >/dev/null
 mkdir -p "$MIG/down"
 printf 'ALTER TABLE "items" DROP COLUMN "n";\n' >"$MIG/down/0001_more.sql"
-not_a2=""
-for db in "${DBS[@]}"; do [ "$db" = a2 ] || not_a2+=" -t $db"; done
-for spec in "plan|plan" "rollback|plan --rollback --steps 1$not_a2" "audit|audit --drift"; do
+for spec in "plan|plan" "rollback|plan --rollback --steps 1" "audit|audit --drift"; do
     c=${spec%%|*}
     cmd=${spec#*|}
     want=1 # b1 and a5 (and a2) not in sync: apply or rollback would refuse them
