@@ -4,6 +4,7 @@
 
 #include "core/err.h"
 #include "inventory/inventory.h"
+#include "pg/pg.h"
 #include "plugin/host.h"
 
 #include <stddef.h>
@@ -64,7 +65,11 @@ Inventory *cmd_dsn_load(CmdDsnMode *m, const CmdSelection *s, size_t **idx, size
 
 /* --wait: wait up to wait_ms in all for the server of each selected target to accept a
  * connection (pg_conn_wait). A server that does not is reported on stderr; its target then
- * fails in the run as unreachable. */
-void cmd_dsn_wait(const Inventory *inv, const size_t *idx, size_t n_idx, int64_t wait_ms);
+ * fails in the run as unreachable. Returns the connections made, indexed like inv->targets
+ * (NULL where none), for FleetRun.waited; free with cmd_dsn_wait_free. */
+PgConn **cmd_dsn_wait(const Inventory *inv, const size_t *idx, size_t n_idx, int64_t wait_ms);
+
+/* Close what cmd_dsn_wait made that the run did not take, and free the array (NULL is fine). */
+void cmd_dsn_wait_free(PgConn **waited, size_t n);
 
 #endif

@@ -189,14 +189,24 @@ fail:
     return NULL;
 }
 
-void cmd_dsn_wait(const Inventory *inv, const size_t *idx, size_t n_idx, int64_t wait_ms)
+PgConn **cmd_dsn_wait(const Inventory *inv, const size_t *idx, size_t n_idx, int64_t wait_ms)
 {
+    PgConn **waited = pf_calloc(inv->n ? inv->n : 1, sizeof *waited);
     int64_t deadline = pf_now_ms() + wait_ms;
     for (size_t i = 0; i < n_idx; i++) {
         const InvTarget *t = &inv->targets[idx[i]];
         int64_t left = deadline - pf_now_ms();
         PfErr err;
-        if (pg_conn_wait(t->name, t->dsn, &t->settings, left > 0 ? left : 0, &err) != PF_OK)
+        if (pg_conn_wait(t->name, t->dsn, &t->settings, left > 0 ? left : 0, &waited[idx[i]],
+                         &err) != PF_OK)
             pf_log(PF_LOG_WARN, t->name, "--wait: %s", err.msg);
     }
+    return waited;
+}
+
+void cmd_dsn_wait_free(PgConn **waited, size_t n)
+{
+    for (size_t i = 0; waited && i < n; i++)
+        pg_conn_free(waited[i]);
+    free(waited);
 }

@@ -173,6 +173,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     InvShard shard = {0};
     CmdDsnMode dsn_mode = {0};
     const char *wait_text = NULL;
+    PgConn **waited = NULL; /* --wait: the connections made, for the run */
     int64_t wait_ms = 0;
     const char **mark_tags = NULL, *through = NULL;
     size_t n_mark_tags = 0;
@@ -494,7 +495,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         goto out;
     }
     if (wait_text)
-        cmd_dsn_wait(inv, idx, n_idx, wait_ms);
+        waited = cmd_dsn_wait(inv, idx, n_idx, wait_ms);
 
     if (jobs == 0)
         jobs = spec->mode == FLEET_APPLY && !dry_run ? CMD_JOBS_APPLY : CMD_JOBS_READ_ONLY;
@@ -521,6 +522,7 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         .rollback_to = rollback_end,
         .rollback_steps = (size_t)rollback_steps,
         .downs = downs,
+        .waited = waited,
     };
     if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
         goto out;
@@ -569,6 +571,8 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     cb_revision_clear(&revision);
     fleet_result_clear(&result);
 out:
+    if (inv)
+        cmd_dsn_wait_free(waited, inv->n);
     if (cb)
         cb_downs_free(downs, cb->n);
     plugin_host_free(plugins); /* fini, after run_end */

@@ -166,6 +166,10 @@ typedef struct FleetRun {
     /* apply --backup-dir: the folder every target's backups go to, whatever backup.dir says
      * (docs/backups.md); NULL: each target's backup.dir. */
     const char *backup_dir;
+    /* --wait (docs/cli.md): the connection made while waiting for each target's server,
+     * indexed like inv->targets (NULL entries: none), or NULL. The target's job takes its
+     * entry (and sets it NULL) instead of connecting again; the caller frees what is left. */
+    PgConn **waited;
 } FleetRun;
 
 typedef enum {

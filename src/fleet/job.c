@@ -555,8 +555,16 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
         orc = t->via ? tunnel_open(t, slot, &fwd, &err) : PF_OK;
         t1 = pf_now_ms();
         res->tunnel_ms = t->via ? t1 - t0 : 0;
-        if (orc == PF_OK)
+        /* --wait connected already: the target's one connection of the run. */
+        PgConn **waited = run->waited && !t->via ? &run->waited[t - run->inv->targets] : NULL;
+        if (orc == PF_OK && waited && *waited) {
+            conn = *waited;
+            *waited = NULL;
+            if (slot && slot->connections)
+                atomic_fetch_add(slot->connections, 1);
+        } else if (orc == PF_OK) {
             orc = job_connect(t, fwd, slot, &conn, &err);
+        }
         res->new_connection = orc == PF_OK;
     }
     if (orc != PF_OK) {

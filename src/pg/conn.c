@@ -503,13 +503,9 @@ PfErrCode pg_conn_open_db(const char *name, const char *dsn, const char *dbname,
 }
 
 PfErrCode pg_conn_wait(const char *name, const char *dsn, const InvSettings *settings,
-                       int64_t wait_ms, PfErr *err)
+                       int64_t wait_ms, PgConn **out, PfErr *err)
 {
-    PgConn *c = NULL;
-    PfErrCode rc =
-        conn_open(name, dsn, settings, NULL, 0, pf_now_ms() + wait_ms, true, NULL, &c, err);
-    pg_conn_free(c);
-    return rc;
+    return conn_open(name, dsn, settings, NULL, 0, pf_now_ms() + wait_ms, true, NULL, out, err);
 }
 
 PfErrCode pg_dsn_label(const char *dsn, char **label, PfErr *err)

@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+typedef struct PgConn PgConn; /* pg.h */
+
 typedef enum {
     PG_CONNECT_OTHER,    /* anything else: a wrong password, an unknown database, no route */
     PG_CONNECT_BUSY,     /* SQLSTATE 53300: the server or the role is out of connections */
@@ -44,11 +46,12 @@ void pg_conn_retry_cancel(bool cancel);
 
 /* Wait up to wait_ms for the server of dsn to accept a connection (docs/cli.md, --wait): try to
  * connect, retrying with backoff (100 ms doubling to 2 s) while it refuses (PG_CONNECT_REFUSED),
- * is starting (PG_CONNECT_STARTING) or is out of connections (PG_CONNECT_BUSY), and close the
- * connection once made. PF_ERR_UNREACHABLE at once for any other error, or when wait_ms has
- * passed, with libpq's last reason and how long it waited. */
+ * is starting (PG_CONNECT_STARTING) or is out of connections (PG_CONNECT_BUSY). The connection
+ * made is *out, the caller's (pg_conn_free): the run uses it, so that the target is connected to
+ * once. PF_ERR_UNREACHABLE (*out NULL) at once for any other error, or when wait_ms has passed,
+ * with libpq's last reason and how long it waited. */
 PfErrCode pg_conn_wait(const char *name, const char *dsn, const InvSettings *settings,
-                       int64_t wait_ms, PfErr *err);
+                       int64_t wait_ms, PgConn **out, PfErr *err);
 
 /* A short name for a dsn, as libpq parses it (nothing from the environment): "HOST[:PORT]/DB",
  * HOST "local" for a Unix socket or no host, PORT only when the dsn gives one, DB only when the

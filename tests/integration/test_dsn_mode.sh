@@ -169,6 +169,17 @@ assert_eq 3 "$RC" "-c with -i: exit 3"
 assert_eq "f f" "$(has_schema dsn_e drizzle) $(has_schema dsn_e ops)" "nothing ran on dsn_e"
 
 # --- --wait: the server starts after pgfleet ------------------------------------------------------
+# Sessions the server counted on dsn_e (PostgreSQL 14+; kept across a clean restart), once no
+# backend is left on it (a session's count is written as it ends).
+sessions_e() {
+    for _ in $(seq 1 50); do
+        [ "$(pg_psql postgres "select count(*) from pg_stat_activity where datname = 'dsn_e'")" = 0 ] &&
+            break
+        sleep 0.1
+    done
+    pg_psql postgres "select sessions from pg_stat_database where datname = 'dsn_e'"
+}
+SESSIONS_E=$(sessions_e)
 pf_as_pg "$PF_PG_BIN/pg_ctl" -D "$PF_TMP/cluster/pgdata" -w stop >/dev/null
 pf down apply --dsn "$(pf_dsn dsn_e)" -m "$MIG" -f json
 assert_eq 2 "$RC" "apply --dsn, server down, no --wait: exit 2"
@@ -193,6 +204,9 @@ assert_eq "$H/dsn_e applied" "$(jtargets "$PF_TMP/waited.out" 't["outcome"]')" \
     fail "apply --wait returned after ${secs} s"
 assert_contains "$(pf_err waited)" "accepting TCP/IP connections?; trying again in" \
     "apply --wait -v: each refused attempt is logged"
+assert_eq 1 "$(($(sessions_e) - SESSIONS_E))" \
+    "apply --wait: one session on the database, the wait's connection used by the run"
+assert_eq 1 "$(jget "$PF_TMP/waited.out" 'd["connections"]')" "apply --wait: one connection in the report"
 assert_lines "$(expected_ledger "$MIG" 0000_users 0001_posts)" "$(ledger dsn_e)" \
     "apply --wait: the ledger"
 
