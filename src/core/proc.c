@@ -137,6 +137,9 @@ PfErrCode pf_proc_run(const char *const *argv, const char *const *env,
     int open_fds = 2, status = 0;
     bool exited = false;
     int64_t term_at = 0;
+    /* Once the pipes are closed the child is usually exiting: look again after 1 ms, doubling
+     * up to POLL_MS, so that a quick command is not charged a whole POLL_MS. */
+    long wait_ms = 1;
     char buf[4096];
     while (open_fds > 0 || !exited) {
         if (open_fds > 0) {
@@ -154,8 +157,9 @@ PfErrCode pf_proc_run(const char *const *argv, const char *const *env,
                 }
             }
         } else {
-            struct timespec ts = {0, POLL_MS * 1000000L};
+            struct timespec ts = {0, wait_ms * 1000000L};
             nanosleep(&ts, NULL);
+            wait_ms = wait_ms * 2 > POLL_MS ? POLL_MS : wait_ms * 2;
         }
         if (!exited) {
             pid_t w = waitpid(pid, &status, WNOHANG);
