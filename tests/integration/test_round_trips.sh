@@ -218,10 +218,30 @@ tenant-b in_sync 1" "$(jtargets "$PF_TMP/tenant_audit.out" 't["status"] + " " + 
 # server, so that later connections to it (sslmode prefer) skip the question. Counted by a proxy:
 # the client's turns per connection, and whether it asked for SSL first. -j 1: in order.
 pg_createdb rt_c1 rt_c2 rt_c3
-PROXY_PORT=$(pf_free_port)
-"$PF_PY" "$PF_TESTS_DIR/lib/delay_proxy.py" "$PROXY_PORT" "$PGPORT" 0 "$PF_TMP/trips" &
-PF_BG_PIDS+=($!)
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && break || sleep 0.1; done
+# A port that looked free may still be taken (the local end of some connection) when the
+# proxy binds it: then the proxy exits, and another port is tried.
+up=""
+for attempt in 1 2 3 4 5; do
+    PROXY_PORT=$(pf_free_port)
+    "$PF_PY" "$PF_TESTS_DIR/lib/delay_proxy.py" "$PROXY_PORT" "$PGPORT" 0 "$PF_TMP/trips" \
+        2>"$PF_TMP/proxy.err" &
+    PROXY_PID=$!
+    PF_BG_PIDS+=("$PROXY_PID")
+    for _ in $(seq 1 100); do
+        kill -0 "$PROXY_PID" 2>/dev/null || break
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null; then
+            sleep 0.2
+            kill -0 "$PROXY_PID" 2>/dev/null && up=yes
+            break
+        fi
+        sleep 0.1
+    done
+    [ -n "$up" ] && break
+    echo "observed: the counting proxy did not listen on $PROXY_PORT (attempt $attempt): $(head -c 300 "$PF_TMP/proxy.err")"
+    kill "$PROXY_PID" 2>/dev/null || true
+    pf_bg_reap "$PROXY_PID"
+done
+[ -n "$up" ] || fail "the counting proxy never listened"
 {
     echo "migrations: {dir: \"$SMALL\"}"
     echo "targets:"

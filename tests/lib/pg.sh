@@ -48,7 +48,7 @@ pf_cleanup() {
 pf_free_port() {
     local port
     for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((20000 + RANDOM % 12000)) # below Linux's ephemeral ports (32768 on)
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0
