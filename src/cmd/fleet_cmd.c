@@ -494,8 +494,12 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
         cmd_error(&err);
         goto out;
     }
-    if (wait_text)
+    if (wait_text) {
+        /* Nothing has run: SIGINT ends the wait, and pgfleet, at once. */
+        fleet_signals_open();
         waited = cmd_dsn_wait(inv, idx, n_idx, wait_ms);
+        fleet_signals_hold();
+    }
 
     if (jobs == 0)
         jobs = spec->mode == FLEET_APPLY && !dry_run ? CMD_JOBS_APPLY : CMD_JOBS_READ_ONLY;

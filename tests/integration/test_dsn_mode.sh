@@ -217,6 +217,25 @@ assert_contains "$(pf_err gave_up)" "--wait: connection to server at" "the wait'
 assert_contains "$(pf_err gave_up)" "attempts in 1." "the wait gave up after about 1 s"
 assert_eq unreachable "$(jt "$PF_TMP/gave_up.out" "$H/dsn_e" 't["status"]')" \
     "audit --wait 1s, server never up: unreachable"
+
+# SIGINT while waiting ends pgfleet at once (nothing has run yet), however long --wait is.
+"$PF_PY" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$PGFLEET" audit --dsn "$(pf_dsn dsn_e)" -m "$MIG" --wait 120s -v \
+    >"$PF_TMP/wait_int.out" 2>"$PF_TMP/wait_int.err" &
+WPID=$!
+PF_BG_PIDS+=("$WPID")
+for _ in $(seq 1 100); do grep -q "trying again in" "$PF_TMP/wait_int.err" && break; sleep 0.1; done
+kill -INT "$WPID"
+for _ in $(seq 1 50); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$WPID" 2>/dev/null; then
+    fail "SIGINT during --wait: pgfleet still waits 5 s later"
+    kill -9 "$WPID" 2>/dev/null || true
+fi
+RC=0
+wait "$WPID" || RC=$?
+pf_bg_reap "$WPID"
+assert_eq 130 "$RC" "SIGINT during --wait: exit 130"
 pf_as_pg "$PF_PG_BIN/pg_ctl" -D "$PF_TMP/cluster/pgdata" -l "$PF_TMP/cluster/postgres.log" \
     -w start >/dev/null
 
