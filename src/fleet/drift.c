@@ -648,26 +648,19 @@ static PfErrCode hub_start(DiffGuard *g, const Inventory *inv, const InvTarget *
     g->hub.hub = NULL;
     if (!a->via && !(b && b->via))
         return PF_OK;
-    return fleet_hub_start(inv, &g->hub, err);
+    PfErrCode rc = fleet_hub_start(inv, &g->hub, err);
+    g->slot.hub = g->hub.hub;
+    return rc;
 }
 
-/* A connection to t: direct, or through its tunnel's forward (*fwd, closed by the caller). */
+/* A connection to t, as a job makes it: direct, or through its tunnel's forward (*fwd, closed
+ * by the caller). */
 static PfErrCode target_connect(const InvTarget *t, DiffGuard *g, SshForward **fwd, PgConn **conn,
                                 PfErr *err)
 {
     *fwd = NULL;
-    if (!t->via)
-        return pg_conn_open(t->name, t->dsn, &t->settings, conn, err);
-    char *host;
-    int port;
-    if (pg_dsn_endpoint(t->dsn, &host, &port, err) != PF_OK)
-        return PF_ERR_UNREACHABLE;
-    PfErrCode rc = ssh_hub_forward(g->hub.hub, t->via, host, port, fwd, err);
-    free(host);
-    if (rc != PF_OK)
-        return rc;
-    return pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1", ssh_forward_port(*fwd), conn,
-                           err);
+    PfErrCode rc = t->via ? fleet_tunnel_open(t, &g->slot, fwd, err) : PF_OK;
+    return rc == PF_OK ? fleet_job_connect(t, *fwd, &g->slot, NULL, conn, err) : rc;
 }
 
 /* Target t's schema, under the folder's schema names (a tenant's mapped back). */

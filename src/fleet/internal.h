@@ -191,6 +191,14 @@ PfErrCode fleet_hub_start(const Inventory *inv, FleetHub *h, PfErr *err);
 /* Stop the loop, join its thread and free the hub; nothing when h was not started. */
 void fleet_hub_stop(FleetHub *h);
 
+/* Connecting to a target (job.c). fleet_tunnel_open: for a target with via, the tunnel's
+ * forward to its dsn's host and port, on slot->hub (see src/ssh/ssh.h). fleet_job_connect: the
+ * connection --wait made (taken from *waited, when waited and *waited are set), else a new one,
+ * through fwd when set; counted in slot->connections when slot has it. */
+PfErrCode fleet_tunnel_open(const InvTarget *t, JobSlot *slot, SshForward **fwd, PfErr *err);
+PfErrCode fleet_job_connect(const InvTarget *t, SshForward *fwd, JobSlot *slot, PgConn **waited,
+                            PgConn **conn, PfErr *err);
+
 /* Whether a connection made for target a serves target b as well: two tenant schemas of one
  * database, reached the same way (job.c). */
 bool fleet_same_database(const InvTarget *a, const InvTarget *b);

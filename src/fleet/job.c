@@ -151,12 +151,18 @@ static bool verify(const Codebase *cb, const Ledger *after, PfErr *err)
     return ok;
 }
 
-static PfErrCode job_connect(const InvTarget *t, SshForward *fwd, JobSlot *slot, PgConn **conn,
-                             PfErr *err)
+PfErrCode fleet_job_connect(const InvTarget *t, SshForward *fwd, JobSlot *slot, PgConn **waited,
+                            PgConn **conn, PfErr *err)
 {
-    PfErrCode rc = fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1",
-                                         ssh_forward_port(fwd), conn, err)
-                       : pg_conn_open(t->name, t->dsn, &t->settings, conn, err);
+    PfErrCode rc = PF_OK;
+    if (waited && *waited) {
+        *conn = *waited;
+        *waited = NULL;
+    } else {
+        rc = fwd ? pg_conn_open_at(t->name, t->dsn, &t->settings, "127.0.0.1",
+                                   ssh_forward_port(fwd), conn, err)
+                 : pg_conn_open(t->name, t->dsn, &t->settings, conn, err);
+    }
     if (rc == PF_OK && slot && slot->connections)
         atomic_fetch_add(slot->connections, 1);
     return rc;
@@ -196,7 +202,7 @@ static bool read_back(const FleetRun *run, PgConn *conn, SshForward *fwd, JobSlo
         rc = pg_ledger_read(conn, t->schema, t->table, after, &err);
     } else if (apply_rc == PF_ERR_UNREACHABLE) {
         PgConn *again = NULL;
-        rc = job_connect(t, fwd, slot, &again, &err);
+        rc = fleet_job_connect(t, fwd, slot, NULL, &again, &err);
         if (rc == PF_OK)
             rc = pg_ledger_read_fresh(again, t->schema, t->table, after, &err);
         pg_conn_free(again);
@@ -493,8 +499,7 @@ static bool in_sync_ledger(const FleetRun *run, const TargetResult *res, const C
     return nothing_to_do;
 }
 
-/* A target with via: the tunnel's forward to its dsn's host and port (see src/ssh/ssh.h). */
-static PfErrCode tunnel_open(const InvTarget *t, JobSlot *slot, SshForward **fwd, PfErr *err)
+PfErrCode fleet_tunnel_open(const InvTarget *t, JobSlot *slot, SshForward **fwd, PfErr *err)
 {
     if (!slot || !slot->hub)
         return pf_err_set(err, PF_ERR_UNREACHABLE, "tunnel %s is not available", t->via);
@@ -552,19 +557,13 @@ void fleet_job_run(const FleetRun *run, TargetResult *res, const atomic_int *int
     } else {
         if (slot)
             job_slot_release(slot);
-        orc = t->via ? tunnel_open(t, slot, &fwd, &err) : PF_OK;
+        orc = t->via ? fleet_tunnel_open(t, slot, &fwd, &err) : PF_OK;
         t1 = pf_now_ms();
         res->tunnel_ms = t->via ? t1 - t0 : 0;
         /* --wait connected already: the target's one connection of the run. */
         PgConn **waited = run->waited && !t->via ? &run->waited[t - run->inv->targets] : NULL;
-        if (orc == PF_OK && waited && *waited) {
-            conn = *waited;
-            *waited = NULL;
-            if (slot && slot->connections)
-                atomic_fetch_add(slot->connections, 1);
-        } else if (orc == PF_OK) {
-            orc = job_connect(t, fwd, slot, &conn, &err);
-        }
+        if (orc == PF_OK)
+            orc = fleet_job_connect(t, fwd, slot, waited, &conn, &err);
         res->new_connection = orc == PF_OK;
     }
     if (orc != PF_OK) {
