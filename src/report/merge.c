@@ -175,12 +175,20 @@ static char *codebase_key(const cJSON *root)
                                                                      : "(none)");
 }
 
+/* The codebase's revision a report gives (borrowed from its JSON): false when it gives none. */
+static bool revision_of(const cJSON *root, const char **source, const char **id)
+{
+    const cJSON *r = get(get(root, "codebase"), "revision");
+    *source = get_str(r, "source");
+    *id = get_str(r, "id");
+    return *source && *id;
+}
+
 /* The codebase's revision as a report gives it: "git v1.4.0-3-g1a2b3c4", or "none". */
 static char *revision_key(const cJSON *root)
 {
-    const cJSON *r = get(get(root, "codebase"), "revision");
-    const char *source = get_str(r, "source"), *id = get_str(r, "id");
-    return source && id ? pf_asprintf("%s %s", source, id) : pf_strdup("none");
+    const char *source, *id;
+    return revision_of(root, &source, &id) ? pf_asprintf("%s %s", source, id) : pf_strdup("none");
 }
 
 static bool check_run(ReportMerge *m, PfErr *err)
@@ -342,9 +350,8 @@ const char *report_merge_inventory(const ReportMerge *m)
 
 bool report_merge_revision(const ReportMerge *m, CbRevision *out)
 {
-    const cJSON *r = get(get(m->docs[0].root, "codebase"), "revision");
-    const char *source = get_str(r, "source"), *id = get_str(r, "id");
-    if (!source || !id)
+    const char *source, *id;
+    if (!revision_of(m->docs[0].root, &source, &id))
         return false;
     /* Both borrowed from the report's JSON, valid until report_merge_free. */
     *out = (CbRevision){source, (char *)id};
