@@ -282,6 +282,18 @@ static size_t servers_prepare(const FleetResult *out, int n_workers, size_t **se
     return n;
 }
 
+/* Take a SIGINT or SIGTERM that is pending (blocked in every thread): the signal, or 0. */
+static int signal_take_pending(const sigset_t *signals)
+{
+    sigset_t pending;
+    sigpending(&pending);
+    if (!sigismember(&pending, SIGINT) && !sigismember(&pending, SIGTERM))
+        return 0;
+    int sig = 0;
+    sigwait(signals, &sig);
+    return sig;
+}
+
 static void *supervisor_main(void *arg)
 {
     Pool *p = arg;
@@ -467,6 +479,15 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     sigset_t old_mask;
     pthread_sigmask(SIG_BLOCK, &p.signals, &old_mask);
 
+    /* A signal held since before the run (fleet_signals_hold) interrupts it before any worker
+     * starts: every target is then skipped, none half-begun. */
+    int early = signal_take_pending(&p.signals);
+    if (early) {
+        pf_log(PF_LOG_WARN, NULL, "%s received before the run started: starting no target",
+               early == SIGINT ? "SIGINT" : "SIGTERM");
+        atomic_store(&p.interrupted, 1);
+    }
+
     PfErrCode rc = PF_OK;
     FleetHub hub;
     hub_for(run, &hub);
@@ -504,13 +525,8 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     }
 
     /* A signal that arrived after the last sigtimedwait stays pending: count it too. */
-    sigset_t pending;
-    sigpending(&pending);
-    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
-        int sig;
-        sigwait(&p.signals, &sig);
+    if (signal_take_pending(&p.signals))
         atomic_store(&p.interrupted, 1);
-    }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
     out->interrupted = atomic_load(&p.interrupted) != 0;

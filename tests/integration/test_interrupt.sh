@@ -160,8 +160,10 @@ kill -INT "$EPID"
 RC=0
 wait "$EPID" || RC=$?
 pf_bg_reap "$EPID"
-echo "observed: early signal: exit $RC; stderr: $(tr '\n' ' ' <"$PF_TMP/early.err" | head -c 400)"
+echo "observed: early signal: exit $RC; stderr: $(tr '\n' ' ' <"$PF_TMP/early.err" | head -c 400); outcomes: $(jget "$PF_TMP/early.json" '" ".join(t["name"] + "=" + t["outcome"] for t in d["targets"])' 2>&1)"
 assert_eq 130 "$RC" "early signal: exit 130"
+assert_contains "$(cat "$PF_TMP/early.err")" "SIGINT received before the run started: starting no target" \
+    "early signal: stderr says no target was started"
 assert_eq "true 130 2" "$(jget "$PF_TMP/early.json" 'show(d["interrupted"]) + " " + str(d["exit_code"]) + " " + str(d["outcomes"]["skipped"])')" \
     "early signal: the report says interrupted, exit_code 130, both targets skipped"
 for db in early1 early2; do
