@@ -140,6 +140,9 @@ typedef struct FleetRun {
     /* Set by fleet_run when a selected target is a tenant schema (docs/tenants.md): where the
      * folder names the schemas the tenants map, found once. */
     const CbSchemaRefs *tenant_refs;
+    /* Set by fleet_run for rollback (and plan --rollback) of tenant targets: the same, for the
+     * down files (fleet/internal.h). */
+    const struct FleetTenantDowns *tenant_downs;
     /* Set by fleet_run for plan: what the folder's statements mean to preflight, read once
      * (src/plan/preflight.h). */
     const struct PreflightPrep *preflight;

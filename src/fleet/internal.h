@@ -273,6 +273,24 @@ CbMigration *fleet_tenant_migrations(const FleetRun *run, const InvTarget *t, co
                                      size_t n);
 void fleet_tenant_migrations_free(CbMigration *m, size_t n);
 
+/* rollback and plan --rollback of tenant targets: the down files read as a codebase of their
+ * own (entry m: migration m's down file; an absent one has no chunks) and where they name the
+ * schemas the selected tenants map. */
+typedef struct FleetTenantDowns {
+    Codebase cb; /* borrows the run's downs (only the array is its own) */
+    CbSchemaRefs refs;
+} FleetTenantDowns;
+
+/* When the run has down files (run->downs) and selects tenant targets: find where the down
+ * files name the tenants' schemas (*out, or NULL; free with fleet_tenant_downs_free). A place
+ * that cannot be rewritten is logged (file:line:column) and fails the run with PF_ERR_INPUT. */
+PfErrCode fleet_tenant_downs_prepare(const FleetRun *run, FleetTenantDowns **out, PfErr *err);
+void fleet_tenant_downs_free(FleetTenantDowns *d);
+
+/* Migration m's down file rewritten for tenant t: its chunks (run->downs[m].n_chunks of them),
+ * freed with cb_chunks_free. */
+char **fleet_tenant_down_chunks(const FleetRun *run, const InvTarget *t, size_t m);
+
 /* A shallow copy of the run's codebase for tenant t whose created objects (what a survey of a
  * database without the ledger looks for) are named as t's schemas name them. Clear it with
  * fleet_tenant_codebase_clear (frees only the copy's objects). */

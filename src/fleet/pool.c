@@ -415,8 +415,11 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
         out->targets[i].outcome = OUTCOME_SKIPPED;
     }
     CbSchemaRefs *tenant_refs;
-    if (fleet_tenants_prepare(run, &tenant_refs, err) != PF_OK) {
+    FleetTenantDowns *tenant_downs = NULL;
+    if (fleet_tenants_prepare(run, &tenant_refs, err) != PF_OK ||
+        fleet_tenant_downs_prepare(run, &tenant_downs, err) != PF_OK) {
         fleet_tenants_free(tenant_refs);
+        fleet_tenant_downs_free(tenant_downs);
         return PF_ERR_INPUT;
     }
     WaveResult *waves;
@@ -424,6 +427,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     if (fleet_waves_check_terminal(run, waves, n_waves, err) != PF_OK) {
         fleet_waves_free(waves, n_waves);
         fleet_tenants_free(tenant_refs);
+        fleet_tenant_downs_free(tenant_downs);
         return PF_ERR_INPUT;
     }
     pf_utc_iso8601(out->started_at);
@@ -431,6 +435,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     /* The run's own copy: it carries the run id every plugin event names. */
     FleetRun run_copy = *run;
     run_copy.tenant_refs = tenant_refs;
+    run_copy.tenant_downs = tenant_downs;
     /* Read here, on the main thread, once for every target (workers never parse: sql.h). */
     PreflightPrep *preflight =
         run->mode == FLEET_PLAN ? preflight_prepare(run->cb->migrations, run->cb->n) : NULL;
@@ -552,6 +557,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     free(p.workers);
     free(p.threads);
     fleet_tenants_free(tenant_refs);
+    fleet_tenant_downs_free(tenant_downs);
     preflight_prep_free(preflight);
     fleet_drift_batches_free(drift_batches);
     drift_snapshot_clear(&mark_expected);

@@ -74,11 +74,6 @@ void fleet_job_rollback(const FleetRun *run, PgConn *conn, PgSurvey *survey, Tar
     const InvTarget *t = res->target;
     bool writing = run->mode == FLEET_ROLLBACK && !run->preview;
     const char *say = writing ? "rolling back" : "would roll back";
-    if (t->tenant_schema) {
-        refuse(res, pf_strdup("rollback of tenant schemas is not supported yet (their down files "
-                              "would need the schema rewriting apply does)"));
-        return;
-    }
     const Plan *p = &res->plan;
     PlanMatch *sorted = pf_calloc(p->n_matches ? p->n_matches : 1, sizeof *sorted);
     if (p->n_matches) { /* an empty ledger has no matches (p->matches NULL) */
@@ -128,12 +123,18 @@ void fleet_job_rollback(const FleetRun *run, PgConn *conn, PgSurvey *survey, Tar
         return;
     size_t n = res->n_changes;
     PgRollbackStep *steps = pf_calloc(n, sizeof *steps);
+    /* A tenant runs its down files with the folder's schemas renamed to its own, as apply runs
+     * its migrations (docs/tenants.md); its session's search_path is its schema already. */
+    char ***rewritten = t->tenant_schema && run->tenant_downs ? pf_calloc(n, sizeof *rewritten)
+                                                              : NULL;
     for (size_t i = 0; i < n; i++) {
         const FleetChange *ch = &res->changes[i];
         const CbDown *d = &run->downs[ch->migration];
-        steps[i] =
-            (PgRollbackStep){run->cb->migrations[ch->migration].tag, ch->ledger_id,
-                             row_hash(&survey->ledger, ch->ledger_id), d->chunks, d->n_chunks};
+        if (rewritten)
+            rewritten[i] = fleet_tenant_down_chunks(run, t, ch->migration);
+        steps[i] = (PgRollbackStep){run->cb->migrations[ch->migration].tag, ch->ledger_id,
+                                    row_hash(&survey->ledger, ch->ledger_id),
+                                    rewritten ? rewritten[i] : d->chunks, d->n_chunks};
         fleet_event_migration(run, res, PGFLEET_EVENT_MIGRATION_BEFORE, steps[i].tag, i, n, NULL);
     }
     PgRollbackRequest req = {
@@ -170,6 +171,9 @@ void fleet_job_rollback(const FleetRun *run, PgConn *conn, PgSurvey *survey, Tar
         fleet_event_migration(run, res, PGFLEET_EVENT_MIGRATION_AFTER, steps[i].tag, i, n, what);
     }
     free(steps);
+    for (size_t i = 0; rewritten && i < n; i++)
+        cb_chunks_free(rewritten[i], run->downs[res->changes[i].migration].n_chunks);
+    free(rewritten);
     if (rc != PF_OK) {
         res->has_failure = true;
         res->outcome = atomic_load(interrupted) ? OUTCOME_INTERRUPTED : OUTCOME_FAILED;

@@ -216,14 +216,15 @@ static const char ledger_columns_v1[] = "'name:text', 'applied_at:timestamp with
  *   up in current_schema(), where its CREATE would put it;
  * - 'l', NULL, schema, table, rows for each table that looks like this codebase's ledger
  *   elsewhere: drizzle's columns and nothing else, in the ledger's schema, drizzle's default
- *   one or a schema of the search_path (not another tenant's schema), holding a row whose hash
- *   is one of cb's migrations' (not the ledger of another migrations folder); a table this user
- *   may not read is not the ledger of migrations it runs.
- * Names are looked up in the catalogs, which every user may read (to_regclass fails on a
- * schema the user may not use). query_to_xml is how plain SQL counts the rows of a table named
- * at run time; OFFSET 0 keeps it from running on tables that do not have the ledger's shape. */
+ *   one (not for a tenant schema: a ledger there is the database's own, of the migrations run
+ *   outside the tenants) or a schema of the search_path (not another tenant's schema), holding a
+ * row whose hash is one of cb's migrations' (not the ledger of another migrations folder); a table
+ * this user may not read is not the ledger of migrations it runs. Names are looked up in the
+ * catalogs, which every user may read (to_regclass fails on a schema the user may not use).
+ * query_to_xml is how plain SQL counts the rows of a table named at run time; OFFSET 0 keeps it
+ * from running on tables that do not have the ledger's shape. */
 static char *no_ledger_sql(const char *schema, const char *table, const Codebase *cb,
-                           const CbObject *created, size_t n)
+                           const CbObject *created, size_t n, bool tenant)
 {
     char *ls = pg_quote_literal(schema), *lt = pg_quote_literal(table);
     char *missing = pf_asprintf("NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN "
@@ -276,7 +277,7 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         "'')::text END AS t "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE %s AND c.relkind IN ('r', 'p') "
-        "AND (n.nspname IN (%s, 'drizzle') OR n.nspname = ANY (pg_catalog.current_schemas(false))) "
+        "AND (n.nspname IN (%s, %s) OR n.nspname = ANY (pg_catalog.current_schemas(false))) "
         "AND (SELECT pg_catalog.count(DISTINCT pg_catalog.split_part(x, ':', 1)) FILTER "
         "(WHERE x IN (%s)) = 3 AND pg_catalog.bool_and(x IN (%s, %s)) "
         "FROM (SELECT a.attname::text || ':' || pg_catalog.format_type(a.atttypid, NULL) AS x "
@@ -284,7 +285,8 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         "AND NOT a.attisdropped) cols) OFFSET 0) l "
         "WHERE pg_catalog.substring(l.t, '<m>([0-9]+)</m>')::bigint > 0"
         ") f ORDER BY 1 DESC, 2, 3, 4",
-        hashes_lit, missing, ls, ledger_columns, ledger_columns, ledger_columns_v1);
+        hashes_lit, missing, ls, tenant ? ls : "'drizzle'", ledger_columns, ledger_columns,
+        ledger_columns_v1);
     /* Run (and planned) only when the ledger is missing: inside query_to_xml, as the ledger's
      * rows are read (rows_any_from), each row as to_jsonb text. */
     char *inner = pf_asprintf("SELECT pg_catalog.to_jsonb(f)::text AS j FROM (%s) f", q.data);
@@ -376,10 +378,11 @@ typedef struct ExistAsk {
 #define EXIST_RESULTS 3
 
 static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table, const Codebase *cb,
-                           const char *gate, int64_t lock_key, const Ledger *release_if)
+                           bool tenant, const char *gate, int64_t lock_key,
+                           const Ledger *release_if)
 {
     char *existence = pg_existence_sql(schema, table);
-    char *instead = no_ledger_sql(schema, table, cb, cb->created, cb->n_created);
+    char *instead = no_ledger_sql(schema, table, cb, cb->created, cb->n_created, tenant);
     char *rows = release_if ? rows_release_sql(schema, table, gate, lock_key, release_if)
                             : pg_ledger_rows_any_sql(schema, table, gate);
     ask->sql = pf_asprintf("%s%s%s", existence, instead, rows);
@@ -572,7 +575,7 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
                  : pg_expect_any(expect) ? pg_expect_sql(expect)
                                          : NULL;
     ExistAsk exist_ask;
-    exist_ask_init(&exist_ask, schema, table, cb, gate, lock_key,
+    exist_ask_init(&exist_ask, schema, table, cb, tenant != NULL, gate, lock_key,
                    mode == PG_LOCK_TAKE ? release_if : NULL);
     const ExistAsk *exist = &exist_ask;
     free(gate);

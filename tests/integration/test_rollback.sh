@@ -2,7 +2,8 @@
 # (down files run newest first, ledger rows deleted, in one transaction), --steps, plan
 # --rollback (shows, changes nothing), the refusals (no down file, modified, ahead, a ledger
 # that is not the codebase's first migrations), a failing down file leaves the target as it
-# was, apply afterwards re-applies, the v1 layout's <folder>/down.sql, and lint's rules.
+# was, apply afterwards re-applies, the v1 layout's <folder>/down.sql, tenant schemas (down
+# files rewritten for each tenant), and lint's rules.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 
@@ -131,6 +132,71 @@ assert_eq "20250102000000_posts" "$(jt "$PF_TMP/v1rb.out" rb_v1 'show(t["rollbac
 assert_eq "tf" "$(has_table rb_v1 v_users)$(has_table rb_v1 v_posts)" "v1: v_posts is gone"
 assert_eq "20250101000000_users" "$(pg_psql rb_v1 'select name from drizzle.__drizzle_migrations')" \
     "v1: the ledger keeps the first folder"
+
+# --- tenant schemas: the down files rewritten for each tenant, public untouched ----------------
+# drizzle-kit qualifies with "public"; a tenant's down files run with the folder's schemas renamed
+# to its own, as its migrations did (docs/tenants.md).
+TEN=$PF_TMP/tenants
+mig_add "$TEN" 0000_orgs $((W + 1000)) 'CREATE TABLE "orgs" ("id" serial PRIMARY KEY NOT NULL);'
+mig_add "$TEN" 0001_members $((W + 2000)) 'CREATE TABLE "members" ("id" serial PRIMARY KEY NOT NULL, "org_id" integer);' \
+    'ALTER TABLE "members" ADD CONSTRAINT "members_org_id_orgs_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."orgs"("id") ON DELETE cascade ON UPDATE no action;'
+mig_add "$TEN" 0002_role $((W + 3000)) "CREATE TYPE \"public\".\"role\" AS ENUM('owner', 'member');" \
+    'ALTER TABLE "members" ADD COLUMN "role" "public"."role" DEFAULT '"'member'"';'
+mkdir -p "$TEN/down"
+printf 'DROP TABLE "public"."orgs";\n' >"$TEN/down/0000_orgs.sql"
+printf 'ALTER TABLE "public"."members" DROP CONSTRAINT "members_org_id_orgs_id_fk";\n--> statement-breakpoint\nDROP TABLE "public"."members";\n' \
+    >"$TEN/down/0001_members.sql"
+printf 'ALTER TABLE "public"."members" DROP COLUMN "role";\n--> statement-breakpoint\nDROP TYPE "public"."role";\n' \
+    >"$TEN/down/0002_role.sql"
+pg_createdb rb_ten
+TINV=$PF_TMP/tenants.yaml
+{
+    echo "migrations: {dir: \"$TEN\"}"
+    echo "defaults: {create_schema: true}"
+    echo "targets:"
+    echo "  - {name: ten-public, dsn: \"$(pf_dsn rb_ten)\"}"
+    for x in a b c; do echo "  - {name: ten-$x, dsn: \"$(pf_dsn rb_ten)\", schema: ten_$x}"; done
+} >"$TINV"
+cp -r "$TEN" "$PF_TMP/ten_one"; mig_del "$PF_TMP/ten_one" 0002_role; mig_del "$PF_TMP/ten_one" 0001_members
+pf tapply apply -i "$TINV" -t ten-public -t ten-a -t ten-b
+assert_eq 0 "$RC" "public and two tenants fully applied (stderr: $(pf_err tapply))"
+pf tone apply -i "$TINV" -m "$PF_TMP/ten_one" -t ten-c
+assert_eq 0 "$RC" "ten-c applied only to 0000_orgs (stderr: $(pf_err tone))"
+# pg_dump -s of one schema, without comments and the \restrict key it draws anew each time
+schema_dump() { pg_dump -s -n "$1" "$(pf_dsn rb_ten)" | grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict'; }
+shape() { schema_dump "$1" | sed "s/$1/TENANT/g"; }
+PUBLIC_BEFORE=$(schema_dump public; pg_psql rb_ten 'select hash, created_at from drizzle.__drizzle_migrations order by id')
+pf tsteps rollback --steps 1 -i "$TINV" -t ten-b --yes -f json
+assert_eq 0 "$RC" "a tenant rolled back one step (stderr: $(pf_err tsteps))"
+assert_eq "0002_role" "$(jt "$PF_TMP/tsteps.out" ten-b 'show(t["rollback"])')" "ten-b: 0002_role undone"
+assert_eq "0" "$(pg_psql rb_ten "select count(*) from pg_type where typname = 'role' and typnamespace = 'ten_b'::regnamespace")" \
+    "ten-b: its own enum dropped"
+pf tplan plan --rollback --to 0000_orgs -i "$TINV" -t 'ten-[abc]' -f json
+assert_eq 0 "$RC" "plan --rollback over the tenants (stderr: $(pf_err tplan))"
+assert_lines "ten-a 0002_role 0001_members"$'\n'"ten-b 0001_members"$'\n'"ten-c " \
+    "$(jtargets "$PF_TMP/tplan.out" 'show(t.get("rollback", []))')" "plan --rollback: each tenant's own list"
+pf tto rollback --to 0000_orgs -i "$TINV" -t 'ten-[abc]' --yes -f json
+assert_eq 0 "$RC" "the tenants rolled back to 0000_orgs (stderr: $(pf_err tto))"
+assert_lines "ten-a rolled_back"$'\n'"ten-b rolled_back"$'\n'"ten-c unchanged" \
+    "$(jtargets "$PF_TMP/tto.out" 't["outcome"]')" "each tenant from its own head"
+for x in a b; do
+    assert_eq "$(shape ten_c)" "$(shape "ten_$x")" "ten-$x: the schema of a tenant migrated only to 0000_orgs"
+    assert_eq "$(pg_psql rb_ten 'select hash, created_at from ten_c.__drizzle_migrations order by id')" \
+        "$(pg_psql rb_ten "select hash, created_at from ten_$x.__drizzle_migrations order by id")" \
+        "ten-$x: the ledger of a tenant migrated only to 0000_orgs"
+done
+assert_eq "$PUBLIC_BEFORE" "$(schema_dump public; pg_psql rb_ten 'select hash, created_at from drizzle.__drizzle_migrations order by id')" \
+    "public's tables, enum and ledger untouched"
+pf tagain apply -i "$TINV" -t 'ten-[abc]'
+assert_eq 0 "$RC" "apply brings the tenants forward again (stderr: $(pf_err tagain))"
+assert_eq "$(shape ten_a | sort)" "$(shape ten_c | sort)" "ten-a and ten-c alike after apply"
+# A down file naming the schema where it cannot be rewritten (inside a string) stops the run.
+printf "DROP TABLE \"public\".\"members\";\n--> statement-breakpoint\nSELECT 'public.members'::regclass;\n" \
+    >"$TEN/down/0001_members.sql"
+pf tbad rollback --to 0000_orgs -i "$TINV" -t ten-a --yes
+assert_eq 3 "$RC" "a down file that cannot be rewritten: nothing runs (exit 3)"
+assert_contains "$(pf_err tbad)" "$TEN/down/0001_members.sql:3:" "the place is named"
+assert_eq "3" "$(pg_psql rb_ten 'select count(*) from ten_a.__drizzle_migrations')" "ten-a untouched"
 
 # --- lint: down files without their migration, migrations without down files ---------------------
 printf 'DROP TABLE "x";\n' >"$MIG/down/0009_gone.sql"
