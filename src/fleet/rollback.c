@@ -125,8 +125,8 @@ void fleet_job_rollback(const FleetRun *run, PgConn *conn, PgSurvey *survey, Tar
     PgRollbackStep *steps = pf_calloc(n, sizeof *steps);
     /* A tenant runs its down files with the folder's schemas renamed to its own, as apply runs
      * its migrations (docs/tenants.md); its session's search_path is its schema already. */
-    char ***rewritten = t->tenant_schema && run->tenant_downs ? pf_calloc(n, sizeof *rewritten)
-                                                              : NULL;
+    char ***rewritten =
+        t->tenant_schema && run->tenant_downs ? pf_calloc(n, sizeof *rewritten) : NULL;
     for (size_t i = 0; i < n; i++) {
         const FleetChange *ch = &res->changes[i];
         const CbDown *d = &run->downs[ch->migration];
