@@ -5,7 +5,11 @@
 #include "pg/internal.h"
 
 #include "core/mem.h"
+#include "pg/xmlforest.h"
 
+#include <cJSON.h>
+
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,20 +72,27 @@ static const char *identity_sql(const InvExpect *expect)
                  "NULL::text;\n";
 }
 
-/* One row: does the table exist, and does it have v1's name column. */
-char *pg_existence_sql(const char *schema, const char *table)
+/* The quoted relation schema.table as a string literal: what to_regclass reads. */
+static char *rel_literal(const char *schema, const char *table)
 {
     char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
     char *rel = pf_asprintf("%s.%s", qs, qt);
     char *lit = pg_quote_literal(rel);
+    free(qs);
+    free(qt);
+    free(rel);
+    return lit;
+}
+
+/* One row: does the table exist, and does it have v1's name column. */
+char *pg_existence_sql(const char *schema, const char *table)
+{
+    char *lit = rel_literal(schema, table);
     char *sql =
         pf_asprintf("SELECT r.oid IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
                     "WHERE a.attrelid = r.oid AND a.attname = 'name' AND NOT a.attisdropped) "
                     "FROM (SELECT pg_catalog.to_regclass(%s) AS oid) r;\n",
                     lit);
-    free(qs);
-    free(qt);
-    free(rel);
     free(lit);
     return sql;
 }
@@ -211,7 +222,7 @@ char *pg_unlock_sql(int64_t lock_key)
 static const char ledger_columns[] = "'id:integer', 'id:bigint', 'hash:text', 'created_at:bigint'";
 static const char ledger_columns_v1[] = "'name:text', 'applied_at:timestamp with time zone'";
 
-/* Only while the ledger schema.table is missing (else no rows):
+/* Only while the ledger schema.table is missing (else NULL), as query_to_xml text, a row each:
  * - 'o', i, schema, name for each created[i] that exists already, an unqualified name looked
  *   up in current_schema(), where its CREATE would put it;
  * - 'l', NULL, schema, table, rows for each table that looks like this codebase's ledger
@@ -287,18 +298,14 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         ") f ORDER BY 1 DESC, 2, 3, 4",
         hashes_lit, missing, ls, tenant ? ls : "'drizzle'", ledger_columns, ledger_columns,
         ledger_columns_v1);
-    /* Run (and planned) only when the ledger is missing: inside query_to_xml, as the ledger's
-     * rows are read (rows_any_from), each row as to_jsonb text. */
-    char *inner = pf_asprintf("SELECT pg_catalog.to_jsonb(f)::text AS j FROM (%s) f", q.data);
-    char *inner_lit = pg_quote_literal(inner);
-    char *sql = pf_asprintf(
-        "SELECT j->>'k', (j->>'i')::integer, j->>'s', j->>'n', (j->>'r')::bigint FROM (SELECT "
-        "CASE WHEN %s THEN pg_catalog.query_to_xml(%s, false, true, '')::text END AS x) q, "
-        "LATERAL pg_catalog.regexp_matches(q.x, '<j>([^<]*)</j>', 'g') WITH ORDINALITY AS m(v, "
-        "i), LATERAL (SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(m.v[1], "
-        "'&lt;', '<'), '&gt;', '>'), '&amp;', '&')::jsonb AS j) d ORDER BY m.i;\n",
-        missing, inner_lit);
-    free(inner);
+    /* Run (and planned) only when the ledger is missing: inside query_to_xml, whose text
+     * pgfleet takes apart (xmlforest.h), one element per column: k, i, s, n, r. */
+    char *inner_lit = pg_quote_literal(q.data);
+    char *rel = rel_literal(schema, table);
+    char *sql = pf_asprintf("SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NULL THEN "
+                            "pg_catalog.query_to_xml(%s, false, true, '')::text END;\n",
+                            rel, inner_lit);
+    free(rel);
     free(inner_lit);
     pf_buf_free(&q);
     free(hashes_lit);
@@ -319,23 +326,27 @@ static void key_halves(int64_t key, unsigned *hi, unsigned *lo)
 
 /* Who else holds the advisory lock of this key in this database (zero or one row). The holder's
  * session is looked up (pg_stat_get_activity of its pid, what pg_stat_activity shows) only when
- * there is one. The functions behind the pg_locks and pg_stat_activity views are called
- * directly: a new connection need not load the views' definitions. */
+ * there is one, inside query_to_xml, so that a new session does not even look up the functions
+ * it calls otherwise. The functions behind the pg_locks and pg_stat_activity views are called
+ * directly: a new connection need not load the views' definitions; this session's database is
+ * the one pg_stat_get_activity says it is in, not a look in pg_database, a catalog table a new
+ * session would have to open and plan for. */
 static char *holder_sql(int64_t key)
 {
     unsigned hi, lo;
     key_halves(key, &hi, &lo);
     return pf_asprintf(
-        "SELECT l.pid, coalesce(a.application_name, ''), "
-        "coalesce(host(a.client_addr), CASE WHEN a.pid IS NOT NULL AND a.client_port = -1 "
-        "THEN 'local' ELSE '' END), coalesce(pg_catalog.pg_get_userbyid(a.usesysid)::text, ''), "
-        "coalesce(extract(epoch FROM now() - a.backend_start)::bigint, 0) "
+        "SELECT l.pid, pg_catalog.query_to_xml(pg_catalog.format('SELECT "
+        "coalesce(a.application_name, '''') AS app, coalesce(host(a.client_addr), CASE WHEN "
+        "a.client_port = -1 THEN ''local'' ELSE '''' END) AS addr, "
+        "coalesce(pg_catalog.pg_get_userbyid(a.usesysid)::text, '''') AS usr, "
+        "coalesce(extract(epoch FROM now() - a.backend_start)::bigint, 0) AS age FROM "
+        "pg_catalog.pg_stat_get_activity(%%s) a', l.pid), false, true, '')::text "
         "FROM (SELECT l.pid FROM pg_catalog.pg_lock_status() l "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() "
-        "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
-        "WHERE datname = current_database()) "
-        "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 LIMIT 1) l "
-        "LEFT JOIN LATERAL pg_catalog.pg_stat_get_activity(l.pid) a ON a.pid = l.pid;\n",
+        "AND l.database = (SELECT s.datid FROM "
+        "pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s) "
+        "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 LIMIT 1) l;\n",
         hi, lo);
 }
 
@@ -364,63 +375,174 @@ void pg_existence_read(const PGresult *res, Ledger *l)
     l->has_name_column = l->exists && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 }
 
-/* What the survey asks besides the lock, and under it: whether the ledger exists
- * (pg_existence_sql), when it does not what the database holds instead (no_ledger_sql), and
+/* What the survey asks besides the lock, and under it (when it takes the lock: TAKE mode):
+ * whether the ledger exists (pg_existence_sql, which a writing command needs to know the
+ * ledger's columns), when it does not what the database holds instead (no_ledger_sql), and
  * when it does (and the gate holds: the lock is ours, the server is the one expected) its rows
  * (pg_ledger_rows_any_sql; with release_if, rows_release_sql: the lock released when those
- * rows are exactly release_if's). Three statements, read with read_exist. */
+ * rows are exactly release_if's). Three statements. A survey that only reads (CHECK mode)
+ * asks two: no_ledger_sql, then rows_check_sql (existence and rows at once). Read with
+ * read_exist. */
 typedef struct ExistAsk {
     char *sql;
+    bool check;    /* the two statements of CHECK mode */
+    int n_results; /* statements: 3, or 2 in CHECK mode */
+    int rows_at;   /* which of them reads the rows */
     const CbObject *created;
     size_t n_created;
 } ExistAsk;
-
-#define EXIST_RESULTS 3
-
-static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table, const Codebase *cb,
-                           bool tenant, const char *gate, int64_t lock_key,
-                           const Ledger *release_if)
-{
-    char *existence = pg_existence_sql(schema, table);
-    char *instead = no_ledger_sql(schema, table, cb, cb->created, cb->n_created, tenant);
-    char *rows = release_if ? rows_release_sql(schema, table, gate, lock_key, release_if)
-                            : pg_ledger_rows_any_sql(schema, table, gate);
-    ask->sql = pf_asprintf("%s%s%s", existence, instead, rows);
-    ask->created = cb->created;
-    ask->n_created = cb->n_created;
-    free(existence);
-    free(instead);
-    free(rows);
-}
 
 /* The answer to no_ledger_sql (what a previous attempt read is replaced). */
 static void read_no_ledger(const PGresult *res, const CbObject *created, size_t n_created,
                            PlanNoLedger *f)
 {
     plan_no_ledger_clear(f);
-    int rows = PQntuples(res);
-    for (int r = 0; r < rows; r++) {
-        if (strcmp(PQgetvalue(res, r, 0), "o") == 0) {
-            size_t i = (size_t)strtoull(PQgetvalue(res, r, 1), NULL, 10);
-            if (i >= n_created)
-                continue;
-            const CbObject *o = &created[i];
-            f->existing = pf_realloc(f->existing, (f->n_existing + 1) * sizeof *f->existing);
-            f->existing[f->n_existing++] =
-                (PlanObject){o->kind, o->space == CB_OBJECT_SCHEMA ? NULL : pg_value(res, r, 2),
-                             pf_strdup(o->name), o->migration};
-        } else {
+    const char *at = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    PgXmlRow row;
+    while (pg_xml_next_row(&at, &row)) {
+        char *k = pg_xml_column(&row, "k"), *i = pg_xml_column(&row, "i");
+        char *sch = pg_xml_column(&row, "s"), *n = pg_xml_column(&row, "n");
+        char *r = pg_xml_column(&row, "r");
+        if (k && strcmp(k, "o") == 0) {
+            size_t ix = i ? (size_t)strtoull(i, NULL, 10) : n_created;
+            if (ix < n_created) {
+                const CbObject *o = &created[ix];
+                f->existing = pf_realloc(f->existing, (f->n_existing + 1) * sizeof *f->existing);
+                f->existing[f->n_existing++] =
+                    (PlanObject){o->kind, o->space == CB_OBJECT_SCHEMA ? NULL : sch,
+                                 pf_strdup(o->name), o->migration};
+                if (o->space != CB_OBJECT_SCHEMA)
+                    sch = NULL; /* the object's now */
+            }
+        } else if (k) {
             f->lookalikes =
                 pf_realloc(f->lookalikes, (f->n_lookalikes + 1) * sizeof *f->lookalikes);
-            f->lookalikes[f->n_lookalikes++] = (PlanLedgerLike){
-                pg_value(res, r, 2), pg_value(res, r, 3), strtoll(PQgetvalue(res, r, 4), NULL, 10)};
+            f->lookalikes[f->n_lookalikes++] =
+                (PlanLedgerLike){sch, n, r ? strtoll(r, NULL, 10) : 0};
+            sch = n = NULL; /* the lookalike's now */
         }
+        free(k);
+        free(i);
+        free(sch);
+        free(n);
+        free(r);
     }
 }
 
-/* The answers to ask->sql, at res[0] .. res[EXIST_RESULTS - 1]. */
-static void read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
+/* CHECK mode: one row, whether the ledger exists and, when it does and gate holds, its rows as
+ * query_to_xml text (read_rows_check). The rows' id, hash and created_at are columns of both
+ * of drizzle's ledger shapes; name and applied_at, v1's only, are read from each row's
+ * to_jsonb. No catalog table is read: to_regclass goes through the session's caches, which is
+ * what a new session answers quickest. */
+static char *rows_check_sql(const char *schema, const char *table, const char *gate)
 {
+    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
+    char *inner = pf_asprintf("SELECT pgfleet_row.id, pgfleet_row.hash, pgfleet_row.created_at, "
+                              "pg_catalog.to_jsonb(pgfleet_row)::text AS pgfleet_json FROM %s.%s "
+                              "pgfleet_row ORDER BY pgfleet_row.id, pgfleet_row.hash, "
+                              "pgfleet_row.created_at",
+                              qs, qt);
+    char *inner_lit = pg_quote_literal(inner);
+    char *rel = rel_literal(schema, table);
+    char *sql = pf_asprintf("SELECT r.oid IS NOT NULL, CASE WHEN r.oid IS NOT NULL AND %s THEN "
+                            "pg_catalog.query_to_xml(%s, false, true, '')::text END FROM (SELECT "
+                            "pg_catalog.to_regclass(%s) AS oid) r;\n",
+                            gate ? gate : "true", inner_lit, rel);
+    free(qs);
+    free(qt);
+    free(inner);
+    free(inner_lit);
+    free(rel);
+    return sql;
+}
+
+/* An integer column of a ledger row (text as PostgreSQL prints it); false when it is not one. */
+static bool parse_int64(const char *text, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The answer to rows_check_sql into l; false (l empty) when a row's id or created_at is not an
+ * integer, as the plain read would fail. */
+static bool read_rows_check(const PGresult *res, Ledger *l)
+{
+    ledger_clear(l);
+    l->exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    l->has_name_column = false;
+    const char *at = l->exists && !PQgetisnull(res, 0, 1) ? PQgetvalue(res, 0, 1) : "";
+    size_t cap = 0;
+    PgXmlRow xr;
+    bool ok = true;
+    while (ok && pg_xml_next_row(&at, &xr)) {
+        PF_GROW(l->rows, cap, l->n + 1);
+        LedgerRow *row = &l->rows[l->n++];
+        memset(row, 0, sizeof *row);
+        char *id = pg_xml_column(&xr, "id"), *created = pg_xml_column(&xr, "created_at");
+        char *json = pg_xml_column(&xr, "pgfleet_json");
+        row->hash = pg_xml_column(&xr, "hash");
+        ok = (!id || parse_int64(id, &row->id)) &&
+             (!created || parse_int64(created, &row->created_at));
+        row->has_created_at = created != NULL;
+        cJSON *j = json ? cJSON_Parse(json) : NULL;
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+        const cJSON *applied = cJSON_GetObjectItemCaseSensitive(j, "applied_at");
+        if (name) /* v1's shape: the key is there, null or not */
+            l->has_name_column = true;
+        row->name = cJSON_IsString(name) ? pf_strdup(name->valuestring) : NULL;
+        row->applied_at = cJSON_IsString(applied) ? pf_strdup(applied->valuestring) : NULL;
+        cJSON_Delete(j);
+        free(id);
+        free(created);
+        free(json);
+    }
+    if (!l->rows)
+        l->rows = pf_calloc(1, sizeof *l->rows);
+    if (!ok)
+        ledger_clear(l);
+    return ok;
+}
+
+static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table, const Codebase *cb,
+                           bool tenant, PgLockMode mode, const char *gate, int64_t lock_key,
+                           const Ledger *release_if)
+{
+    char *instead = no_ledger_sql(schema, table, cb, cb->created, cb->n_created, tenant);
+    ask->check = mode == PG_LOCK_CHECK;
+    if (ask->check) {
+        char *rows = rows_check_sql(schema, table, gate);
+        ask->sql = pf_asprintf("%s%s", instead, rows);
+        ask->n_results = 2;
+        ask->rows_at = 1;
+        free(rows);
+    } else {
+        char *existence = pg_existence_sql(schema, table);
+        char *rows = release_if ? rows_release_sql(schema, table, gate, lock_key, release_if)
+                                : pg_ledger_rows_any_sql(schema, table, gate);
+        ask->sql = pf_asprintf("%s%s%s", existence, instead, rows);
+        ask->n_results = 3;
+        ask->rows_at = 2;
+        free(existence);
+        free(rows);
+    }
+    ask->created = cb->created;
+    ask->n_created = cb->n_created;
+    free(instead);
+}
+
+/* The answers to ask->sql, at res[0] .. res[ask->n_results - 1]; false when the ledger's rows
+ * could not be read (CHECK mode: an id or created_at that is not an integer). */
+static bool read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
+{
+    if (ask->check) {
+        read_no_ledger(res[0], ask->created, ask->n_created, &out->no_ledger);
+        return read_rows_check(res[1], &out->ledger);
+    }
     pg_existence_read(res[0], &out->ledger);
     read_no_ledger(res[1], ask->created, ask->n_created, &out->no_ledger);
     pg_ledger_rows_read(res[2], &out->ledger);
@@ -428,6 +550,7 @@ static void read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
         out->lock_acquired = false;
         out->released = true;
     }
+    return true;
 }
 
 /* Returns true when a holder row was present. */
@@ -436,10 +559,22 @@ static bool read_holder(const PGresult *res, PgLockHolder *h)
     if (PQntuples(res) == 0)
         return false;
     h->pid = atoi(PQgetvalue(res, 0, 0));
-    h->application_name = pg_value(res, 0, 1);
-    h->client_addr = pg_value(res, 0, 2);
-    h->user = pg_value(res, 0, 3);
-    h->session_age_s = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    /* The holder's session as query_to_xml gave it: no row when it has just ended. */
+    const char *at = PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1);
+    PgXmlRow row;
+    bool found = pg_xml_next_row(&at, &row);
+    char *age = found ? pg_xml_column(&row, "age") : NULL;
+    h->application_name = found ? pg_xml_column(&row, "app") : NULL;
+    h->client_addr = found ? pg_xml_column(&row, "addr") : NULL;
+    h->user = found ? pg_xml_column(&row, "usr") : NULL;
+    if (!h->application_name)
+        h->application_name = pf_strdup("");
+    if (!h->client_addr)
+        h->client_addr = pf_strdup("");
+    if (!h->user)
+        h->user = pf_strdup("");
+    h->session_age_s = age ? strtoll(age, NULL, 10) : 0;
+    free(age);
     return true;
 }
 
@@ -481,8 +616,8 @@ static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms
     free(sql);
     if (r.n >= 2 && (r.error_index < 0 || r.error_index > 1))
         out->lock_acquired = true; /* pg_advisory_lock returned: ours, even if a read failed */
-    if (rc == PF_OK && r.n >= 4 + EXIST_RESULTS)
-        read_exist(&r.res[4], exist, out);
+    if (rc == PF_OK && r.n >= 4 + exist->n_results)
+        read_exist(&r.res[4], exist, out); /* TAKE mode: always true */
     pg_results_clear(&r);
     if (rc == PF_ERR_UNREACHABLE || (rc != PF_OK && out->lock_acquired)) {
         *err = wait_err;
@@ -505,8 +640,8 @@ static PfErrCode try_lock_again(PgConn *c, int64_t lock_key, const ExistAsk *exi
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);
     out->lock_acquired = granted(&r, 0);
-    if (rc == PF_OK && out->lock_acquired && r.n >= 2 + EXIST_RESULTS)
-        read_exist(&r.res[2], exist, out);
+    if (rc == PF_OK && out->lock_acquired && r.n >= 2 + exist->n_results)
+        read_exist(&r.res[2], exist, out); /* TAKE mode: always true */
     pg_results_clear(&r);
     return rc;
 }
@@ -575,7 +710,7 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
                  : pg_expect_any(expect) ? pg_expect_sql(expect)
                                          : NULL;
     ExistAsk exist_ask;
-    exist_ask_init(&exist_ask, schema, table, cb, tenant != NULL, gate, lock_key,
+    exist_ask_init(&exist_ask, schema, table, cb, tenant != NULL, mode, gate, lock_key,
                    mode == PG_LOCK_TAKE ? release_if : NULL);
     const ExistAsk *exist = &exist_ask;
     free(gate);
@@ -616,14 +751,14 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
     pf_buf_free(&q);
     /* Taken before a later statement failed: still ours to release. */
     out->lock_acquired = mode == PG_LOCK_TAKE && granted(&r, at + 1);
-    if (rc != PF_OK || r.n < exist_at + EXIST_RESULTS + (mode == PG_LOCK_TAKE ? 0 : 1)) {
+    if (rc != PF_OK || r.n < exist_at + exist->n_results + (mode == PG_LOCK_TAKE ? 0 : 1)) {
         if (rc == PF_OK)
             rc = pf_err_set(err, PF_ERR_PG, "unexpected answer to the survey query");
         else if (r.error_index >= 0 && r.error_index < at) {
             char *ident = pg_quote_ident(tenant->schema);
             pf_err_prefix(err, "cannot enter schema %s", ident);
             free(ident);
-        } else if (r.error_index == exist_at + 2)
+        } else if (r.error_index == exist_at + exist->rows_at)
             pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
         pg_results_clear(&r);
         free(exist_ask.sql);
@@ -634,9 +769,9 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
         out->schema_exists = PQntuples(r.res[at - 1]) == 1 && strcmp(v, "t") == 0;
     }
     read_identity(r.res[at], &out->identity);
-    read_exist(&r.res[exist_at], exist, out);
+    bool rows_read = read_exist(&r.res[exist_at], exist, out);
     if (mode == PG_LOCK_CHECK)
-        out->locked_by_other = read_holder(r.res[exist_at + EXIST_RESULTS], &out->holder);
+        out->locked_by_other = read_holder(r.res[exist_at + exist->n_results], &out->holder);
     pg_results_clear(&r);
     if ((out->refused = pg_identity_mismatch(&out->identity, expect))) {
         free(exist_ask.sql);
@@ -651,6 +786,12 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
             pg_lock_release(c, lock_key, &ignored);
         }
         return PF_OK;
+    }
+    if (!rows_read) { /* CHECK mode only: nothing is held */
+        free(exist_ask.sql);
+        return pf_err_set(err, PF_ERR_PG,
+                          "reading the ledger %s.%s: a row's id or created_at is not an integer",
+                          schema, table);
     }
 
     /* Not locked: wait for it (lock_wait), then ask who holds it. The holder can let go
