@@ -218,4 +218,22 @@ st_uninit uninitialized applied
 st_locked in_sync unchanged" "$(jtargets "$PF_TMP/apply_rest.out" 't["status"] + " " + t["outcome"]')" \
     "apply outcomes of the harmless statuses"
 
+# The ledger's text comes back byte for byte, whichever way the survey reads it (plan and audit
+# take query_to_xml's text apart in pgfleet; apply reads the rows on the server): a v1-shaped
+# ledger whose rows' name holds what XML escapes (&, <, >, a carriage return), a closing tag, a
+# quote and non-ASCII text, with a NULL created_at and a NULL name beside it.
+pg_createdb st_text
+pg_psql st_text "create schema drizzle; create table drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint, name text, applied_at timestamp with time zone);
+insert into drizzle.__drizzle_migrations (hash, created_at, name) values
+  ('h<&>' || chr(13), null, 'a<b>&c' || chr(13) || chr(10) || '</name>\"d''é'),
+  ('$HA', $((W + 1000)), null)" >/dev/null
+inv_add_target "$INV" st_text "$(pf_dsn st_text)"
+WANT="ledger row 1 (created_at null, name a<b>&c"$'\r\n'"</name>\"d'é) matches no migration of the codebase"
+for cmd in audit plan apply; do
+    pf "text_$cmd" "$cmd" -i "$INV" -t st_text -f json
+    assert_eq "foreign $WANT" "$(jt "$PF_TMP/text_$cmd.out" st_text 't["status"] + " " + t["problems"][0]["message"]')" \
+        "$cmd: the odd name read back exactly, created_at null"
+done
+assert_eq 2 "$(pg_psql st_text 'select count(*) from drizzle.__drizzle_migrations')" "apply refused it: the ledger as it was"
+
 pf_done
