@@ -25,6 +25,16 @@ static const char **tenant_renames(const CbSchemaRefs *r, const InvTarget *t)
     return to;
 }
 
+/* Every place of cb that r found cannot be rewritten, as file:line:column, at level. */
+static void log_problems(const CbSchemaRefs *r, const Codebase *cb, PfLogLevel level)
+{
+    for (size_t i = 0; i < r->n_problems; i++) {
+        const CbTenantProblem *p = &r->problems[i];
+        pf_log(level, NULL, "%s:%zu:%zu: %s; hint: %s", cb->migrations[p->migration].path, p->line,
+               p->column, p->message, p->hint);
+    }
+}
+
 PfErrCode fleet_tenants_prepare(const FleetRun *run, CbSchemaRefs **out, PfErr *err)
 {
     *out = NULL;
@@ -39,11 +49,7 @@ PfErrCode fleet_tenants_prepare(const FleetRun *run, CbSchemaRefs **out, PfErr *
     free(schemas);
     *out = r;
     bool refuse = (run->mode == FLEET_APPLY || run->mode == FLEET_PLAN) && r->n_problems;
-    for (size_t i = 0; i < r->n_problems; i++) {
-        const CbTenantProblem *p = &r->problems[i];
-        pf_log(refuse ? PF_LOG_ERROR : PF_LOG_WARN, NULL, "%s:%zu:%zu: %s; hint: %s",
-               run->cb->migrations[p->migration].path, p->line, p->column, p->message, p->hint);
-    }
+    log_problems(r, run->cb, refuse ? PF_LOG_ERROR : PF_LOG_WARN);
     if (refuse)
         return pf_err_set(err, PF_ERR_INPUT,
                           "%zu place(s) of the migrations folder cannot be rewritten for the "
@@ -145,11 +151,7 @@ PfErrCode fleet_tenant_downs_prepare(const FleetRun *run, FleetTenantDowns **out
     cb_schema_refs_find(&d->cb, schemas, n, &d->refs);
     free(schemas);
     *out = d;
-    for (size_t i = 0; i < d->refs.n_problems; i++) {
-        const CbTenantProblem *p = &d->refs.problems[i];
-        pf_log(PF_LOG_ERROR, NULL, "%s:%zu:%zu: %s; hint: %s", d->cb.migrations[p->migration].path,
-               p->line, p->column, p->message, p->hint);
-    }
+    log_problems(&d->refs, &d->cb, PF_LOG_ERROR);
     if (d->refs.n_problems)
         return pf_err_set(err, PF_ERR_INPUT,
                           "%zu place(s) of the down files cannot be rewritten for the tenant "
