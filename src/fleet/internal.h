@@ -263,7 +263,7 @@ void fleet_job_rollback(const FleetRun *run, PgConn *conn, PgSurvey *survey, Tar
 /* When plan or apply selects tenant targets: find where the folder names the schemas they
  * map (*out, or NULL when no tenant is selected; free with fleet_tenants_free). Every place
  * that cannot be rewritten is logged (file:line:column) and fails the run with PF_ERR_INPUT;
- * audit and the ledger commands only read, and go on. */
+ * audit, the ledger commands and rollback (plan --rollback too) run no migration, and go on. */
 PfErrCode fleet_tenants_prepare(const FleetRun *run, CbSchemaRefs **out, PfErr *err);
 void fleet_tenants_free(CbSchemaRefs *r);
 

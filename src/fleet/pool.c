@@ -282,15 +282,19 @@ static size_t servers_prepare(const FleetResult *out, int n_workers, size_t **se
     return n;
 }
 
-/* Take a SIGINT or SIGTERM that is pending (blocked in every thread): the signal, or 0. */
-static int signal_take_pending(const sigset_t *signals)
+/* Take a SIGINT or SIGTERM that is pending (blocked in every thread): the signal, or 0. Only
+ * those two are waited for: a SIGUSR1 pending beside them is not taken for one. */
+static int signal_take_pending(void)
 {
-    sigset_t pending;
+    sigset_t pending, stop;
     sigpending(&pending);
     if (!sigismember(&pending, SIGINT) && !sigismember(&pending, SIGTERM))
         return 0;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
     int sig = 0;
-    sigwait(signals, &sig);
+    sigwait(&stop, &sig);
     return sig;
 }
 
@@ -486,7 +490,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
 
     /* A signal held since before the run (fleet_signals_hold) interrupts it before any worker
      * starts: every target is then skipped, none half-begun. */
-    int early = signal_take_pending(&p.signals);
+    int early = signal_take_pending();
     if (early) {
         pf_log(PF_LOG_WARN, NULL, "%s received before the run started: starting no target",
                early == SIGINT ? "SIGINT" : "SIGTERM");
@@ -507,7 +511,8 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
         p.workers[i] = (Worker){&p, &p.slots[i]};
     }
     DriftSnapshot mark_expected = {0};
-    if (rc == PF_OK && run->mark_verify && run->drift && run->mark_through > 0) {
+    if (rc == PF_OK && run->mark_verify && run->drift && run->mark_through > 0 &&
+        !atomic_load(&p.interrupted)) {
         /* mark-applied --verify: the schema to compare with, built once for the run. */
         fleet_queue_set_phase(&p.queue, "verify");
         rc = fleet_drift_mark_expected(run, &p.interrupted, &p.slots[0], &mark_expected, err);
@@ -530,7 +535,7 @@ PfErrCode fleet_run(const FleetRun *run, FleetResult *out, PfErr *err)
     }
 
     /* A signal that arrived after the last sigtimedwait stays pending: count it too. */
-    if (signal_take_pending(&p.signals))
+    if (signal_take_pending())
         atomic_store(&p.interrupted, 1);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 

@@ -48,7 +48,10 @@ PfErrCode fleet_tenants_prepare(const FleetRun *run, CbSchemaRefs **out, PfErr *
     cb_schema_refs_find(run->cb, schemas, n, r);
     free(schemas);
     *out = r;
-    bool refuse = (run->mode == FLEET_APPLY || run->mode == FLEET_PLAN) && r->n_problems;
+    /* plan --rollback runs no migration: its down files are checked by
+     * fleet_tenant_downs_prepare. */
+    bool refuse = (run->mode == FLEET_APPLY || (run->mode == FLEET_PLAN && !run->rollback_plan)) &&
+                  r->n_problems;
     log_problems(r, run->cb, refuse ? PF_LOG_ERROR : PF_LOG_WARN);
     if (refuse)
         return pf_err_set(err, PF_ERR_INPUT,

@@ -171,6 +171,34 @@ for db in early1 early2; do
 tables: " "$(db_state "$db")" "early signal: $db untouched"
 done
 
+# The same for mark-applied --verify, whose run first builds the expected schema on the
+# scratch server: with the run interrupted before it starts, nothing is built (no scratch
+# database made) and every target is skipped, with the report.
+{
+    cat "$PF_TMP/early.yaml"
+    echo "drift: {scratch_dsn: \"$(pf_dsn postgres)\"}"
+} >"$PF_TMP/early_verify.yaml"
+rm -f "$PF_TMP/slowgit/started"
+SCRATCH_BEFORE=$(pg_psql postgres "select count(*) from pg_database")
+PATH="$PF_TMP/slowgit:$PATH" "$PF_PY" -c "$DEFAULT_SIGINT" "$PGFLEET" mark-applied --through 0000_first --verify --yes \
+    -i "$PF_TMP/early_verify.yaml" -f json -o "$PF_TMP/early_verify.json" >"$PF_TMP/early_verify.out" 2>"$PF_TMP/early_verify.err" &
+EPID=$!
+PF_BG_PIDS+=("$EPID")
+for i in $(seq 1 300); do [ -e "$PF_TMP/slowgit/started" ] && break; sleep 0.1; done
+kill -INT "$EPID"
+RC=0
+wait "$EPID" || RC=$?
+pf_bg_reap "$EPID"
+echo "observed: early signal, mark-applied --verify: exit $RC; stderr: $(tr '\n' ' ' <"$PF_TMP/early_verify.err" | head -c 400)"
+assert_eq "130 true 2" "$RC $(jget "$PF_TMP/early_verify.json" 'show(d["interrupted"]) + " " + str(d["outcomes"]["skipped"])')" \
+    "early signal, mark-applied --verify: exit 130, the report says interrupted, both targets skipped"
+assert_eq "$SCRATCH_BEFORE" "$(pg_psql postgres "select count(*) from pg_database")" \
+    "early signal, mark-applied --verify: no scratch database was made"
+for db in early1 early2; do
+    assert_lines "no ledger
+tables: " "$(db_state "$db")" "early signal, mark-applied --verify: $db untouched"
+done
+
 # A signal after the run has ended changes nothing: the report is written whole, and pgfleet
 # exits as the report says. 400 tenant targets make a JSON report larger than a pipe holds;
 # nobody reads the pipe until pgfleet is seen blocked writing it, and SIGINT is sent then.

@@ -190,6 +190,14 @@ assert_eq "$PUBLIC_BEFORE" "$(schema_dump public; pg_psql rb_ten 'select hash, c
 pf tagain apply -i "$TINV" -t 'ten-[abc]'
 assert_eq 0 "$RC" "apply brings the tenants forward again (stderr: $(pf_err tagain))"
 assert_eq "$(shape ten_a | sort)" "$(shape ten_c | sort)" "ten-a and ten-c alike after apply"
+# plan --rollback runs no migration: an up migration that cannot be rewritten for the tenants
+# is a warning for it, not a refusal (rollback itself says the same).
+cp -r "$TEN" "$PF_TMP/ten_more"
+mig_add "$PF_TMP/ten_more" 0003_cast $((W + 4000)) "SELECT 'public.orgs'::regclass;"
+pf tmore plan --rollback --to 0001_members -m "$PF_TMP/ten_more" -i "$TINV" -t ten-a -f json
+assert_eq "0 0002_role" "$RC $(jt "$PF_TMP/tmore.out" ten-a 'show(t["rollback"])')" \
+    "plan --rollback beside an up migration that cannot be rewritten: not refused (stderr: $(pf_err tmore))"
+assert_contains "$(pf_err tmore)" "$PF_TMP/ten_more/0003_cast.sql:1:" "and the place is still named"
 # A down file naming the schema where it cannot be rewritten (inside a string) stops the run.
 printf "DROP TABLE \"public\".\"members\";\n--> statement-breakpoint\nSELECT 'public.members'::regclass;\n" \
     >"$TEN/down/0001_members.sql"
