@@ -40,7 +40,8 @@ typedef struct LedgerRow {
     bool has_created_at; /* false when created_at is NULL */
     int64_t created_at;
     char *name;       /* v1 ledgers only; NULL otherwise */
-    char *applied_at; /* v1 ledgers only, as text; NULL otherwise */
+    char *applied_at; /* v1 ledgers only, as text (ISO 8601 from plan's and audit's read,
+                         PostgreSQL's timestamptz text from the others); NULL otherwise */
 } LedgerRow;
 
 typedef struct Ledger {
