@@ -237,11 +237,7 @@ static const char ledger_columns_v1[] = "'name:text', 'applied_at:timestamp with
 static char *no_ledger_sql(const char *schema, const char *table, const Codebase *cb,
                            const CbObject *created, size_t n, bool tenant)
 {
-    char *ls = pg_quote_literal(schema), *lt = pg_quote_literal(table);
-    char *missing = pf_asprintf("NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN "
-                                "pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace "
-                                "WHERE ns.nspname = %s AND c.relname = %s)",
-                                ls, lt);
+    char *ls = pg_quote_literal(schema);
     PfBuf q = PF_BUF_INIT;
     pf_buf_puts(&q, "SELECT * FROM (");
     if (n > 0) {
@@ -259,7 +255,7 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         pf_buf_printf(
             &q,
             ") AS o(i, k, s, n), LATERAL (SELECT coalesce(o.s, pg_catalog.current_schema()::text) "
-            "AS s) x WHERE %s AND CASE o.k "
+            "AS s) x WHERE CASE o.k "
             "WHEN 'r' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
             "JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace "
             "WHERE ns.nspname = x.s AND c.relname = o.n) "
@@ -267,8 +263,7 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
             "JOIN pg_catalog.pg_namespace ns ON ns.oid = t.typnamespace "
             "WHERE ns.nspname = x.s AND t.typname = o.n) "
             "ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = o.n) END "
-            "UNION ALL ",
-            missing);
+            "UNION ALL ");
     }
     PfBuf hashes = PF_BUF_INIT;
     pf_buf_putc(&hashes, '{');
@@ -287,7 +282,7 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         "hash = ANY (%%L::text[])) AS m FROM %%I.%%I', %s, n.nspname, c.relname), false, true, "
         "'')::text END AS t "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE %s AND c.relkind IN ('r', 'p') "
+        "WHERE c.relkind IN ('r', 'p') "
         "AND (n.nspname IN (%s, %s) OR n.nspname = ANY (pg_catalog.current_schemas(false))) "
         "AND (SELECT pg_catalog.count(DISTINCT pg_catalog.split_part(x, ':', 1)) FILTER "
         "(WHERE x IN (%s)) = 3 AND pg_catalog.bool_and(x IN (%s, %s)) "
@@ -296,10 +291,11 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         "AND NOT a.attisdropped) cols) OFFSET 0) l "
         "WHERE pg_catalog.substring(l.t, '<m>([0-9]+)</m>')::bigint > 0"
         ") f ORDER BY 1 DESC, 2, 3, 4",
-        hashes_lit, missing, ls, tenant ? ls : "'drizzle'", ledger_columns, ledger_columns,
+        hashes_lit, ls, tenant ? ls : "'drizzle'", ledger_columns, ledger_columns,
         ledger_columns_v1);
-    /* Run (and planned) only when the ledger is missing: inside query_to_xml, whose text
-     * pgfleet takes apart (xmlforest.h), one element per column: k, i, s, n, r. */
+    /* Run (and planned) only when the ledger is missing, which the to_regclass guard alone
+     * decides: inside query_to_xml, whose text pgfleet takes apart (xmlforest.h), one element
+     * per column: k, i, s, n, r. */
     char *inner_lit = pg_quote_literal(q.data);
     char *rel = rel_literal(schema, table);
     char *sql = pf_asprintf("SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NULL THEN "
@@ -309,9 +305,7 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
     free(inner_lit);
     pf_buf_free(&q);
     free(hashes_lit);
-    free(missing);
     free(ls);
-    free(lt);
     return sql;
 }
 
@@ -385,12 +379,16 @@ void pg_existence_read(const PGresult *res, Ledger *l)
  * read_exist. */
 typedef struct ExistAsk {
     char *sql;
-    bool check;    /* the two statements of CHECK mode */
-    int n_results; /* statements: 3, or 2 in CHECK mode */
-    int rows_at;   /* which of them reads the rows */
+    bool check; /* the two statements of CHECK mode */
     const CbObject *created;
     size_t n_created;
 } ExistAsk;
+
+/* How many statements ask->sql holds; the one that reads the rows is the last. */
+static int exist_results(const ExistAsk *ask)
+{
+    return ask->check ? 2 : 3;
+}
 
 /* The answer to no_ledger_sql (what a previous attempt read is replaced). */
 static void read_no_ledger(const PGresult *res, const CbObject *created, size_t n_created,
@@ -517,16 +515,12 @@ static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table,
     if (ask->check) {
         char *rows = rows_check_sql(schema, table, gate);
         ask->sql = pf_asprintf("%s%s", instead, rows);
-        ask->n_results = 2;
-        ask->rows_at = 1;
         free(rows);
     } else {
         char *existence = pg_existence_sql(schema, table);
         char *rows = release_if ? rows_release_sql(schema, table, gate, lock_key, release_if)
                                 : pg_ledger_rows_any_sql(schema, table, gate);
         ask->sql = pf_asprintf("%s%s%s", existence, instead, rows);
-        ask->n_results = 3;
-        ask->rows_at = 2;
         free(existence);
         free(rows);
     }
@@ -535,7 +529,7 @@ static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table,
     free(instead);
 }
 
-/* The answers to ask->sql, at res[0] .. res[ask->n_results - 1]; false when the ledger's rows
+/* The answers to ask->sql, at res[0] .. res[exist_results(ask) - 1]; false when the ledger's rows
  * could not be read (CHECK mode: an id or created_at that is not an integer). */
 static bool read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
 {
@@ -616,7 +610,7 @@ static PfErrCode wait_for_lock(PgConn *c, int64_t lock_key, int64_t lock_wait_ms
     free(sql);
     if (r.n >= 2 && (r.error_index < 0 || r.error_index > 1))
         out->lock_acquired = true; /* pg_advisory_lock returned: ours, even if a read failed */
-    if (rc == PF_OK && r.n >= 4 + exist->n_results)
+    if (rc == PF_OK && r.n >= 4 + exist_results(exist))
         read_exist(&r.res[4], exist, out); /* TAKE mode: always true */
     pg_results_clear(&r);
     if (rc == PF_ERR_UNREACHABLE || (rc != PF_OK && out->lock_acquired)) {
@@ -640,7 +634,7 @@ static PfErrCode try_lock_again(PgConn *c, int64_t lock_key, const ExistAsk *exi
     PfErrCode rc = pg_exec_all(c, sql, &r, err);
     free(sql);
     out->lock_acquired = granted(&r, 0);
-    if (rc == PF_OK && out->lock_acquired && r.n >= 2 + exist->n_results)
+    if (rc == PF_OK && out->lock_acquired && r.n >= 2 + exist_results(exist))
         read_exist(&r.res[2], exist, out); /* TAKE mode: always true */
     pg_results_clear(&r);
     return rc;
@@ -751,14 +745,14 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
     pf_buf_free(&q);
     /* Taken before a later statement failed: still ours to release. */
     out->lock_acquired = mode == PG_LOCK_TAKE && granted(&r, at + 1);
-    if (rc != PF_OK || r.n < exist_at + exist->n_results + (mode == PG_LOCK_TAKE ? 0 : 1)) {
+    if (rc != PF_OK || r.n < exist_at + exist_results(exist) + (mode == PG_LOCK_TAKE ? 0 : 1)) {
         if (rc == PF_OK)
             rc = pf_err_set(err, PF_ERR_PG, "unexpected answer to the survey query");
         else if (r.error_index >= 0 && r.error_index < at) {
             char *ident = pg_quote_ident(tenant->schema);
             pf_err_prefix(err, "cannot enter schema %s", ident);
             free(ident);
-        } else if (r.error_index == exist_at + exist->rows_at)
+        } else if (r.error_index == exist_at + exist_results(exist) - 1)
             pf_err_prefix(err, "reading the ledger %s.%s", schema, table);
         pg_results_clear(&r);
         free(exist_ask.sql);
@@ -771,7 +765,7 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
     read_identity(r.res[at], &out->identity);
     bool rows_read = read_exist(&r.res[exist_at], exist, out);
     if (mode == PG_LOCK_CHECK)
-        out->locked_by_other = read_holder(r.res[exist_at + exist->n_results], &out->holder);
+        out->locked_by_other = read_holder(r.res[exist_at + exist_results(exist)], &out->holder);
     pg_results_clear(&r);
     if ((out->refused = pg_identity_mismatch(&out->identity, expect))) {
         free(exist_ask.sql);
