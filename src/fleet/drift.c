@@ -186,24 +186,11 @@ typedef struct {
     size_t pos;
 } Member;
 
-static int text_cmp(const char *a, const char *b)
-{
-    if (!a || !b)
-        return (a != NULL) - (b != NULL);
-    return strcmp(a, b);
-}
-
-/* By database (what fleet_same_database compares), then run order. */
+/* By database (fleet_database_cmp), then run order. */
 static int member_cmp(const void *pa, const void *pb)
 {
     const Member *a = pa, *b = pb;
-    int c = text_cmp(a->t->dsn, b->t->dsn);
-    if (!c)
-        c = text_cmp(a->t->via, b->t->via);
-    if (!c)
-        c = text_cmp(a->t->settings.sslmode, b->t->settings.sslmode);
-    if (!c)
-        c = text_cmp(a->t->settings.application_name, b->t->settings.application_name);
+    int c = fleet_database_cmp(a->t, b->t);
     return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
 }
 

@@ -202,6 +202,9 @@ PfErrCode fleet_job_connect(const InvTarget *t, SshForward *fwd, JobSlot *slot, 
 /* Whether a connection made for target a serves target b as well: two tenant schemas of one
  * database, reached the same way (job.c). */
 bool fleet_same_database(const InvTarget *a, const InvTarget *b);
+/* An order of targets by what fleet_same_database compares (dsn, via, sslmode,
+ * application_name): 0 when a connection to one would reach the other's database. */
+int fleet_database_cmp(const InvTarget *a, const InvTarget *b);
 
 /* ---- schema drift (drift.c, docs/drift.md) ---- */
 

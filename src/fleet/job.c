@@ -168,16 +168,29 @@ PfErrCode fleet_job_connect(const InvTarget *t, SshForward *fwd, JobSlot *slot, 
     return rc;
 }
 
-static bool same_text(const char *a, const char *b)
+/* strcmp, with NULL first. */
+static int text_cmp(const char *a, const char *b)
 {
-    return a == b || (a && b && strcmp(a, b) == 0);
+    if (!a || !b)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+int fleet_database_cmp(const InvTarget *a, const InvTarget *b)
+{
+    int c = text_cmp(a->dsn, b->dsn);
+    if (!c)
+        c = text_cmp(a->via, b->via);
+    if (!c)
+        c = text_cmp(a->settings.sslmode, b->settings.sslmode);
+    if (!c)
+        c = text_cmp(a->settings.application_name, b->settings.application_name);
+    return c;
 }
 
 bool fleet_same_database(const InvTarget *a, const InvTarget *b)
 {
-    return a && a->tenant_schema && b->tenant_schema && same_text(a->dsn, b->dsn) &&
-           same_text(a->via, b->via) && same_text(a->settings.sslmode, b->settings.sslmode) &&
-           same_text(a->settings.application_name, b->settings.application_name);
+    return a && a->tenant_schema && b->tenant_schema && fleet_database_cmp(a, b) == 0;
 }
 
 /* Read the ledger as it is after an apply. end (may be NULL) is what the apply's last message
