@@ -177,13 +177,8 @@ static char *schemas_sql(const PgCatalogScope *scope)
 static char *ledgers_sql(const PgCatalogScope *scope)
 {
     const char **names = pf_calloc(scope->n_ledgers ? scope->n_ledgers : 1, sizeof *names);
-    for (size_t i = 0; i < scope->n_ledgers; i++) {
-        char *qs = pg_quote_ident(scope->ledger_schemas[i]);
-        char *qt = pg_quote_ident(scope->ledger_tables[i]);
-        names[i] = pf_asprintf("%s.%s", qs, qt);
-        free(qs);
-        free(qt);
-    }
+    for (size_t i = 0; i < scope->n_ledgers; i++)
+        names[i] = pg_quote_qualified(scope->ledger_schemas[i], scope->ledger_tables[i]);
     char *sql = literal_array(names, scope->n_ledgers);
     for (size_t i = 0; i < scope->n_ledgers; i++)
         free((char *)names[i]);

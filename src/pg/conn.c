@@ -670,6 +670,26 @@ char *pg_quote_literal(const char *s)
     return pf_buf_take(&b);
 }
 
+char *pg_quote_qualified(const char *schema, const char *name)
+{
+    char *qn = pg_quote_ident(name);
+    if (!schema)
+        return qn;
+    char *qs = pg_quote_ident(schema);
+    char *rel = pf_asprintf("%s.%s", qs, qn);
+    free(qs);
+    free(qn);
+    return rel;
+}
+
+char *pg_regclass_literal(const char *schema, const char *name)
+{
+    char *rel = pg_quote_qualified(schema, name);
+    char *lit = pg_quote_literal(rel);
+    free(rel);
+    return lit;
+}
+
 char *pg_value(const PGresult *res, int row, int col)
 {
     if (row >= PQntuples(res) || col >= PQnfields(res) || PQgetisnull(res, row, col))

@@ -35,8 +35,12 @@ void pg_results_clear(PgResults *r);
 
 PfErrCode pg_err_from_result(const PGresult *res, PfErr *err);
 char *pg_one_line(const char *msg);
-char *pg_quote_ident(const char *ident);               /* "a""b", as drizzle quotes */
-char *pg_quote_literal(const char *s);                 /* 'it''s' (standard_conforming_strings) */
+char *pg_quote_ident(const char *ident); /* "a""b", as drizzle quotes */
+char *pg_quote_literal(const char *s);   /* 'it''s' (standard_conforming_strings) */
+/* "schema"."name" (just "name" when schema is NULL), and that as a string literal: what
+ * to_regclass reads. */
+char *pg_quote_qualified(const char *schema, const char *name);
+char *pg_regclass_literal(const char *schema, const char *name);
 char *pg_value(const PGresult *res, int row, int col); /* copy, or NULL when NULL */
 
 /* guard.c: whether e expects anything, and the SQL boolean expression "the server is what e

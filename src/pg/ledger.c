@@ -72,22 +72,10 @@ static const char *identity_sql(const InvExpect *expect)
                  "NULL::text;\n";
 }
 
-/* The quoted relation schema.table as a string literal: what to_regclass reads. */
-static char *rel_literal(const char *schema, const char *table)
-{
-    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
-    char *rel = pf_asprintf("%s.%s", qs, qt);
-    char *lit = pg_quote_literal(rel);
-    free(qs);
-    free(qt);
-    free(rel);
-    return lit;
-}
-
 /* One row: does the table exist, and does it have v1's name column. */
 char *pg_existence_sql(const char *schema, const char *table)
 {
-    char *lit = rel_literal(schema, table);
+    char *lit = pg_regclass_literal(schema, table);
     char *sql =
         pf_asprintf("SELECT r.oid IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
                     "WHERE a.attrelid = r.oid AND a.attname = 'name' AND NOT a.attisdropped) "
@@ -117,8 +105,7 @@ char *pg_ledger_rows_sql(const char *schema, const char *table, bool has_name)
  * too makes a table without those columns fail, as the plain read does. */
 static char *rows_any_from(const char *schema, const char *table, const char *gate)
 {
-    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
-    char *rel = pf_asprintf("%s.%s", qs, qt);
+    char *rel = pg_quote_qualified(schema, table);
     char *rel_lit = pg_quote_literal(rel);
     char *inner = pf_asprintf("SELECT pg_catalog.to_jsonb(pgfleet_row)::text AS j FROM %s "
                               "pgfleet_row ORDER BY pgfleet_row.id, pgfleet_row.hash, "
@@ -134,8 +121,6 @@ static char *rows_any_from(const char *schema, const char *table, const char *ga
         "LATERAL (SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(m.v[1], "
         "'&lt;', '<'), '&gt;', '>'), '&amp;', '&')::jsonb AS j) d) pgfleet_ledger",
         rel_lit, gate ? gate : "true", inner_lit);
-    free(qs);
-    free(qt);
     free(rel);
     free(rel_lit);
     free(inner);
@@ -297,7 +282,7 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
      * decides: inside query_to_xml, whose text pgfleet takes apart (xmlforest.h), one element
      * per column: k, i, s, n, r. */
     char *inner_lit = pg_quote_literal(q.data);
-    char *rel = rel_literal(schema, table);
+    char *rel = pg_regclass_literal(schema, table);
     char *sql = pf_asprintf("SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NULL THEN "
                             "pg_catalog.query_to_xml(%s, false, true, '')::text END;\n",
                             rel, inner_lit);
@@ -434,20 +419,19 @@ static void read_no_ledger(const PGresult *res, const CbObject *created, size_t 
  * what a new session answers quickest. */
 static char *rows_check_sql(const char *schema, const char *table, const char *gate)
 {
-    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
+    char *qualified = pg_quote_qualified(schema, table);
     char *inner = pf_asprintf("SELECT pgfleet_row.id, pgfleet_row.hash, pgfleet_row.created_at, "
-                              "pg_catalog.to_jsonb(pgfleet_row)::text AS pgfleet_json FROM %s.%s "
+                              "pg_catalog.to_jsonb(pgfleet_row)::text AS pgfleet_json FROM %s "
                               "pgfleet_row ORDER BY pgfleet_row.id, pgfleet_row.hash, "
                               "pgfleet_row.created_at",
-                              qs, qt);
+                              qualified);
     char *inner_lit = pg_quote_literal(inner);
-    char *rel = rel_literal(schema, table);
+    char *rel = pg_regclass_literal(schema, table);
     char *sql = pf_asprintf("SELECT r.oid IS NOT NULL, CASE WHEN r.oid IS NOT NULL AND %s THEN "
                             "pg_catalog.query_to_xml(%s, false, true, '')::text END FROM (SELECT "
                             "pg_catalog.to_regclass(%s) AS oid) r;\n",
                             gate ? gate : "true", inner_lit, rel);
-    free(qs);
-    free(qt);
+    free(qualified);
     free(inner);
     free(inner_lit);
     free(rel);

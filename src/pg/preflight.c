@@ -23,24 +23,6 @@
 #define PREFLIGHT_LOCK_TIMEOUT "1s"
 #define PREFLIGHT_STATEMENT_TIMEOUT "10s"
 
-/* 'schema.table' as to_regclass reads it, quoted as an SQL literal. */
-static char *regclass_literal(const char *schema, const char *name)
-{
-    char *qn = pg_quote_ident(name);
-    char *rel;
-    if (schema) {
-        char *qs = pg_quote_ident(schema);
-        rel = pf_asprintf("%s.%s", qs, qn);
-        free(qs);
-    } else {
-        rel = pf_strdup(qn);
-    }
-    char *lit = pg_quote_literal(rel);
-    free(qn);
-    free(rel);
-    return lit;
-}
-
 /* Whether the table may be read now: readable by the role, not locked exclusively by another
  * session (the read would wait). rel is an SQL expression of type regclass. */
 static void readable_sql(PfBuf *b, const char *rel, const char *privilege)
@@ -54,7 +36,7 @@ static void readable_sql(PfBuf *b, const char *rel, const char *privilege)
 
 static void add_not_null_sql(PfBuf *b, const PreflightCheck *k)
 {
-    char *rel = regclass_literal(k->schema, k->name), *col = pg_quote_literal(k->column);
+    char *rel = pg_regclass_literal(k->schema, k->name), *col = pg_quote_literal(k->column);
     PfBuf ok = PF_BUF_INIT;
     readable_sql(&ok, "r.oid", "pg_catalog.has_table_privilege(r.oid, 'SELECT')");
     pf_buf_printf(b,
@@ -72,7 +54,7 @@ static void add_not_null_sql(PfBuf *b, const PreflightCheck *k)
 
 static void set_not_null_sql(PfBuf *b, const PreflightCheck *k)
 {
-    char *rel = regclass_literal(k->schema, k->name), *col = pg_quote_literal(k->column);
+    char *rel = pg_regclass_literal(k->schema, k->name), *col = pg_quote_literal(k->column);
     PfBuf ok = PF_BUF_INIT;
     readable_sql(&ok, "r.oid",
                  "NOT a.attnotnull AND pg_catalog.has_column_privilege(r.oid, a.attnum, "
@@ -131,7 +113,7 @@ static void locks_sql(PfBuf *b, const Preflight *p)
     pf_buf_puts(b, ", coalesce(extract(epoch FROM now() - coalesce(a.xact_start, "
                    "a.backend_start))::bigint, -1) FROM (VALUES ");
     for (size_t i = 0; i < p->n_tables; i++) {
-        char *rel = regclass_literal(p->tables[i].schema, p->tables[i].name);
+        char *rel = pg_regclass_literal(p->tables[i].schema, p->tables[i].name);
         pf_buf_printf(b, "%s(%zu, pg_catalog.to_regclass(%s))", i ? ", " : "", i, rel);
         free(rel);
     }
