@@ -322,6 +322,39 @@ void preflight_prep_free(PreflightPrep *p)
 
 /* ---- replaying them for a target --------------------------------------------------------- */
 
+#define NO_STEP ((size_t)-1)
+
+/* Indexes of an array, chained by name: the newest index of each name, and each index's
+ * previous one of the same name (NO_STEP: none). */
+typedef struct NameChains {
+    PfStrSet newest;
+    size_t *prev;
+    size_t cap;
+} NameChains;
+
+/* Index i (the next one, in order) has name. */
+static void chains_add(NameChains *ch, const char *name, size_t i)
+{
+    PF_GROW(ch->prev, ch->cap, i + 1);
+    ch->prev[i] = NO_STEP;
+    size_t newest;
+    if (!pf_strset_put(&ch->newest, name, i, &newest))
+        ch->prev[i] = newest;
+}
+
+/* The newest index of name, or NO_STEP; the ones before it follow ch->prev. */
+static size_t chains_first(const NameChains *ch, const char *name)
+{
+    size_t i;
+    return pf_strset_get(&ch->newest, name, &i) ? i : NO_STEP;
+}
+
+static void chains_free(NameChains *ch)
+{
+    pf_strset_free(&ch->newest);
+    free(ch->prev);
+}
+
 typedef struct Replay {
     Preflight *out;
     size_t cap_checks, cap_tables, cap_unparsed;
@@ -329,14 +362,11 @@ typedef struct Replay {
     size_t n_renames;
     const Step **done; /* steps of statements before the current one */
     size_t n_done, cap_done;
-    /* By name, so that a check looks only at the steps of its table: the newest done step of
-     * each name, each done step's previous one of the same name (NO_STEP: none), and the same
-     * for the tables touched. */
-    PfStrSet done_by_name;
-    size_t *done_prev, cap_done_prev;
-    PfStrSet tables_by_name;
-    size_t *table_prev, cap_table_prev;
-    size_t fresh; /* steps of the current statement start at done[fresh] */
+    /* By name, so that a check looks only at the steps of its table, and touch only at the
+     * tables of its name. */
+    NameChains done_by_name;   /* indexes into done */
+    NameChains tables_by_name; /* indexes into out->tables */
+    size_t fresh;              /* steps of the current statement start at done[fresh] */
     const char *migration;
     size_t cap_add_values;
     bool outside; /* an earlier migration ended the one transaction they all run in */
@@ -350,15 +380,13 @@ static const char *mapped(const Replay *c, const char *schema)
     return schema;
 }
 
-#define NO_STEP ((size_t)-1)
-
 /* Whether a statement before the current one did kind to s's table (and column). */
 static bool happened(const Replay *c, StepKind kind, const Step *s, bool column)
 {
-    size_t i;
-    if (!s->name || !pf_strset_get(&c->done_by_name, s->name, &i))
+    if (!s->name)
         return false;
-    for (; i != NO_STEP; i = c->done_prev[i]) {
+    for (size_t i = chains_first(&c->done_by_name, s->name); i != NO_STEP;
+         i = c->done_by_name.prev[i]) {
         const Step *e = c->done[i];
         if (i < c->fresh && e->kind == kind && same_name(e->schema, e->name, s->schema, s->name) &&
             (!column || (e->column && s->column && strcmp(e->column, s->column) == 0)))
@@ -370,35 +398,27 @@ static bool happened(const Replay *c, StepKind kind, const Step *s, bool column)
 static void done_add(Replay *c, const Step *s)
 {
     PF_GROW(c->done, c->cap_done, c->n_done + 1);
-    PF_GROW(c->done_prev, c->cap_done_prev, c->n_done + 1);
     size_t i = c->n_done++;
     c->done[i] = s;
-    c->done_prev[i] = NO_STEP;
-    if (!s->name)
-        return;
-    size_t newest;
-    if (!pf_strset_put(&c->done_by_name, s->name, i, &newest))
-        c->done_prev[i] = newest;
+    if (s->name)
+        chains_add(&c->done_by_name, s->name, i);
 }
 
 static void touch(Replay *c, const Step *s)
 {
     Preflight *p = c->out;
     const char *schema = mapped(c, s->schema);
-    size_t i;
-    bool seen = pf_strset_get(&c->tables_by_name, s->name, &i);
-    for (size_t k = seen ? i : NO_STEP; k != NO_STEP; k = c->table_prev[k]) {
+    for (size_t k = chains_first(&c->tables_by_name, s->name); k != NO_STEP;
+         k = c->tables_by_name.prev[k]) {
         const PreflightTable *t = &p->tables[k];
         if (t->schema && schema ? strcmp(t->schema, schema) == 0 : t->schema == schema)
             return;
     }
     PF_GROW(p->tables, c->cap_tables, p->n_tables + 1);
-    PF_GROW(c->table_prev, c->cap_table_prev, p->n_tables + 1);
     size_t n = p->n_tables++;
     p->tables[n] =
         (PreflightTable){pf_strdup(schema), pf_strdup(s->name), c->migration, s->statement};
-    c->table_prev[n] = seen ? i : NO_STEP;
-    pf_strset_put(&c->tables_by_name, p->tables[n].name, n, NULL);
+    chains_add(&c->tables_by_name, p->tables[n].name, n);
 }
 
 static void check(Replay *c, PreflightCheckKind kind, const Step *s)
@@ -475,10 +495,8 @@ void preflight_analyze(const PreflightPrep *prep, const CbMigration *migrations,
             c.outside = true;
     }
     free(c.done);
-    free(c.done_prev);
-    pf_strset_free(&c.done_by_name);
-    free(c.table_prev);
-    pf_strset_free(&c.tables_by_name);
+    chains_free(&c.done_by_name);
+    chains_free(&c.tables_by_name);
 }
 
 void preflight_clear(Preflight *p)
