@@ -236,4 +236,19 @@ for cmd in audit plan apply; do
 done
 assert_eq 2 "$(pg_psql st_text 'select count(*) from drizzle.__drizzle_migrations')" "apply refused it: the ledger as it was"
 
+# A ledger whose id is not an integer (not a table drizzle made) is a failure that names the
+# ledger, for the read of plan and audit as for apply's; nothing is changed.
+pg_createdb st_badid
+pg_psql st_badid "create schema drizzle; create table drizzle.__drizzle_migrations (id text primary key, hash text not null, created_at bigint);
+insert into drizzle.__drizzle_migrations values ('x', '$HA', $((W + 1000)))" >/dev/null
+inv_add_target "$INV" st_badid "$(pf_dsn st_badid)"
+pf badid_audit audit -i "$INV" -t st_badid -f json
+assert_eq "2 unreachable" "$RC $(jt "$PF_TMP/badid_audit.out" st_badid 't["status"]')" "audit of a ledger with a text id: exit 2, the target not read"
+assert_contains "$(jt "$PF_TMP/badid_audit.out" st_badid 't["error"]["message"]')" \
+    "reading the ledger drizzle.__drizzle_migrations: a row's id or created_at is not an integer" "audit: the error names the ledger"
+pf badid_apply apply -i "$INV" -t st_badid -f json
+assert_contains "$(jt "$PF_TMP/badid_apply.out" st_badid 't["error"]["message"]')" \
+    "reading the ledger drizzle.__drizzle_migrations" "apply: the error names the ledger too"
+assert_eq "x $HA" "$(pg_psql st_badid 'select id, hash from drizzle.__drizzle_migrations' | tr '|' ' ')" "the ledger as it was"
+
 pf_done
