@@ -2,6 +2,7 @@
 #include "cmd/common.h"
 
 #include "core/mem.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,8 +85,21 @@ PfErrCode cmd_check_output(const char *path, PfErr *err)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return pf_err_set(err, PF_ERR_IO, "%s: cannot write the report there: is a directory",
                           path);
-    /* The name pf_write_file_atomic writes through, so that what is checked is what happens. */
-    char *tmp = pf_asprintf("%s.tmp.%ld", path, (long)getpid());
+    /* Where the report will go (pf_out_place), so that what is checked is what happens: a device
+     * or a pipe written in place must be writable; a file is written through a temporary file
+     * beside the one a link points to. */
+    bool direct;
+    char *place = pf_out_place(path, &direct);
+    if (direct) {
+        PfErrCode rc = access(place, W_OK) == 0
+                           ? PF_OK
+                           : pf_err_set(err, PF_ERR_IO, "%s: cannot write the report there: %s",
+                                        path, strerror(errno));
+        free(place);
+        return rc;
+    }
+    char *tmp = pf_asprintf("%s.tmp.%ld", place, (long)getpid());
+    free(place);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     PfErrCode rc = PF_OK;
     if (fd < 0)

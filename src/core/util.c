@@ -122,9 +122,21 @@ PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, P
     return PF_OK;
 }
 
-static PfErrCode append_file(const char *path, const char *data, size_t len, PfErr *err)
+char *pf_out_place(const char *path, bool *direct)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    struct stat st;
+    *direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    char *real = *direct ? NULL : realpath(path, NULL); /* NULL when missing: path itself */
+    char *place = pf_strdup(real ? real : path);
+    free(real);
+    return place;
+}
+
+/* data written to path as it is, opened with flags (O_APPEND, O_TRUNC). */
+static PfErrCode write_in_place(const char *path, int flags, const char *data, size_t len,
+                                PfErr *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
     if (fd < 0)
         return pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
     size_t off = 0;
@@ -147,9 +159,15 @@ static PfErrCode append_file(const char *path, const char *data, size_t len, PfE
 PfErrCode pf_write_output(const char *path, const char *doc, const char *what, PfErr *err)
 {
     if (path && path[0] == '+')
-        return append_file(path + 1, doc, strlen(doc), err);
-    if (path)
-        return pf_write_file_atomic(path, doc, strlen(doc), err);
+        return write_in_place(path + 1, O_APPEND, doc, strlen(doc), err);
+    if (path) {
+        bool direct;
+        char *place = pf_out_place(path, &direct);
+        PfErrCode rc = direct ? write_in_place(place, O_TRUNC, doc, strlen(doc), err)
+                              : pf_write_file_atomic(place, doc, strlen(doc), err);
+        free(place);
+        return rc;
+    }
     fputs(doc, stdout);
     if (fflush(stdout) != 0)
         return pf_err_set(err, PF_ERR_IO, "writing %s to stdout failed", what);
@@ -164,12 +182,16 @@ PfErrCode pf_out_open(PfOut *o, const char *path, PfErr *err)
         o->f = stdout;
         return PF_OK;
     }
-    o->tmp = pf_asprintf("%s.tmp.%ld", path, (long)getpid());
-    o->f = fopen(o->tmp, "w");
+    bool direct;
+    o->place = pf_out_place(path, &direct);
+    if (!direct)
+        o->tmp = pf_asprintf("%s.tmp.%ld", o->place, (long)getpid());
+    o->f = fopen(direct ? o->place : o->tmp, "w");
     if (!o->f) {
         pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
         free(o->tmp);
-        o->tmp = NULL;
+        free(o->place);
+        memset(o, 0, sizeof *o);
         return PF_ERR_IO;
     }
     return PF_OK;
@@ -177,23 +199,26 @@ PfErrCode pf_out_open(PfOut *o, const char *path, PfErr *err)
 
 PfErrCode pf_out_close(PfOut *o, const char *what, PfErr *err)
 {
-    if (!o->tmp) {
+    if (!o->place) {
         if (fflush(stdout) != 0 || ferror(stdout))
             return pf_err_set(err, PF_ERR_IO, "writing %s to stdout failed", what);
         return PF_OK;
     }
-    bool ok = fflush(o->f) == 0 && !ferror(o->f) && fsync(fileno(o->f)) == 0;
+    /* A device or a pipe is not synced (fsync fails on them); a file is, before its rename. */
+    bool ok = fflush(o->f) == 0 && !ferror(o->f) && (!o->tmp || fsync(fileno(o->f)) == 0);
     int saved = errno;
     ok = fclose(o->f) == 0 && ok;
-    if (ok && rename(o->tmp, o->path) != 0) {
+    if (ok && o->tmp && rename(o->tmp, o->place) != 0) {
         ok = false;
         saved = errno;
     }
     if (!ok) {
         pf_err_set(err, PF_ERR_IO, "%s: %s", o->path, strerror(saved ? saved : EIO));
-        unlink(o->tmp);
+        if (o->tmp)
+            unlink(o->tmp);
     }
     free(o->tmp);
+    free(o->place);
     memset(o, 0, sizeof *o);
     return ok ? PF_OK : PF_ERR_IO;
 }

@@ -20,19 +20,28 @@ PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err);
 /* Write a file atomically (temp file + rename in the same directory). */
 PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, PfErr *err);
 
-/* Write a finished document to path (atomically, as above) or, when path is NULL, to stdout.
+/* Where a document for path goes. A path that names something other than a regular file
+ * (/dev/null, /dev/stdout, a FIFO, a process substitution's /dev/fd/N) is written to in place
+ * (*direct true): a rename would replace the device or the pipe with a file. Otherwise the
+ * regular file path names, through any symbolic links (which stay), is replaced atomically: the
+ * path returned (caller frees). */
+char *pf_out_place(const char *path, bool *direct);
+
+/* Write a finished document to path (atomically, as above, or in place: pf_out_place) or,
+ * when path is NULL, to stdout.
  * A path "+FILE" appends the document to FILE instead (created when missing; one write(2) with
  * O_APPEND, as $GITHUB_STEP_SUMMARY wants): -o +FILE. what names the document in the error
  * ("the report"). */
 PfErrCode pf_write_output(const char *path, const char *doc, const char *what, PfErr *err);
 
-/* A document written piece by piece (a report too large to hold whole): to path atomically, as
- * above, or to stdout when path is NULL. pf_out_open gives o->f to write to; pf_out_close
- * checks every write, and renames the file into place only when all went well (what names the
- * document in the error). */
+/* A document written piece by piece (a report too large to hold whole): to path atomically, or
+ * in place, as above, or to stdout when path is NULL. pf_out_open gives o->f to write to;
+ * pf_out_close checks every write, and renames the file into place only when all went well
+ * (what names the document in the error). */
 typedef struct PfOut {
     FILE *f;
-    char *tmp; /* the temporary file, or NULL for stdout */
+    char *tmp;   /* the temporary file; NULL for stdout or a place written in place */
+    char *place; /* what is written (pf_out_place); NULL for stdout */
     const char *path;
 } PfOut;
 PfErrCode pf_out_open(PfOut *o, const char *path, PfErr *err);

@@ -1,7 +1,8 @@
 # A report that cannot be written is found out before anything runs: -o in a missing folder or
 # naming a folder, for plan, apply and audit, with an inventory (whose plugins are not even
 # loaded) or --dsn: exit 3, the path named, no migration applied, no ledger created. A writable
-# -o still gets the report, and nothing else is left beside it.
+# -o still gets the report, and nothing else is left beside it; -o naming a device, a FIFO, a
+# pipe or a symbolic link writes through it and leaves it what it was.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 
@@ -67,5 +68,37 @@ assert_eq "rp_a applied
 rp_b applied" "$(jtargets "$PF_TMP/reports/r.json" 't["outcome"]')" "the report was written"
 assert_eq "r.json" "$(ls -A "$PF_TMP/reports")" "only the report is in the folder"
 assert_eq "t t" "$(has_table rp_a items) $(has_table rp_b more)" "the migrations were applied"
+
+# -o naming something other than a file is written to in place, never replaced by a file: a
+# device (/dev/null's kind, made here so that a failure cannot harm the machine's own), a FIFO
+# (a process substitution's /dev/fd/N is a pipe too) and a pipe as /dev/stdout. A symbolic link
+# to a file stays a link; the file it points to gets the report, with nothing left beside it.
+if mknod "$PF_TMP/null" c 1 3 2>/dev/null; then
+    for cmd in audit plan; do
+        pf "$cmd.null" "$cmd" -i "$INV" -f json -o "$PF_TMP/null"
+        assert_eq "0 yes" "$RC $([ -c "$PF_TMP/null" ] && echo yes)" "$cmd -o a device: exit 0, still a device"
+    done
+else
+    echo "skip: mknod is not allowed here (not root)"
+fi
+mkfifo "$PF_TMP/fifo"
+for f in json text; do
+    timeout 30 cat "$PF_TMP/fifo" >"$PF_TMP/from_fifo.$f" & # a reader that gives up if nothing writes
+    reader=$!
+    pf "fifo.$f" audit -i "$INV" -f "$f" -o "$PF_TMP/fifo"
+    wait "$reader"
+    assert_eq "0 yes" "$RC $([ -p "$PF_TMP/fifo" ] && echo yes)" "audit -f $f -o a FIFO: exit 0, still a FIFO"
+    assert_contains "$(cat "$PF_TMP/from_fifo.$f")" "rp_b" "audit -f $f -o a FIFO: the report came through it"
+done
+assert_eq "rp_a in_sync" "$(jtargets "$PF_TMP/from_fifo.json" 't["status"]' | head -1)" "the FIFO's JSON report reads back"
+"$PGFLEET" audit -i "$INV" -f json -o /dev/stdout | cat >"$PF_TMP/piped.json"
+assert_eq "rp_a in_sync" "$(jtargets "$PF_TMP/piped.json" 't["status"]' | head -1)" "-o /dev/stdout into a pipe: the report"
+mkdir -p "$PF_TMP/linked"
+ln -s ../linked/real.json "$PF_TMP/reports/link.json"
+: >"$PF_TMP/linked/real.json"
+pf link audit -i "$INV" -f json -o "$PF_TMP/reports/link.json"
+assert_eq "0 yes" "$RC $([ -L "$PF_TMP/reports/link.json" ] && echo yes)" "-o a symbolic link: exit 0, still a link"
+assert_eq "rp_a in_sync" "$(jtargets "$PF_TMP/linked/real.json" 't["status"]' | head -1)" "-o a symbolic link: the file it points to has the report"
+assert_eq "real.json" "$(ls -A "$PF_TMP/linked")" "-o a symbolic link: nothing left beside the file"
 
 pf_done
