@@ -7,8 +7,6 @@
 #include "core/mem.h"
 #include "pg/xmlforest.h"
 
-#include <cJSON.h>
-
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -303,29 +301,30 @@ static void key_halves(int64_t key, unsigned *hi, unsigned *lo)
     *lo = (unsigned)(k & 0xffffffffu);
 }
 
-/* Who else holds the advisory lock of this key in this database (zero or one row). The holder's
- * session is looked up (pg_stat_get_activity of its pid, what pg_stat_activity shows) only when
- * there is one, inside query_to_xml, so that a new session does not even look up the functions
- * it calls otherwise. The functions behind the pg_locks and pg_stat_activity views are called
- * directly: a new connection need not load the views' definitions; this session's database is
- * the one pg_stat_get_activity says it is in, not a look in pg_database, a catalog table a new
- * session would have to open and plan for. */
+/* Who else holds the advisory lock of this key in this database (zero or one row). The lock
+ * table is read through pg_lock_status(), the function behind pg_locks (a new connection need
+ * not load the view's definition), for the key alone; what a holder's session is (its
+ * pg_stat_get_activity row, what pg_stat_activity shows) and whether it is in this database
+ * and not this session are asked inside query_to_xml, run only for a session holding the key
+ * somewhere on the server. A new session thus plans no more than the look in the lock table
+ * when nobody holds the key, as in almost every survey. A holder that ended meanwhile has no
+ * row: its lock went with it. */
 static char *holder_sql(int64_t key)
 {
     unsigned hi, lo;
     key_halves(key, &hi, &lo);
     return pf_asprintf(
-        "SELECT l.pid, pg_catalog.query_to_xml(pg_catalog.format('SELECT "
+        "SELECT l.pid, l.x FROM (SELECT l.pid, pg_catalog.query_to_xml(pg_catalog.format('SELECT "
         "coalesce(a.application_name, '''') AS app, coalesce(host(a.client_addr), CASE WHEN "
         "a.client_port = -1 THEN ''local'' ELSE '''' END) AS addr, "
         "coalesce(pg_catalog.pg_get_userbyid(a.usesysid)::text, '''') AS usr, "
         "coalesce(extract(epoch FROM now() - a.backend_start)::bigint, 0) AS age FROM "
-        "pg_catalog.pg_stat_get_activity(%%s) a', l.pid), false, true, '')::text "
-        "FROM (SELECT l.pid FROM pg_catalog.pg_lock_status() l "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() "
-        "AND l.database = (SELECT s.datid FROM "
-        "pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s) "
-        "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 LIMIT 1) l;\n",
+        "pg_catalog.pg_stat_get_activity(%%s) a WHERE a.pid <> pg_catalog.pg_backend_pid() AND "
+        "a.datid = (SELECT s.datid FROM "
+        "pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s)', l.pid), false, true, "
+        "'')::text AS x FROM pg_catalog.pg_lock_status() l WHERE l.locktype = 'advisory' AND "
+        "l.granted AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 OFFSET 0) "
+        "l WHERE l.x <> '' LIMIT 1;\n",
         hi, lo);
 }
 
@@ -413,22 +412,20 @@ static void read_no_ledger(const PGresult *res, const CbObject *created, size_t 
 }
 
 /* CHECK mode: one row, whether the ledger exists and, when it does and gate holds, its rows as
- * query_to_xml text (read_rows_check). The rows' id, hash and created_at are columns of both
- * of drizzle's ledger shapes; name and applied_at, v1's only, are read from each row's
- * to_jsonb. No catalog table is read: to_regclass goes through the session's caches, which is
- * what a new session answers quickest. */
+ * query_to_xml text (read_rows_check). Every column of either of drizzle's ledger shapes comes
+ * back under its own name, a NULL one as an empty element (nulls true), so v1's name column
+ * shows in every row. No catalog table is read: to_regclass goes through the session's caches,
+ * which is what a new session answers quickest. The rows come unsorted: ORDER BY would have a
+ * new session look up each column type's ordering, which costs more than the rest of the read;
+ * read_rows_check sorts them. */
 static char *rows_check_sql(const char *schema, const char *table, const char *gate)
 {
     char *qualified = pg_quote_qualified(schema, table);
-    char *inner = pf_asprintf("SELECT pgfleet_row.id, pgfleet_row.hash, pgfleet_row.created_at, "
-                              "pg_catalog.to_jsonb(pgfleet_row)::text AS pgfleet_json FROM %s "
-                              "pgfleet_row ORDER BY pgfleet_row.id, pgfleet_row.hash, "
-                              "pgfleet_row.created_at",
-                              qualified);
+    char *inner = pf_asprintf("SELECT * FROM %s", qualified);
     char *inner_lit = pg_quote_literal(inner);
     char *rel = pg_regclass_literal(schema, table);
     char *sql = pf_asprintf("SELECT r.oid IS NOT NULL, CASE WHEN r.oid IS NOT NULL AND %s THEN "
-                            "pg_catalog.query_to_xml(%s, false, true, '')::text END FROM (SELECT "
+                            "pg_catalog.query_to_xml(%s, true, true, '')::text END FROM (SELECT "
                             "pg_catalog.to_regclass(%s) AS oid) r;\n",
                             gate ? gate : "true", inner_lit, rel);
     free(qualified);
@@ -450,41 +447,68 @@ static bool parse_int64(const char *text, int64_t *out)
     return true;
 }
 
-/* The answer to rows_check_sql into l; false (l empty) when a row's id or created_at is not an
- * integer, as the plain read would fail. */
+/* A row of rows_check_sql's answer, with what the order needs to know of it. */
+typedef struct CheckRow {
+    LedgerRow row;
+    bool id_null;
+} CheckRow;
+
+/* ORDER BY id, hash, created_at, as the other reads order them: NULLs last; hashes compared
+ * byte by byte (drizzle's are hex, where every collation agrees). */
+static int check_row_cmp(const void *pa, const void *pb)
+{
+    const CheckRow *a = pa, *b = pb;
+    if (a->id_null != b->id_null)
+        return a->id_null ? 1 : -1;
+    if (a->row.id != b->row.id)
+        return a->row.id < b->row.id ? -1 : 1;
+    if (!a->row.hash != !b->row.hash)
+        return a->row.hash ? -1 : 1;
+    int c = a->row.hash ? strcmp(a->row.hash, b->row.hash) : 0;
+    if (c)
+        return c;
+    if (a->row.has_created_at != b->row.has_created_at)
+        return a->row.has_created_at ? -1 : 1;
+    return a->row.created_at < b->row.created_at ? -1 : a->row.created_at > b->row.created_at;
+}
+
+/* The answer to rows_check_sql into l, in the ledger's order; false (l empty) when a row's id
+ * or created_at is not an integer, as the plain read would fail. */
 static bool read_rows_check(const PGresult *res, Ledger *l)
 {
     ledger_clear(l);
     l->exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     l->has_name_column = false;
     const char *at = l->exists && !PQgetisnull(res, 0, 1) ? PQgetvalue(res, 0, 1) : "";
-    size_t cap = 0;
+    CheckRow *rows = NULL;
+    size_t n = 0, cap = 0;
     PgXmlRow xr;
     bool ok = true;
     while (ok && pg_xml_next_row(&at, &xr)) {
-        PF_GROW(l->rows, cap, l->n + 1);
-        LedgerRow *row = &l->rows[l->n++];
-        memset(row, 0, sizeof *row);
+        PF_GROW(rows, cap, n + 1);
+        CheckRow *cr = &rows[n++];
+        memset(cr, 0, sizeof *cr);
+        LedgerRow *row = &cr->row;
         char *id = pg_xml_column(&xr, "id"), *created = pg_xml_column(&xr, "created_at");
-        char *json = pg_xml_column(&xr, "pgfleet_json");
         row->hash = pg_xml_column(&xr, "hash");
+        cr->id_null = !id;
         ok = (!id || parse_int64(id, &row->id)) &&
              (!created || parse_int64(created, &row->created_at));
         row->has_created_at = created != NULL;
-        cJSON *j = json ? cJSON_Parse(json) : NULL;
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
-        const cJSON *applied = cJSON_GetObjectItemCaseSensitive(j, "applied_at");
-        if (name) /* v1's shape: the key is there, null or not */
+        if (pg_xml_has_column(&xr, "name")) /* v1's shape: the column is there, null or not */
             l->has_name_column = true;
-        row->name = cJSON_IsString(name) ? pf_strdup(name->valuestring) : NULL;
-        row->applied_at = cJSON_IsString(applied) ? pf_strdup(applied->valuestring) : NULL;
-        cJSON_Delete(j);
+        row->name = pg_xml_column(&xr, "name");
+        row->applied_at = pg_xml_column(&xr, "applied_at");
         free(id);
         free(created);
-        free(json);
     }
-    if (!l->rows)
-        l->rows = pf_calloc(1, sizeof *l->rows);
+    if (n > 1)
+        qsort(rows, n, sizeof *rows, check_row_cmp);
+    l->rows = pf_calloc(n ? n : 1, sizeof *l->rows);
+    for (size_t i = 0; i < n; i++)
+        l->rows[i] = rows[i].row;
+    l->n = n;
+    free(rows);
     if (!ok)
         ledger_clear(l);
     return ok;
@@ -537,7 +561,7 @@ static bool read_holder(const PGresult *res, PgLockHolder *h)
     if (PQntuples(res) == 0)
         return false;
     h->pid = atoi(PQgetvalue(res, 0, 0));
-    /* The holder's session as query_to_xml gave it: no row when it has just ended. */
+    /* The holder's session as query_to_xml gave it (never empty: holder_sql). */
     const char *at = PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1);
     PgXmlRow row;
     bool found = pg_xml_next_row(&at, &row);

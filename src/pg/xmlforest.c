@@ -112,3 +112,12 @@ char *pg_xml_column(const PgXmlRow *row, const char *name)
     free(close);
     return out;
 }
+
+bool pg_xml_has_column(const PgXmlRow *row, const char *name)
+{
+    char *open = pf_asprintf("<%s>", name), *nil = pf_asprintf("<%s xsi:nil=\"true\"/>", name);
+    bool has = find(row->start, row->len, open) || find(row->start, row->len, nil);
+    free(open);
+    free(nil);
+    return has;
+}

@@ -1,8 +1,9 @@
 /*
- * What query_to_xml(query, false, true, '') returns, taken apart: one <row> element per row of
+ * What query_to_xml(query, nulls, true, '') returns, taken apart: one <row> element per row of
  * the query, in the query's order, each column an element named after it (a NULL column has
- * none, since nulls is false), the text escaped as PostgreSQL escapes it (escape_xml: &, <, >
- * and carriage return; any character reference is read). The survey reads the ledger, which
+ * none when nulls is false, and an empty <name xsi:nil="true"/> when it is true), the text
+ * escaped as PostgreSQL escapes it (escape_xml: &, <, > and carriage return; any character
+ * reference is read). The survey reads the ledger, which
  * may not exist, this way (src/pg/ledger.c): query_to_xml is the one way plain SQL reads a
  * table named at run time without failing when it is missing, and taking its text apart here
  * spares a new server session the functions that would do it there.
@@ -25,5 +26,8 @@ bool pg_xml_next_row(const char **at, PgXmlRow *row);
 /* The text of column name in row, unescaped (caller frees), or NULL when the row has no such
  * element (the column is NULL). */
 char *pg_xml_column(const PgXmlRow *row, const char *name);
+
+/* Whether row has an element for column name, its value NULL (xsi:nil, nulls true) or not. */
+bool pg_xml_has_column(const PgXmlRow *row, const char *name);
 
 #endif

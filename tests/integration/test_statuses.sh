@@ -119,6 +119,19 @@ assert_contains "$(jt "$PF_TMP/plan_st_multi.out" st_multi '[p["message"] for p 
     "created_at $((W + 500))" "foreign problem message shows the row's created_at"
 assert_contains "$(jt "$PF_TMP/plan_st_foreign.out" st_foreign 't["problems"][0]["message"]')" \
     "created_at $((W + 1500))" "st_foreign: the problem message shows the row's created_at"
+# An update moves a row to the end of its table: st_multi's rows 1 and 3 (modified and foreign)
+# are now stored after the others. The ledger is read in id order all the same, whichever way
+# (plan and audit sort query_to_xml's rows in pgfleet, apply's read orders them on the server),
+# and the problems come in that order. Nothing changes in the ledger's content.
+pg_psql st_multi "update drizzle.__drizzle_migrations set hash = hash where id = 3" >/dev/null
+assert_eq "2 1 4 3" "$(pg_psql st_multi "select id from drizzle.__drizzle_migrations" | tr '\n' ' ' | sed 's/ $//')" \
+    "st_multi: the table holds rows 1 and 3 after the others"
+PROBS='" ".join(p["kind"] + ":" + show(p["ledger_id"]) for p in t["problems"])'
+for cmd in plan audit apply; do
+    pf "order_$cmd" "$cmd" -i "$INV" -t st_multi -f json
+    assert_eq "modified:1 foreign:3 ahead:4 out_of_order:null" "$(jt "$PF_TMP/order_$cmd.out" st_multi "$PROBS")" \
+        "st_multi, $cmd: the problems in the ledger's id order"
+done
 
 # The literal edit: a file edited after it was applied.
 EDITED=$PF_TMP/edited

@@ -92,13 +92,44 @@ static void test_row_bounds(void **state)
     assert_column(&row, "name", "b");
 }
 
+/* With nulls true a NULL column is an empty element that says so: the column is there, its
+ * value is NULL (what the survey reads v1's name column by). */
+static void test_nulls(void **state)
+{
+    (void)state;
+    const char *at = "<row xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+                     "  <id>1</id>\n"
+                     "  <hash>1e862d93</hash>\n"
+                     "  <created_at xsi:nil=\"true\"/>\n"
+                     "  <name xsi:nil=\"true\"/>\n"
+                     "</row>\n"
+                     "\n"
+                     "<row xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+                     "  <id>2</id>\n"
+                     "  <name>0001_b</name>\n"
+                     "</row>\n";
+    PgXmlRow row;
+    assert_true(pg_xml_next_row(&at, &row));
+    assert_column(&row, "created_at", NULL);
+    assert_column(&row, "name", NULL);
+    assert_true(pg_xml_has_column(&row, "name"));
+    assert_true(pg_xml_has_column(&row, "created_at"));
+    assert_true(pg_xml_has_column(&row, "id"));
+    assert_false(pg_xml_has_column(&row, "applied_at"));
+    assert_false(pg_xml_has_column(&row, "nam"));
+    assert_true(pg_xml_next_row(&at, &row));
+    assert_column(&row, "name", "0001_b");
+    assert_true(pg_xml_has_column(&row, "name"));
+    assert_false(pg_xml_has_column(&row, "hash"));
+    assert_false(pg_xml_next_row(&at, &row));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows_in_order),
-        cmocka_unit_test(test_nothing),
-        cmocka_unit_test(test_escapes),
-        cmocka_unit_test(test_row_bounds),
+        cmocka_unit_test(test_rows_in_order), cmocka_unit_test(test_nothing),
+        cmocka_unit_test(test_escapes),       cmocka_unit_test(test_row_bounds),
+        cmocka_unit_test(test_nulls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
