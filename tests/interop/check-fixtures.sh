@@ -6,6 +6,7 @@
 #     Date.UTC of the folder's 14-digit prefix;
 #   - tests/fixtures/app-up: a ledger written by the 0.x migrator is upgraded by the 1.0 migrator;
 #   - the 1.0 migrator refuses a folder that still has meta/_journal.json;
+#   - tests/fixtures/saas (the benchmarks' 9-migration SaaS app) applies with migrate.mjs;
 #   - tests/fixtures/sql-model (the statement model's drizzle-kit output, tests/unit/test_sql.c):
 #     drizzle's one transaction fails on the CREATE INDEX CONCURRENTLY of 0001_alter that the
 #     model classifies as refused inside a transaction, and nothing of the run is left.
@@ -18,7 +19,7 @@ source "$here/../lib/pg.sh"
 
 bash "$here/setup.sh"
 pg_start
-pg_createdb old1 old2 new1 up1 model1
+pg_createdb old1 old2 new1 up1 model1 saas1
 cd "$here"
 
 ledger() { pg_psql "$1" "select ${2:-hash} from drizzle.__drizzle_migrations order by id"; }
@@ -62,6 +63,10 @@ assert_eq 4 "$(pg_psql up1 'select count(*) from drizzle.__drizzle_migrations wh
 
 out=$(PGDATABASE=up1 node v1/migrate.mjs "$fixtures/app/drizzle" 2>&1) && fail "v1 accepted a journal folder" || true
 assert_contains "$out" 'drizzle-kit up' "v1 refuses meta/_journal.json"
+
+# The benchmarks' SaaS app: every migration applies in drizzle's transaction.
+PGDATABASE=saas1 node migrate.mjs "$fixtures/saas/drizzle" || fail "saas migrate saas1"
+assert_eq 9 "$(pg_psql saas1 'select count(*) from drizzle.__drizzle_migrations')" "saas: 9 ledger rows"
 
 # The statement model's fixture: drizzle's transaction refuses what the model says it refuses.
 out=$(PGDATABASE=model1 node migrate.mjs "$fixtures/sql-model/drizzle" 2>&1) && fail "sql-model: CONCURRENTLY ran in a transaction" || true
