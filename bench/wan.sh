@@ -3,13 +3,14 @@
 # disconnect) and against drizzle-orm's migrator (pinned in tests/interop, run in parallel from
 # one node process, bench/drizzle_fleet.mjs), in one run, on loopback and through a local proxy
 # that delays every chunk DELAY ms each way (tests/lib/delay_proxy.py):
-#   1. apply of the fixture app (tests/fixtures/app) to N fresh databases, JOBS at a time, per delay;
+#   1. apply of a fixture (FIXTURE: tests/fixtures/saas, drizzle-kit's output for a 9-migration SaaS
+#      app, 68 statements) to N fresh databases, JOBS at a time, per delay;
 #   2. audit of those N databases, in sync, at the largest delay, against connect + `select 1`;
 #   3. audit of AUDIT_N in-sync databases on loopback, against connect + one ledger select;
 #   4. a folder of MANY migrations applied to one fresh database, per delay, pgfleet and drizzle.
 # Prints wall-clock times and ratios (pgfleet/floor, drizzle/pgfleet), and the client's turns
 # per connection the proxy counted (start-up included); asserts nothing.
-# Usage: bench/wan.sh   (env: N=100 JOBS=8 DELAYS="0 10 25" AUDIT_N=1000 MANY=150
+# Usage: bench/wan.sh   (env: N=100 JOBS=8 DELAYS="0 10 25" AUDIT_N=1000 MANY=150 FIXTURE=saas
 #                        PARTS="apply audit many" (audit at a delay needs apply)
 #                        PGFLEET=build-rel/pgfleet, a Release build: the sanitizers distort times)
 set -euo pipefail
@@ -19,6 +20,7 @@ JOBS=${JOBS:-8}
 DELAYS=${DELAYS:-"0 10 25"}
 AUDIT_N=${AUDIT_N:-1000}
 MANY=${MANY:-150}
+FIXTURE=${FIXTURE:-saas} # a folder of tests/fixtures
 PARTS=${PARTS:-"apply audit many"} # which of the parts to run
 PGFLEET_BIN=${PGFLEET:-$PWD/build-rel/pgfleet}
 [ -x "$PGFLEET_BIN" ] || {
@@ -36,7 +38,11 @@ PROXY_PIDS=()
 PF_CLEANUP_HOOK='for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null; done'
 set +e
 
-mig=$PWD/tests/fixtures/app/drizzle
+mig=$PWD/tests/fixtures/$FIXTURE/drizzle
+[ -d "$mig" ] || {
+    echo "no fixture $mig" >&2
+    exit 2
+}
 n_mig=$(ls "$mig"/*.sql | wc -l)
 now() { date +%s.%N; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
@@ -92,11 +98,14 @@ targets:
     dsn: postgresql://postgres@127.0.0.1:$5/\${each}
 Y
 }
-# Run COMMAND..., set T to its wall-clock seconds and RC to its exit code.
+# Run COMMAND..., set T to its wall-clock seconds and RC to its exit code. A checkpoint first:
+# creating databases and migrating them writes WAL that the server would otherwise flush during
+# whichever run comes next.
 T=0
 RC=0
 timed() {
     local t0
+    psql -X -q -d postgres -c CHECKPOINT >/dev/null
     t0=$(now)
     "$@" >"$PF_TMP/last.out" 2>"$PF_TMP/last.err"
     RC=$?
@@ -121,7 +130,7 @@ turns() {
 }
 
 echo "$("$PGFLEET" --version 2>/dev/null | head -1), PostgreSQL $(pg_psql postgres 'show server_version'), $(nproc) cores, $(uname -m)"
-echo "fixture: tests/fixtures/app ($n_mig migrations, $(cat "$mig"/*.sql | grep -c 'statement-breakpoint') breakpoints), $N fresh databases, -j $JOBS"
+echo "fixture: tests/fixtures/$FIXTURE ($n_mig migrations, $(cat "$mig"/*.sql | grep -c 'statement-breakpoint') breakpoints), $N fresh databases, -j $JOBS"
 echo "floor: connect + the whole SQL in one query + disconnect, $JOBS threads; with the same dsn as"
 echo "pgfleet (libpq asks the server for SSL first), and with sslmode=disable (it does not)"
 # floor_pair A B COUNT PORT SQL: the floor on A_* with the plain dsn and on B_* with
