@@ -213,19 +213,38 @@ static const char ledger_columns_v1[] = "'name:text', 'applied_at:timestamp with
  *   one (not for a tenant schema: a ledger there is the database's own, of the migrations run
  *   outside the tenants) or a schema of the search_path (not another tenant's schema), holding a
  * row whose hash is one of cb's migrations' (not the ledger of another migrations folder); a table
- * this user may not read is not the ledger of migrations it runs. Names are looked up in the
- * catalogs, which every user may read (to_regclass fails on a schema the user may not use).
+ * this user may not read is not the ledger of migrations it runs.
+ * Both are queries that a new session would spend far longer planning (every catalog, function
+ * and operator they use looked up cold) than running, so each is a string that query_to_xml
+ * plans and runs only when it is needed:
+ * - the objects are looked up by name through the session's caches (to_regclass, to_regtype,
+ *   to_regnamespace), as a CREATE would find them; in a schema the user may not use, where
+ *   to_regclass fails, in the catalogs, which every user may read;
+ * - the look-alikes only when one of the objects exists, or when a migration creates none that
+ *   is looked for: a ledger elsewhere that holds one of cb's hashes has run a migration whose
+ *   objects then exist, unless every one of them was dropped since.
  * query_to_xml is how plain SQL counts the rows of a table named at run time; OFFSET 0 keeps it
  * from running on tables that do not have the ledger's shape. */
 static char *no_ledger_sql(const char *schema, const char *table, const Codebase *cb,
                            const CbObject *created, size_t n, bool tenant)
 {
     char *ls = pg_quote_literal(schema);
-    PfBuf q = PF_BUF_INIT;
-    pf_buf_puts(&q, "SELECT * FROM (");
+    /* Whether some migration creates nothing looked for: then the look-alikes are always
+     * looked for. */
+    bool *creates = pf_calloc(cb->n ? cb->n : 1, sizeof *creates);
+    for (size_t i = 0; i < n; i++)
+        if (created[i].migration < cb->n)
+            creates[created[i].migration] = true;
+    bool always = n == 0;
+    for (size_t m = 0; m < cb->n; m++)
+        always = always || !creates[m];
+    free(creates);
+
+    char *objects_lit = NULL;
     if (n > 0) {
         static const char space_code[] = {
             [CB_OBJECT_RELATION] = 'r', [CB_OBJECT_TYPE] = 't', [CB_OBJECT_SCHEMA] = 'n'};
+        PfBuf q = PF_BUF_INIT;
         pf_buf_puts(&q, "SELECT 'o'::text AS k, o.i, x.s, o.n, NULL::bigint AS r FROM (VALUES ");
         for (size_t i = 0; i < n; i++) {
             char *s = created[i].schema ? pg_quote_literal(created[i].schema) : NULL;
@@ -235,19 +254,24 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
             free(s);
             free(nm);
         }
-        pf_buf_printf(
+        pf_buf_puts(
             &q,
-            ") AS o(i, k, s, n), LATERAL (SELECT coalesce(o.s, pg_catalog.current_schema()::text) "
-            "AS s) x WHERE CASE o.k "
-            "WHEN 'r' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
-            "JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace "
-            "WHERE ns.nspname = x.s AND c.relname = o.n) "
-            "WHEN 't' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_type t "
-            "JOIN pg_catalog.pg_namespace ns ON ns.oid = t.typnamespace "
-            "WHERE ns.nspname = x.s AND t.typname = o.n) "
-            "ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = o.n) END "
-            "UNION ALL ");
+            ") AS o(i, k, s, n), LATERAL (SELECT y.s, pg_catalog.to_regnamespace("
+            "pg_catalog.quote_ident(y.s)) AS ns FROM (SELECT coalesce(o.s, "
+            "pg_catalog.current_schema()::text) AS s) y) x WHERE CASE "
+            "WHEN o.k = 'n' THEN pg_catalog.to_regnamespace(pg_catalog.quote_ident(o.n)) IS NOT "
+            "NULL WHEN x.ns IS NULL THEN false "
+            "WHEN pg_catalog.has_schema_privilege(x.ns, 'USAGE') THEN CASE o.k "
+            "WHEN 'r' THEN pg_catalog.to_regclass(pg_catalog.format('%I.%I', x.s, o.n)) IS NOT "
+            "NULL ELSE pg_catalog.to_regtype(pg_catalog.format('%I.%I', x.s, o.n)) IS NOT NULL END "
+            "ELSE pg_catalog.query_to_xml(pg_catalog.format(CASE o.k WHEN 'r' THEN 'SELECT 1 AS e "
+            "FROM pg_catalog.pg_class WHERE relnamespace = %s AND relname = %L' ELSE 'SELECT 1 AS "
+            "e FROM pg_catalog.pg_type WHERE typnamespace = %s AND typname = %L' END, "
+            "x.ns::oid, o.n), false, true, '')::text <> '' END ORDER BY o.i");
+        objects_lit = pg_quote_literal(q.data);
+        pf_buf_free(&q);
     }
+
     PfBuf hashes = PF_BUF_INIT;
     pf_buf_putc(&hashes, '{');
     for (size_t i = 0; i < cb->n; i++)
@@ -255,8 +279,7 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
     pf_buf_putc(&hashes, '}');
     char *hashes_lit = pg_quote_literal(hashes.data);
     pf_buf_free(&hashes);
-    pf_buf_printf(
-        &q,
+    char *alikes = pf_asprintf(
         "SELECT 'l'::text AS k, NULL::integer AS i, l.nspname::text AS s, l.relname::text AS n, "
         "pg_catalog.substring(l.t, '<n>([0-9]+)</n>')::bigint AS r FROM ("
         "SELECT n.nspname, c.relname, CASE WHEN pg_catalog.has_schema_privilege(n.oid, 'USAGE') "
@@ -272,21 +295,26 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         "FROM (SELECT a.attname::text || ':' || pg_catalog.format_type(a.atttypid, NULL) AS x "
         "FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
         "AND NOT a.attisdropped) cols) OFFSET 0) l "
-        "WHERE pg_catalog.substring(l.t, '<m>([0-9]+)</m>')::bigint > 0"
-        ") f ORDER BY 1 DESC, 2, 3, 4",
+        "WHERE pg_catalog.substring(l.t, '<m>([0-9]+)</m>')::bigint > 0 ORDER BY 3, 4",
         hashes_lit, ls, tenant ? ls : "'drizzle'", ledger_columns, ledger_columns,
         ledger_columns_v1);
-    /* Run (and planned) only when the ledger is missing, which the to_regclass guard alone
-     * decides: inside query_to_xml, whose text pgfleet takes apart (xmlforest.h), one element
-     * per column: k, i, s, n, r. */
-    char *inner_lit = pg_quote_literal(q.data);
+    char *alikes_lit = pg_quote_literal(alikes);
+    /* Both run only when the ledger is missing, which the to_regclass guard alone decides;
+     * pgfleet takes their text apart (xmlforest.h), one element per column: k, i, s, n, r. */
     char *rel = pg_regclass_literal(schema, table);
-    char *sql = pf_asprintf("SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NULL THEN "
-                            "pg_catalog.query_to_xml(%s, false, true, '')::text END;\n",
-                            rel, inner_lit);
+    char *objects =
+        objects_lit ? pf_asprintf("pg_catalog.query_to_xml(%s, false, true, '')::text", objects_lit)
+                    : pf_strdup("''::text");
+    char *sql = pf_asprintf(
+        "SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NULL THEN x.o || coalesce(CASE WHEN %s "
+        "THEN pg_catalog.query_to_xml(%s, false, true, '')::text END, '') END FROM (SELECT CASE "
+        "WHEN pg_catalog.to_regclass(%s) IS NULL THEN %s END AS o OFFSET 0) x;\n",
+        rel, always ? "true" : "x.o <> ''", alikes_lit, rel, objects);
+    free(objects);
     free(rel);
-    free(inner_lit);
-    pf_buf_free(&q);
+    free(alikes_lit);
+    free(alikes);
+    free(objects_lit);
     free(hashes_lit);
     free(ls);
     return sql;

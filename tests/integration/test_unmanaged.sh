@@ -10,6 +10,9 @@
 #       audit exit 1, apply refuses it; with the inventory fixed it is in_sync. The same for a
 #       ledger under another name (drizzle.my_migrations) of a folder whose CREATEs all say IF
 #       NOT EXISTS: uninitialized, with the problem, and refused;
+#   (d) whose objects are in a schema the user may not use: found all the same;
+#   (e) whose ledger is elsewhere but every object its migrations made was dropped since:
+#       uninitialized (the look-alikes are looked for only when one of those objects exists);
 #   and none of this costs a round trip (docs/round-trips.md).
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
@@ -173,5 +176,39 @@ assert_eq "uninitialized refused 2" "$(jt "$PF_TMP/r_apply.out" renamed 't["stat
     "(c) apply: refused, 2 round trips"
 assert_eq f "$(pg_psql renamed "select to_regclass('drizzle.__drizzle_migrations') is not null")" \
     "(c) apply: no second ledger beside drizzle.my_migrations"
+
+# --- (d) objects in a schema the user may not use -----------------------------------------------
+# Looked up in the catalogs, which every user may read (a look-up by name would fail there).
+pg_createdb hidden
+pg_psql hidden "CREATE SCHEMA billing; CREATE TABLE billing.invoices (id integer);
+    CREATE ROLE pf_plain LOGIN; GRANT CREATE ON SCHEMA public TO pf_plain" >/dev/null
+printf 'migrations: {dir: "%s"}\ntargets:\n  - name: hidden\n    dsn: "postgresql://pf_plain@127.0.0.1:%s/hidden"\n' \
+    "$MIG" "$PGPORT" >"$PF_TMP/d.yaml"
+assert_eq f "$(pg_psql hidden "select has_schema_privilege('pf_plain', 'billing', 'USAGE')")" "(d) pf_plain may not use schema billing"
+for cmd in plan audit; do
+    pf "d_$cmd" "$cmd" -i "$PF_TMP/d.yaml" -f json
+    assert_eq 1 "$RC" "(d) $cmd: exit 1 (stderr: $(pf_err "d_$cmd"))"
+    assert_eq "unmanaged: no ledger, but 2 objects its migrations create already exist: schema billing, table billing.invoices (the newest from 0001_billing); hint: adopt it with pgfleet mark-applied --through TAG (the last migration it already holds), then apply" \
+        "$(jt "$PF_TMP/d_$cmd.out" hidden 't["status"] + ": " + t["problems"][0]["message"]')" \
+        "(d) $cmd: unmanaged, the objects in the schema it may not use found"
+done
+
+# --- (e) a ledger elsewhere, every object of its migrations dropped since -----------------------
+# The look-alikes are looked for only when an object the migrations create exists (or a
+# migration creates none that is looked for, as in (c)'s second case): a ledger elsewhere holding
+# this folder's hashes has run migrations whose objects then exist, unless every one of them was
+# dropped since. Then the database is taken for a new one (docs/statuses.md).
+pg_createdb wiped
+inv "$PF_TMP/e_public.yaml" wiped "schema: public"
+pf e_prep apply -i "$PF_TMP/e_public.yaml"
+assert_eq 0 "$RC" "(e) migrated with its ledger at public.__drizzle_migrations (stderr: $(pf_err e_prep))"
+inv "$PF_TMP/e.yaml" wiped
+pf e_kept plan -i "$PF_TMP/e.yaml" -f json
+assert_eq "unmanaged 1" "$(jt "$PF_TMP/e_kept.out" wiped 't["status"] + " " + str(len([p for p in t["problems"] if p["kind"] == "uninitialized"]))')" \
+    "(e) its objects there: unmanaged, and the ledger elsewhere is found"
+pg_psql wiped "DROP SCHEMA billing CASCADE; DROP TABLE posts, users; DROP TYPE user_role" >/dev/null
+pf e_plan plan -i "$PF_TMP/e.yaml" -f json
+assert_eq "0 uninitialized 0" "$RC $(jt "$PF_TMP/e_plan.out" wiped 't["status"] + " " + str(len(t["problems"]))')" \
+    "(e) every object dropped: uninitialized, the ledger elsewhere not looked for"
 
 pf_done
