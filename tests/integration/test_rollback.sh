@@ -190,6 +190,15 @@ assert_eq "$PUBLIC_BEFORE" "$(schema_dump public; pg_psql rb_ten 'select hash, c
 pf tagain apply -i "$TINV" -t 'ten-[abc]'
 assert_eq 0 "$RC" "apply brings the tenants forward again (stderr: $(pf_err tagain))"
 assert_eq "$(shape ten_a | sort)" "$(shape ten_c | sort)" "ten-a and ten-c alike after apply"
+# A tenant schema made by hand (its first table, as a push would) beside the migrated public:
+# unmanaged for its own objects, and the database's drizzle.__drizzle_migrations, the ledger
+# of the migrations run outside the tenants, is not taken for a ledger of its own.
+pg_psql rb_ten 'CREATE SCHEMA ten_d; CREATE TABLE ten_d.orgs (id serial PRIMARY KEY NOT NULL)' >/dev/null
+printf 'migrations: {dir: "%s"}\ntargets:\n  - {name: ten-d, dsn: "%s", schema: ten_d}\n' "$TEN" "$(pf_dsn rb_ten)" \
+    >"$PF_TMP/ten_d.yaml"
+pf tend plan -i "$PF_TMP/ten_d.yaml" -f json
+assert_eq "1 unmanaged unmanaged" "$RC $(jt "$PF_TMP/tend.out" ten-d 't["status"] + " " + " ".join(p["kind"] for p in t["problems"])')" \
+    "a tenant schema made by hand: unmanaged, the public ledger not taken for its own (stderr: $(pf_err tend))"
 # plan --rollback runs no migration: an up migration that cannot be rewritten for the tenants
 # is a warning for it, not a refusal (rollback itself says the same).
 cp -r "$TEN" "$PF_TMP/ten_more"
