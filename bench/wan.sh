@@ -10,8 +10,8 @@
 #   4. a folder of MANY migrations applied to one fresh database, per delay, pgfleet and drizzle.
 # Prints wall-clock times and ratios (pgfleet/floor, drizzle/pgfleet), and the client's turns
 # per connection the proxy counted (start-up included); asserts nothing.
-# Usage: bench/wan.sh   (env: N=100 JOBS=8 DELAYS="0 10 25" AUDIT_N=1000 MANY=150 FIXTURE=saas
-#                        PARTS="apply audit many" (audit at a delay needs apply)
+# Usage: bench/wan.sh   (env: N=100 JOBS=8 DELAYS="0 10 25" AUDIT_N=1000 MANY=150 FIXTURE=saas REPEAT=2
+#                        PARTS="apply audit many"
 #                        PGFLEET=build-rel/pgfleet, a Release build: the sanitizers distort times)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,7 @@ JOBS=${JOBS:-8}
 DELAYS=${DELAYS:-"0 10 25"}
 AUDIT_N=${AUDIT_N:-1000}
 MANY=${MANY:-150}
+REPEAT=${REPEAT:-2} # apply runs per tool and delay, on fresh databases each time: the best is printed
 FIXTURE=${FIXTURE:-saas} # a folder of tests/fixtures
 PARTS=${PARTS:-"apply audit many"} # which of the parts to run
 PGFLEET_BIN=${PGFLEET:-$PWD/build-rel/pgfleet}
@@ -30,6 +31,9 @@ PGFLEET_BIN=${PGFLEET:-$PWD/build-rel/pgfleet}
 bash tests/interop/setup.sh >/dev/null
 source tests/lib/pg.sh
 pg_start
+# No autovacuum: its workers visit each of the hundreds of databases created here, starting a
+# backend and reading its catalogs cold in each, which costs whichever run comes first.
+psql -X -q -d postgres -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null
 cp "$PGFLEET_BIN" "$PF_TMP/pgfleet" # a rebuild while the bench runs must not change what it measures
 PGFLEET=$PF_TMP/pgfleet
 FLOOR=$PF_TMP/floor
@@ -133,45 +137,58 @@ echo "$("$PGFLEET" --version 2>/dev/null | head -1), PostgreSQL $(pg_psql postgr
 echo "fixture: tests/fixtures/$FIXTURE ($n_mig migrations, $(cat "$mig"/*.sql | grep -c 'statement-breakpoint') breakpoints), $N fresh databases, -j $JOBS"
 echo "floor: connect + the whole SQL in one query + disconnect, $JOBS threads; with the same dsn as"
 echo "pgfleet (libpq asks the server for SSL first), and with sslmode=disable (it does not)"
-# floor_pair A B COUNT PORT SQL: the floor on A_* with the plain dsn and on B_* with
-# sslmode=disable; FL and FLNS = their times.
-FL=0
-FLNS=0
-floor_pair() {
-    local a b
-    mapfile -t a < <(dsns "$1" "$3" "$4")
-    mapfile -t b < <(dsns "$2" "$3" "$4" sslmode=disable)
-    timed "$FLOOR" "$JOBS" "$5" "${a[@]}"
-    FL=$T
-    timed "$FLOOR" "$JOBS" "$5" "${b[@]}"
-    FLNS=$T
+# apply_run TOOL SET PORT: one timed apply of the fixture to the N databases SET_*, by pgfleet,
+# the floor (plain dsn), the floor with sslmode=disable or drizzle; T its time.
+apply_run() {
+    local dbs
+    case $1 in
+    pf)
+        mkinv "$PF_TMP/$2.yaml" "$mig" "$2" "$N" "$3"
+        timed "$PGFLEET" apply -q -j "$JOBS" -i "$PF_TMP/$2.yaml" -f json -o "$PF_TMP/$2.json"
+        ;;
+    fl | flns)
+        mapfile -t dbs < <(dsns "$2" "$N" "$3" ${4:+"$4"})
+        timed "$FLOOR" "$JOBS" "$PF_TMP/floor.sql" "${dbs[@]}"
+        ;;
+    dz)
+        mapfile -t dbs < <(dsns "$2" "$N" "$3")
+        timed node bench/drizzle_fleet.mjs "$JOBS" "$mig" "${dbs[@]}"
+        ;;
+    esac
+    rows=$(pg_psql "$2_$N" 'select count(*) from drizzle.__drizzle_migrations' 2>/dev/null)
+    [ "$rows" = "$n_mig" ] || echo "  ($2_$N: $rows ledger rows, not $n_mig)" >&2
+    for i in $(seq 1 "$N"); do echo "DROP DATABASE $2_$i;"; done | psql -X -q -d postgres >/dev/null
 }
 if [[ " $PARTS " == *" apply "* ]]; then
     echo
-    echo "apply, $N fresh databases"
+    echo "apply, $N fresh databases, the best of $REPEAT runs each (interleaved, the order reversed every other time)"
     printf "%-7s %9s %9s %9s %9s %7s %7s %7s   %s\n" "delay" "pgfleet" "floor" "fl,nossl" "drizzle" \
         "pf/fl" "pf/flns" "dz/pf" "pgfleet: round_trips, proxy turns"
 fi
 for d in $DELAYS; do
     [[ " $PARTS " == *" apply "* ]] || break
     p=${PORT[$d]}
-    for set in pf fl flns dz; do createdbs "$set$d" "$N"; done
-    mkinv "$PF_TMP/pf$d.yaml" "$mig" "pf$d" "$N" "$p"
-    timed "$PGFLEET" apply -q -j "$JOBS" -i "$PF_TMP/pf$d.yaml" -f json -o "$PF_TMP/pf$d.json"
-    t_pf=$T
-    trips_pf=$(turns "$d")
-    floor_pair "fl$d" "flns$d" "$N" "$p" "$PF_TMP/floor.sql"
-    mapfile -t dz < <(dsns "dz$d" "$N" "$p")
-    timed node bench/drizzle_fleet.mjs "$JOBS" "$mig" "${dz[@]}"
-    t_dz=$T
-    turns "$d" >/dev/null
-    printf "%-7s %8ss %8ss %8ss %8ss %7s %7s %7s   %s; %s\n" "+${d}ms" "$(secs "$t_pf")" \
-        "$(secs "$FL")" "$(secs "$FLNS")" "$(secs "$t_dz")" "$(ratio "$t_pf" "$FL")" \
-        "$(ratio "$t_pf" "$FLNS")" "$(ratio "$t_dz" "$t_pf")" "$(report_trips "$PF_TMP/pf$d.json")" "$trips_pf"
-    for db in "pf${d}_$N" "fl${d}_$N" "flns${d}_$N" "dz${d}_$N"; do
-        rows=$(pg_psql "$db" 'select count(*) from drizzle.__drizzle_migrations' 2>/dev/null)
-        [ "$rows" = "$n_mig" ] || echo "  ($db: $rows ledger rows, not $n_mig)" >&2
+    declare -A BEST=()
+    trips_pf=
+    for rep in $(seq 1 "$REPEAT"); do
+        order="pf fl flns dz"
+        [ $((rep % 2)) = 1 ] || order="dz flns fl pf"
+        for tool in $order; do
+            set=$tool${d}r$rep
+            createdbs "$set" "$N"
+            apply_run "$tool" "$set" "$p" $([ "$tool" = flns ] && echo sslmode=disable)
+            if [ "$tool" = pf ]; then
+                [ -n "$trips_pf" ] || trips_pf="$(report_trips "$PF_TMP/$set.json"); $(turns "$d")"
+            else
+                turns "$d" >/dev/null
+            fi
+            [ -n "${BEST[$tool]:-}" ] && [ "$(echo "$T >= ${BEST[$tool]}" | bc)" = 1 ] || BEST[$tool]=$T
+        done
     done
+    printf "%-7s %8ss %8ss %8ss %8ss %7s %7s %7s   %s\n" "+${d}ms" "$(secs "${BEST[pf]}")" \
+        "$(secs "${BEST[fl]}")" "$(secs "${BEST[flns]}")" "$(secs "${BEST[dz]}")" \
+        "$(ratio "${BEST[pf]}" "${BEST[fl]}")" "$(ratio "${BEST[pf]}" "${BEST[flns]}")" \
+        "$(ratio "${BEST[dz]}" "${BEST[pf]}")" "$trips_pf"
 done
 
 if [[ " $PARTS " == *" audit "* ]]; then
