@@ -177,11 +177,8 @@ for d in $DELAYS; do
             set=$tool${d}r$rep
             createdbs "$set" "$N"
             apply_run "$tool" "$set" "$p" $([ "$tool" = flns ] && echo sslmode=disable)
-            if [ "$tool" = pf ]; then
-                [ -n "$trips_pf" ] || trips_pf="$(report_trips "$PF_TMP/$set.json"); $(turns "$d")"
-            else
-                turns "$d" >/dev/null
-            fi
+            turns=$(turns "$d") # read (and reset) after every run
+            [ "$tool" != pf ] || [ -n "$trips_pf" ] || trips_pf="$(report_trips "$PF_TMP/$set.json"); $turns"
             [ -n "${BEST[$tool]:-}" ] && [ "$(echo "$T >= ${BEST[$tool]}" | bc)" = 1 ] || BEST[$tool]=$T
         done
     done
