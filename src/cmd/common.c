@@ -98,7 +98,7 @@ PfErrCode cmd_check_output(const char *path, PfErr *err)
         free(place);
         return rc;
     }
-    char *tmp = pf_asprintf("%s.tmp.%ld", place, (long)getpid());
+    char *tmp = pf_tmp_beside(place);
     free(place);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     PfErrCode rc = PF_OK;

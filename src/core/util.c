@@ -89,9 +89,14 @@ PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err)
     return PF_OK;
 }
 
+char *pf_tmp_beside(const char *path)
+{
+    return pf_asprintf("%s.tmp.%ld", path, (long)getpid());
+}
+
 PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, PfErr *err)
 {
-    char *tmp = pf_asprintf("%s.tmp.%ld", path, (long)getpid());
+    char *tmp = pf_tmp_beside(path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
@@ -185,7 +190,7 @@ PfErrCode pf_out_open(PfOut *o, const char *path, PfErr *err)
     bool direct;
     o->place = pf_out_place(path, &direct);
     if (!direct)
-        o->tmp = pf_asprintf("%s.tmp.%ld", o->place, (long)getpid());
+        o->tmp = pf_tmp_beside(o->place);
     o->f = fopen(direct ? o->place : o->tmp, "w");
     if (!o->f) {
         pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));

@@ -17,6 +17,9 @@
  * waited on), a device or a larger file is PF_ERR_INPUT "PATH: ..." naming what it is. */
 PfErrCode pf_read_file(const char *path, char **out, size_t *len, PfErr *err);
 
+/* The temporary file beside path that an atomic write of path goes through (caller frees). */
+char *pf_tmp_beside(const char *path);
+
 /* Write a file atomically (temp file + rename in the same directory). */
 PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, PfErr *err);
 
