@@ -150,21 +150,22 @@ bool cb_chunk_escapes(const char *chunk, size_t len);
 size_t cb_escape_chunk(const CbMigration *m);
 
 /* An object that a migration creates with a statement that fails when it exists already:
- * CREATE TABLE, VIEW, MATERIALIZED VIEW, SEQUENCE, TYPE, DOMAIN or SCHEMA without IF NOT EXISTS
- * or OR REPLACE (src/codebase/created.c). A database that holds one without the ledger was
+ * CREATE TABLE, VIEW, MATERIALIZED VIEW, SEQUENCE, INDEX, TYPE, DOMAIN or SCHEMA without IF NOT
+ * EXISTS or OR REPLACE (src/codebase/created.c). A database that holds one without the ledger was
  * made some other way (drizzle-kit push, by hand). */
 typedef enum {
-    CB_OBJECT_RELATION, /* table, view, materialized view, sequence: one namespace (pg_class) */
+    CB_OBJECT_RELATION, /* table, view, materialized view, sequence, index: one namespace
+                           (pg_class) */
     CB_OBJECT_TYPE,     /* type, domain */
     CB_OBJECT_SCHEMA,
 } CbObjectSpace;
 
 typedef struct CbObject {
     CbObjectSpace space;
-    const char *kind; /* static: "table", "view", "materialized view", "sequence", "type",
-                         "domain", "schema" */
+    const char *kind; /* static: "table", "view", "materialized view", "sequence", "index",
+                         "type", "domain", "schema" */
     char *schema;     /* NULL when unqualified: the search_path's first schema ("public" by
-                         default); always NULL for a schema */
+                         default); an index's is its table's; always NULL for a schema */
     char *name;       /* unquoted names folded to lowercase, quoted ones as written */
     size_t migration; /* codebase index of the first migration that creates it */
 } CbObject;

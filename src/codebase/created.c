@@ -1,7 +1,7 @@
 /*
  * What the migrations create that must not exist yet (codebase.h, cb_created): the objects of
- * CREATE TABLE / VIEW / MATERIALIZED VIEW / SEQUENCE / TYPE / DOMAIN / SCHEMA statements that
- * fail when the object exists. A database without the ledger that holds one of them was not
+ * CREATE TABLE / VIEW / MATERIALIZED VIEW / SEQUENCE / INDEX / TYPE / DOMAIN / SCHEMA statements
+ * that fail when the object exists. A database without the ledger that holds one of them was not
  * made by these migrations, and applying them would fail on it (docs/statuses.md, unmanaged).
  *
  * Each chunk is read with the statement model (src/sql/, PostgreSQL's parser): the objects
@@ -9,7 +9,9 @@
  * and SELECT ... INTO included, and what CREATE SCHEMA's own elements create), and those they
  * drop. A chunk the parser refuses falls back to the lexer: its statements cut at top-level
  * semicolons, and only their first words read. A DROP of an object before its CREATE (the
- * DROP ... IF EXISTS, CREATE idiom) means that CREATE cannot fail, so the object is left out.
+ * DROP ... IF EXISTS, CREATE idiom) means that CREATE cannot fail, so the object is left out;
+ * so does ALTER TABLE ... DROP CONSTRAINT for an index of the constraint's name (a unique or
+ * primary key constraint's index is named after it, and goes with it).
  */
 #include "codebase/codebase.h"
 
@@ -31,6 +33,7 @@ static const struct {
     {"view", NULL, CB_OBJECT_RELATION, "view"},
     {"materialized", "view", CB_OBJECT_RELATION, "materialized view"},
     {"sequence", NULL, CB_OBJECT_RELATION, "sequence"},
+    {"index", NULL, CB_OBJECT_RELATION, "index"},
     {"type", NULL, CB_OBJECT_TYPE, "type"},
     {"domain", NULL, CB_OBJECT_TYPE, "domain"},
     {"schema", NULL, CB_OBJECT_SCHEMA, "schema"},
@@ -111,6 +114,33 @@ static char *schema_name(const SqlStmt *st, size_t i)
     return sqlstmt_ident(st, i + 1);
 }
 
+/* CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON [ONLY] table, from i after INDEX: the index
+ * lives in its table's schema (its own name cannot be qualified); one the server names, or
+ * IF NOT EXISTS, is not looked for. */
+static void index_create(Ctx *c, const SqlStmt *st, size_t i, int k)
+{
+    if (sqlstmt_kw(st, i, "concurrently"))
+        i++;
+    if (sqlstmt_kw(st, i, "on") || sqlstmt_kw(st, i, "if"))
+        return;
+    char *name = sqlstmt_ident(st, i++);
+    if (!name)
+        return;
+    char *schema = NULL, *table = NULL;
+    if (!sqlstmt_kw(st, i++, "on")) {
+        free(name);
+        return;
+    }
+    if (sqlstmt_kw(st, i, "only"))
+        i++;
+    if (!sqlstmt_qname(st, &i, &schema, &table)) {
+        free(name);
+        return;
+    }
+    free(table);
+    add(c, false, k, schema, name);
+}
+
 static void create(Ctx *c, const SqlStmt *st)
 {
     size_t i = 1;
@@ -122,6 +152,8 @@ static void create(Ctx *c, const SqlStmt *st)
     }
     if (sqlstmt_kw(st, i, "temp") || sqlstmt_kw(st, i, "temporary") || sqlstmt_kw(st, i, "or"))
         return;
+    if (sqlstmt_kw(st, i, "unique"))
+        i++;
     int k = object_kind(st, &i);
     if (k < 0 || sqlstmt_kw(st, i, "if"))
         return;
@@ -129,6 +161,10 @@ static void create(Ctx *c, const SqlStmt *st)
         char *name = schema_name(st, i);
         if (name)
             add(c, false, k, NULL, name);
+        return;
+    }
+    if (strcmp(kinds[k].first, "index") == 0) {
+        index_create(c, st, i, k);
         return;
     }
     char *schema, *name;
@@ -145,6 +181,8 @@ static void drop(Ctx *c, const SqlStmt *st)
     int k = object_kind(st, &i);
     if (k < 0)
         return;
+    if (strcmp(kinds[k].first, "index") == 0 && sqlstmt_kw(st, i, "concurrently"))
+        i++;
     sqlstmt_skip_if_exists(st, &i);
     for (;;) {
         char *schema = NULL, *name;
@@ -182,9 +220,16 @@ static int model_kind(SqlObjKind kind)
         SqlObjKind kind;
         const char *name;
     } map[] = {
-        {SQL_OBJ_TABLE, "table"},          {SQL_OBJ_FOREIGN_TABLE, "table"}, {SQL_OBJ_VIEW, "view"},
-        {SQL_OBJ_MATVIEW, "materialized"}, {SQL_OBJ_SEQUENCE, "sequence"},   {SQL_OBJ_TYPE, "type"},
-        {SQL_OBJ_DOMAIN, "domain"},        {SQL_OBJ_SCHEMA, "schema"},
+        {SQL_OBJ_TABLE, "table"},
+        {SQL_OBJ_FOREIGN_TABLE, "table"},
+        {SQL_OBJ_VIEW, "view"},
+        {SQL_OBJ_MATVIEW, "materialized"},
+        {SQL_OBJ_SEQUENCE, "sequence"},
+        {SQL_OBJ_TYPE, "type"},
+        {SQL_OBJ_DOMAIN, "domain"},
+        {SQL_OBJ_SCHEMA, "schema"},
+        {SQL_OBJ_INDEX, "index"},
+        {SQL_OBJ_CONSTRAINT, "index"}, /* only as dropped: see model_statement */
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (map[i].kind != kind)
@@ -204,6 +249,13 @@ static void model_statement(Ctx *c, const SqlStatement *st)
         if (k < 0 || !o->name.name)
             continue;
         bool schema = kinds[k].space == CB_OBJECT_SCHEMA;
+        if (o->kind == SQL_OBJ_CONSTRAINT) {
+            /* ALTER TABLE t DROP CONSTRAINT x drops the index x of a unique or primary key
+             * constraint with it: a later CREATE INDEX x cannot fail. */
+            if (o->action == SQL_ACT_DROP && o->table.name)
+                add(c, true, k, pf_strdup(o->table.schema), pf_strdup(o->name.name));
+            continue;
+        }
         if (o->action == SQL_ACT_CREATE && !o->if_not_exists && !o->or_replace && !o->temporary)
             add(c, false, k, schema ? NULL : pf_strdup(o->name.schema), pf_strdup(o->name.name));
         else if (o->action == SQL_ACT_DROP)

@@ -13,6 +13,9 @@
 #   (d) whose objects are in a schema the user may not use: found all the same;
 #   (e) whose ledger is elsewhere but every object its migrations made was dropped since:
 #       uninitialized (the look-alikes are looked for only when one of those objects exists);
+#   (f) of a folder whose last migration only adds indexes (as drizzle-kit writes one): made by
+#       hand, unmanaged, naming the indexes and that migration as the newest; and (e) again with
+#       that folder: an index is looked for like a table, so the look-alikes still are not;
 #   and none of this costs a round trip (docs/round-trips.md).
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
@@ -210,5 +213,46 @@ pg_psql wiped "DROP SCHEMA billing CASCADE; DROP TABLE posts, users; DROP TYPE u
 pf e_plan plan -i "$PF_TMP/e.yaml" -f json
 assert_eq "0 uninitialized 0" "$RC $(jt "$PF_TMP/e_plan.out" wiped 't["status"] + " " + str(len(t["problems"]))')" \
     "(e) every object dropped: uninitialized, the ledger elsewhere not looked for"
+
+# --- (f) a last migration that only adds indexes ------------------------------------------------
+# An index is a relation its CREATE INDEX fails on, in its table's schema; the one whose unique
+# constraint is dropped first cannot make it fail, and is not looked for.
+IDX=$PF_TMP/indexed
+cp -r "$MIG" "$IDX"
+mig_add "$IDX" 0003_hardening $((W + 4000)) \
+    'CREATE INDEX "posts_user_id_idx" ON "public"."posts" USING btree ("user_id");' \
+    'ALTER TABLE "billing"."invoices" ADD CONSTRAINT "invoices_user_id_unique" UNIQUE("user_id");' \
+    'ALTER TABLE "billing"."invoices" DROP CONSTRAINT "invoices_user_id_unique";' \
+    'CREATE UNIQUE INDEX "invoices_user_id_unique" ON "billing"."invoices" USING btree ("user_id");'
+pg_createdb indexed
+for tag in 0000_init 0001_billing 0002_posts 0003_hardening; do
+    psql -X -q -v ON_ERROR_STOP=1 -d indexed -f "$IDX/$tag.sql" >/dev/null ||
+        fail "(f) running $tag.sql by hand"
+done
+printf 'migrations: {dir: "%s"}\ntargets:\n  - name: indexed\n    dsn: "%s"\n' \
+    "$IDX" "$(pf_dsn indexed)" >"$PF_TMP/f.yaml"
+pf f_plan plan -i "$PF_TMP/f.yaml" -f json
+assert_eq 1 "$RC" "(f) plan: exit 1 (stderr: $(pf_err f_plan))"
+assert_eq "unmanaged: no ledger, but 6 objects its migrations create already exist: type public.user_role, table public.users, schema billing and 3 more (the newest from 0003_hardening); hint: adopt it with pgfleet mark-applied --through TAG (the last migration it already holds), then apply" \
+    "$(jt "$PF_TMP/f_plan.out" indexed 't["status"] + ": " + t["problems"][0]["message"]')" \
+    "(f) plan: unmanaged, the index-only migration named as the newest"
+pg_psql indexed "DROP SCHEMA billing CASCADE; DROP TABLE posts, users; DROP TYPE user_role;
+    CREATE TABLE kept (user_id integer); CREATE INDEX posts_user_id_idx ON kept (user_id)" >/dev/null
+pf f_index plan -i "$PF_TMP/f.yaml" -f json
+assert_eq "unmanaged: no ledger, but 1 object its migrations create already exists: index public.posts_user_id_idx (the newest from 0003_hardening)" \
+    "$(jt "$PF_TMP/f_index.out" indexed 't["status"] + ": " + t["problems"][0]["message"].split("; hint")[0]')" \
+    "(f) the index alone (on another table) is what makes it unmanaged"
+
+pg_createdb wiped2
+inv "$PF_TMP/f_public.yaml" wiped2 "schema: public"
+sed -i "s|$MIG|$IDX|" "$PF_TMP/f_public.yaml"
+pf f_prep apply -i "$PF_TMP/f_public.yaml"
+assert_eq 0 "$RC" "(f) migrated with its ledger at public.__drizzle_migrations (stderr: $(pf_err f_prep))"
+pg_psql wiped2 "DROP SCHEMA billing CASCADE; DROP TABLE posts, users; DROP TYPE user_role" >/dev/null
+inv "$PF_TMP/f_wiped.yaml" wiped2
+sed -i "s|$MIG|$IDX|" "$PF_TMP/f_wiped.yaml"
+pf f_wiped plan -i "$PF_TMP/f_wiped.yaml" -f json
+assert_eq "0 uninitialized 0" "$RC $(jt "$PF_TMP/f_wiped.out" wiped2 't["status"] + " " + str(len(t["problems"]))')" \
+    "(f) every object dropped: uninitialized, the ledger elsewhere not looked for (the last migration creates indexes)"
 
 pf_done

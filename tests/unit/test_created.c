@@ -70,6 +70,7 @@ static void test_drizzle_kit_output(void **state)
                    "schema -.billing@0 n\n"
                    "table billing.Invoices@0 r\n"
                    "table -.posts@1 r\n"
+                   "index -.posts_id@1 r\n"
                    "sequence public.seq@1 r\n"
                    "view -.v@1 r\n",
                    &kit0, &kit1);
@@ -92,7 +93,8 @@ MIG(harmless, "CREATE TABLE IF NOT EXISTS \"a\" (id int);", "CREATE SCHEMA IF NO
     "CREATE OR REPLACE VIEW \"v\" AS SELECT 1;",
     "CREATE TEMP TABLE \"t\" (id int); CREATE GLOBAL TEMPORARY TABLE g (id int);",
     "CREATE SEQUENCE IF NOT EXISTS \"q\"; CREATE MATERIALIZED VIEW IF NOT EXISTS mv AS SELECT 1;",
-    "CREATE UNIQUE INDEX \"i\" ON \"a\" (id); CREATE EXTENSION pgcrypto;",
+    "CREATE UNIQUE INDEX IF NOT EXISTS \"i\" ON \"a\" (id); CREATE INDEX ON \"a\" (id);",
+    "CREATE EXTENSION pgcrypto;",
     "DO $$ BEGIN CREATE TYPE \"public\".\"st\" AS ENUM('a'); EXCEPTION WHEN duplicate_object "
     "THEN null; END $$;",
     "-- CREATE TABLE \"commented\" (id int);\nSELECT 'CREATE TABLE \"quoted\" (id int)';",
@@ -123,6 +125,31 @@ static void test_other_forms(void **state)
                    "table sch.tbl@0 r\n"
                    "table -.copy@0 r\n",
                    &forms, NULL);
+}
+
+/* An index lives in its table's schema, as drizzle-kit's CREATE INDEX on a "public"-qualified
+ * table puts it; UNIQUE, CONCURRENTLY and ONLY change nothing. A DROP INDEX before the CREATE, or
+ * an ALTER TABLE ... DROP CONSTRAINT of its name (the index of a unique constraint goes with
+ * it), means the CREATE cannot fail. A chunk the parser refuses is read by its first words. */
+MIG(idx0,
+    "CREATE UNIQUE INDEX \"users_email_idx\" ON \"public\".\"users\" USING btree (\"email\");",
+    "CREATE INDEX CONCURRENTLY \"Big_Idx\" ON ONLY billing.invoices (id);",
+    "DROP INDEX IF EXISTS \"public\".\"again_idx\"; CREATE INDEX \"again_idx\" ON \"t\" (id);",
+    "ALTER TABLE \"public\".\"users\" DROP CONSTRAINT \"users_name_unique\";\n"
+    "CREATE UNIQUE INDEX \"users_name_unique\" ON \"public\".\"users\" (\"name\");",
+    "ALTER TABLE \"users\" DROP CONSTRAINT \"users_x_unique\";\n"
+    "CREATE UNIQUE INDEX \"users_x_unique\" ON \"other\".\"users\" (\"x\");");
+MIG(idx1, "CREATE UNIQUE INDEX \"lexed_idx\" ON \"s\".\"t\" (id);\n\\c otherdb\n",
+    "DROP INDEX CONCURRENTLY \"gone_idx\"; SELEC 1;", "CREATE INDEX \"gone_idx\" ON t (id);",
+    "CREATE INDEX IF NOT EXISTS \"maybe_idx\" ON t (id); SELEC 1;");
+
+static void test_indexes(void **state)
+{
+    ASSERT_CREATED("index public.users_email_idx@0 r\n"
+                   "index billing.Big_Idx@0 r\n"
+                   "index other.users_x_unique@0 r\n"
+                   "index s.lexed_idx@1 r\n",
+                   &idx0, &idx1);
 }
 
 /* Each object once, from its first CREATE; a DROP before the CREATE means it cannot fail
@@ -187,10 +214,15 @@ static void test_empty(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_drizzle_kit_output),   cmocka_unit_test(test_case_folding),
-        cmocka_unit_test(test_harmless_statements),  cmocka_unit_test(test_other_forms),
-        cmocka_unit_test(test_each_once_drop_first), cmocka_unit_test(test_read_by_the_parser),
-        cmocka_unit_test(test_unparsed_falls_back),  cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_drizzle_kit_output),
+        cmocka_unit_test(test_case_folding),
+        cmocka_unit_test(test_harmless_statements),
+        cmocka_unit_test(test_other_forms),
+        cmocka_unit_test(test_each_once_drop_first),
+        cmocka_unit_test(test_read_by_the_parser),
+        cmocka_unit_test(test_unparsed_falls_back),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_indexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
