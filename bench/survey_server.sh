@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Benchmark: the server's own time for a survey on a new session, the part of an audit (or an
-# apply) that no round-trip count shows. One database migrated with the fixture app (in sync),
-# one left empty (uninitialized). pgfleet's survey messages are taken from the server's log
+# apply) that no round-trip count shows. One database migrated with a fixture (in sync: the
+# 9-migration SaaS fixture by default), one left empty (uninitialized). pgfleet's survey messages are taken from the server's log
 # (log_statement) as pgfleet sends them, then each is sent again by bench/floor.c over N new
 # connections, 2 at a time, with the server logging every message's duration
 # (log_min_duration_statement = 0): the medians printed are the server's time for the message,
 # which excludes connecting and the client. A bare ledger select and `select 1` are the
 # baselines. Asserts nothing.
-# Usage: bench/survey_server.sh   (env: N=300, PGFLEET=build-rel/pgfleet)
+# Usage: bench/survey_server.sh   (env: N=300, FIXTURE=saas, PGFLEET=build-rel/pgfleet)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-300}
+FIXTURE=${FIXTURE:-saas}
 PGFLEET_BIN=${PGFLEET:-$PWD/build-rel/pgfleet}
 [ -x "$PGFLEET_BIN" ] || {
     echo "no $PGFLEET_BIN: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel --target pgfleet" >&2
@@ -21,7 +22,7 @@ pg_start
 FLOOR=$PF_TMP/floor
 cc -O2 -o "$FLOOR" bench/floor.c -I"$(pg_config --includedir)" -lpq -lpthread
 LOG=$PF_TMP/cluster/postgres.log
-mig=$PWD/tests/fixtures/app/drizzle
+mig=$PWD/tests/fixtures/$FIXTURE/drizzle
 set +e
 
 setting() { # NAME VALUE
@@ -62,6 +63,7 @@ targets:
 Y
 "$PGFLEET_BIN" apply -q -i "$PF_TMP/insync.yaml" >/dev/null
 survey_of audit insync "$PF_TMP/audit.sql"
+survey_of apply insync "$PF_TMP/apply_insync.sql" # in sync: takes the lock and releases it
 survey_of apply empty "$PF_TMP/apply_empty.sql" # migrates empty: the survey is replayed on empty2
 echo 'select 1;' >"$PF_TMP/select1.sql"
 echo 'select id, hash, created_at from drizzle.__drizzle_migrations order by id;' >"$PF_TMP/ledger.sql"
@@ -74,6 +76,8 @@ printf '%-58s %8s\n' "select 1" "$(median_ms "$PF_TMP/select1.sql" insync)"
 printf '%-58s %8s\n' "ledger select (the audit floor's query)" "$(median_ms "$PF_TMP/ledger.sql" insync)"
 printf '%-58s %8s\n' "audit's survey, in-sync database ($(wc -l <"$PF_TMP/audit.sql") statements)" \
     "$(median_ms "$PF_TMP/audit.sql" insync)"
+printf '%-58s %8s\n' "apply's survey, in-sync database ($(wc -l <"$PF_TMP/apply_insync.sql") statements)" \
+    "$(median_ms "$PF_TMP/apply_insync.sql" insync)"
 printf '%-58s %8s\n' "apply's survey, empty database ($(wc -l <"$PF_TMP/apply_empty.sql") statements)" \
     "$(median_ms "$PF_TMP/apply_empty.sql" empty2)"
 setting log_min_duration_statement -1

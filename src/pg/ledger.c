@@ -70,15 +70,18 @@ static const char *identity_sql(const InvExpect *expect)
                  "NULL::text;\n";
 }
 
-/* One row: does the table exist, and does it have v1's name column. */
+/* One row: does the table exist, and does it have v1's name column. The column is looked up
+ * in pg_attribute inside query_to_xml, only when the table exists: a new session would
+ * otherwise plan a catalog query (a millisecond or two) for a database without the ledger. */
 char *pg_existence_sql(const char *schema, const char *table)
 {
     char *lit = pg_regclass_literal(schema, table);
-    char *sql =
-        pf_asprintf("SELECT r.oid IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
-                    "WHERE a.attrelid = r.oid AND a.attname = 'name' AND NOT a.attisdropped) "
-                    "FROM (SELECT pg_catalog.to_regclass(%s) AS oid) r;\n",
-                    lit);
+    char *sql = pf_asprintf(
+        "SELECT r.oid IS NOT NULL, CASE WHEN r.oid IS NOT NULL THEN pg_catalog.query_to_xml("
+        "pg_catalog.format('SELECT 1 AS e FROM pg_catalog.pg_attribute WHERE attrelid = %%s AND "
+        "attname = ''name'' AND NOT attisdropped', r.oid::oid), false, true, '')::text <> '' END "
+        "FROM (SELECT pg_catalog.to_regclass(%s) AS oid) r;\n",
+        lit);
     free(lit);
     return sql;
 }
@@ -320,6 +323,60 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
     return sql;
 }
 
+/* stmt (one statement of the rows' reads above, its ";\n" left out) run by query_to_xml only
+ * when the ledger exists and gate holds, its rows returned as one text (read_rows_xml): a new
+ * session plans none of what reads and compares the rows (jsonb and array operators, regular
+ * expressions) for a database without the ledger, where that planning was most of the
+ * survey's server time. */
+static char *rows_xml_sql(const char *schema, const char *table, const char *gate, const char *stmt)
+{
+    size_t len = strlen(stmt);
+    while (len && (stmt[len - 1] == '\n' || stmt[len - 1] == ';'))
+        len--;
+    char *inner = pf_strndup(stmt, len);
+    char *inner_lit = pg_quote_literal(inner);
+    char *rel = pg_regclass_literal(schema, table);
+    char *sql = pf_asprintf("SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NOT NULL AND %s THEN "
+                            "pg_catalog.query_to_xml(%s, false, true, '')::text END;\n",
+                            rel, gate ? gate : "true", inner_lit);
+    free(inner);
+    free(inner_lit);
+    free(rel);
+    return sql;
+}
+
+/* The answer to rows_xml_sql into l's rows, which it replaces (exists and has_name_column are
+ * pg_existence_read's); true when a row says the lock was released (rows_release_sql's
+ * pgfleet_released, set on every row when it was). */
+static bool read_rows_xml(const PGresult *res, Ledger *l)
+{
+    ledger_clear(l);
+    const char *at = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    size_t cap = 0;
+    bool released = false;
+    PgXmlRow xr;
+    while (pg_xml_next_row(&at, &xr)) {
+        PF_GROW(l->rows, cap, l->n + 1);
+        LedgerRow *row = &l->rows[l->n++];
+        memset(row, 0, sizeof *row);
+        char *id = pg_xml_column(&xr, "id"), *created = pg_xml_column(&xr, "created_at");
+        row->id = id ? strtoll(id, NULL, 10) : 0;
+        row->hash = pg_xml_column(&xr, "hash");
+        row->has_created_at = created != NULL;
+        row->created_at = created ? strtoll(created, NULL, 10) : 0;
+        if (l->has_name_column) {
+            row->name = pg_xml_column(&xr, "name");
+            row->applied_at = pg_xml_column(&xr, "applied_at");
+        }
+        released = released || pg_xml_has_column(&xr, "pgfleet_released");
+        free(id);
+        free(created);
+    }
+    if (!l->rows)
+        l->rows = pf_calloc(1, sizeof *l->rows);
+    return released;
+}
+
 /* The key's two halves as pg_locks shows an advisory lock taken with a bigint key. */
 static void key_halves(int64_t key, unsigned *hi, unsigned *lo)
 {
@@ -556,9 +613,11 @@ static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table,
         char *existence = pg_existence_sql(schema, table);
         char *rows = release_if ? rows_release_sql(schema, table, gate, lock_key, release_if)
                                 : pg_ledger_rows_any_sql(schema, table, gate);
-        ask->sql = pf_asprintf("%s%s%s", existence, instead, rows);
+        char *guarded = rows_xml_sql(schema, table, gate, rows);
+        ask->sql = pf_asprintf("%s%s%s", existence, instead, guarded);
         free(existence);
         free(rows);
+        free(guarded);
     }
     ask->created = cb->created;
     ask->n_created = cb->n_created;
@@ -575,8 +634,7 @@ static bool read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
     }
     pg_existence_read(res[0], &out->ledger);
     read_no_ledger(res[1], ask->created, ask->n_created, &out->no_ledger);
-    pg_ledger_rows_read(res[2], &out->ledger);
-    if (PQnfields(res[2]) > 5 && PQntuples(res[2]) > 0 && !PQgetisnull(res[2], 0, 5)) {
+    if (read_rows_xml(res[2], &out->ledger)) {
         out->lock_acquired = false;
         out->released = true;
     }

@@ -5,7 +5,8 @@
 #     (id, hash, created_at, name, applied_at timestamptz DEFAULT now()), same (hash, created_at,
 #     name) rows, applied_at filled; drizzle v1 on pf applies nothing; audit of both in_sync;
 #     pg_dump --schema-only identical;
-#   - mixed v1: drizzle v1 applies the first 2 folders, pgfleet the rest, and the reverse;
+#   - mixed v1: drizzle v1 applies the first 2 folders, pgfleet the rest (drizzle's rows keep
+#     their applied_at), and the reverse;
 #   - a folder merged late (older prefix than the newest applied): drizzle v1 applies it (pending =
 #     names missing from the ledger); pgfleet says behind (not out_of_order) and applies it too;
 #     identical ledgers;
@@ -71,6 +72,8 @@ pf apply -i "$PF_TMP/v1.yaml" -t dzpf -f json
 assert_eq 0 "$PF_RC" "pgfleet applies the rest (v1): exit code"
 assert_eq 2 "$(pf_target_json dzpf | jq '.applied | length')" "pgfleet applied 2 (v1)"
 assert_eq "$(ledger dz "id, $rows")" "$(ledger dzpf "id, $rows")" "drizzle 2 + pgfleet 2 (v1): ledger identical"
+assert_eq 0 "$(pg_psql dzpf 'select count(*) from drizzle.__drizzle_migrations where applied_at is null')" \
+    "drizzle 2 + pgfleet 2 (v1): every row keeps its applied_at (pgfleet saw the v1 ledger, nothing to upgrade)"
 
 pf apply -i "$PF_TMP/v1.yaml" -m "$V1FIRST2" -t pfdz -f json
 assert_eq 0 "$PF_RC" "pgfleet first 2 (v1): exit code"
