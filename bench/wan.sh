@@ -7,12 +7,14 @@
 #      app, 68 statements) to N fresh databases, JOBS at a time, per delay;
 #   2. audit of those N databases, in sync, at the largest delay, against connect + `select 1`;
 #   3. audit of AUDIT_N in-sync databases on loopback, against connect + one ledger select;
-#   4. a folder of MANY migrations applied to one fresh database, per delay, pgfleet and drizzle.
+#   4. a folder of MANY migrations applied to one fresh database, per delay, by pgfleet, the
+#      floor and drizzle.
 # Prints wall-clock times and ratios (pgfleet/floor, drizzle/pgfleet), and the client's turns
 # per connection the proxy counted (start-up included); asserts nothing.
 # Usage: bench/wan.sh   (env: N=100 JOBS=8 DELAYS="0 10 25" AUDIT_N=1000 MANY=150 FIXTURE=saas REPEAT=2
 #                        PARTS="apply audit many"
-#                        PGFLEET=build-rel/pgfleet, a Release build: the sanitizers distort times)
+#                        PGFLEET=build-rel/pgfleet, a Release build: the sanitizers distort times;
+#                        PF_TMPDIR=/dev/shm puts the cluster in memory, out of the disk's way)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100}
@@ -52,10 +54,10 @@ now() { date +%s.%N; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 secs() { printf "%.2f" "$1"; }
 
-# The floor's SQL for the fixture: drizzle's ledger DDL, then one transaction with every chunk
+# The floor's SQL for a folder: drizzle's ledger DDL, then one transaction with every chunk
 # and every ledger insert, as one query string (what pgfleet's batch holds, without its markers
 # and read-back).
-python3 - "$mig" >"$PF_TMP/floor.sql" <<'PY'
+cat >"$PF_TMP/floor_sql.py" <<'PY'
 import hashlib, json, sys
 d = sys.argv[1]
 print('CREATE SCHEMA IF NOT EXISTS "drizzle";')
@@ -69,6 +71,7 @@ for e in json.load(open(f"{d}/meta/_journal.json"))["entries"]:
     print(f"""insert into "drizzle"."__drizzle_migrations" ("hash", "created_at") values ('{hashlib.sha256(raw).hexdigest()}', {e['when']});""")
 print("COMMIT;")
 PY
+python3 "$PF_TMP/floor_sql.py" "$mig" >"$PF_TMP/floor.sql"
 echo 'select id, hash, created_at from "drizzle"."__drizzle_migrations" order by created_at desc limit 1' >"$PF_TMP/ledger.sql"
 
 # A proxy per delay (none for 0: loopback), each counting its connections' turns in a file.
@@ -254,16 +257,38 @@ for i in range(n):
     entries.append({"idx": i, "version": "7", "when": 1700000000000 + i * 1000, "tag": tag, "breakpoints": True})
 json.dump({"version": "7", "dialect": "postgresql", "entries": entries}, open(f"{d}/meta/_journal.json", "w"), indent=2)
 PY
+python3 "$PF_TMP/floor_sql.py" "$many" >"$PF_TMP/many.sql"
 echo
-printf "%-44s %10s %10s %8s\n" "$MANY migrations, one fresh database" "pgfleet" "drizzle" "dz/pf"
+echo "$MANY migrations ($(($(cat "$many"/*.sql | grep -c 'statement-breakpoint') + MANY)) statements), one fresh database; pgfleet and the floors the best of $REPEAT runs"
+printf "%-7s %9s %9s %9s %9s %7s %7s %7s %7s\n" "delay" "pgfleet" "floor" "fl,nossl" "drizzle" "pf/fl" \
+    "pf/flns" "dz/pf" "dz/fl"
 for d in $DELAYS; do
-    createdbs "mpf$d" 1
+    p=${PORT[$d]}
+    declare -A BEST=()
+    for rep in $(seq 1 "$REPEAT"); do
+        order="pf fl flns"
+        [ $((rep % 2)) = 1 ] || order="flns fl pf"
+        for tool in $order; do
+            set=m$tool${d}r$rep
+            createdbs "$set" 1
+            case $tool in
+            pf)
+                mkinv "$PF_TMP/$set.yaml" "$many" "$set" 1 "$p"
+                timed "$PGFLEET" apply -q -i "$PF_TMP/$set.yaml"
+                ;;
+            fl) timed "$FLOOR" 1 "$PF_TMP/many.sql" "$(dsns "$set" 1 "$p")" ;;
+            flns) timed "$FLOOR" 1 "$PF_TMP/many.sql" "$(dsns "$set" 1 "$p" sslmode=disable)" ;;
+            esac
+            turns "$d" >/dev/null
+            [ -n "${BEST[$tool]:-}" ] && [ "$(echo "$T >= ${BEST[$tool]}" | bc)" = 1 ] || BEST[$tool]=$T
+        done
+    done
     createdbs "mdz$d" 1
-    mkinv "$PF_TMP/mpf$d.yaml" "$many" "mpf$d" 1 "${PORT[$d]}"
-    timed "$PGFLEET" apply -q -i "$PF_TMP/mpf$d.yaml"
-    t_pf=$T
-    timed node bench/drizzle_fleet.mjs 1 "$many" "$(dsns "mdz$d" 1 "${PORT[$d]}")"
-    t_dz=$T
-    printf "%-44s %9ss %9ss %8s\n" "+${d}ms" "$(secs "$t_pf")" "$(secs "$t_dz")" "$(ratio "$t_dz" "$t_pf")"
+    timed node bench/drizzle_fleet.mjs 1 "$many" "$(dsns "mdz$d" 1 "$p")"
+    BEST[dz]=$T
     turns "$d" >/dev/null
+    printf "%-7s %8ss %8ss %8ss %8ss %7s %7s %7s %7s\n" "+${d}ms" "$(secs "${BEST[pf]}")" \
+        "$(secs "${BEST[fl]}")" "$(secs "${BEST[flns]}")" "$(secs "${BEST[dz]}")" \
+        "$(ratio "${BEST[pf]}" "${BEST[fl]}")" "$(ratio "${BEST[pf]}" "${BEST[flns]}")" \
+        "$(ratio "${BEST[dz]}" "${BEST[pf]}")" "$(ratio "${BEST[dz]}" "${BEST[fl]}")"
 done

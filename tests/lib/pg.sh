@@ -103,9 +103,10 @@ pf_cluster_stop() {
     fi
 }
 
-# A cluster for one test script, removed when the script exits.
+# A cluster for one test script, removed when the script exits; in a directory under
+# PF_TMPDIR (default /tmp: /dev/shm keeps a benchmark's server off the disk).
 pg_start() {
-    PF_TMP=$(mktemp -d /tmp/pgfleet-test.XXXXXX)
+    PF_TMP=$(mktemp -d "${PF_TMPDIR:-/tmp}/pgfleet-test.XXXXXX")
     chmod 755 "$PF_TMP"
     export PF_TMP
     trap pf_cleanup EXIT
