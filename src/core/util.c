@@ -127,11 +127,44 @@ PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, P
     return PF_OK;
 }
 
+/* Where a chain of symbolic links from path ends when its last target does not exist yet (a
+ * dangling link: the shell's > creates that target), or NULL when path is no link or the chain
+ * is too long. Caller frees. */
+static char *dangling_target(const char *path)
+{
+    char *at = pf_strdup(path);
+    struct stat st;
+    for (int depth = 0; depth < 40; depth++) {
+        if (lstat(at, &st) != 0 || !S_ISLNK(st.st_mode)) {
+            if (depth > 0)
+                return at;
+            free(at);
+            return NULL;
+        }
+        char buf[4096];
+        ssize_t n = readlink(at, buf, sizeof buf - 1);
+        if (n < 0) {
+            free(at);
+            return NULL;
+        }
+        buf[n] = '\0';
+        const char *slash = strrchr(at, '/');
+        char *next = buf[0] == '/' || !slash ? pf_strdup(buf)
+                                             : pf_asprintf("%.*s/%s", (int)(slash - at), at, buf);
+        free(at);
+        at = next;
+    }
+    free(at);
+    return NULL;
+}
+
 char *pf_out_place(const char *path, bool *direct)
 {
     struct stat st;
     *direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
-    char *real = *direct ? NULL : realpath(path, NULL); /* NULL when missing: path itself */
+    char *real = *direct ? NULL : realpath(path, NULL); /* NULL when missing */
+    if (!real && !*direct)
+        real = dangling_target(path);
     char *place = pf_strdup(real ? real : path);
     free(real);
     return place;

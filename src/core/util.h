@@ -27,7 +27,8 @@ PfErrCode pf_write_file_atomic(const char *path, const char *data, size_t len, P
  * (/dev/null, /dev/stdout, a FIFO, a process substitution's /dev/fd/N) is written to in place
  * (*direct true): a rename would replace the device or the pipe with a file. Otherwise the
  * regular file path names, through any symbolic links (which stay), is replaced atomically: the
- * path returned (caller frees). */
+ * path returned (caller frees); a link to a file that does not exist yet has that file created,
+ * as the shell's > would. */
 char *pf_out_place(const char *path, bool *direct);
 
 /* Write a finished document to path (atomically, as above, or in place: pf_out_place) or,

@@ -100,5 +100,13 @@ pf link audit -i "$INV" -f json -o "$PF_TMP/reports/link.json"
 assert_eq "0 yes" "$RC $([ -L "$PF_TMP/reports/link.json" ] && echo yes)" "-o a symbolic link: exit 0, still a link"
 assert_eq "rp_a in_sync" "$(jtargets "$PF_TMP/linked/real.json" 't["status"]' | head -1)" "-o a symbolic link: the file it points to has the report"
 assert_eq "real.json" "$(ls -A "$PF_TMP/linked")" "-o a symbolic link: nothing left beside the file"
+# A link to a file that does not exist yet, through a second link: the file is created there.
+ln -s ../linked/first.json "$PF_TMP/reports/hop.json"
+ln -s hop.json "$PF_TMP/reports/dangling.json"
+pf dangling audit -i "$INV" -f json -o "$PF_TMP/reports/dangling.json"
+assert_eq "0 yes yes" "$RC $([ -L "$PF_TMP/reports/dangling.json" ] && echo yes) $([ -L "$PF_TMP/reports/hop.json" ] && echo yes)" \
+    "-o a link to a missing file: exit 0, both links stay"
+assert_eq "rp_a in_sync" "$(jtargets "$PF_TMP/linked/first.json" 't["status"]' | head -1)" \
+    "-o a link to a missing file: the file is created where the links point"
 
 pf_done
