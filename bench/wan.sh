@@ -9,8 +9,9 @@
 #   3. audit of AUDIT_N in-sync databases on loopback, against connect + one ledger select;
 #   4. a folder of MANY migrations applied to one fresh database, per delay, by pgfleet, the
 #      floor and drizzle.
-# Prints wall-clock times and ratios (pgfleet/floor, drizzle/pgfleet), and the client's turns
-# per connection the proxy counted (start-up included); asserts nothing.
+# Prints wall-clock times and ratios (pgfleet/floor, drizzle/pgfleet), the client's turns per
+# connection the proxy counted (start-up included), and for apply the server's CPU time per
+# database each run cost it; asserts nothing.
 # Usage: bench/wan.sh   (env: N=100 JOBS=8 DELAYS="0 10 25" AUDIT_N=1000 MANY=150 FIXTURE=saas REPEAT=2
 #                        PARTS="apply audit many"
 #                        PGFLEET=build-rel/pgfleet, a Release build: the sanitizers distort times;
@@ -140,10 +141,18 @@ echo "$("$PGFLEET" --version 2>/dev/null | head -1), PostgreSQL $(pg_psql postgr
 echo "fixture: tests/fixtures/$FIXTURE ($n_mig migrations, $(cat "$mig"/*.sql | grep -c 'statement-breakpoint') breakpoints), $N fresh databases, -j $JOBS"
 echo "floor: connect + the whole SQL in one query + disconnect, $JOBS threads; with the same dsn as"
 echo "pgfleet (libpq asks the server for SSL first), and with sslmode=disable (it does not)"
+# The CPU time (in clock ticks) of the server's processes that have exited: the postmaster's
+# children's (/proc/PID/stat fields 16 and 17), which a run's backends join once they are gone.
+PM_PID=$(head -1 "$PF_TMP/cluster/pgdata/postmaster.pid")
+server_ticks() { awk '{print $16 + $17}' "/proc/$PM_PID/stat"; }
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+
 # apply_run TOOL SET PORT: one timed apply of the fixture to the N databases SET_*, by pgfleet,
-# the floor (plain dsn), the floor with sslmode=disable or drizzle; T its time.
+# the floor (plain dsn), the floor with sslmode=disable or drizzle; T its time, SRV the server's
+# CPU time for it in ms per database.
 apply_run() {
-    local dbs
+    local dbs c0
+    c0=$(server_ticks)
     case $1 in
     pf)
         mkinv "$PF_TMP/$2.yaml" "$mig" "$2" "$N" "$3"
@@ -158,6 +167,8 @@ apply_run() {
         timed node bench/drizzle_fleet.mjs "$JOBS" "$mig" "${dbs[@]}"
         ;;
     esac
+    sleep 0.3 # the backends' exits reaped
+    SRV=$((($(server_ticks) - c0) * TICK_MS / N))
     rows=$(pg_psql "$2_$N" 'select count(*) from drizzle.__drizzle_migrations' 2>/dev/null)
     [ "$rows" = "$n_mig" ] || echo "  ($2_$N: $rows ledger rows, not $n_mig)" >&2
     for i in $(seq 1 "$N"); do echo "DROP DATABASE $2_$i;"; done | psql -X -q -d postgres >/dev/null
@@ -171,7 +182,7 @@ fi
 for d in $DELAYS; do
     [[ " $PARTS " == *" apply "* ]] || break
     p=${PORT[$d]}
-    declare -A BEST=()
+    declare -A BEST=() CPU=()
     trips_pf=
     for rep in $(seq 1 "$REPEAT"); do
         order="pf fl flns dz"
@@ -183,12 +194,15 @@ for d in $DELAYS; do
             turns=$(turns "$d") # read (and reset) after every run
             [ "$tool" != pf ] || [ -n "$trips_pf" ] || trips_pf="$(report_trips "$PF_TMP/$set.json"); $turns"
             [ -n "${BEST[$tool]:-}" ] && [ "$(echo "$T >= ${BEST[$tool]}" | bc)" = 1 ] || BEST[$tool]=$T
+            CPU[$tool]="${CPU[$tool]:-}${CPU[$tool]:+ }$SRV"
         done
     done
     printf "%-7s %8ss %8ss %8ss %8ss %7s %7s %7s   %s\n" "+${d}ms" "$(secs "${BEST[pf]}")" \
         "$(secs "${BEST[fl]}")" "$(secs "${BEST[flns]}")" "$(secs "${BEST[dz]}")" \
         "$(ratio "${BEST[pf]}" "${BEST[fl]}")" "$(ratio "${BEST[pf]}" "${BEST[flns]}")" \
         "$(ratio "${BEST[dz]}" "${BEST[pf]}")" "$trips_pf"
+    printf "%-7s server CPU per database, ms, each run: pgfleet %s; floor %s; floor without SSL %s; drizzle %s\n" \
+        "" "${CPU[pf]}" "${CPU[fl]}" "${CPU[flns]}" "${CPU[dz]}"
 done
 
 if [[ " $PARTS " == *" audit "* ]]; then
