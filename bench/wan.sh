@@ -111,6 +111,10 @@ Y
 # whichever run comes next.
 T=0
 RC=0
+declare -A BEST=() # the least T per key of the part being run: keep_best KEY after each run
+keep_best() {
+    [ -n "${BEST[$1]:-}" ] && [ "$(echo "$T >= ${BEST[$1]}" | bc)" = 1 ] || BEST[$1]=$T
+}
 timed() {
     local t0
     psql -X -q -d postgres -c CHECKPOINT >/dev/null
@@ -128,11 +132,11 @@ report_trips() {
 # many connections asked for SSL first.
 turns() {
     local f=${TRIPS[$1]:-}
+    [ -z "$f" ] || sleep 0.3 # the proxy writes a line once both sides closed
     if [ -z "$f" ] || [ ! -s "$f" ]; then
         echo "-"
         return
     fi
-    sleep 0.3 # the proxy writes a line once both sides closed
     awk '{ t += $1; if ($2 ~ /ssl/) s++ } END { printf "%.1f turns/conn, %d/%d asked for SSL", t / NR, s, NR }' "$f"
     : >"$f"
 }
@@ -182,7 +186,8 @@ fi
 for d in $DELAYS; do
     [[ " $PARTS " == *" apply "* ]] || break
     p=${PORT[$d]}
-    declare -A BEST=() CPU=()
+    BEST=()
+    declare -A CPU=()
     trips_pf=
     for rep in $(seq 1 "$REPEAT"); do
         order="pf fl flns dz"
@@ -193,7 +198,7 @@ for d in $DELAYS; do
             apply_run "$tool" "$set" "$p" $([ "$tool" = flns ] && echo sslmode=disable)
             turns=$(turns "$d") # read (and reset) after every run
             [ "$tool" != pf ] || [ -n "$trips_pf" ] || trips_pf="$(report_trips "$PF_TMP/$set.json"); $turns"
-            [ -n "${BEST[$tool]:-}" ] && [ "$(echo "$T >= ${BEST[$tool]}" | bc)" = 1 ] || BEST[$tool]=$T
+            keep_best "$tool"
             CPU[$tool]="${CPU[$tool]:-}${CPU[$tool]:+ }$SRV"
         done
     done
@@ -236,20 +241,19 @@ if [[ " $PARTS " == *" audit "* ]]; then
     mapfile -t a < <(dsns au "$AUDIT_N" "$PGPORT")
     mapfile -t b < <(dsns au "$AUDIT_N" "$PGPORT" sslmode=disable)
     timed "$FLOOR" "$JOBS" "$PF_TMP/ledger.sql" "${a[@]}" # once, to read every database once
-    best_pf=
-    best_fl=
-    best_flns=
+    BEST=()
     for _ in 1 2; do # twice each, interleaved, the best of two: the machine is shared
         timed "$PGFLEET" audit -q -j "$JOBS" -i "$PF_TMP/au.yaml" -f json -o "$PF_TMP/au.json"
-        [ -n "$best_pf" ] && [ "$(echo "$T >= $best_pf" | bc)" = 1 ] || best_pf=$T
+        keep_best pf
         timed "$FLOOR" "$JOBS" "$PF_TMP/ledger.sql" "${a[@]}"
-        [ -n "$best_fl" ] && [ "$(echo "$T >= $best_fl" | bc)" = 1 ] || best_fl=$T
+        keep_best fl
         timed "$FLOOR" "$JOBS" "$PF_TMP/ledger.sql" "${b[@]}"
-        [ -n "$best_flns" ] && [ "$(echo "$T >= $best_flns" | bc)" = 1 ] || best_flns=$T
+        keep_best flns
     done
     printf "%-46s %8ss %8ss %8ss %7s %7s   %s\n" "$AUDIT_N on loopback, floor: connect + ledger select" \
-        "$(secs "$best_pf")" "$(secs "$best_fl")" "$(secs "$best_flns")" "$(ratio "$best_pf" "$best_fl")" \
-        "$(ratio "$best_pf" "$best_flns")" "$(report_trips "$PF_TMP/au.json")"
+        "$(secs "${BEST[pf]}")" "$(secs "${BEST[fl]}")" "$(secs "${BEST[flns]}")" \
+        "$(ratio "${BEST[pf]}" "${BEST[fl]}")" "$(ratio "${BEST[pf]}" "${BEST[flns]}")" \
+        "$(report_trips "$PF_TMP/au.json")"
 fi
 [[ " $PARTS " == *" many "* ]] || exit 0
 
@@ -278,7 +282,7 @@ printf "%-7s %9s %9s %9s %9s %7s %7s %7s %7s\n" "delay" "pgfleet" "floor" "fl,no
     "pf/flns" "dz/pf" "dz/fl"
 for d in $DELAYS; do
     p=${PORT[$d]}
-    declare -A BEST=()
+    BEST=()
     for rep in $(seq 1 "$REPEAT"); do
         order="pf fl flns"
         [ $((rep % 2)) = 1 ] || order="flns fl pf"
@@ -294,7 +298,7 @@ for d in $DELAYS; do
             flns) timed "$FLOOR" 1 "$PF_TMP/many.sql" "$(dsns "$set" 1 "$p" sslmode=disable)" ;;
             esac
             turns "$d" >/dev/null
-            [ -n "${BEST[$tool]:-}" ] && [ "$(echo "$T >= ${BEST[$tool]}" | bc)" = 1 ] || BEST[$tool]=$T
+            keep_best "$tool"
         done
     done
     createdbs "mdz$d" 1
