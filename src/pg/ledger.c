@@ -345,38 +345,6 @@ static char *rows_xml_sql(const char *schema, const char *table, const char *gat
     return sql;
 }
 
-/* The answer to rows_xml_sql into l's rows, which it replaces (exists and has_name_column are
- * pg_existence_read's); true when a row says the lock was released (rows_release_sql's
- * pgfleet_released, set on every row when it was). */
-static bool read_rows_xml(const PGresult *res, Ledger *l)
-{
-    ledger_clear(l);
-    const char *at = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
-    size_t cap = 0;
-    bool released = false;
-    PgXmlRow xr;
-    while (pg_xml_next_row(&at, &xr)) {
-        PF_GROW(l->rows, cap, l->n + 1);
-        LedgerRow *row = &l->rows[l->n++];
-        memset(row, 0, sizeof *row);
-        char *id = pg_xml_column(&xr, "id"), *created = pg_xml_column(&xr, "created_at");
-        row->id = id ? strtoll(id, NULL, 10) : 0;
-        row->hash = pg_xml_column(&xr, "hash");
-        row->has_created_at = created != NULL;
-        row->created_at = created ? strtoll(created, NULL, 10) : 0;
-        if (l->has_name_column) {
-            row->name = pg_xml_column(&xr, "name");
-            row->applied_at = pg_xml_column(&xr, "applied_at");
-        }
-        released = released || pg_xml_has_column(&xr, "pgfleet_released");
-        free(id);
-        free(created);
-    }
-    if (!l->rows)
-        l->rows = pf_calloc(1, sizeof *l->rows);
-    return released;
-}
-
 /* The key's two halves as pg_locks shows an advisory lock taken with a bigint key. */
 static void key_halves(int64_t key, unsigned *hi, unsigned *lo)
 {
@@ -532,6 +500,26 @@ static bool parse_int64(const char *text, int64_t *out)
     return true;
 }
 
+/* One ledger row of query_to_xml's text (a column's element missing when it is NULL: v1's name
+ * and applied_at on a 0.x ledger too), into *row (its strings the caller's); *id_null, when
+ * asked, says the id was NULL. false when id or created_at is not an integer. */
+static bool xml_ledger_row(const PgXmlRow *xr, LedgerRow *row, bool *id_null)
+{
+    memset(row, 0, sizeof *row);
+    char *id = pg_xml_column(xr, "id"), *created = pg_xml_column(xr, "created_at");
+    row->hash = pg_xml_column(xr, "hash");
+    if (id_null)
+        *id_null = !id;
+    bool ok =
+        (!id || parse_int64(id, &row->id)) && (!created || parse_int64(created, &row->created_at));
+    row->has_created_at = created != NULL;
+    row->name = pg_xml_column(xr, "name");
+    row->applied_at = pg_xml_column(xr, "applied_at");
+    free(id);
+    free(created);
+    return ok;
+}
+
 /* A row of rows_check_sql's answer, with what the order needs to know of it. */
 typedef struct CheckRow {
     LedgerRow row;
@@ -572,20 +560,9 @@ static bool read_rows_check(const PGresult *res, Ledger *l)
     while (ok && pg_xml_next_row(&at, &xr)) {
         PF_GROW(rows, cap, n + 1);
         CheckRow *cr = &rows[n++];
-        memset(cr, 0, sizeof *cr);
-        LedgerRow *row = &cr->row;
-        char *id = pg_xml_column(&xr, "id"), *created = pg_xml_column(&xr, "created_at");
-        row->hash = pg_xml_column(&xr, "hash");
-        cr->id_null = !id;
-        ok = (!id || parse_int64(id, &row->id)) &&
-             (!created || parse_int64(created, &row->created_at));
-        row->has_created_at = created != NULL;
+        ok = xml_ledger_row(&xr, &cr->row, &cr->id_null);
         if (pg_xml_has_column(&xr, "name")) /* v1's shape: the column is there, null or not */
             l->has_name_column = true;
-        row->name = pg_xml_column(&xr, "name");
-        row->applied_at = pg_xml_column(&xr, "applied_at");
-        free(id);
-        free(created);
     }
     if (n > 1)
         qsort(rows, n, sizeof *rows, check_row_cmp);
@@ -597,6 +574,27 @@ static bool read_rows_check(const PGresult *res, Ledger *l)
     if (!ok)
         ledger_clear(l);
     return ok;
+}
+
+/* The answer to rows_xml_sql into l's rows, which it replaces (exists and has_name_column are
+ * pg_existence_read's); true when a row says the lock was released (rows_release_sql's
+ * pgfleet_released, set on every row when it was). The statement cast id and created_at to
+ * bigint, so they read as integers. */
+static bool read_rows_xml(const PGresult *res, Ledger *l)
+{
+    ledger_clear(l);
+    const char *at = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    size_t cap = 0;
+    bool released = false;
+    PgXmlRow xr;
+    while (pg_xml_next_row(&at, &xr)) {
+        PF_GROW(l->rows, cap, l->n + 1);
+        xml_ledger_row(&xr, &l->rows[l->n++], NULL);
+        released = released || pg_xml_has_column(&xr, "pgfleet_released");
+    }
+    if (!l->rows)
+        l->rows = pf_calloc(1, sizeof *l->rows);
+    return released;
 }
 
 static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table, const Codebase *cb,
