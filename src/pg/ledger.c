@@ -354,31 +354,60 @@ static void key_halves(int64_t key, unsigned *hi, unsigned *lo)
     *lo = (unsigned)(k & 0xffffffffu);
 }
 
-/* Who else holds the advisory lock of this key in this database (zero or one row). The lock
- * table is read through pg_lock_status(), the function behind pg_locks (a new connection need
- * not load the view's definition), for the key alone; what a holder's session is (its
- * pg_stat_get_activity row, what pg_stat_activity shows) and whether it is in this database
- * and not this session are asked inside query_to_xml, run only for a session holding the key
- * somewhere on the server. A new session thus plans no more than the look in the lock table
- * when nobody holds the key, as in almost every survey. A holder that ended meanwhile has no
- * row: its lock went with it. */
-static char *holder_sql(int64_t key)
+/* Who else holds the advisory lock of this key, from a session of this database other than
+ * this one: at most one row of pid, app, addr, usr, age and shared, as query_to_xml gives it.
+ * An exclusive holder (an apply, a rollback, a mark: what TAKE mode takes) comes first; a
+ * shared one is most likely the CHECK survey's probe (probe_sql), which holds the key only
+ * between two function calls. The lock table is read through pg_lock_status(), the function
+ * behind pg_locks (a new connection need not load the view's definition). A holder that ended
+ * meanwhile has no row: its lock went with it. */
+static char *holder_xml_sql(int64_t key)
 {
     unsigned hi, lo;
     key_halves(key, &hi, &lo);
-    return pf_asprintf(
-        "SELECT l.pid, l.x FROM (SELECT l.pid, pg_catalog.query_to_xml(pg_catalog.format('SELECT "
-        "coalesce(a.application_name, '''') AS app, coalesce(host(a.client_addr), CASE WHEN "
-        "a.client_port = -1 THEN ''local'' ELSE '''' END) AS addr, "
-        "coalesce(pg_catalog.pg_get_userbyid(a.usesysid)::text, '''') AS usr, "
-        "coalesce(extract(epoch FROM now() - a.backend_start)::bigint, 0) AS age FROM "
-        "pg_catalog.pg_stat_get_activity(%%s) a WHERE a.pid <> pg_catalog.pg_backend_pid() AND "
-        "a.datid = (SELECT s.datid FROM "
-        "pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s)', l.pid), false, true, "
-        "'')::text AS x FROM pg_catalog.pg_lock_status() l WHERE l.locktype = 'advisory' AND "
-        "l.granted AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 OFFSET 0) "
-        "l WHERE l.x <> '' LIMIT 1;\n",
+    char *query = pf_asprintf(
+        "SELECT l.pid, coalesce(a.application_name, '') AS app, coalesce(host(a.client_addr), "
+        "CASE WHEN a.client_port = -1 THEN 'local' ELSE '' END) AS addr, "
+        "coalesce(pg_catalog.pg_get_userbyid(a.usesysid)::text, '') AS usr, "
+        "coalesce(extract(epoch FROM now() - a.backend_start)::bigint, 0) AS age, l.mode <> "
+        "'ExclusiveLock' AS shared FROM pg_catalog.pg_lock_status() l, LATERAL "
+        "pg_catalog.pg_stat_get_activity(l.pid) a WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.classid = '%u'::oid AND l.objid = '%u'::oid AND l.objsubid = 1 AND a.pid <> "
+        "pg_catalog.pg_backend_pid() AND a.datid = (SELECT s.datid FROM "
+        "pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s) ORDER BY 6 LIMIT 1",
         hi, lo);
+    char *lit = pg_quote_literal(query);
+    char *sql = pf_asprintf("pg_catalog.query_to_xml(%s, false, true, '')::text", lit);
+    free(query);
+    free(lit);
+    return sql;
+}
+
+/* The holder, asked outright: one row, its text empty when nobody holds the key. */
+static char *holder_sql(int64_t key)
+{
+    char *xml = holder_xml_sql(key);
+    char *sql = pf_asprintf("SELECT %s;\n", xml);
+    free(xml);
+    return sql;
+}
+
+/* The holder, asked only when the key is taken: a shared try of the key, let go at once when
+ * granted (CASE evaluates its branches in order), fails only while someone holds it
+ * exclusively; only then is the lock table read and the holder's session looked up, planned
+ * inside query_to_xml. A new session thus plans two function calls when nobody holds the key,
+ * as in almost every survey. One row, NULL when the key is free. The shared hold lasts
+ * microseconds; a TAKE attempt that meets it finds no exclusive holder and tries again
+ * (pg_survey). */
+static char *probe_sql(int64_t key)
+{
+    char *xml = holder_xml_sql(key);
+    char *sql = pf_asprintf("SELECT CASE WHEN NOT pg_catalog.pg_try_advisory_lock_shared(%lld) "
+                            "THEN %s WHEN pg_catalog.pg_advisory_unlock_shared(%lld) THEN NULL "
+                            "END;\n",
+                            (long long)key, xml, (long long)key);
+    free(xml);
+    return sql;
 }
 
 /* The statement that takes the lock records whether it got it in a setting of the session
@@ -642,17 +671,20 @@ static bool read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
 /* Returns true when a holder row was present. */
 static bool read_holder(const PGresult *res, PgLockHolder *h)
 {
-    if (PQntuples(res) == 0)
-        return false;
-    h->pid = atoi(PQgetvalue(res, 0, 0));
-    /* The holder's session as query_to_xml gave it (never empty: holder_sql). */
-    const char *at = PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1);
+    /* The holder's row as query_to_xml gave it: NULL or empty when there is none. */
+    const char *at = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
     PgXmlRow row;
-    bool found = pg_xml_next_row(&at, &row);
-    char *age = found ? pg_xml_column(&row, "age") : NULL;
-    h->application_name = found ? pg_xml_column(&row, "app") : NULL;
-    h->client_addr = found ? pg_xml_column(&row, "addr") : NULL;
-    h->user = found ? pg_xml_column(&row, "usr") : NULL;
+    if (!pg_xml_next_row(&at, &row))
+        return false;
+    char *pid = pg_xml_column(&row, "pid");
+    char *age = pg_xml_column(&row, "age");
+    char *shared = pg_xml_column(&row, "shared");
+    h->shared = shared && strcmp(shared, "true") == 0;
+    free(shared);
+    h->pid = pid ? atoi(pid) : 0;
+    h->application_name = pg_xml_column(&row, "app");
+    h->client_addr = pg_xml_column(&row, "addr");
+    h->user = pg_xml_column(&row, "usr");
     if (!h->application_name)
         h->application_name = pf_strdup("");
     if (!h->client_addr)
@@ -660,6 +692,7 @@ static bool read_holder(const PGresult *res, PgLockHolder *h)
     if (!h->user)
         h->user = pf_strdup("");
     h->session_age_s = age ? strtoll(age, NULL, 10) : 0;
+    free(pid);
     free(age);
     return true;
 }
@@ -826,9 +859,9 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
         exist_at = 3;
     } else {
         pf_buf_puts(&q, exist->sql);
-        char *holder = holder_sql(lock_key);
-        pf_buf_puts(&q, holder);
-        free(holder);
+        char *probe = probe_sql(lock_key);
+        pf_buf_puts(&q, probe);
+        free(probe);
         exist_at = 1;
     }
     exist_at += at;
@@ -881,8 +914,10 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
     }
 
     /* Not locked: wait for it (lock_wait), then ask who holds it. The holder can let go
-     * between our attempt and that question; then there is nobody to report and the lock
-     * is free: try again (a few times: each attempt found a different holder that left). */
+     * between our attempt and that question; then there is nobody to report and the lock is
+     * free: try again (a few times: each attempt found a different holder that left). A holder
+     * of the key in shared mode is most likely an audit's probe, gone a moment later: try
+     * again too, and name it only when it is still there after those attempts. */
     for (int attempt = 0; mode == PG_LOCK_TAKE && !out->lock_acquired && !out->released;
          attempt++) {
         if (lock_wait_ms > 0 && attempt == 0) {
@@ -896,14 +931,16 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
             pg_lock_holder_clear(&h);
             break;
         }
-        if (h.application_name || attempt >= 20) {
+        if ((h.application_name && !h.shared) || attempt >= 20) {
             out->locked_by_other = true;
             out->holder = h;
             if (!h.application_name) /* it kept changing hands: say so, not a stale pid */
-                out->holder = (PgLockHolder){0, pf_strdup(""), pf_strdup(""), pf_strdup(""), 0};
+                out->holder =
+                    (PgLockHolder){0, pf_strdup(""), pf_strdup(""), pf_strdup(""), 0, false};
             free(exist_ask.sql);
             return PF_OK;
         }
+        pg_lock_holder_clear(&h); /* a shared holder: likely gone already */
         rc = try_lock_again(c, lock_key, exist, out, err);
         if (rc != PF_OK || out->released)
             break;

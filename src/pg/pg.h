@@ -40,6 +40,7 @@ typedef struct PgLockHolder {
     char *client_addr; /* "local" for a Unix-socket client, "" when hidden */
     char *user;
     int64_t session_age_s; /* how long the holding session has been connected */
+    bool shared;           /* held in shared mode only (an audit's probe, for a moment) */
 } PgLockHolder;
 
 /* What failed during apply, for the report. */

@@ -246,11 +246,12 @@ wait_for() {
     return 1
 }
 
-# A background psql session (application_name APP) holding advisory lock KEY on DB for up to
-# 60 s. Sets HOLDER_PID to its backend pid.
+# A background psql session (application_name APP) holding advisory lock KEY on DB, until
+# lock_release APP; MODE shared takes it in shared mode. Sets HOLDER_PID to its backend pid.
 lock_hold() {
-    local db=$1 key=$2 app=$3
-    PGAPPNAME=$app psql -X -q -d "$db" -c "select pg_advisory_lock($key)" \
+    local db=$1 key=$2 app=$3 fn=pg_advisory_lock
+    [ "${4:-}" = shared ] && fn=pg_advisory_lock_shared
+    PGAPPNAME=$app psql -X -q -d "$db" -c "select $fn($key)" \
         -c "select pg_sleep(3600)" >"$PF_TMP/holder.$app.log" 2>&1 &
     HOLDER_PSQL_PID=$!
     PF_BG_PIDS+=("$HOLDER_PSQL_PID")

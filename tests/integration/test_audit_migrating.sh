@@ -101,4 +101,20 @@ pf_bg_reap "$APPLY_PID"
 pf audit_after audit -i "$INV" -t mg_real
 assert_eq 0 "$RC" "audit after the apply: in sync, exit 0"
 
+# --- the same key held in other databases of the server too --------------------------------------
+# Advisory locks are per database; the holder named is the one in the target's database, not
+# whichever comes first in the server's lock table.
+for db in mg_sync mg_edited mg_real; do
+    lock_hold "$db" "$KEY" "holder-in-$db"
+done
+lock_hold mg_busy "$KEY" holder-in-mg_busy
+pf audit_many audit -i "$INV" -t mg_busy -t mg_sync -f json
+assert_lines "mg_sync migrating holder-in-mg_sync
+mg_busy migrating $HOLDER_PID holder-in-mg_busy" \
+    "$(jtargets "$PF_TMP/audit_many.out" 't["status"] + " " + (show(t["lock"]["holder"]["pid"]) + " " if t["name"] == "mg_busy" else "") + t["lock"]["holder"]["application_name"]')" \
+    "each target names the holder in its own database"
+for db in mg_busy mg_sync mg_edited mg_real; do
+    lock_release "holder-in-$db"
+done
+
 pf_done

@@ -1,7 +1,8 @@
 # The advisory lock: while another session ('other-migrator') holds the ledger's key, apply
 # waits lock_wait and then reports the target locked with the holder's pid and
 # application_name (exit 2); plan reports it locked too (exit 1); once the holder lets go,
-# apply succeeds. A `lock_key` in defaults is the key used.
+# apply succeeds. A `lock_key` in defaults is the key used. A session holding the key shared
+# is no migration to audit, and apply tries again before naming it.
 source "$PF_TESTS_DIR/integration/lib.sh"
 pf_start
 pg_createdb lockdb keydb
@@ -99,6 +100,23 @@ pf plan_key plan -i "$PF_TMP/key.yaml" -f json
 assert_eq 1 "$RC" "plan while key 12345 is held exits 1"
 assert_eq "locked" "$(jt "$PF_TMP/plan_key.out" keydb 't["status"]')" "plan: locked on key 12345"
 lock_release key-holder
+
+# --- a session holding the key in shared mode --------------------------------------------------
+# audit's probe takes the key shared for a moment; a shared holder is not a migration running.
+lock_hold keydb 12345 shared-holder shared
+pf audit_shared audit -i "$PF_TMP/key.yaml" -f json
+assert_eq "uninitialized None" "$(jt "$PF_TMP/audit_shared.out" keydb 't["status"] + " " + str(t["lock"]["holder"])')" \
+    "audit beside a shared holder: what the ledger says (uninitialized), no holder (the probe's shared try is granted)"
+assert_eq 1 "$(pg_psql postgres "select count(*) from pg_locks where locktype = 'advisory'")" \
+    "audit let go of its probe: the shared holder's lock is the only one"
+# apply (lock_wait 0) asks again while only a shared holder is there (an audit's probe would be
+# gone), and names the holder when it stays: the survey, then 20 times the holder's look-up and
+# another try, then the last look-up.
+pf apply_shared apply -i "$PF_TMP/key.yaml" -f json
+assert_eq "2 locked shared-holder $HOLDER_PID 42" \
+    "$RC $(jt "$PF_TMP/apply_shared.out" keydb 't["status"] + " " + t["lock"]["holder"]["application_name"] + " " + show(t["lock"]["holder"]["pid"]) + " " + show(t["round_trips"])')" \
+    "apply beside a shared holder: tried again, then locked naming it"
+lock_release shared-holder
 
 # The derived key is not taken when a custom key is set: holding it does not block.
 lock_hold keydb "$KEY" derived-holder
