@@ -70,19 +70,27 @@ static const char *identity_sql(const InvExpect *expect)
                  "NULL::text;\n";
 }
 
-/* One row: does the table exist, and does it have v1's name column. The column is looked up
- * in pg_attribute inside query_to_xml, only when the table exists: a new session would
- * otherwise plan a catalog query (a millisecond or two) for a database without the ledger. */
+/* One row: does the table exist, and does it have v1's name column. The column is read from
+ * the keys of the table's row type as jsonb (a row of NULLs: dropped columns are not in it),
+ * inside query_to_xml, only when the table exists: a statement naming a missing table fails.
+ * The row type comes from the caches, where a query on pg_attribute would be planned cold, a
+ * millisecond or more on a new session; the rows' read uses jsonb anyway. */
 char *pg_existence_sql(const char *schema, const char *table)
 {
     char *lit = pg_regclass_literal(schema, table);
-    char *sql = pf_asprintf(
-        "SELECT r.oid IS NOT NULL, CASE WHEN r.oid IS NOT NULL THEN pg_catalog.query_to_xml("
-        "pg_catalog.format('SELECT 1 AS e FROM pg_catalog.pg_attribute WHERE attrelid = %%s AND "
-        "attname = ''name'' AND NOT attisdropped', r.oid::oid), false, true, '')::text <> '' END "
-        "FROM (SELECT pg_catalog.to_regclass(%s) AS oid) r;\n",
-        lit);
+    char *rel = pg_quote_qualified(schema, table);
+    char *query = pf_asprintf("SELECT 1 AS e WHERE pg_catalog.to_jsonb("
+                              "pg_catalog.jsonb_populate_record(NULL::%s, '{}')) ? 'name'",
+                              rel);
+    char *query_lit = pg_quote_literal(query);
+    char *sql = pf_asprintf("SELECT r.oid IS NOT NULL, CASE WHEN r.oid IS NOT NULL THEN "
+                            "pg_catalog.query_to_xml(%s, false, true, '')::text <> '' END FROM "
+                            "(SELECT pg_catalog.to_regclass(%s) AS oid OFFSET 0) r;\n",
+                            query_lit, lit);
     free(lit);
+    free(rel);
+    free(query);
+    free(query_lit);
     return sql;
 }
 
@@ -104,6 +112,10 @@ char *pg_ledger_rows_sql(const char *schema, const char *table, bool has_name)
  * has the same keys for 0.x and v1 ledgers; JSON escapes control characters, so inside the XML
  * only &, < and > are escaped, and undone here (&amp; last). Ordering by hash and created_at
  * too makes a table without those columns fail, as the plain read does. */
+#define ROW_COLUMNS                                                                                \
+    "(j->>'id')::bigint AS id, j->>'hash' AS hash, (j->>'created_at')::bigint AS created_at, "     \
+    "j->>'name' AS name, (j->>'applied_at')::timestamptz::text AS applied_at"
+
 static char *rows_any_from(const char *schema, const char *table, const char *gate)
 {
     char *rel = pg_quote_qualified(schema, table);
@@ -114,12 +126,10 @@ static char *rows_any_from(const char *schema, const char *table, const char *ga
                               rel);
     char *inner_lit = pg_quote_literal(inner);
     char *sql = pf_asprintf(
-        "(SELECT (j->>'id')::bigint AS id, j->>'hash' AS hash, (j->>'created_at')::bigint AS "
-        "created_at, j->>'name' AS name, (j->>'applied_at')::timestamptz::text AS applied_at, "
-        "m.i AS ord FROM (SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NOT NULL AND %s THEN "
-        "pg_catalog.query_to_xml(%s, false, true, '')::text END AS x) q, LATERAL "
-        "pg_catalog.regexp_matches(q.x, '<j>([^<]*)</j>', 'g') WITH ORDINALITY AS m(v, i), "
-        "LATERAL (SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(m.v[1], "
+        "(SELECT " ROW_COLUMNS ", m.i AS ord FROM (SELECT CASE WHEN pg_catalog.to_regclass(%s) "
+        "IS NOT NULL AND %s THEN pg_catalog.query_to_xml(%s, false, true, '')::text END AS x) q, "
+        "LATERAL pg_catalog.regexp_matches(q.x, '<j>([^<]*)</j>', 'g') WITH ORDINALITY AS m(v, "
+        "i), LATERAL (SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(m.v[1], "
         "'&lt;', '<'), '&gt;', '>'), '&amp;', '&')::jsonb AS j) d) pgfleet_ledger",
         rel_lit, gate ? gate : "true", inner_lit);
     free(rel);
@@ -129,23 +139,45 @@ static char *rows_any_from(const char *schema, const char *table, const char *ga
     return sql;
 }
 
-char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *gate)
+/* The same rows, for a query that runs only when the table exists (inside query_to_xml, behind
+ * rows_xml_sql's test): read straight from the table, each row's jsonb taken once. */
+static char *rows_direct_from(const char *schema, const char *table)
 {
-    char *from = rows_any_from(schema, table, gate);
-    char *sql =
-        pf_asprintf("SELECT id, hash, created_at, name, applied_at FROM %s ORDER BY ord;\n", from);
-    free(from);
+    char *rel = pg_quote_qualified(schema, table);
+    char *sql = pf_asprintf(
+        "(SELECT " ROW_COLUMNS ", pg_catalog.row_number() OVER (ORDER BY s.id, s.hash, "
+        "s.created_at) AS ord FROM (SELECT pg_catalog.to_jsonb(pgfleet_row) AS j, pgfleet_row.id, "
+        "pgfleet_row.hash, pgfleet_row.created_at FROM %s pgfleet_row) s) pgfleet_ledger",
+        rel);
+    free(rel);
     return sql;
 }
 
-/* pg_ledger_rows_any_sql's rows with a sixth column, pgfleet_released: the advisory lock
- * lock_key is released when the rows are exactly e's (the same hash, created_at and name, in
- * id order), and the column is then non-NULL on every row. One statement, so the rows compared
- * are the rows returned (one snapshot), and the unlock runs only once all of them were read:
- * it needs their aggregate. Neither CTE is folded into the query (l is read twice, both call
- * volatile functions), so each runs once; no MATERIALIZED, which PostgreSQL 11 cannot parse. */
-static char *rows_release_sql(const char *schema, const char *table, const char *gate,
-                              int64_t lock_key, const Ledger *e)
+/* The rows of a ledger source (rows_any_from, rows_direct_from) in order, without a
+ * terminator. */
+static char *rows_select(const char *from)
+{
+    return pf_asprintf("SELECT id, hash, created_at, name, applied_at FROM %s ORDER BY ord", from);
+}
+
+char *pg_ledger_rows_any_sql(const char *schema, const char *table, const char *gate)
+{
+    char *from = rows_any_from(schema, table, gate);
+    char *select = rows_select(from);
+    char *sql = pf_asprintf("%s;\n", select);
+    free(from);
+    free(select);
+    return sql;
+}
+
+/* The rows of the ledger source from (rows_direct_from) with a sixth column, pgfleet_released:
+ * the advisory lock lock_key is released when the rows are exactly e's (the same hash,
+ * created_at and name, in id order), and the column is then non-NULL on every row. One
+ * statement (without a terminator), so the rows compared are the rows returned (one snapshot),
+ * and the unlock runs only once all of them were read: it needs their aggregate. Neither CTE is
+ * folded into the query (l is read twice, u calls a volatile function), so each runs once; no
+ * MATERIALIZED, which PostgreSQL 11 cannot parse. */
+static char *rows_release_sql(const char *from, int64_t lock_key, const Ledger *e)
 {
     PfBuf h = PF_BUF_INIT, c = PF_BUF_INIT, n = PF_BUF_INIT;
     for (size_t i = 0; i < e->n; i++) {
@@ -161,7 +193,6 @@ static char *rows_release_sql(const char *schema, const char *table, const char 
         free(hash);
         free(name);
     }
-    char *from = rows_any_from(schema, table, gate);
     char *sql = pf_asprintf(
         "WITH l AS (SELECT * FROM %s), u AS (SELECT "
         "pg_catalog.pg_advisory_unlock(%lld) AS released FROM (SELECT pg_catalog.array_agg(hash "
@@ -169,10 +200,9 @@ static char *rows_release_sql(const char *schema, const char *table, const char 
         "pg_catalog.array_agg(name ORDER BY ord) AS n FROM l) a WHERE a.h = ARRAY[%s]::text[] "
         "AND a.c = ARRAY[%s]::bigint[] AND a.n = ARRAY[%s]::text[]) "
         "SELECT id, hash, created_at, name, applied_at, (SELECT released FROM u) AS "
-        "pgfleet_released FROM l ORDER BY ord;\n",
+        "pgfleet_released FROM l ORDER BY ord",
         from, (long long)lock_key, h.data ? h.data : "", c.data ? c.data : "",
         n.data ? n.data : "");
-    free(from);
     pf_buf_free(&h);
     pf_buf_free(&c);
     pf_buf_free(&n);
@@ -323,24 +353,19 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
     return sql;
 }
 
-/* stmt (one statement of the rows' reads above, its ";\n" left out) run by query_to_xml only
+/* query (one statement over rows_direct_from, without a terminator) run by query_to_xml only
  * when the ledger exists and gate holds, its rows returned as one text (read_rows_xml): a new
- * session plans none of what reads and compares the rows (jsonb and array operators, regular
- * expressions) for a database without the ledger, where that planning was most of the
- * survey's server time. */
-static char *rows_xml_sql(const char *schema, const char *table, const char *gate, const char *stmt)
+ * session plans none of what reads and compares the rows (jsonb and array operators) for a
+ * database without the ledger, where that planning was most of the survey's server time. */
+static char *rows_xml_sql(const char *schema, const char *table, const char *gate,
+                          const char *query)
 {
-    size_t len = strlen(stmt);
-    while (len && (stmt[len - 1] == '\n' || stmt[len - 1] == ';'))
-        len--;
-    char *inner = pf_strndup(stmt, len);
-    char *inner_lit = pg_quote_literal(inner);
+    char *query_lit = pg_quote_literal(query);
     char *rel = pg_regclass_literal(schema, table);
     char *sql = pf_asprintf("SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NOT NULL AND %s THEN "
                             "pg_catalog.query_to_xml(%s, false, true, '')::text END;\n",
-                            rel, gate ? gate : "true", inner_lit);
-    free(inner);
-    free(inner_lit);
+                            rel, gate ? gate : "true", query_lit);
+    free(query_lit);
     free(rel);
     return sql;
 }
@@ -638,11 +663,12 @@ static void exist_ask_init(ExistAsk *ask, const char *schema, const char *table,
         free(rows);
     } else {
         char *existence = pg_existence_sql(schema, table);
-        char *rows = release_if ? rows_release_sql(schema, table, gate, lock_key, release_if)
-                                : pg_ledger_rows_any_sql(schema, table, gate);
+        char *from = rows_direct_from(schema, table);
+        char *rows = release_if ? rows_release_sql(from, lock_key, release_if) : rows_select(from);
         char *guarded = rows_xml_sql(schema, table, gate, rows);
         ask->sql = pf_asprintf("%s%s%s", existence, instead, guarded);
         free(existence);
+        free(from);
         free(rows);
         free(guarded);
     }
