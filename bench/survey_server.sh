@@ -3,7 +3,9 @@
 # apply) that no round-trip count shows. One database migrated with a fixture (in sync: the
 # 9-migration SaaS fixture by default), one left empty (uninitialized). pgfleet's survey messages are taken from the server's log
 # (log_statement) as pgfleet sends them, then each is sent again by bench/floor.c over N new
-# connections, 2 at a time, with the server logging every message's duration
+# connections, one at a time (two sessions of apply's survey on one database would contend for
+# its lock, and the one that does not get it skips the ledger's read), with the server logging
+# every message's duration
 # (log_min_duration_statement = 0): the medians printed are the server's time for the message,
 # which excludes connecting and the client. A bare ledger select and `select 1` are the
 # baselines. Asserts nothing.
@@ -49,7 +51,7 @@ median_ms() { # FILE DB: the server's median duration of FILE's message over N n
     dsns=$(for _ in $(seq "$N"); do printf 'postgresql://postgres@127.0.0.1:%s/%s?sslmode=disable\n' "$PGPORT" "$2"; done)
     before=$(wc -l <"$LOG")
     # shellcheck disable=SC2086
-    "$FLOOR" 2 "$1" $dsns >/dev/null 2>&1
+    "$FLOOR" 1 "$1" $dsns >/dev/null 2>&1
     sleep 0.3
     tail -n +$((before + 1)) "$LOG" | grep -o 'duration: [0-9.]* ms' | awk '{print $2}' | sort -n |
         awk '{a[NR] = $1} END {printf "%.2f", a[int((NR + 1) / 2)]}'
