@@ -104,6 +104,12 @@ char *pg_ledger_rows_sql(const char *schema, const char *table, bool has_name)
     return sql;
 }
 
+/* A ledger row's columns from its to_jsonb (j), the same for 0.x and v1 ledgers (a 0.x row
+ * has no name or applied_at: NULL). */
+#define ROW_COLUMNS                                                                                \
+    "(j->>'id')::bigint AS id, j->>'hash' AS hash, (j->>'created_at')::bigint AS created_at, "     \
+    "j->>'name' AS name, (j->>'applied_at')::timestamptz::text AS applied_at"
+
 /* The rows of a ledger that may not exist, of either shape, in one statement that never fails
  * for want of the table: a statement naming a missing table fails as a whole (and with it the
  * rest of its message), so the table is named only in a query string that query_to_xml runs
@@ -112,10 +118,6 @@ char *pg_ledger_rows_sql(const char *schema, const char *table, bool has_name)
  * has the same keys for 0.x and v1 ledgers; JSON escapes control characters, so inside the XML
  * only &, < and > are escaped, and undone here (&amp; last). Ordering by hash and created_at
  * too makes a table without those columns fail, as the plain read does. */
-#define ROW_COLUMNS                                                                                \
-    "(j->>'id')::bigint AS id, j->>'hash' AS hash, (j->>'created_at')::bigint AS created_at, "     \
-    "j->>'name' AS name, (j->>'applied_at')::timestamptz::text AS applied_at"
-
 static char *rows_any_from(const char *schema, const char *table, const char *gate)
 {
     char *rel = pg_quote_qualified(schema, table);
@@ -421,17 +423,22 @@ static char *holder_sql(int64_t key)
  * granted (CASE evaluates its branches in order), fails only while someone holds it
  * exclusively; only then is the lock table read and the holder's session looked up, planned
  * inside query_to_xml. A new session thus plans two function calls when nobody holds the key,
- * as in almost every survey. One row, NULL when the key is free. The shared hold lasts
+ * as in almost every survey. One row, NULL when the key is free (or when expect names
+ * another server: that one is not tried, as TAKE mode does not lock it). The shared hold lasts
  * microseconds; a TAKE attempt that meets it finds no exclusive holder and tries again
  * (pg_survey). */
-static char *probe_sql(int64_t key)
+static char *probe_sql(int64_t key, const InvExpect *expect)
 {
     char *xml = holder_xml_sql(key);
-    char *sql = pf_asprintf("SELECT CASE WHEN NOT pg_catalog.pg_try_advisory_lock_shared(%lld) "
-                            "THEN %s WHEN pg_catalog.pg_advisory_unlock_shared(%lld) THEN NULL "
-                            "END;\n",
-                            (long long)key, xml, (long long)key);
+    char *guard = pg_expect_any(expect) ? pg_expect_sql(expect) : NULL;
+    char *unexpected = guard ? pf_asprintf("WHEN NOT %s THEN NULL ", guard) : pf_strdup("");
+    char *sql = pf_asprintf("SELECT CASE %sWHEN NOT "
+                            "pg_catalog.pg_try_advisory_lock_shared(%lld) THEN %s WHEN "
+                            "pg_catalog.pg_advisory_unlock_shared(%lld) THEN NULL END;\n",
+                            unexpected, (long long)key, xml, (long long)key);
     free(xml);
+    free(guard);
+    free(unexpected);
     return sql;
 }
 
@@ -885,7 +892,7 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
         exist_at = 3;
     } else {
         pf_buf_puts(&q, exist->sql);
-        char *probe = probe_sql(lock_key);
+        char *probe = probe_sql(lock_key, expect);
         pf_buf_puts(&q, probe);
         free(probe);
         exist_at = 1;
