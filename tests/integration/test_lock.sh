@@ -104,11 +104,21 @@ lock_release key-holder
 # --- a session holding the key in shared mode --------------------------------------------------
 # audit's probe takes the key shared for a moment; a shared holder is not a migration running.
 lock_hold keydb 12345 shared-holder shared
+pg_psql postgres "alter system set log_statement = 'all'" >/dev/null
+pg_psql postgres "select pg_reload_conf()" >/dev/null
+sleep 0.3
 pf audit_shared audit -i "$PF_TMP/key.yaml" -f json
+pg_psql postgres "alter system reset log_statement" >/dev/null
+pg_psql postgres "select pg_reload_conf()" >/dev/null
 assert_eq "uninitialized None" "$(jt "$PF_TMP/audit_shared.out" keydb 't["status"] + " " + str(t["lock"]["holder"])')" \
     "audit beside a shared holder: what the ledger says (uninitialized), no holder (the probe's shared try is granted)"
-assert_eq 1 "$(pg_psql postgres "select count(*) from pg_locks where locktype = 'advisory'")" \
-    "audit let go of its probe: the shared holder's lock is the only one"
+# The probe lets go of the key in the statement that takes it: replayed (as the server logged
+# it) in a session that then asks, that session holds no advisory lock.
+PROBE=$(grep -o 'SELECT CASE WHEN NOT pg_catalog.pg_try_advisory_lock_shared(12345).*END;$' \
+    "$PF_TMP/cluster/postgres.log" | tail -n 1)
+[ -n "$PROBE" ] || fail "the audit's probe is not in the server's log"
+assert_eq 0 "$(pg_psql keydb "$PROBE select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()" | tail -n 1)" \
+    "the probe, replayed: its session holds no advisory lock after it"
 # apply (lock_wait 0) asks again while only a shared holder is there (an audit's probe would be
 # gone), and names the holder when it stays: the survey, then 20 times the holder's look-up and
 # another try, then the last look-up.
