@@ -137,19 +137,18 @@ static void put_prologue(Batch *b, const PgApplyRequest *req, int server_version
 /* drizzle's ledger row for mig (caller frees). */
 static char *ledger_insert_sql(const PgApplyRequest *req, const CbMigration *mig)
 {
-    char *qs = pg_quote_ident(req->schema), *qt = pg_quote_ident(req->table), *ins;
+    char *rel = pg_quote_qualified(req->schema, req->table), *ins;
     if (req->ledger_has_name) {
         char *name = pg_quote_literal(mig->tag);
-        ins = pf_asprintf("insert into %s.%s (\"hash\", \"created_at\", \"name\") values "
+        ins = pf_asprintf("insert into %s (\"hash\", \"created_at\", \"name\") values "
                           "('%s', %lld, %s);\n",
-                          qs, qt, mig->hash, (long long)mig->when, name);
+                          rel, mig->hash, (long long)mig->when, name);
         free(name);
     } else {
-        ins = pf_asprintf("insert into %s.%s (\"hash\", \"created_at\") values ('%s', %lld);\n", qs,
-                          qt, mig->hash, (long long)mig->when);
+        ins = pf_asprintf("insert into %s (\"hash\", \"created_at\") values ('%s', %lld);\n", rel,
+                          mig->hash, (long long)mig->when);
     }
-    free(qs);
-    free(qt);
+    free(rel);
     return ins;
 }
 

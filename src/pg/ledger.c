@@ -96,11 +96,10 @@ char *pg_existence_sql(const char *schema, const char *table)
 
 char *pg_ledger_rows_sql(const char *schema, const char *table, bool has_name)
 {
-    char *qs = pg_quote_ident(schema), *qt = pg_quote_ident(table);
-    char *sql = pf_asprintf("SELECT id, hash, created_at, %s FROM %s.%s ORDER BY id;\n",
-                            has_name ? "name, applied_at::text" : "NULL::text, NULL::text", qs, qt);
-    free(qs);
-    free(qt);
+    char *rel = pg_quote_qualified(schema, table);
+    char *sql = pf_asprintf("SELECT id, hash, created_at, %s FROM %s ORDER BY id;\n",
+                            has_name ? "name, applied_at::text" : "NULL::text, NULL::text", rel);
+    free(rel);
     return sql;
 }
 
