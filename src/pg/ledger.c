@@ -487,12 +487,19 @@ static int exist_results(const ExistAsk *ask)
     return ask->check ? 2 : 3;
 }
 
+/* The text of a statement that answers one query_to_xml forest in one row and column, or ""
+ * when it answered NULL (its CASE did not run the query) or nothing. */
+static const char *xml_answer(const PGresult *res)
+{
+    return PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+}
+
 /* The answer to no_ledger_sql (what a previous attempt read is replaced). */
 static void read_no_ledger(const PGresult *res, const CbObject *created, size_t n_created,
                            PlanNoLedger *f)
 {
     plan_no_ledger_clear(f);
-    const char *at = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    const char *at = xml_answer(res);
     PgXmlRow row;
     while (pg_xml_next_row(&at, &row)) {
         char *k = pg_xml_column(&row, "k"), *i = pg_xml_column(&row, "i");
@@ -643,7 +650,7 @@ static bool read_rows_check(const PGresult *res, Ledger *l)
 static bool read_rows_xml(const PGresult *res, Ledger *l)
 {
     ledger_clear(l);
-    const char *at = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    const char *at = xml_answer(res);
     size_t cap = 0;
     bool released = false;
     PgXmlRow xr;
@@ -703,8 +710,7 @@ static bool read_exist(PGresult *const *res, const ExistAsk *ask, PgSurvey *out)
 /* Returns true when a holder row was present. */
 static bool read_holder(const PGresult *res, PgLockHolder *h)
 {
-    /* The holder's row as query_to_xml gave it: NULL or empty when there is none. */
-    const char *at = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    const char *at = xml_answer(res); /* empty when nobody holds the key */
     PgXmlRow row;
     if (!pg_xml_next_row(&at, &row))
         return false;
