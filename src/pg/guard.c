@@ -68,7 +68,7 @@ char *pg_expect_sql(const InvExpect *e)
     pf_buf_puts(&b, "coalesce(true");
     if (e->database) {
         char *lit = pg_quote_literal(e->database);
-        pf_buf_printf(&b, " AND pg_catalog.current_database() = %s", lit);
+        pf_buf_printf(&b, " AND current_catalog = %s", lit);
         free(lit);
     }
     if (e->user) {

@@ -58,16 +58,17 @@ void pg_survey_clear(PgSurvey *s)
 }
 
 /* The identity: the system identifier (which reads the control file) only when expect names
- * one, else NULL. */
+ * one, else NULL. current_catalog and current_user are keywords, not functions: a new session
+ * looks nothing up for them. The server's version is not asked: the server sends it when the
+ * session starts (read_identity). */
 static const char *identity_sql(const InvExpect *expect)
 {
     return expect && expect->system_identifier
-               ? "SELECT current_database(), current_user, current_setting('server_version'), "
+               ? "SELECT current_catalog, current_user, "
                  "CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'execute') "
                  "THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) "
                  "END;\n"
-               : "SELECT current_database(), current_user, current_setting('server_version'), "
-                 "NULL::text;\n";
+               : "SELECT current_catalog, current_user, NULL::text;\n";
 }
 
 /* One row: does the table exist, and does it have v1's name column. The column is read from
@@ -239,7 +240,8 @@ char *pg_unlock_sql(int64_t lock_key)
 static const char ledger_columns[] = "'id:integer', 'id:bigint', 'hash:text', 'created_at:bigint'";
 static const char ledger_columns_v1[] = "'name:text', 'applied_at:timestamp with time zone'";
 
-/* Only while the ledger schema.table is missing (else NULL), as query_to_xml text, a row each:
+/* Only while the ledger schema.table is missing (else NULL), as query_to_xml text of one row
+ * whose o and a are forests in turn (read_no_ledger), a row each:
  * - 'o', i, schema, name for each created[i] that exists already, an unqualified name looked
  *   up in current_schema(), where its CREATE would put it;
  * - 'l', NULL, schema, table, rows for each table that looks like this codebase's ledger
@@ -333,17 +335,24 @@ static char *no_ledger_sql(const char *schema, const char *table, const Codebase
         hashes_lit, ls, tenant ? ls : "'drizzle'", ledger_columns, ledger_columns,
         ledger_columns_v1);
     char *alikes_lit = pg_quote_literal(alikes);
-    /* Both run only when the ledger is missing, which the to_regclass guard alone decides;
-     * pgfleet takes their text apart (xmlforest.h), one element per column: k, i, s, n, r. */
-    char *rel = pg_regclass_literal(schema, table);
+    /* Both run only when the ledger is missing, which the to_regclass guard alone decides:
+     * what reads them and gates the look-alikes on the objects is itself a query string, so
+     * that a session whose ledger exists, as most do, plans one function call for them.
+     * pgfleet takes the text apart (xmlforest.h): one row, o and a, each the text of a forest
+     * whose rows have an element per column: k, i, s, n, r (read_no_ledger). */
     char *objects =
         objects_lit ? pf_asprintf("pg_catalog.query_to_xml(%s, false, true, '')::text", objects_lit)
                     : pf_strdup("''::text");
-    char *sql = pf_asprintf(
-        "SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NULL THEN x.o || coalesce(CASE WHEN %s "
-        "THEN pg_catalog.query_to_xml(%s, false, true, '')::text END, '') END FROM (SELECT CASE "
-        "WHEN pg_catalog.to_regclass(%s) IS NULL THEN %s END AS o OFFSET 0) x;\n",
-        rel, always ? "true" : "x.o <> ''", alikes_lit, rel, objects);
+    char *both = pf_asprintf("SELECT x.o, CASE WHEN %s THEN pg_catalog.query_to_xml(%s, false, "
+                             "true, '')::text END AS a FROM (SELECT %s AS o OFFSET 0) x",
+                             always ? "true" : "x.o <> ''", alikes_lit, objects);
+    char *both_lit = pg_quote_literal(both);
+    char *rel = pg_regclass_literal(schema, table);
+    char *sql = pf_asprintf("SELECT CASE WHEN pg_catalog.to_regclass(%s) IS NULL THEN "
+                            "pg_catalog.query_to_xml(%s, false, true, '')::text END;\n",
+                            rel, both_lit);
+    free(both);
+    free(both_lit);
     free(objects);
     free(rel);
     free(alikes_lit);
@@ -452,12 +461,15 @@ static char *taken_sql(const char *lock)
     return pf_asprintf("pg_catalog.set_config('pgfleet.locked', (%s)::text, false)::boolean", lock);
 }
 
-static void read_identity(const PGresult *res, PgIdentity *id)
+/* The answer to identity_sql, with the server_version the server reported at start-up (the
+ * same text as current_setting('server_version')). */
+static void read_identity(const PGresult *res, PGconn *conn, PgIdentity *id)
 {
+    const char *version = PQparameterStatus(conn, "server_version");
     id->database = pg_value(res, 0, 0);
     id->user = pg_value(res, 0, 1);
-    id->server_version = pg_value(res, 0, 2);
-    id->system_identifier = pg_value(res, 0, 3);
+    id->server_version = version ? pf_strdup(version) : NULL;
+    id->system_identifier = pg_value(res, 0, 2);
 }
 
 void pg_existence_read(const PGresult *res, Ledger *l)
@@ -494,12 +506,10 @@ static const char *xml_answer(const PGresult *res)
     return PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
 }
 
-/* The answer to no_ledger_sql (what a previous attempt read is replaced). */
-static void read_no_ledger(const PGresult *res, const CbObject *created, size_t n_created,
-                           PlanNoLedger *f)
+/* The rows of one of no_ledger_sql's forests into f. */
+static void read_no_ledger_forest(const char *at, const CbObject *created, size_t n_created,
+                                  PlanNoLedger *f)
 {
-    plan_no_ledger_clear(f);
-    const char *at = xml_answer(res);
     PgXmlRow row;
     while (pg_xml_next_row(&at, &row)) {
         char *k = pg_xml_column(&row, "k"), *i = pg_xml_column(&row, "i");
@@ -529,6 +539,23 @@ static void read_no_ledger(const PGresult *res, const CbObject *created, size_t 
         free(n);
         free(r);
     }
+}
+
+/* The answer to no_ledger_sql (what a previous attempt read is replaced): its one row's o, the
+ * objects that exist, then its a, the look-alikes. */
+static void read_no_ledger(const PGresult *res, const CbObject *created, size_t n_created,
+                           PlanNoLedger *f)
+{
+    plan_no_ledger_clear(f);
+    const char *at = xml_answer(res);
+    PgXmlRow row;
+    if (!pg_xml_next_row(&at, &row))
+        return;
+    char *objects = pg_xml_column(&row, "o"), *alikes = pg_xml_column(&row, "a");
+    read_no_ledger_forest(objects ? objects : "", created, n_created, f);
+    read_no_ledger_forest(alikes ? alikes : "", created, n_created, f);
+    free(objects);
+    free(alikes);
 }
 
 /* CHECK mode: one row, whether the ledger exists and, when it does and gate holds, its rows as
@@ -925,7 +952,7 @@ PfErrCode pg_survey(PgConn *c, const PgTenantEnter *tenant, const char *schema, 
         const char *v = PQgetvalue(r.res[at - 1], 0, 0);
         out->schema_exists = PQntuples(r.res[at - 1]) == 1 && strcmp(v, "t") == 0;
     }
-    read_identity(r.res[at], &out->identity);
+    read_identity(r.res[at], c->conn, &out->identity);
     bool rows_read = read_exist(&r.res[exist_at], exist, out);
     if (mode == PG_LOCK_CHECK)
         out->locked_by_other = read_holder(r.res[exist_at + exist_results(exist)], &out->holder);

@@ -93,6 +93,10 @@ lock_release expect-test-holder
 pf plan_good plan -i "$INV" -t good -f json
 assert_eq "0 uninitialized 0" "$RC $(jt "$PF_TMP/plan_good.out" good 't["status"] + " " + str(len(t["problems"]))')" \
     "plan good: uninitialized, no problem, exit 0"
+# The identity the report shows: the version is the one the server reported at start-up.
+assert_eq "ex_prod postgres $(pg_psql postgres "show server_version") $SYSID" \
+    "$(jt "$PF_TMP/plan_good.out" good 't["server"]["database"] + " " + t["server"]["user"] + " " + t["server"]["version"] + " " + t["server"]["system_identifier"]')" \
+    "plan good: the server's database, user, version and system identifier"
 pf apply_good apply -i "$INV" -t good -f json
 assert_eq "0 applied" "$RC $(jt "$PF_TMP/apply_good.out" good 't["outcome"]')" "apply good: applied, exit 0"
 assert_eq "tables: t" "$(db_state ex_prod | tail -n 1)" "apply good: the migration ran"
