@@ -1,4 +1,5 @@
 /* The one place that handles out-of-memory: it aborts with a message. */
+#define _GNU_SOURCE /* vasprintf */
 #include "core/mem.h"
 
 #include <stdarg.h>
@@ -49,18 +50,17 @@ char *pf_strndup(const char *s, size_t n)
     return p;
 }
 
+/* One formatting pass, into a buffer that grows as it fills (vasprintf), where measuring first
+ * formats everything twice: the survey's SQL is formatted per target, kilobytes at a time. */
 char *pf_asprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *p = NULL;
+    int len = vasprintf(&p, fmt, ap);
     va_end(ap);
     if (len < 0)
         pf_oom(0);
-    char *p = pf_malloc((size_t)len + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)len + 1, fmt, ap);
-    va_end(ap);
     return p;
 }
 

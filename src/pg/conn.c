@@ -661,10 +661,15 @@ char *pg_quote_literal(const char *s)
 {
     PfBuf b = PF_BUF_INIT;
     pf_buf_putc(&b, '\'');
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            pf_buf_putc(&b, '\'');
-        pf_buf_putc(&b, *p);
+    for (const char *p = s;;) { /* a run up to and with each quote, the quote doubled */
+        const char *q = strchr(p, '\'');
+        if (!q) {
+            pf_buf_puts(&b, p);
+            break;
+        }
+        pf_buf_append(&b, p, (size_t)(q - p + 1));
+        pf_buf_putc(&b, '\'');
+        p = q + 1;
     }
     pf_buf_putc(&b, '\'');
     return pf_buf_take(&b);

@@ -1,10 +1,12 @@
-/* core helpers: durations, globs, paths; and the secrets a dsn holds. */
+/* core helpers: formatting into buffers, durations, globs, paths; and the secrets a dsn holds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/buf.h"
+#include "core/mem.h"
 #include "core/strset.h"
 #include "core/util.h"
 #include "inventory/inventory.h"
@@ -25,6 +27,53 @@ static void free_secrets(char **s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(s[i]);
+    free(s);
+}
+
+/* pf_buf_printf formats into the room the buffer has and, when that is too little, grows it and
+ * formats again; pf_asprintf formats in one pass however long the text. Either way the text is
+ * whole and terminated. */
+static void test_formatting(void **state)
+{
+    (void)state;
+    PfBuf b = PF_BUF_INIT;
+    PfBuf want = PF_BUF_INIT;
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int i = 0; i < 200; i++) { /* lengths that land on and across every capacity */
+        pf_buf_printf(&b, "%d:%.*s;", i, i % 97, big);
+        char n[16];
+        snprintf(n, sizeof n, "%d:", i);
+        pf_buf_puts(&want, n);
+        pf_buf_append(&want, big, (size_t)(i % 97));
+        pf_buf_putc(&want, ';');
+        assert_int_equal(b.len, want.len);
+        assert_string_equal(b.data, want.data);
+    }
+    pf_buf_printf(&b, "%s", big); /* more than the buffer has room for */
+    pf_buf_puts(&want, big);
+    assert_int_equal(b.len, want.len);
+    assert_string_equal(b.data, want.data);
+    pf_buf_printf(&b, "%s", ""); /* nothing: the text stays as it was */
+    assert_int_equal(b.len, want.len);
+    assert_string_equal(b.data, want.data);
+    pf_buf_free(&b);
+    pf_buf_free(&want);
+
+    PfBuf empty = PF_BUF_INIT;
+    pf_buf_printf(&empty, "%s", "");
+    assert_int_equal(empty.len, 0);
+    assert_string_equal(empty.data, "");
+    pf_buf_free(&empty);
+
+    char *s = pf_asprintf("<%s|%d>", big, 42);
+    assert_int_equal(strlen(s), sizeof big - 1 + 5);
+    assert_memory_equal(s + 1, big, sizeof big - 1);
+    assert_string_equal(s + sizeof big, "|42>");
+    free(s);
+    s = pf_asprintf("%s", "");
+    assert_string_equal(s, "");
     free(s);
 }
 
@@ -122,9 +171,8 @@ static void test_strset(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dsn_secrets),
-        cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_glob_and_paths),
+        cmocka_unit_test(test_formatting), cmocka_unit_test(test_dsn_secrets),
+        cmocka_unit_test(test_durations),  cmocka_unit_test(test_glob_and_paths),
         cmocka_unit_test(test_strset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
  */
 #include "core/mem.h"
 #include "inventory/inventory.h"
+#include "pg/internal.h"
 #include "pg/pg.h"
 
 #include <setjmp.h>
@@ -211,6 +212,29 @@ static void test_identity_mismatch(void **state)
     (void)state;
 }
 
+/* The guard written into SQL, and pg_quote_literal's quoting of what it compares: each quote
+ * doubled, wherever it stands. */
+static void test_expect_sql(void **state)
+{
+    (void)state;
+    InvExpect e = {.database = "o'brien", .user = "'a''b'"};
+    char *sql = pg_expect_sql(&e);
+    assert_string_equal(sql, "coalesce(true AND current_catalog = 'o''brien' AND current_user = "
+                             "'''a''''b''', false)");
+    free(sql);
+    InvExpect none = {0};
+    sql = pg_expect_sql(&none);
+    assert_string_equal(sql, "coalesce(true, false)");
+    free(sql);
+    const char *cases[][2] = {
+        {"", "''"}, {"'", "''''"}, {"plain", "'plain'"}, {"a'b'", "'a''b'''"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *lit = pg_quote_literal(cases[i][0]);
+        assert_string_equal(lit, cases[i][1]);
+        free(lit);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -229,10 +253,9 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_expect_loading),
-        cmocka_unit_test(test_preflight_long_xact),
-        cmocka_unit_test(test_expect_errors),
-        cmocka_unit_test(test_identity_mismatch),
+        cmocka_unit_test(test_expect_loading), cmocka_unit_test(test_preflight_long_xact),
+        cmocka_unit_test(test_expect_errors),  cmocka_unit_test(test_identity_mismatch),
+        cmocka_unit_test(test_expect_sql),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
