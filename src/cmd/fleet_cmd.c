@@ -530,13 +530,15 @@ int cmd_run_fleet(int argc, char **argv, const FleetCmdSpec *spec)
     };
     if (changes_ledgers && !assume_yes && (code = confirm_changes(&run, spec->name)) != PF_EXIT_OK)
         goto out;
-    /* Before the run: it runs git as a child process, and the report is all that is left to do
-     * once the run has ended. */
-    CbRevision revision;
-    cb_revision(cb, &revision);
+    /* git describe runs as a child process beside the run: the report needs its answer, the
+     * run does not. */
+    CbRevisionAsk revision_ask;
+    cb_revision_start(cb, &revision_ask);
     FleetResult result;
     PfErrCode run_rc = fleet_run(&run, &result, &err);
     fleet_signals_defer();
+    CbRevision revision;
+    cb_revision_finish(&revision_ask, &revision);
     if (run_rc != PF_OK) {
         cmd_error(&err);
         code = err.code == PF_ERR_INPUT ? PF_EXIT_INVALID : PF_EXIT_FAILED;

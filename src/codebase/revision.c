@@ -9,16 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* git describe's one line, or NULL when the folder is not in a git checkout (or git is not
- * there). */
-static char *git_describe(const char *dir)
+/* git describe, started; false when it cannot be (git is not there). */
+static bool git_describe_start(const char *dir, PfProc *git)
 {
     const char *argv[] = {"git", "-C", dir, "describe", "--tags", "--always", "--dirty", NULL};
     const char *env[] = {"GIT_OPTIONAL_LOCKS=0", "LC_ALL=C", NULL};
-    PfProcResult r;
     PfErr err;
-    if (pf_proc_run(argv, env, NULL, &r, &err) != PF_OK)
-        return NULL;
+    return pf_proc_start(argv, env, git, &err) == PF_OK;
+}
+
+/* Its one line, or NULL when the folder is not in a git checkout. */
+static char *git_describe_finish(PfProc *git)
+{
+    PfProcResult r;
+    pf_proc_wait(git, NULL, &r);
     char *line = r.exit_code == 0 ? pf_proc_last_line(r.out) : NULL;
     pf_proc_result_clear(&r);
     if (line && (!*line || strchr(line, '\n'))) {
@@ -28,10 +32,20 @@ static char *git_describe(const char *dir)
     return line;
 }
 
-void cb_revision(const Codebase *cb, CbRevision *out)
+void cb_revision_start(const Codebase *cb, CbRevisionAsk *ask)
+{
+    ask->cb = cb;
+    ask->git_running = git_describe_start(cb->dir, &ask->git);
+}
+
+void cb_revision_finish(CbRevisionAsk *ask, CbRevision *out)
 {
     memset(out, 0, sizeof *out);
-    out->id = git_describe(cb->dir);
+    const Codebase *cb = ask->cb;
+    if (ask->git_running) {
+        ask->git_running = false;
+        out->id = git_describe_finish(&ask->git);
+    }
     if (out->id) {
         out->source = "git";
         return;
@@ -55,6 +69,13 @@ void cb_revision(const Codebase *cb, CbRevision *out)
     free(journal);
     free(path);
     out->id = pf_asprintf("sha256:%s", hex);
+}
+
+void cb_revision(const Codebase *cb, CbRevision *out)
+{
+    CbRevisionAsk ask;
+    cb_revision_start(cb, &ask);
+    cb_revision_finish(&ask, out);
 }
 
 void cb_revision_clear(CbRevision *r)

@@ -8,6 +8,9 @@
 #define PF_CODEBASE_REVISION_H
 
 #include "codebase/codebase.h"
+#include "core/proc.h"
+
+#include <stdbool.h>
 
 typedef struct CbRevision {
     const char *source; /* "git", "journal" or "migrations" (static) */
@@ -17,6 +20,17 @@ typedef struct CbRevision {
 /* Work out cb's revision (runs git, when there is one on PATH, as a child process). Never
  * fails: without git the hash is the answer. Free with cb_revision_clear. */
 void cb_revision(const Codebase *cb, CbRevision *out);
+
+/* The same in two steps, so that git runs while the caller works: cb_revision_start starts it,
+ * cb_revision_finish (which every start must be followed by, from the same thread or another)
+ * waits for it and works out the revision as cb_revision does. cb must outlive the ask. */
+typedef struct CbRevisionAsk {
+    const Codebase *cb;
+    PfProc git;
+    bool git_running;
+} CbRevisionAsk;
+void cb_revision_start(const Codebase *cb, CbRevisionAsk *ask);
+void cb_revision_finish(CbRevisionAsk *ask, CbRevision *out);
 void cb_revision_clear(CbRevision *r);
 
 #endif

@@ -108,10 +108,10 @@ static PfErrCode spawn(const char *const *argv, char **envp, int out_fd, int err
     return PF_OK;
 }
 
-PfErrCode pf_proc_run(const char *const *argv, const char *const *env,
-                      const atomic_int *interrupted, PfProcResult *out, PfErr *err)
+PfErrCode pf_proc_start(const char *const *argv, const char *const *env, PfProc *p, PfErr *err)
 {
-    memset(out, 0, sizeof *out);
+    memset(p, 0, sizeof *p);
+    p->out_fd = p->err_fd = -1;
     int out_pipe[2], err_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0)
         return pf_err_set(err, PF_ERR_IO, "cannot run %s: pipe: %s", argv[0], strerror(errno));
@@ -121,8 +121,7 @@ PfErrCode pf_proc_run(const char *const *argv, const char *const *env,
         return pf_err_set(err, PF_ERR_IO, "cannot run %s: pipe: %s", argv[0], strerror(errno));
     }
     char **envp = child_environ(env);
-    pid_t pid;
-    PfErrCode rc = spawn(argv, envp, out_pipe[1], err_pipe[1], &pid, err);
+    PfErrCode rc = spawn(argv, envp, out_pipe[1], err_pipe[1], &p->pid, err);
     free(envp);
     close(out_pipe[1]);
     close(err_pipe[1]);
@@ -131,9 +130,17 @@ PfErrCode pf_proc_run(const char *const *argv, const char *const *env,
         close(err_pipe[0]);
         return rc;
     }
+    p->out_fd = out_pipe[0];
+    p->err_fd = err_pipe[0];
+    return PF_OK;
+}
+
+void pf_proc_wait(PfProc *p, const atomic_int *interrupted, PfProcResult *out)
+{
+    memset(out, 0, sizeof *out);
     Tail tails[2] = {{pf_malloc(PF_PROC_KEEP + 1), 0}, {pf_malloc(PF_PROC_KEEP + 1), 0}};
     tails[0].data[0] = tails[1].data[0] = '\0';
-    struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    struct pollfd fds[2] = {{p->out_fd, POLLIN, 0}, {p->err_fd, POLLIN, 0}};
     int open_fds = 2, status = 0;
     bool exited = false;
     int64_t term_at = 0;
@@ -162,27 +169,41 @@ PfErrCode pf_proc_run(const char *const *argv, const char *const *env,
             wait_ms = wait_ms * 2 > POLL_MS ? POLL_MS : wait_ms * 2;
         }
         if (!exited) {
-            pid_t w = waitpid(pid, &status, WNOHANG);
-            exited = w == pid || (w < 0 && errno != EINTR);
+            pid_t w = waitpid(p->pid, &status, WNOHANG);
+            exited = w == p->pid || (w < 0 && errno != EINTR);
         }
         if (!exited && interrupted && atomic_load(interrupted)) {
             int64_t now = pf_now_ms();
             if (!term_at) {
                 out->interrupted = true;
                 term_at = now;
-                kill(pid, SIGTERM);
+                kill(p->pid, SIGTERM);
             } else if (now - term_at > KILL_AFTER_MS) {
-                kill(pid, SIGKILL);
+                kill(p->pid, SIGKILL);
             }
         }
     }
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0)
             close(fds[i].fd);
+    memset(p, 0, sizeof *p);
+    p->out_fd = p->err_fd = -1;
     out->out = tails[0].data;
     out->err = tails[1].data;
     out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     out->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+PfErrCode pf_proc_run(const char *const *argv, const char *const *env,
+                      const atomic_int *interrupted, PfProcResult *out, PfErr *err)
+{
+    PfProc p;
+    PfErrCode rc = pf_proc_start(argv, env, &p, err);
+    if (rc != PF_OK) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    pf_proc_wait(&p, interrupted, out);
     return PF_OK;
 }
 

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* How a child ended, and what it wrote (each stream's last PF_PROC_KEEP bytes, NUL-terminated,
  * never NULL after pf_proc_run returned PF_OK). Free with pf_proc_result_clear. */
@@ -28,6 +29,19 @@ typedef struct PfProcResult {
     char *out;        /* its standard output */
     char *err;        /* its standard error */
 } PfProcResult;
+
+/* A child started and not yet waited for: its pid and the read ends of its output pipes. */
+typedef struct PfProc {
+    pid_t pid;
+    int out_fd, err_fd;
+} PfProc;
+
+/* Start argv as pf_proc_run does, without waiting: on PF_OK, *p must be waited for with
+ * pf_proc_wait (which reaps it), from this thread or another. A child that writes more than a
+ * pipe holds waits until then. */
+PfErrCode pf_proc_start(const char *const *argv, const char *const *env, PfProc *p, PfErr *err);
+/* Read what the child p writes until it exits, and how it ended, into *out (as pf_proc_run). */
+void pf_proc_wait(PfProc *p, const atomic_int *interrupted, PfProcResult *out);
 
 /* Run argv[0] (a path; searched on PATH when it has no '/') with argv (NULL-terminated), its
  * standard input /dev/null, and wait for it. env (NULL-terminated "NAME=value" strings, may be

@@ -137,25 +137,23 @@ lock_release interrupt-holder
 assert_lines "no ledger
 tables: " "$(db_state waitdb)" "lock wait: nothing applied"
 
-# A signal before the run has started (here: while the codebase's revision is asked of a
-# `git` that takes its time) is held: the run starts interrupted, every target skipped and
-# untouched, and the report is written.
+# A signal before the run has started (here: while a plugin's run_start hook, the exec plugin
+# running a command that takes its time, holds the run back) is held: the run starts
+# interrupted, every target skipped and untouched, and the report is written.
 pg_createdb early1 early2
 inv_write "$PF_TMP/early.yaml" "$MIG" "" early1 early2
-mkdir -p "$PF_TMP/slowgit"
-cat >"$PF_TMP/slowgit/git" <<SH
-#!/bin/sh
-touch "$PF_TMP/slowgit/started"
-sleep 3
-exit 128
-SH
-chmod +x "$PF_TMP/slowgit/git"
-PATH="$PF_TMP/slowgit:$PATH" "$PF_PY" -c "$DEFAULT_SIGINT" "$PGFLEET" apply -i "$PF_TMP/early.yaml" \
+mkdir -p "$PF_TMP/slowhook"
+cat >>"$PF_TMP/early.yaml" <<EOF
+plugins:
+  - path: "$PF_PLUGINS_DIR/exec.so"
+    config: {events: [run_start], timeout: 20s, command: 'touch "$PF_TMP/slowhook/started"; sleep 3'}
+EOF
+"$PF_PY" -c "$DEFAULT_SIGINT" "$PGFLEET" apply -i "$PF_TMP/early.yaml" \
     -f json -o "$PF_TMP/early.json" >"$PF_TMP/early.out" 2>"$PF_TMP/early.err" &
 EPID=$!
 PF_BG_PIDS+=("$EPID")
-for i in $(seq 1 300); do [ -e "$PF_TMP/slowgit/started" ] && break; sleep 0.1; done
-[ -e "$PF_TMP/slowgit/started" ] || fail "early signal: pgfleet never ran git"
+for i in $(seq 1 300); do [ -e "$PF_TMP/slowhook/started" ] && break; sleep 0.1; done
+[ -e "$PF_TMP/slowhook/started" ] || fail "early signal: pgfleet never ran the run_start hook"
 kill -INT "$EPID"
 RC=0
 wait "$EPID" || RC=$?
@@ -178,13 +176,13 @@ done
     cat "$PF_TMP/early.yaml"
     echo "drift: {scratch_dsn: \"$(pf_dsn postgres)\"}"
 } >"$PF_TMP/early_verify.yaml"
-rm -f "$PF_TMP/slowgit/started"
+rm -f "$PF_TMP/slowhook/started"
 SCRATCH_BEFORE=$(pg_psql postgres "select count(*) from pg_database")
-PATH="$PF_TMP/slowgit:$PATH" "$PF_PY" -c "$DEFAULT_SIGINT" "$PGFLEET" mark-applied --through 0000_first --verify --yes \
+"$PF_PY" -c "$DEFAULT_SIGINT" "$PGFLEET" mark-applied --through 0000_first --verify --yes \
     -i "$PF_TMP/early_verify.yaml" -f json -o "$PF_TMP/early_verify.json" >"$PF_TMP/early_verify.out" 2>"$PF_TMP/early_verify.err" &
 EPID=$!
 PF_BG_PIDS+=("$EPID")
-for i in $(seq 1 300); do [ -e "$PF_TMP/slowgit/started" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ -e "$PF_TMP/slowhook/started" ] && break; sleep 0.1; done
 kill -INT "$EPID"
 RC=0
 wait "$EPID" || RC=$?

@@ -45,4 +45,28 @@ assert_eq 0 "$RC" "plan (stderr: $(pf_err dirty))"
 assert_eq "v1.0-1-g$sha-dirty" "$(jget "$PF_TMP/dirty.out" 'd["codebase"]["revision"]["id"]')" \
     "uncommitted changes: -dirty"
 
+# --- git runs beside the run, not before it ----------------------------------------------------
+# A git that answers only once the run has applied the migrations (the ledger holds both rows):
+# run before the run, it would give up after 20 s and the revision would be the journal's hash.
+pg_createdb rev2
+inv_write "$PF_TMP/beside.yaml" "$MIG" "" rev2
+mkdir -p "$PF_TMP/besidegit"
+cat >"$PF_TMP/besidegit/git" <<SH
+#!/bin/sh
+for i in \$(seq 1 200); do
+    n=\$(psql -X -At -d rev2 -c "select count(*) from drizzle.__drizzle_migrations" 2>/dev/null)
+    [ "\$n" = 2 ] && { echo v-beside; exit 0; }
+    sleep 0.1
+done
+exit 128
+SH
+chmod +x "$PF_TMP/besidegit/git"
+RC=0
+PATH="$PF_TMP/besidegit:$PATH" "$PGFLEET" apply -i "$PF_TMP/beside.yaml" -f json \
+    >"$PF_TMP/beside.out" 2>"$PF_TMP/beside.err" || RC=$?
+assert_eq 0 "$RC" "apply with a git that waits for the run (stderr: $(pf_err beside))"
+assert_eq "git v-beside" \
+    "$(jget "$PF_TMP/beside.out" 'd["codebase"]["revision"]["source"] + " " + d["codebase"]["revision"]["id"]')" \
+    "git ran while the run applied the migrations, and the report has its answer"
+
 pf_done

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/mem.h"
 #include "core/proc.h"
 
 #include <fcntl.h>
@@ -118,6 +119,51 @@ static void test_cannot_start(void **state)
     assert_string_equal(err.msg, "cannot run /nonexistent/pg_dump: No such file or directory");
 }
 
+/* Started, then waited for later from another thread: the child ran meanwhile (its file is
+ * there before the wait), and the wait still has all it wrote and how it ended. */
+static void *wait_thread(void *arg)
+{
+    PfProcResult *r = pf_malloc(sizeof *r);
+    pf_proc_wait(arg, NULL, r);
+    return r;
+}
+
+static void test_start_then_wait(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pgfleet-proc.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char script[256];
+    snprintf(script, sizeof script, "echo out; echo err >&2; touch %s/ran; exit 4", dir);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    PfProc p;
+    PfErr err = {0};
+    assert_int_equal(pf_proc_start(argv, NULL, &p, &err), PF_OK);
+    char ran[64];
+    snprintf(ran, sizeof ran, "%s/ran", dir);
+    int i = 0;
+    while (access(ran, F_OK) != 0 && i++ < 1000)
+        usleep(10000);
+    assert_int_equal(access(ran, F_OK), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, wait_thread, &p), 0);
+    void *res;
+    assert_int_equal(pthread_join(t, &res), 0);
+    PfProcResult *r = res;
+    assert_string_equal(r->out, "out\n");
+    assert_string_equal(r->err, "err\n");
+    assert_int_equal(r->exit_code, 4);
+    assert_int_equal(p.out_fd, -1);
+    pf_proc_result_clear(r);
+    free(r);
+    unlink(ran);
+    rmdir(dir);
+
+    const char *missing[] = {"/nonexistent/git", NULL};
+    assert_int_equal(pf_proc_start(missing, NULL, &p, &err), PF_ERR_IO);
+    assert_string_equal(err.msg, "cannot run /nonexistent/git: No such file or directory");
+}
+
 static void test_last_line(void **state)
 {
     (void)state;
@@ -135,7 +181,8 @@ int main(void)
         cmocka_unit_test(test_output_and_status),   cmocka_unit_test(test_environment),
         cmocka_unit_test(test_signals_not_blocked), cmocka_unit_test(test_no_inherited_descriptors),
         cmocka_unit_test(test_own_process_group),   cmocka_unit_test(test_interrupted),
-        cmocka_unit_test(test_cannot_start),        cmocka_unit_test(test_last_line),
+        cmocka_unit_test(test_cannot_start),        cmocka_unit_test(test_start_then_wait),
+        cmocka_unit_test(test_last_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
