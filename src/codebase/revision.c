@@ -71,13 +71,6 @@ void cb_revision_finish(CbRevisionAsk *ask, CbRevision *out)
     out->id = pf_asprintf("sha256:%s", hex);
 }
 
-void cb_revision(const Codebase *cb, CbRevision *out)
-{
-    CbRevisionAsk ask;
-    cb_revision_start(cb, &ask);
-    cb_revision_finish(&ask, out);
-}
-
 void cb_revision_clear(CbRevision *r)
 {
     if (!r)

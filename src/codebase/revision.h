@@ -17,13 +17,10 @@ typedef struct CbRevision {
     char *id;           /* git describe's answer ("v1.4.0-3-g1a2b3c4-dirty"), or "sha256:<hex>" */
 } CbRevision;
 
-/* Work out cb's revision (runs git, when there is one on PATH, as a child process). Never
- * fails: without git the hash is the answer. Free with cb_revision_clear. */
-void cb_revision(const Codebase *cb, CbRevision *out);
-
-/* The same in two steps, so that git runs while the caller works: cb_revision_start starts it,
- * cb_revision_finish (which every start must be followed by, from the same thread or another)
- * waits for it and works out the revision as cb_revision does. cb must outlive the ask. */
+/* Work out cb's revision in two steps, so that git (when there is one on PATH) runs as a child
+ * process while the caller works: cb_revision_start starts it, cb_revision_finish (which must
+ * follow every start, from the same thread or another) waits for it. Never fails: without git
+ * the hash is the answer. cb must outlive the ask; free the revision with cb_revision_clear. */
 typedef struct CbRevisionAsk {
     const Codebase *cb;
     PfProc git;
