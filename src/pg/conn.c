@@ -644,35 +644,33 @@ PfErrCode pg_exec_all(PgConn *c, const char *sql, PgResults *out, PfErr *err)
     return PF_OK;
 }
 
-char *pg_quote_ident(const char *ident)
+/* s between two q, each q inside doubled: copied a run at a time, up to and with each q. */
+static char *quote_doubling(const char *s, char q)
 {
     PfBuf b = PF_BUF_INIT;
-    pf_buf_putc(&b, '"');
-    for (const char *p = ident; *p; p++) {
-        if (*p == '"')
-            pf_buf_putc(&b, '"');
-        pf_buf_putc(&b, *p);
+    pf_buf_putc(&b, q);
+    for (const char *p = s;;) {
+        const char *at = strchr(p, q);
+        if (!at) {
+            pf_buf_puts(&b, p);
+            break;
+        }
+        pf_buf_append(&b, p, (size_t)(at - p + 1));
+        pf_buf_putc(&b, q);
+        p = at + 1;
     }
-    pf_buf_putc(&b, '"');
+    pf_buf_putc(&b, q);
     return pf_buf_take(&b);
+}
+
+char *pg_quote_ident(const char *ident)
+{
+    return quote_doubling(ident, '"');
 }
 
 char *pg_quote_literal(const char *s)
 {
-    PfBuf b = PF_BUF_INIT;
-    pf_buf_putc(&b, '\'');
-    for (const char *p = s;;) { /* a run up to and with each quote, the quote doubled */
-        const char *q = strchr(p, '\'');
-        if (!q) {
-            pf_buf_puts(&b, p);
-            break;
-        }
-        pf_buf_append(&b, p, (size_t)(q - p + 1));
-        pf_buf_putc(&b, '\'');
-        p = q + 1;
-    }
-    pf_buf_putc(&b, '\'');
-    return pf_buf_take(&b);
+    return quote_doubling(s, '\'');
 }
 
 char *pg_quote_qualified(const char *schema, const char *name)

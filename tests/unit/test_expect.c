@@ -212,8 +212,8 @@ static void test_identity_mismatch(void **state)
     (void)state;
 }
 
-/* The guard written into SQL, and pg_quote_literal's quoting of what it compares: each quote
- * doubled, wherever it stands. */
+/* The guard written into SQL, and pg_quote_literal's quoting of what it compares (and
+ * pg_quote_ident's of names): each quote doubled, wherever it stands. */
 static void test_expect_sql(void **state)
 {
     (void)state;
@@ -226,12 +226,19 @@ static void test_expect_sql(void **state)
     sql = pg_expect_sql(&none);
     assert_string_equal(sql, "coalesce(true, false)");
     free(sql);
-    const char *cases[][2] = {
-        {"", "''"}, {"'", "''''"}, {"plain", "'plain'"}, {"a'b'", "'a''b'''"}};
+    const struct {
+        char *(*quote)(const char *);
+        const char *in, *out;
+    } cases[] = {
+        {pg_quote_literal, "", "''"},           {pg_quote_literal, "'", "''''"},
+        {pg_quote_literal, "plain", "'plain'"}, {pg_quote_literal, "a'b'", "'a''b'''"},
+        {pg_quote_ident, "", "\"\""},           {pg_quote_ident, "\"", "\"\"\"\""},
+        {pg_quote_ident, "it's", "\"it's\""},   {pg_quote_ident, "a\"b\"", "\"a\"\"b\"\"\""},
+    };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *lit = pg_quote_literal(cases[i][0]);
-        assert_string_equal(lit, cases[i][1]);
-        free(lit);
+        char *quoted = cases[i].quote(cases[i].in);
+        assert_string_equal(quoted, cases[i].out);
+        free(quoted);
     }
 }
 
