@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* git describe, started; false when it cannot be (git is not there). */
-static bool git_describe_start(const char *dir, PfProc *git)
+/* git describe, started; *git's pid is 0 when it cannot be (git is not there). */
+static void git_describe_start(const char *dir, PfProc *git)
 {
     const char *argv[] = {"git", "-C", dir, "describe", "--tags", "--always", "--dirty", NULL};
     const char *env[] = {"GIT_OPTIONAL_LOCKS=0", "LC_ALL=C", NULL};
     PfErr err;
-    return pf_proc_start(argv, env, git, &err) == PF_OK;
+    pf_proc_start(argv, env, git, &err);
 }
 
 /* Its one line, or NULL when the folder is not in a git checkout. */
@@ -35,17 +35,15 @@ static char *git_describe_finish(PfProc *git)
 void cb_revision_start(const Codebase *cb, CbRevisionAsk *ask)
 {
     ask->cb = cb;
-    ask->git_running = git_describe_start(cb->dir, &ask->git);
+    git_describe_start(cb->dir, &ask->git); /* its pid stays 0 when it cannot start */
 }
 
 void cb_revision_finish(CbRevisionAsk *ask, CbRevision *out)
 {
     memset(out, 0, sizeof *out);
     const Codebase *cb = ask->cb;
-    if (ask->git_running) {
-        ask->git_running = false;
+    if (ask->git.pid > 0) /* started, and not yet waited for (the wait clears it) */
         out->id = git_describe_finish(&ask->git);
-    }
     if (out->id) {
         out->source = "git";
         return;

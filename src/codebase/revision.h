@@ -10,8 +10,6 @@
 #include "codebase/codebase.h"
 #include "core/proc.h"
 
-#include <stdbool.h>
-
 typedef struct CbRevision {
     const char *source; /* "git", "journal" or "migrations" (static) */
     char *id;           /* git describe's answer ("v1.4.0-3-g1a2b3c4-dirty"), or "sha256:<hex>" */
@@ -23,8 +21,7 @@ typedef struct CbRevision {
  * the hash is the answer. cb must outlive the ask; free the revision with cb_revision_clear. */
 typedef struct CbRevisionAsk {
     const Codebase *cb;
-    PfProc git;
-    bool git_running;
+    PfProc git; /* pid 0: git did not start, or has been waited for */
 } CbRevisionAsk;
 void cb_revision_start(const Codebase *cb, CbRevisionAsk *ask);
 void cb_revision_finish(CbRevisionAsk *ask, CbRevision *out);

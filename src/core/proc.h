@@ -37,8 +37,8 @@ typedef struct PfProc {
 } PfProc;
 
 /* Start argv as pf_proc_run does, without waiting: on PF_OK, *p must be waited for with
- * pf_proc_wait (which reaps it), from this thread or another. A child that writes more than a
- * pipe holds waits until then. */
+ * pf_proc_wait (which reaps it and sets its pid to 0), from this thread or another; otherwise
+ * its pid is 0. A child that writes more than a pipe holds waits until then. */
 PfErrCode pf_proc_start(const char *const *argv, const char *const *env, PfProc *p, PfErr *err);
 /* Read what the child p writes until it exits, and how it ended, into *out (as pf_proc_run). */
 void pf_proc_wait(PfProc *p, const atomic_int *interrupted, PfProcResult *out);

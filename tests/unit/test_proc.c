@@ -154,6 +154,7 @@ static void test_start_then_wait(void **state)
     assert_string_equal(r->err, "err\n");
     assert_int_equal(r->exit_code, 4);
     assert_int_equal(p.out_fd, -1);
+    assert_int_equal(p.pid, 0);
     pf_proc_result_clear(r);
     free(r);
     unlink(ran);
@@ -162,6 +163,7 @@ static void test_start_then_wait(void **state)
     const char *missing[] = {"/nonexistent/git", NULL};
     assert_int_equal(pf_proc_start(missing, NULL, &p, &err), PF_ERR_IO);
     assert_string_equal(err.msg, "cannot run /nonexistent/git: No such file or directory");
+    assert_int_equal(p.pid, 0);
 }
 
 static void test_last_line(void **state)
